@@ -1,0 +1,48 @@
+/* Turns a completed event into one output line: our JSON schema (man/auditrelay-json.5)
+ * or go-audit's shape. Pure: no I/O, no clocks; user names come through an
+ * ar_idcache the caller owns. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "encode/jsonw.h"
+#include "enrich/ids.h"
+#include "reasm/reasm.h"
+
+enum ar_format {
+    AR_FORMAT_JSON,     /* our schema */
+    AR_FORMAT_GOAUDIT,  /* go-audit's {"sequence","timestamp","messages","uid_map"} */
+};
+
+struct ar_encoder_config {
+    enum ar_format format;
+    const char *source;       /* "replay", "netlink"...: the event's "source" field */
+    uint32_t native_arch;     /* AUDIT_ARCH_* assumed when a record carries no arch */
+};
+
+struct ar_encoder_stats {
+    uint64_t field_overflow;  /* records with more fields than the encoder holds */
+    uint64_t unterminated;    /* records with a quote that never closed */
+    uint64_t invalid_utf8;    /* values carried as U+FFFD plus raw hex */
+};
+
+struct ar_encoder;
+
+/* ids may be NULL (no names at all). Returns 0, -EINVAL or -ENOMEM. */
+int ar_encoder_new(const struct ar_encoder_config *cfg, struct ar_idcache *ids,
+                   struct ar_encoder **ret);
+void ar_encoder_free(struct ar_encoder *e);
+
+/* Appends one line (ending in '\n') for the event to out. Returns 0 or -ENOMEM
+ * (out->failed); on failure out->len is restored so no partial line remains. */
+int ar_encoder_event(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *out);
+
+/* Appends a synthetic event reporting lost serials, so that a SIEM sees the loss in
+ * the stream: {"type":"AUDITRELAY_LOST",...}. kind is "serial_gap",
+ * "kernel_lost", "enobufs" or "output_dropped". */
+int ar_encoder_loss(struct ar_encoder *e, const char *kind, struct ar_span node,
+                    uint32_t after_serial, uint64_t count, uint64_t now_sec, struct ar_buf *out);
+
+const struct ar_encoder_stats *ar_encoder_stats(const struct ar_encoder *e);
+
+/* Writes an ISO-8601 UTC timestamp with milliseconds ("2026-11-23T10:13:48.123Z"). */
+void ar_format_iso8601(uint64_t sec, uint32_t msec, char out[32]);

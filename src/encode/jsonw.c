@@ -1,0 +1,192 @@
+#include "encode/jsonw.h"
+
+#include <stdlib.h>
+
+void ar_buf_free(struct ar_buf *b)
+{
+    free(b->p);
+    *b = (struct ar_buf){0};
+}
+
+bool ar_buf_reserve(struct ar_buf *b, size_t n)
+{
+    if (b->failed)
+        return false;
+    if (b->cap - b->len >= n)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < n)
+        cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np) {
+        b->failed = true;
+        return false;
+    }
+    b->p = np;
+    b->cap = cap;
+    return true;
+}
+
+void ar_buf_u64(struct ar_buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    ar_buf_put(b, tmp + i, sizeof(tmp) - i);
+}
+
+void ar_buf_i64(struct ar_buf *b, int64_t v)
+{
+    if (v < 0) {
+        ar_buf_putc(b, '-');
+        ar_buf_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        ar_buf_u64(b, (uint64_t)v);
+    }
+}
+
+/* 0: copy as is; 1: needs escaping (ASCII); 2: start of a multi-byte sequence */
+static const uint8_t byte_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* Length of the valid UTF-8 sequence at p (2..4), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t n;
+    unsigned min;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - p) < n)
+        return 0;
+    unsigned cp = c & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+bool ar_utf8_valid(const char *p, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)p, *end = s + len;
+    while (s < end) {
+        if (*s < 0x80) {
+            s++;
+            continue;
+        }
+        size_t n = utf8_seq(s, end);
+        if (!n)
+            return false;
+        s += n;
+    }
+    return true;
+}
+
+bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_escape mode)
+{
+    /* Worst case: every byte becomes \u00XX (6 bytes). */
+    if (!ar_buf_reserve(b, len * 6 + 2))
+        return true;
+    static const char hexd[] = "0123456789abcdef";
+    char *o = b->p + b->len;
+    const unsigned char *s = (const unsigned char *)p, *end = s + len;
+    bool valid = true;
+    *o++ = '"';
+    while (s < end) {
+        const unsigned char *run = s;
+        if (mode == AR_JSON_ESCAPE_MINIMAL) {
+            while (s < end && byte_class[*s] == 0)
+                s++;
+        } else {
+            while (s < end && byte_class[*s] == 0 && *s != '<' && *s != '>' && *s != '&')
+                s++;
+        }
+        memcpy(o, run, (size_t)(s - run));
+        o += s - run;
+        if (s == end)
+            break;
+        unsigned c = *s;
+        if (c >= 0x80) {
+            size_t n = utf8_seq(s, end);
+            if (n) {
+                memcpy(o, s, n);
+                o += n;
+                s += n;
+            } else {
+                memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
+                o += 3;
+                s++;
+                valid = false;
+            }
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\t': *o++ = 't'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hexd[c >> 4];
+            *o++ = hexd[c & 15];
+        }
+        s++;
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->p);
+    return valid;
+}
+
+void ar_json_hex(struct ar_buf *b, const unsigned char *p, size_t len)
+{
+    static const char hexd[] = "0123456789abcdef";
+    if (!ar_buf_reserve(b, len * 2 + 2))
+        return;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        *o++ = hexd[p[i] >> 4];
+        *o++ = hexd[p[i] & 15];
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->p);
+}

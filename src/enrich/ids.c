@@ -1,0 +1,78 @@
+#include "enrich/ids.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Direct-mapped cache: ids seen in audit logs are few, so collisions are rare and a
+ * miss only costs a lookup. Names without an entry are cached as absent too. */
+#define CACHE_SLOTS 1024
+#define NAME_MAX_LEN 64
+
+struct slot {
+    bool used;
+    bool has_name;
+    uint8_t kind;
+    uint32_t id;
+    char name[NAME_MAX_LEN];
+};
+
+struct ar_idcache {
+    ar_id_lookup_fn lookup;
+    struct slot slots[CACHE_SLOTS];
+};
+
+int ar_idcache_new(ar_id_lookup_fn lookup, struct ar_idcache **ret)
+{
+    struct ar_idcache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->lookup = lookup;
+    *ret = c;
+    return 0;
+}
+
+void ar_idcache_free(struct ar_idcache *c)
+{
+    free(c);
+}
+
+const char *ar_idcache_name(struct ar_idcache *c, enum ar_id_kind kind, uint32_t id)
+{
+    if (id == UINT32_MAX)
+        return "unset";
+    if (!c->lookup)
+        return NULL;
+    struct slot *s = &c->slots[(id * 2654435761u + kind) % CACHE_SLOTS];
+    if (!s->used || s->id != id || s->kind != kind) {
+        s->used = true;
+        s->kind = (uint8_t)kind;
+        s->id = id;
+        s->has_name = c->lookup(kind, id, s->name, sizeof(s->name)) >= 0;
+    }
+    return s->has_name ? s->name : NULL;
+}
+
+int ar_id_lookup_system(enum ar_id_kind kind, uint32_t id, char *buf, size_t size)
+{
+    char scratch[4096];
+    const char *name = NULL;
+    if (kind == AR_ID_USER) {
+        struct passwd pw, *res = NULL;
+        if (getpwuid_r(id, &pw, scratch, sizeof(scratch), &res) == 0 && res)
+            name = res->pw_name;
+    } else {
+        struct group gr, *res = NULL;
+        if (getgrgid_r(id, &gr, scratch, sizeof(scratch), &res) == 0 && res)
+            name = res->gr_name;
+    }
+    if (!name)
+        return -ENOENT;
+    size_t len = strlen(name);
+    if (len >= size)
+        return -ENAMETOOLONG;
+    memcpy(buf, name, len + 1);
+    return (int)len;
+}

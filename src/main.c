@@ -1,0 +1,213 @@
+/* auditrelay: command line. `auditrelay replay` runs the pipeline over captured
+ * logs; `auditrelay [run]` is the live collector. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "outputs/fd_sink.h"
+#include "pipeline.h"
+#include "sources/replay.h"
+
+#ifndef AR_VERSION
+#define AR_VERSION "0.0.0"
+#endif
+
+enum exit_code { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
+
+static void replay_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: auditrelay replay [OPTIONS] [FILE...]\n"
+            "\n"
+            "Replays captured audit logs (auditd RAW or ENRICHED format, the dispatcher\n"
+            "stream, or kern.log 'audit:' lines) through the collector's pipeline and\n"
+            "writes one JSON object per event to stdout. Files are read in the order\n"
+            "given (oldest first for a rotated set: audit.log.3 audit.log.2 ... audit.log);\n"
+            "'-' or no FILE reads stdin.\n"
+            "\n"
+            "Options:\n"
+            "  -f, --format FORMAT   json (default) or go-audit\n"
+            "  -n, --no-resolve      do not look up user and group names on this host\n"
+            "                        (for logs from other hosts; names an ENRICHED log\n"
+            "                        carries are still used)\n"
+            "      --progress        always show a progress bar on stderr\n"
+            "      --no-progress     never show it (default: when stderr is a terminal\n"
+            "                        and the input is a file)\n"
+            "  -q, --quiet           no summary on stderr at the end\n"
+            "      --max-in-flight N events assembled at once (default 4096)\n"
+            "  -h, --help            this help\n"
+            "  -V, --version         version\n"
+            "\n"
+            "Exit status: 0 success, 1 input errors (unreadable file, malformed lines),\n"
+            "2 usage errors.\n");
+}
+
+static void print_report(const struct ar_pipeline *p, const struct ar_replay_report *rep)
+{
+    const struct ar_pipeline_stats *ps = ar_pipeline_stats(p);
+    const struct ar_reasm_stats *rs = ar_pipeline_reasm_stats(p);
+    const struct ar_encoder_stats *es = ar_pipeline_encoder_stats(p);
+    fprintf(stderr,
+            "auditrelay: %llu events, %llu records from %llu lines (%llu bytes, %llu files); "
+            "%llu malformed lines; %llu serial gaps (%llu serials lost)\n",
+            (unsigned long long)rs->events, (unsigned long long)ps->records,
+            (unsigned long long)ps->lines, (unsigned long long)rep->bytes,
+            (unsigned long long)rep->files, (unsigned long long)ps->malformed,
+            (unsigned long long)rs->gap_events, (unsigned long long)rs->lost);
+    for (size_t i = 0; i < rep->nmalformed; i++)
+        fprintf(stderr, "auditrelay: malformed line %s:%llu\n", rep->malformed[i].file,
+                (unsigned long long)rep->malformed[i].line);
+    if (ps->malformed > rep->nmalformed)
+        fprintf(stderr, "auditrelay: ... and %llu more malformed lines\n",
+                (unsigned long long)(ps->malformed - rep->nmalformed));
+    if (rs->evicted || rs->dropped_records || es->field_overflow || rs->serial_resets ||
+        rs->stray_eoe || es->unterminated || es->invalid_utf8 || rep->long_lines)
+        fprintf(stderr,
+                "auditrelay: %llu events evicted (too many in flight), %llu records over the "
+                "per-event caps, %llu records over the field cap, %llu unterminated quotes, "
+                "%llu values not UTF-8 (kept as hex), %llu serial restarts, %llu stray EOE, "
+                "%llu lines too long\n",
+                (unsigned long long)rs->evicted, (unsigned long long)rs->dropped_records,
+                (unsigned long long)es->field_overflow, (unsigned long long)es->unterminated,
+                (unsigned long long)es->invalid_utf8, (unsigned long long)rs->serial_resets,
+                (unsigned long long)rs->stray_eoe, (unsigned long long)rep->long_lines);
+}
+
+static int parse_format(const char *s, enum ar_format *ret)
+{
+    if (strcmp(s, "json") == 0)
+        *ret = AR_FORMAT_JSON;
+    else if (strcmp(s, "go-audit") == 0)
+        *ret = AR_FORMAT_GOAUDIT;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+    enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_MAX_IN_FLIGHT };
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"no-resolve", no_argument, NULL, 'n'},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+        {"quiet", no_argument, NULL, 'q'},
+        {"max-in-flight", required_argument, NULL, OPT_MAX_IN_FLIGHT},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {0},
+    };
+    struct ar_pipeline_config cfg;
+    ar_pipeline_config_default(&cfg);
+    cfg.source = "replay";
+    int progress = -1; /* auto */
+    bool quiet = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:nqhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            if (parse_format(optarg, &cfg.format) < 0) {
+                fprintf(stderr, "auditrelay replay: unknown format '%s' (json, go-audit)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'n':
+            cfg.resolve_ids = false;
+            break;
+        case OPT_PROGRESS:
+            progress = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            progress = 0;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case OPT_MAX_IN_FLIGHT: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || v == 0 || v > (1u << 24)) {
+                fprintf(stderr, "auditrelay replay: --max-in-flight wants 1..16777216\n");
+                return EXIT_USAGE;
+            }
+            cfg.reasm.max_in_flight = v;
+            break;
+        }
+        case 'h':
+            replay_usage(stdout);
+            return EXIT_OK;
+        case 'V':
+            printf("auditrelay %s\n", AR_VERSION);
+            return EXIT_OK;
+        default:
+            replay_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    cfg.sink = (struct ar_sink){.write = ar_fd_sink_write, .ctx = (void *)(intptr_t)STDOUT_FILENO};
+    struct ar_pipeline *p;
+    int r = ar_pipeline_new(&cfg, &p);
+    if (r < 0) {
+        fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
+        return EXIT_INPUT;
+    }
+    struct ar_replay_options opts = {
+        .progress = progress == 1 || (progress == -1 && isatty(STDERR_FILENO)),
+    };
+    struct ar_replay_report rep = {0};
+    r = ar_replay_run(p, argv + optind, (size_t)(argc - optind), &opts, &rep);
+    int code = EXIT_OK;
+    if (r == -EPIPE) {
+        /* The reader closed the pipe (`| head`): not our error. */
+    } else if (r < 0) {
+        fprintf(stderr, "auditrelay: writing output failed: %s\n", strerror(-r));
+        code = EXIT_INPUT;
+    }
+    if (!quiet)
+        print_report(p, &rep);
+    if (rep.input_errors || ar_pipeline_stats(p)->malformed)
+        code = EXIT_INPUT;
+    ar_pipeline_free(p);
+    return code;
+}
+
+static void main_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: auditrelay [run] [OPTIONS]        live collection (JSON events on stdout)\n"
+            "       auditrelay replay [OPTIONS] [FILE...]  replay captured audit logs\n"
+            "       auditrelay --help | --version\n"
+            "\n"
+            "'auditrelay COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    /* A closed stdout must surface as EPIPE from write(), not kill us mid-report. */
+    signal(SIGPIPE, SIG_IGN);
+    if (argc >= 2 && strcmp(argv[1], "replay") == 0)
+        return cmd_replay(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        main_usage(stdout);
+        return EXIT_OK;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+        printf("auditrelay %s\n", AR_VERSION);
+        return EXIT_OK;
+    }
+    if (argc >= 2 && strcmp(argv[1], "run") != 0 && argv[1][0] != '-') {
+        fprintf(stderr, "auditrelay: unknown command '%s'\n", argv[1]);
+        main_usage(stderr);
+        return EXIT_USAGE;
+    }
+    fprintf(stderr, "auditrelay: live collection is not available in this build yet; "
+                    "use 'auditrelay replay'\n");
+    return EXIT_USAGE;
+}

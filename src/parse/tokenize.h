@@ -1,0 +1,42 @@
+/* Zero-copy tokenizer for an audit record body: splits `key=value` text into spans
+ * into the caller's buffer, written to a caller-provided array. No allocation, every
+ * read bounded by the end pointer, no NUL assumed (the picohttpparser/jsmn model). */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include "util/span.h"
+
+enum ar_value_kind {
+    AR_VAL_PLAIN,   /* unquoted: number, hex-encoded string, "?", "(none)", words */
+    AR_VAL_QUOTED,  /* "..." : quotes stripped from the span */
+    AR_VAL_NULL,    /* (null) */
+    AR_VAL_NESTED,  /* msg='...' : the span is the inner text; its fields follow */
+    AR_VAL_BARE,    /* a word with no '=' ("auditd", "avc:"); key is empty */
+};
+
+struct ar_field {
+    struct ar_span key;
+    struct ar_span value;
+    uint8_t kind;   /* enum ar_value_kind */
+    uint8_t depth;  /* 0 at top level, 1 inside a NESTED value */
+    uint16_t nested_count; /* for AR_VAL_NESTED: how many following fields are inside it */
+};
+
+/* Why a body was not tokenized cleanly; counted by the caller. */
+enum ar_tokenize_flags {
+    AR_TOK_TRUNCATED = 1u << 0, /* more fields than the array holds: the rest dropped */
+    AR_TOK_UNTERMINATED = 1u << 1, /* a quote never closed: value runs to the end */
+};
+
+struct ar_tokens {
+    struct ar_field *fields; /* caller-provided */
+    size_t cap;              /* capacity of fields */
+    size_t n;                /* filled by ar_tokenize */
+    unsigned flags;          /* enum ar_tokenize_flags */
+};
+
+/* Tokenizes [p, end) into t->fields. Values that run on with space-separated words
+ * holding no '=' (old `op=changing comment id=..` records) keep those words; words
+ * before the first key are BARE fields. Returns the number of fields (also in t->n);
+ * never fails: problems are reported in t->flags. */
+size_t ar_tokenize(const char *p, const char *end, struct ar_tokens *t);

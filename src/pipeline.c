@@ -1,0 +1,174 @@
+#include "pipeline.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <stdlib.h>
+
+#include "enrich/ids.h"
+
+struct ar_pipeline {
+    struct ar_pipeline_config cfg;
+    struct ar_pipeline_stats stats;
+    struct ar_reasm *reasm;
+    struct ar_encoder *enc;
+    struct ar_idcache *ids;
+    struct ar_buf out;
+    int error;                 /* first sink or memory error, sticky */
+    uint64_t last_sec;         /* log time of the latest record, for loss events */
+};
+
+static uint32_t native_arch(void)
+{
+#if defined(__x86_64__)
+    return AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+    return AUDIT_ARCH_AARCH64;
+#elif defined(__i386__)
+    return AUDIT_ARCH_I386;
+#else
+    return 0;
+#endif
+}
+
+void ar_pipeline_config_default(struct ar_pipeline_config *ret)
+{
+    *ret = (struct ar_pipeline_config){
+        .format = AR_FORMAT_JSON,
+        .resolve_ids = true,
+        .source = "replay",
+        .flush_bytes = 256 * 1024,
+    };
+    ar_reasm_config_default(&ret->reasm);
+}
+
+static void hand_out(struct ar_pipeline *p)
+{
+    if (p->out.len == 0 || p->error)
+        return;
+    int r = p->cfg.sink.write(p->cfg.sink.ctx, p->out.p, p->out.len);
+    if (r < 0)
+        p->error = r;
+    p->stats.bytes_out += p->out.len;
+    p->out.len = 0;
+}
+
+static void on_event(const struct ar_event *ev, void *userdata)
+{
+    struct ar_pipeline *p = userdata;
+    p->stats.events++;
+    if (ar_encoder_event(p->enc, ev, &p->out) < 0) {
+        p->stats.encode_errors++;
+        return;
+    }
+    if (p->out.len >= p->cfg.flush_bytes)
+        hand_out(p);
+}
+
+static void on_gap(struct ar_span node, uint32_t after_serial, uint64_t lost, void *userdata)
+{
+    struct ar_pipeline *p = userdata;
+    if (ar_encoder_loss(p->enc, "serial_gap", node, after_serial, lost, p->last_sec, &p->out) < 0)
+        p->stats.encode_errors++;
+}
+
+int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **ret)
+{
+    if (!cfg || !cfg->sink.write)
+        return -EINVAL;
+    struct ar_pipeline *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->cfg = *cfg;
+    int r = ar_idcache_new(cfg->resolve_ids ? ar_id_lookup_system : NULL, &p->ids);
+    if (r < 0)
+        goto fail;
+    struct ar_encoder_config ecfg = {
+        .format = cfg->format, .source = cfg->source, .native_arch = native_arch()};
+    r = ar_encoder_new(&ecfg, p->ids, &p->enc);
+    if (r < 0)
+        goto fail;
+    struct ar_reasm_callbacks cbs = {.event = on_event, .gap = on_gap, .userdata = p};
+    r = ar_reasm_new(&cfg->reasm, &cbs, &p->reasm);
+    if (r < 0)
+        goto fail;
+    *ret = p;
+    return 0;
+fail:
+    ar_pipeline_free(p);
+    return r;
+}
+
+void ar_pipeline_free(struct ar_pipeline *p)
+{
+    if (!p)
+        return;
+    ar_reasm_free(p->reasm);
+    ar_encoder_free(p->enc);
+    ar_idcache_free(p->ids);
+    ar_buf_free(&p->out);
+    free(p);
+}
+
+int ar_pipeline_record(struct ar_pipeline *p, const struct ar_record *rec, uint64_t now_ms)
+{
+    if (p->error)
+        return p->error;
+    p->stats.records++;
+    if (rec->has_time)
+        p->last_sec = rec->sec;
+    int r = ar_reasm_push(p->reasm, rec, now_ms);
+    if (r < 0)
+        return r;
+    return p->error;
+}
+
+int ar_pipeline_line(struct ar_pipeline *p, const char *line, size_t len)
+{
+    p->stats.lines++;
+    /* Tolerate CRLF logs copied through other systems. */
+    if (len && line[len - 1] == '\r')
+        len--;
+    struct ar_record rec;
+    if (ar_header_parse_line(line, line + len, &rec) < 0) {
+        p->stats.malformed++;
+        return 1;
+    }
+    return ar_pipeline_record(p, &rec, 0);
+}
+
+int ar_pipeline_loss(struct ar_pipeline *p, const char *kind, uint64_t count, uint64_t now_sec)
+{
+    if (ar_encoder_loss(p->enc, kind, (struct ar_span){"", 0}, 0, count, now_sec, &p->out) < 0)
+        p->stats.encode_errors++;
+    hand_out(p);
+    return p->error;
+}
+
+int ar_pipeline_expire(struct ar_pipeline *p, uint64_t now_ms)
+{
+    ar_reasm_expire(p->reasm, now_ms);
+    hand_out(p);
+    return p->error;
+}
+
+int ar_pipeline_flush(struct ar_pipeline *p)
+{
+    ar_reasm_flush(p->reasm);
+    hand_out(p);
+    return p->error;
+}
+
+const struct ar_pipeline_stats *ar_pipeline_stats(const struct ar_pipeline *p)
+{
+    return &p->stats;
+}
+
+const struct ar_reasm_stats *ar_pipeline_reasm_stats(const struct ar_pipeline *p)
+{
+    return ar_reasm_stats(p->reasm);
+}
+
+const struct ar_encoder_stats *ar_pipeline_encoder_stats(const struct ar_pipeline *p)
+{
+    return ar_encoder_stats(p->enc);
+}

@@ -1,0 +1,62 @@
+/* The pipeline: records in (from any source), events out (to the output sink).
+ * header -> reassembly -> enrichment + encoding -> sink. One instance per run; not
+ * thread-safe. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "encode/encoder.h"
+#include "parse/header.h"
+#include "reasm/reasm.h"
+
+/* Where encoded lines go. write() takes whole lines (one or many) and returns 0 or
+ * a negative errno; the pipeline stops on error. */
+struct ar_sink {
+    int (*write)(void *ctx, const char *p, size_t len);
+    void *ctx;
+};
+
+struct ar_pipeline_config {
+    enum ar_format format;
+    bool resolve_ids;          /* names from the local user database */
+    const char *source;        /* "replay", "netlink" */
+    struct ar_reasm_config reasm;
+    struct ar_sink sink;
+    size_t flush_bytes;        /* hand output to the sink once this much is buffered */
+};
+
+void ar_pipeline_config_default(struct ar_pipeline_config *ret);
+
+struct ar_pipeline_stats {
+    uint64_t lines;
+    uint64_t malformed;        /* lines that are not audit records */
+    uint64_t records;
+    uint64_t events;
+    uint64_t bytes_out;
+    uint64_t encode_errors;
+};
+
+struct ar_pipeline;
+
+int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **ret);
+void ar_pipeline_free(struct ar_pipeline *p);
+
+/* Feeds one text line (no newline). Returns 0, 1 when the line was malformed (and
+ * counted), or a negative errno from the sink or memory. */
+int ar_pipeline_line(struct ar_pipeline *p, const char *line, size_t len);
+
+/* Feeds one parsed record (live sources). Returns 0 or a negative errno. */
+int ar_pipeline_record(struct ar_pipeline *p, const struct ar_record *rec, uint64_t now_ms);
+
+/* Emits a synthetic loss event (kernel lost counter, ENOBUFS). */
+int ar_pipeline_loss(struct ar_pipeline *p, const char *kind, uint64_t count, uint64_t now_sec);
+
+/* Completes events idle too long (live timer). */
+int ar_pipeline_expire(struct ar_pipeline *p, uint64_t now_ms);
+
+/* Completes everything in flight and hands all output to the sink. */
+int ar_pipeline_flush(struct ar_pipeline *p);
+
+const struct ar_pipeline_stats *ar_pipeline_stats(const struct ar_pipeline *p);
+const struct ar_reasm_stats *ar_pipeline_reasm_stats(const struct ar_pipeline *p);
+const struct ar_encoder_stats *ar_pipeline_encoder_stats(const struct ar_pipeline *p);

@@ -1,0 +1,117 @@
+/* Reassembly: groups records into events by (node, timestamp, serial), the way
+ * libauparse does, plus what a live stream needs (EOE, timers, bounds, loss).
+ * Pure: no clocks (callers pass `now`), no I/O. Records are copied once into the
+ * event's own buffer, so the caller's read buffer can be reused at once. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "parse/header.h"
+
+struct ar_event_record {
+    uint32_t type;
+    bool has_time;
+    uint32_t body_off, body_len;       /* into ar_event.buf */
+    uint32_t enriched_off, enriched_len;
+};
+
+enum ar_event_flags {
+    AR_EVENT_TIMED_OUT = 1u << 0,  /* completed by the timeout, not by its last record */
+    AR_EVENT_EVICTED = 1u << 1,    /* completed early: too many events in flight */
+    AR_EVENT_TRUNCATED = 1u << 2,  /* records dropped: record or byte cap hit */
+    AR_EVENT_AT_END = 1u << 3,     /* completed because the input ended */
+};
+
+/* A completed event, valid only during the ar_event_cb call that hands it out. */
+struct ar_event {
+    uint64_t sec;
+    uint32_t msec;
+    uint32_t serial;
+    bool has_time;
+    unsigned flags;                /* enum ar_event_flags */
+    uint32_t node_len;             /* node name is buf[0, node_len) */
+    uint32_t nrecords;
+    struct ar_event_record *records;
+    char *buf;
+    size_t buf_len;
+    /* private to reasm */
+    uint32_t records_cap;
+    size_t buf_cap;
+    uint64_t arrival_ms;
+    struct ar_event *older, *newer; /* creation order */
+    struct ar_event *hash_next;
+};
+
+static inline struct ar_span ar_event_node(const struct ar_event *ev)
+{
+    return (struct ar_span){ev->buf, ev->node_len};
+}
+static inline struct ar_span ar_event_body(const struct ar_event *ev, uint32_t i)
+{
+    return (struct ar_span){ev->buf + ev->records[i].body_off, ev->records[i].body_len};
+}
+static inline struct ar_span ar_event_enriched(const struct ar_event *ev, uint32_t i)
+{
+    return (struct ar_span){ev->buf + ev->records[i].enriched_off, ev->records[i].enriched_len};
+}
+
+struct ar_reasm_config {
+    size_t max_in_flight;       /* events being assembled; the oldest is evicted beyond */
+    uint32_t max_records;       /* records per event; more are dropped and counted */
+    size_t max_event_bytes;     /* text per event; more records are dropped and counted */
+    uint32_t log_timeout_sec;   /* complete an event when a record this much newer (log time) arrives */
+    uint64_t idle_timeout_ms;   /* ar_reasm_expire: complete events that waited this long */
+};
+
+/* Defaults: 4096 in flight, 4096 records, 8 MiB, 2 s log time (libauparse's), 1000 ms idle. */
+void ar_reasm_config_default(struct ar_reasm_config *ret);
+
+struct ar_reasm_stats {
+    uint64_t records;
+    uint64_t events;
+    uint64_t timed_out;       /* events completed by a timeout */
+    uint64_t evicted;         /* events completed early by max_in_flight */
+    uint64_t dropped_records; /* records over max_records / max_event_bytes */
+    uint64_t stray_eoe;       /* EOE records whose event had already completed */
+    uint64_t lost;            /* serials that never arrived (gaps) */
+    uint64_t gap_events;      /* how many distinct gaps */
+    uint64_t serial_resets;   /* discontinuities (reboot, auditd restart): not counted as lost */
+    uint32_t max_in_flight_seen;
+};
+
+/* Called for each completed event, in completion order. `gap_lost` > 0 reports
+ * serials found missing just before this call, with the last serial seen before the
+ * gap, so callers can emit a loss event in stream order. */
+struct ar_reasm_callbacks {
+    void (*event)(const struct ar_event *ev, void *userdata);
+    void (*gap)(struct ar_span node, uint32_t after_serial, uint64_t lost, void *userdata);
+    void *userdata;
+};
+
+struct ar_reasm;
+
+/* Returns 0 and *ret, or -ENOMEM / -EINVAL. */
+int ar_reasm_new(const struct ar_reasm_config *cfg, const struct ar_reasm_callbacks *cbs,
+                 struct ar_reasm **ret);
+/* Completes nothing; frees all events still in flight without handing them out. */
+void ar_reasm_free(struct ar_reasm *r);
+
+/* Adds one parsed record (its spans may point into a buffer the caller reuses right
+ * after). May complete events through the callback. `now_ms` is a monotonic clock
+ * reading used only by ar_reasm_expire (pass 0 in replay). Returns 0 or -ENOMEM. */
+int ar_reasm_push(struct ar_reasm *r, const struct ar_record *rec, uint64_t now_ms);
+
+/* Completes events that have waited idle_timeout_ms since their first record (the
+ * live collector's timer). */
+void ar_reasm_expire(struct ar_reasm *r, uint64_t now_ms);
+
+/* Completes every event in flight (end of input, shutdown) and settles loss
+ * accounting for serials still missing. */
+void ar_reasm_flush(struct ar_reasm *r);
+
+/* Milliseconds until the oldest event in flight reaches idle_timeout_ms, or -1 when
+ * none is in flight: what the live timer should wait. */
+int64_t ar_reasm_next_deadline(const struct ar_reasm *r, uint64_t now_ms);
+
+const struct ar_reasm_stats *ar_reasm_stats(const struct ar_reasm *r);
+size_t ar_reasm_in_flight(const struct ar_reasm *r);

@@ -1,0 +1,254 @@
+/* Encoder: the JSON contract (parsed back with cJSON), interpretation of ids,
+ * syscalls, errno, hex, proctitle, EXECVE joining, sockaddr, UTF-8 safety, and
+ * go-audit's shape. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "encode/encoder.h"
+#include "parse/header.h"
+
+static int fake_lookup(enum ar_id_kind kind, uint32_t id, char *buf, size_t size)
+{
+    const char *name = id == 0 ? "root" : id == 1000 ? (kind == AR_ID_USER ? "alice" : "staff") : NULL;
+    if (!name)
+        return -ENOENT;
+    snprintf(buf, size, "%s", name);
+    return (int)strlen(name);
+}
+
+static char last_line[1 << 20];
+
+static void on_event(const struct ar_event *ev, void *ud)
+{
+    struct ar_encoder *enc = ud;
+    struct ar_buf out = {0};
+    CHECK(ar_encoder_event(enc, ev, &out) == 0);
+    CHECK(out.len > 0 && out.p[out.len - 1] == '\n');
+    size_t n = out.len < sizeof(last_line) - 1 ? out.len : sizeof(last_line) - 1;
+    memcpy(last_line, out.p, n);
+    last_line[n] = 0;
+    ar_buf_free(&out);
+}
+
+/* Runs raw log lines through reassembly and the encoder; returns the last event. */
+static cJSON *encode_lines(enum ar_format fmt, const char *const *lines, size_t n)
+{
+    struct ar_idcache *ids;
+    CHECK(ar_idcache_new(fake_lookup, &ids) == 0);
+    struct ar_encoder_config ecfg = {.format = fmt, .source = "replay", .native_arch = 0xc000003e};
+    struct ar_encoder *enc;
+    CHECK(ar_encoder_new(&ecfg, ids, &enc) == 0);
+    struct ar_reasm_config rcfg;
+    ar_reasm_config_default(&rcfg);
+    struct ar_reasm_callbacks cbs = {.event = on_event, .userdata = enc};
+    struct ar_reasm *r;
+    CHECK(ar_reasm_new(&rcfg, &cbs, &r) == 0);
+    last_line[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct ar_record rec;
+        CHECK(ar_header_parse_line(lines[i], lines[i] + strlen(lines[i]), &rec) == 0);
+        CHECK(ar_reasm_push(r, &rec, 0) == 0);
+    }
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    ar_encoder_free(enc);
+    ar_idcache_free(ids);
+    cJSON *j = cJSON_Parse(last_line);
+    if (!j)
+        fprintf(stderr, "not JSON: %s\n", last_line);
+    CHECK(j != NULL);
+    return j;
+}
+
+static const char *str_at(cJSON *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    cJSON *cur = j;
+    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, ".")) {
+        if (tok[0] >= '0' && tok[0] <= '9')
+            cur = cJSON_GetArrayItem(cur, atoi(tok));
+        else
+            cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+    }
+    return cur && cJSON_IsString(cur) ? cur->valuestring : NULL;
+}
+
+static double num_at(cJSON *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    cJSON *cur = j;
+    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, ".")) {
+        if (tok[0] >= '0' && tok[0] <= '9')
+            cur = cJSON_GetArrayItem(cur, atoi(tok));
+        else
+            cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+    }
+    return cur && cJSON_IsNumber(cur) ? cur->valuedouble : -12345;
+}
+
+static void test_syscall_event(void)
+{
+    const char *lines[] = {
+        "type=SYSCALL msg=audit(1615114232.375:15558): arch=c000003e syscall=257 success=no "
+        "exit=-2 a0=ffffff9c a1=7ffd a2=0 a3=0 items=1 ppid=10883 pid=10884 auid=1000 uid=0 "
+        "gid=1000 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts1 ses=1 comm=\"cat\" "
+        "exe=\"/usr/bin/cat\" key=\"watch-passwd\"",
+        "type=CWD msg=audit(1615114232.375:15558): cwd=\"/home/user\"",
+        "type=PATH msg=audit(1615114232.375:15558): item=0 name=2F746D702F6120622063 inode=5 "
+        "dev=ca:03 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0",
+        "type=PROCTITLE msg=audit(1615114232.375:15558): proctitle=636174002F746D702F612062",
+    };
+    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 4);
+    CHECK_STR(str_at(j, "timestamp"), "2021-03-07T10:50:32.375Z");
+    CHECK(num_at(j, "serial") == 15558);
+    CHECK_STR(str_at(j, "syscall"), "openat");
+    CHECK_STR(str_at(j, "arch"), "x86_64");
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(j, "success")));
+    CHECK(num_at(j, "exit") == -2);
+    CHECK_STR(str_at(j, "errno"), "ENOENT");
+    CHECK_STR(str_at(j, "user"), "root");
+    CHECK_STR(str_at(j, "login_user"), "alice");
+    CHECK_STR(str_at(j, "exe"), "/usr/bin/cat");
+    CHECK_STR(str_at(j, "key"), "watch-passwd");
+    CHECK_STR(str_at(j, "cwd"), "/home/user");
+    CHECK_STR(str_at(j, "paths.0"), "/tmp/a b c");
+    CHECK_STR(str_at(j, "proctitle.0"), "cat");
+    CHECK_STR(str_at(j, "proctitle.1"), "/tmp/a b");
+    CHECK_STR(str_at(j, "records.0.type"), "SYSCALL");
+    CHECK_STR(str_at(j, "records.0.fields.a0"), "ffffff9c");
+    CHECK_STR(str_at(j, "records.0.fields.a2"), "0"); /* hex args stay strings */
+    CHECK(num_at(j, "records.0.fields.pid") == 10884);
+    CHECK_STR(str_at(j, "records.0.interp.syscall"), "openat");
+    CHECK_STR(str_at(j, "records.0.interp.exit"), "ENOENT");
+    CHECK_STR(str_at(j, "records.0.interp.gid"), "staff");
+    CHECK_STR(str_at(j, "records.2.fields.name"), "2F746D702F6120622063");
+    CHECK_STR(str_at(j, "records.2.interp.name"), "/tmp/a b c");
+    CHECK_STR(str_at(j, "records.2.fields.mode"), "0100644");
+    CHECK_STR(str_at(j, "records.2.interp.mode"), "file,644");
+    CHECK_STR(str_at(j, "records.3.interp.argv.1"), "/tmp/a b");
+    cJSON_Delete(j);
+}
+
+static void test_execve_long_and_split(void)
+{
+    /* a1 split into chunks (hex), a2 in the next EXECVE record. */
+    const char *lines[] = {
+        "type=SYSCALL msg=audit(1.000:7): arch=c000003e syscall=59 success=yes exit=0 pid=1 "
+        "uid=0 auid=0",
+        "type=EXECVE msg=audit(1.000:7): argc=3 a0=\"echo\" a1_len=6 a1[0]=616263 a1[1]=\"def\"",
+        "type=EXECVE msg=audit(1.000:7): a2=\"last\"",
+        "type=PROCTITLE msg=audit(1.000:7): proctitle=\"echo\"",
+    };
+    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 4);
+    CHECK_STR(str_at(j, "argv.0"), "echo");
+    CHECK_STR(str_at(j, "argv.1"), "abcdef");
+    CHECK_STR(str_at(j, "argv.2"), "last");
+    CHECK_STR(str_at(j, "syscall"), "execve");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(j, "success")));
+    cJSON_Delete(j);
+}
+
+static void test_sockaddr(void)
+{
+    const char *lines[] = {
+        "type=SOCKADDR msg=audit(1.000:8): saddr=020000357F0000010000000000000000",
+        "type=SYSCALL msg=audit(1.000:8): arch=c000003e syscall=42 success=yes exit=0",
+        "type=PROCTITLE msg=audit(1.000:8): proctitle=\"x\"",
+    };
+    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 3);
+    CHECK_STR(str_at(j, "sockaddr.family"), "inet");
+    CHECK_STR(str_at(j, "sockaddr.addr"), "127.0.0.1");
+    CHECK(num_at(j, "sockaddr.port") == 53);
+    CHECK_STR(str_at(j, "syscall"), "connect");
+    cJSON_Delete(j);
+    const char *unix_lines[] = {
+        "type=SOCKADDR msg=audit(1.000:9): saddr=01002F72756E2F6E7363642F736F636B657400",
+    };
+    j = encode_lines(AR_FORMAT_JSON, unix_lines, 1);
+    CHECK_STR(str_at(j, "records.0.interp.saddr.family"), "local");
+    CHECK_STR(str_at(j, "records.0.interp.saddr.path"), "/run/nscd/socket");
+    cJSON_Delete(j);
+}
+
+static void test_user_msg_and_enriched(void)
+{
+    const char *lines[] = {
+        "type=USER_AUTH msg=audit(1552714590.571:21114): pid=11312 uid=0 auid=4294967295 ses=62 "
+        "msg='op=PAM:authentication acct=\"bob\" exe=\"/bin/su\" hostname=localhost "
+        "addr=127.0.0.1 terminal=/dev/pts/0 res=success'\x1dUID=\"remote-root\" AUID=\"unset\"",
+    };
+    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 1);
+    CHECK_STR(str_at(j, "type"), "USER_AUTH");
+    CHECK_STR(str_at(j, "category"), "user");
+    CHECK_STR(str_at(j, "acct"), "bob");
+    CHECK_STR(str_at(j, "op"), "PAM:authentication");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(j, "success")));
+    CHECK_STR(str_at(j, "records.0.fields.msg.exe"), "/bin/su");
+    CHECK_STR(str_at(j, "records.0.interp.uid"), "remote-root"); /* from ENRICHED */
+    CHECK_STR(str_at(j, "records.0.enriched.AUID"), "unset");
+    CHECK_STR(str_at(j, "login_user"), "unset");
+    cJSON_Delete(j);
+}
+
+static void test_hostile_bytes(void)
+{
+    /* Control characters and invalid UTF-8 from the input still give valid JSON, and
+     * the raw bytes survive as hex. */
+    const char *lines[] = {
+        "type=USER_CMD msg=audit(1.000:10): pid=1 cmd=\"a\x01\tb\" bad=\"\xff\xfe\" "
+        "odd=\"\\\"q\"",
+    };
+    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 1);
+    CHECK_STR(str_at(j, "records.0.fields.cmd"), "a\x01\tb");
+    CHECK_STR(str_at(j, "records.0.fields.bad"), "\xef\xbf\xbd\xef\xbf\xbd");
+    { cJSON *f = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "records"), 0), "fields"), "bad.hex"); CHECK(f && cJSON_IsString(f) && strcmp(f->valuestring, "fffe") == 0); }
+    cJSON_Delete(j);
+}
+
+static void test_duplicates_and_words(void)
+{
+    const char *lines[] = {
+        "type=DAEMON_START msg=audit(1.000:11): auditd start, ver=2.4.1 res=success res=failed",
+    };
+    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 1);
+    CHECK_STR(str_at(j, "records.0.fields.words.0"), "auditd");
+    CHECK_STR(str_at(j, "records.0.fields.words.1"), "start,");
+    CHECK_STR(str_at(j, "records.0.fields.res"), "success");
+    CHECK_STR(str_at(j, "records.0.fields.res#2"), "failed");
+    cJSON_Delete(j);
+}
+
+static void test_goaudit_shape(void)
+{
+    const char *lines[] = {
+        "type=SYSCALL msg=audit(1615114232.375:15558): arch=c000003e syscall=59 success=yes "
+        "exit=0 auid=1000 uid=0 euid=0 comm=\"a<b\"",
+        "type=PROCTITLE msg=audit(1615114232.375:15558): proctitle=6C73",
+    };
+    encode_lines(AR_FORMAT_GOAUDIT, lines, 2);
+    const char *want =
+        "{\"sequence\":15558,\"timestamp\":\"1615114232.375\",\"messages\":[{\"type\":1300,"
+        "\"data\":\"arch=c000003e syscall=59 success=yes exit=0 auid=1000 uid=0 euid=0 "
+        "comm=\\\"a\\u003cb\\\"\"},{\"type\":1327,\"data\":\"proctitle=6C73\"}],"
+        "\"uid_map\":{\"0\":\"root\",\"1000\":\"alice\"}}\n";
+    if (strcmp(last_line, want) != 0)
+        fprintf(stderr, "got  %swant %s", last_line, want);
+    CHECK(strcmp(last_line, want) == 0);
+}
+
+int main(void)
+{
+    test_syscall_event();
+    test_execve_long_and_split();
+    test_sockaddr();
+    test_user_msg_and_enriched();
+    test_hostile_bytes();
+    test_duplicates_and_words();
+    test_goaudit_shape();
+    return check_done();
+}

@@ -1,0 +1,223 @@
+/* Tokenizer and header parser: cases from the corpora, then every truncated prefix of
+ * every corpus line placed against a guard page (reads past the end fault). */
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "guard.h"
+#include "parse/header.h"
+#include "parse/tokenize.h"
+
+static struct ar_field fields[8192];
+
+static size_t tok(const char *s, struct ar_tokens *t)
+{
+    *t = (struct ar_tokens){.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
+    return ar_tokenize(s, s + strlen(s), t);
+}
+
+static void test_basic(void)
+{
+    struct ar_tokens t;
+    CHECK(tok("arch=c000003e syscall=59 success=yes comm=\"cat\" key=(null)", &t) == 5);
+    CHECK_SPAN(fields[0].key, "arch");
+    CHECK_SPAN(fields[0].value, "c000003e");
+    CHECK(fields[0].kind == AR_VAL_PLAIN);
+    CHECK_SPAN(fields[3].value, "cat");
+    CHECK(fields[3].kind == AR_VAL_QUOTED);
+    CHECK(fields[4].kind == AR_VAL_NULL);
+    CHECK(t.flags == 0);
+
+    CHECK(tok("", &t) == 0);
+    CHECK(tok("   ", &t) == 0);
+    CHECK(tok("a=", &t) == 1);
+    CHECK(fields[0].value.len == 0);
+    CHECK(tok("name=\"a b\" x=1", &t) == 2);
+    CHECK_SPAN(fields[0].value, "a b");
+    CHECK(tok("name=\"unterminated x=1", &t) == 1);
+    CHECK(t.flags & AR_TOK_UNTERMINATED);
+    CHECK_SPAN(fields[0].value, "unterminated x=1");
+}
+
+static void test_nested(void)
+{
+    struct ar_tokens t;
+    size_t n = tok("pid=1 uid=0 msg='op=PAM:authentication acct=\"bob\" exe=\"/bin/su\" "
+                   "hostname=? res=success' extra=1", &t);
+    CHECK(n == 9);
+    CHECK(fields[2].kind == AR_VAL_NESTED);
+    CHECK(fields[2].nested_count == 5);
+    CHECK_SPAN(fields[3].key, "op");
+    CHECK_SPAN(fields[3].value, "PAM:authentication");
+    CHECK(fields[3].depth == 1);
+    CHECK_SPAN(fields[6].value, "?");
+    CHECK_SPAN(fields[7].value, "success");
+    CHECK_SPAN(fields[8].key, "extra");
+    CHECK(fields[8].depth == 0);
+}
+
+static void test_run_on_values(void)
+{
+    struct ar_tokens t;
+    /* auditbeat passwd.log: unquoted values with spaces. */
+    tok("msg='op=changing /etc/group; group bob/1003, new name: bobby acct=\"bob\" res=success'",
+        &t);
+    CHECK_SPAN(fields[1].key, "op");
+    CHECK_SPAN(fields[1].value, "changing /etc/group; group bob/1003, new name: bobby");
+    CHECK_SPAN(fields[2].value, "bob");
+    /* Old DAEMON_START bodies and `user pid=` (auditbeat userlogin.log): bare words. */
+    size_t n = tok("auditd start, ver=2.4.1 format=raw", &t);
+    CHECK(n == 4);
+    CHECK(fields[0].kind == AR_VAL_BARE);
+    CHECK_SPAN(fields[0].value, "auditd");
+    CHECK_SPAN(fields[1].value, "start,");
+    CHECK_SPAN(fields[2].value, "2.4.1");
+    tok("user pid=374 uid=0", &t);
+    CHECK(fields[0].kind == AR_VAL_BARE);
+    CHECK_SPAN(fields[1].key, "pid");
+    /* AVC: words then keys. */
+    n = tok("avc:  denied  { read } for  pid=1 comm=\"x\"", &t);
+    CHECK(n == 8);
+    CHECK_SPAN(fields[5].value, "for");
+    CHECK_SPAN(fields[6].key, "pid");
+}
+
+static void test_truncation_cap(void)
+{
+    struct ar_field small[2];
+    struct ar_tokens t = {.fields = small, .cap = 2};
+    const char *s = "a=1 b=2 c=3 d=4";
+    CHECK(ar_tokenize(s, s + strlen(s), &t) == 2);
+    CHECK(t.flags & AR_TOK_TRUNCATED);
+}
+
+static void test_headers(void)
+{
+    struct ar_record r;
+    const char *l = "type=SYSCALL msg=audit(1615114232.375:15558): arch=c000003e syscall=59";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(r.type == 1300);
+    CHECK(r.sec == 1615114232 && r.msec == 375 && r.serial == 15558);
+    CHECK_SPAN(r.body, "arch=c000003e syscall=59");
+    CHECK(r.node.len == 0 && r.enriched.len == 0);
+
+    l = "node=work type=PATH msg=audit(1.002:3): item=0 name=\"x\"\x1dOUID=\"root\"";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK_SPAN(r.node, "work");
+    CHECK(r.type == 1302 && r.msec == 2);
+    CHECK_SPAN(r.body, "item=0 name=\"x\"");
+    CHECK_SPAN(r.enriched, "OUID=\"root\"");
+
+    l = "type=UNKNOWN[1334] msg=audit(1626883065.201:216697): prog-id=45 op=UNLOAD";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(r.type == 1334 && r.serial == 216697);
+
+    l = "type=UNKNOWN[1329] msg=?";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(r.type == 1329 && !r.has_time);
+
+    l = "type=1300 msg=audit(5.000:4294967295): x=1";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(r.serial == 4294967295u);
+    l = "type=1300 msg=audit(5.000:4294967296): x=1";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
+
+    l = "audit: type=1400 audit(1700000000.123:77): apparmor=\"DENIED\"";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(r.type == 1400 && r.serial == 77);
+
+    l = "type=NOT_A_TYPE msg=audit(1.000:1): x";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
+    l = "hello world";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
+    l = "type=SYSCALL msg=audit(1.000:1) x=1";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
+
+    /* Netlink form: numeric type outside, trailing NULs trimmed. */
+    const char nl[] = "audit(1700000000.001:9): op=set\0\0";
+    CHECK(ar_header_parse_netlink(1305, nl, nl + sizeof(nl) - 1, &r) == 0);
+    CHECK(r.type == 1305 && r.serial == 9);
+    CHECK_SPAN(r.body, "op=set");
+}
+
+/* ---- every prefix of every corpus line, against a guard page ---- */
+
+static struct guard_buf guard;
+static size_t lines_checked;
+
+static void check_all_prefixes(const char *line, size_t len)
+{
+    for (size_t n = 0; n <= len; n++) {
+        const char *p = guard_place(&guard, line, n);
+        struct ar_record r;
+        if (ar_header_parse_line(p, p + n, &r) == 0) {
+            struct ar_tokens t = {.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
+            ar_tokenize(r.body.p, r.body.p + r.body.len, &t);
+            ar_tokenize(r.enriched.p, r.enriched.p + r.enriched.len, &t);
+        }
+        /* The body alone, as a tokenizer-only input. */
+        struct ar_tokens t = {.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
+        ar_tokenize(p, p + n, &t);
+    }
+    lines_checked++;
+}
+
+static void scan_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (line[n - 1] == '\n')
+            n--;
+        check_all_prefixes(line, (size_t)n);
+    }
+    free(line);
+    fclose(f);
+}
+
+static void scan_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        size_t l = strlen(de->d_name);
+        if (de->d_type == DT_DIR)
+            scan_dir(path);
+        else if ((l > 4 && strcmp(de->d_name + l - 4, ".log") == 0) ||
+                 (l > 4 && strcmp(de->d_name + l - 4, ".txt") == 0))
+            scan_file(path);
+    }
+    closedir(d);
+}
+
+int main(int argc, char **argv)
+{
+    test_basic();
+    test_nested();
+    test_run_on_values();
+    test_truncation_cap();
+    test_headers();
+    if (argc > 1) {
+        CHECK(guard_init(&guard, 1 << 20) == 0);
+        scan_dir(argv[1]);
+        CHECK(lines_checked > 900);
+        fprintf(stderr, "every prefix of %zu corpus lines checked against a guard page\n",
+                lines_checked);
+        guard_free(&guard);
+    }
+    return check_done();
+}
