@@ -60,8 +60,11 @@ static int parse_stamp_and_body(const char *p, const char *end, struct ar_record
         ms /= 10;
     if (!read_decimal(&p, end, UINT32_MAX, &serial, NULL))
         return -ERANGE;
-    if (!SKIP(&p, end, "):"))
+    /* auditd 2.x wrote some DAEMON_CONFIG records as "audit(...) config changed",
+     * without the colon. */
+    if (!SKIP(&p, end, ")"))
         return -EINVAL;
+    SKIP(&p, end, ":");
     if (p < end && *p == ' ')
         p++;
     rec->sec = sec;

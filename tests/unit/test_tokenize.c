@@ -134,8 +134,12 @@ static void test_headers(void)
     CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
     l = "hello world";
     CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
-    l = "type=SYSCALL msg=audit(1.000:1) x=1";
+    l = "type=SYSCALL msg=audit(1.000:1 x=1";
     CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
+    /* audit-rhel7.log: auditd 2.x DAEMON_CONFIG without the colon. */
+    l = "type=DAEMON_CONFIG msg=audit(1490239800.477:34) config changed, auid=0";
+    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK_SPAN(r.body, "config changed, auid=0");
 
     /* Netlink form: numeric type outside, trailing NULs trimmed. */
     const char nl[] = "audit(1700000000.001:9): op=set\0\0";
