@@ -28,14 +28,11 @@ struct arg_slot {
 };
 
 struct summary {
-    const struct ar_field *syscall, *success, *exit, *pid, *ppid, *comm, *exe, *key, *uid,
-        *auid, *ses, *tty, *cwd, *res, *op, *acct, *hostname, *addr, *terminal;
+    const struct ar_field *by_name[AR_FN_COUNT]; /* first field of each summary name */
     uint32_t syscall_rec;
     uint32_t arch;
-    const struct ar_field *saddr;
     const struct ar_field *paths[MAX_SUMMARY_PATHS];
     uint32_t npaths;
-    const struct ar_field *proctitle;
     bool has_execve;
     uint64_t argc;
 };
@@ -45,6 +42,7 @@ struct ar_encoder {
     struct ar_idcache *ids;
     struct ar_encoder_stats stats;
     struct ar_field *fields;
+    struct ar_field_info *info; /* parallel to fields */
     struct rec_tokens *recs;
     size_t recs_cap;
     unsigned char *scratch; /* hex decoding */
@@ -72,8 +70,9 @@ int ar_encoder_new(const struct ar_encoder_config *cfg, struct ar_idcache *ids,
         e->cfg.source = "replay";
     e->ids = ids;
     e->fields = malloc(MAX_EVENT_FIELDS * sizeof(*e->fields));
-    if (!e->fields) {
-        free(e);
+    e->info = malloc(MAX_EVENT_FIELDS * sizeof(*e->info));
+    if (!e->fields || !e->info) {
+        ar_encoder_free(e);
         return -ENOMEM;
     }
     *ret = e;
@@ -85,6 +84,7 @@ void ar_encoder_free(struct ar_encoder *e)
     if (!e)
         return;
     free(e->fields);
+    free(e->info);
     free(e->recs);
     free(e->scratch);
     free(e->slots);
@@ -172,8 +172,7 @@ static void put_key(struct ar_buf *b, bool *first, const char *key, size_t len)
     if (!*first)
         ar_buf_putc(b, ',');
     *first = false;
-    ar_json_string(b, key, len, AR_JSON_ESCAPE_MINIMAL);
-    ar_buf_putc(b, ':');
+    ar_json_key(b, key, len);
 }
 
 #define KEY(b, first, lit) put_key((b), (first), (lit), sizeof(lit) - 1)
@@ -235,15 +234,11 @@ static bool may_be_number(const struct ar_field *f, enum ar_field_class cls)
     case AR_FC_KEY:
     case AR_FC_ARCH:
     case AR_FC_MODE:
+    case AR_FC_TEXT:
         return false;
     default:
-        break;
+        return !is_arg_key(f->key);
     }
-    if (is_arg_key(f->key) || AR_SPAN_IS(f->key, "res"))
-        return false;
-    if (f->key.len > 4 && memcmp(f->key.p, "cap_", 4) == 0)
-        return false;
-    return true;
 }
 
 /* The decoded bytes of an ESCAPED-style value: hex when unquoted and hex, else the
@@ -411,6 +406,9 @@ static int tokenize_event(struct ar_encoder *e, const struct ar_event *ev)
             e->stats.unterminated++;
         e->recs[i].first = (uint32_t)used;
         e->recs[i].n = (uint32_t)t.n;
+        for (size_t k = used; k < used + t.n; k++)
+            e->info[k] = e->fields[k].kind == AR_VAL_BARE ? (struct ar_field_info){0, 0}
+                                                           : ar_field_info_of(e->fields[k].key);
         used += t.n;
         t = (struct ar_tokens){.fields = e->fields + used, .cap = MAX_EVENT_FIELDS - used};
         if (enr.len)
@@ -422,26 +420,16 @@ static int tokenize_event(struct ar_encoder *e, const struct ar_event *ev)
     return 0;
 }
 
-static const struct ar_field *find_field(const struct ar_encoder *e, const struct rec_tokens *rt,
-                                         const char *name, size_t len)
-{
-    for (uint32_t i = 0; i < rt->n; i++) {
-        const struct ar_field *f = &e->fields[rt->first + i];
-        if (f->key.len == len && memcmp(f->key.p, name, len) == 0)
-            return f;
-    }
-    return NULL;
-}
-
-#define FIND(e, rt, lit) find_field((e), (rt), (lit), sizeof(lit) - 1)
-
 static uint32_t record_arch(const struct ar_encoder *e, const struct rec_tokens *rt,
                             uint32_t fallback)
 {
-    const struct ar_field *a = FIND(e, rt, "arch");
     uint64_t v;
-    if (a && a->kind == AR_VAL_PLAIN && ar_span_hex_to_u64(a->value, &v) && v <= UINT32_MAX)
-        return (uint32_t)v;
+    for (uint32_t i = rt->first; i < rt->first + rt->n; i++) {
+        const struct ar_field *a = &e->fields[i];
+        if (e->info[i].name == AR_FN_ARCH && a->kind == AR_VAL_PLAIN &&
+            ar_span_hex_to_u64(a->value, &v) && v <= UINT32_MAX)
+            return (uint32_t)v;
+    }
     return fallback;
 }
 
@@ -458,7 +446,7 @@ static void gather_argv(struct ar_encoder *e, const struct ar_event *ev, struct 
         for (uint32_t i = 0; i < rt->n; i++) {
             const struct ar_field *f = &e->fields[rt->first + i];
             struct ar_span k = f->key;
-            if (AR_SPAN_IS(k, "argc")) {
+            if (e->info[rt->first + i].name == AR_FN_ARGC) {
                 field_u64(f, &s->argc);
                 continue;
             }
@@ -519,6 +507,15 @@ static bool is_user_msg(uint32_t type)
            (type >= AUDIT_FIRST_USER_MSG2 && type <= AUDIT_LAST_USER_MSG2);
 }
 
+/* Which summary names each kind of record may fill. */
+#define FN(x) (UINT32_C(1) << AR_FN_##x)
+static const uint32_t syscall_names = FN(SYSCALL) | FN(SUCCESS) | FN(EXIT) | FN(PID) | FN(PPID) |
+                                      FN(COMM) | FN(EXE) | FN(KEY) | FN(UID) | FN(AUID) | FN(SES) |
+                                      FN(TTY);
+static const uint32_t standalone_names = FN(PID) | FN(UID) | FN(AUID) | FN(SES) | FN(EXE) |
+                                         FN(COMM) | FN(KEY) | FN(OP) | FN(ACCT) | FN(HOSTNAME) |
+                                         FN(ADDR) | FN(TERMINAL) | FN(RES) | FN(SUCCESS);
+
 static void gather_summary(struct ar_encoder *e, const struct ar_event *ev, struct summary *s)
 {
     memset(s, 0, sizeof(*s));
@@ -528,76 +525,50 @@ static void gather_summary(struct ar_encoder *e, const struct ar_event *ev, stru
         struct rec_tokens *rt = &e->recs[r];
         uint32_t type = ev->records[r].type;
         rt->arch = record_arch(e, rt, 0);
-        if (type == AUDIT_SYSCALL && s->syscall_rec == UINT32_MAX) {
-            s->syscall_rec = r;
-            if (rt->arch)
-                s->arch = rt->arch;
-        }
-        for (uint32_t i = 0; i < rt->n; i++) {
-            const struct ar_field *f = &e->fields[rt->first + i];
-            struct ar_span k = f->key;
-            if (f->kind == AR_VAL_BARE)
-                continue;
-#define TAKE(lit, slot)                                                                          \
-    else if (AR_SPAN_IS(k, lit))                                                                 \
-    {                                                                                            \
-        if (!s->slot)                                                                            \
-            s->slot = f;                                                                         \
-    }
-            if (type == AUDIT_SYSCALL) {
-                if (0) {
-                }
-                TAKE("syscall", syscall)
-                TAKE("success", success)
-                TAKE("exit", exit)
-                TAKE("pid", pid)
-                TAKE("ppid", ppid)
-                TAKE("comm", comm)
-                TAKE("exe", exe)
-                TAKE("key", key)
-                TAKE("uid", uid)
-                TAKE("auid", auid)
-                TAKE("ses", ses)
-                TAKE("tty", tty)
-            } else if (type == AUDIT_CWD) {
-                if (0) {
-                }
-                TAKE("cwd", cwd)
-            } else if (type == AUDIT_PATH) {
-                if (AR_SPAN_IS(k, "name") && s->npaths < MAX_SUMMARY_PATHS)
-                    s->paths[s->npaths++] = f;
-            } else if (type == AUDIT_SOCKADDR) {
-                if (0) {
-                }
-                TAKE("saddr", saddr)
-            } else if (type == AUDIT_PROCTITLE) {
-                if (0) {
-                }
-                TAKE("proctitle", proctitle)
-            } else if (s->syscall_rec == UINT32_MAX || is_user_msg(type)) {
-                /* Records without a syscall: user-space messages, config changes. */
-                if (0) {
-                }
-                TAKE("pid", pid)
-                TAKE("uid", uid)
-                TAKE("auid", auid)
-                TAKE("ses", ses)
-                TAKE("exe", exe)
-                TAKE("comm", comm)
-                TAKE("key", key)
-                TAKE("op", op)
-                TAKE("acct", acct)
-                TAKE("hostname", hostname)
-                TAKE("addr", addr)
-                TAKE("terminal", terminal)
-                TAKE("res", res)
-                TAKE("success", success)
+        uint32_t allowed;
+        switch (type) {
+        case AUDIT_SYSCALL:
+            if (s->syscall_rec == UINT32_MAX) {
+                s->syscall_rec = r;
+                if (rt->arch)
+                    s->arch = rt->arch;
             }
-#undef TAKE
+            allowed = syscall_names;
+            break;
+        case AUDIT_CWD:
+            allowed = FN(CWD);
+            break;
+        case AUDIT_PATH:
+            allowed = FN(NAME);
+            break;
+        case AUDIT_SOCKADDR:
+            allowed = FN(SADDR);
+            break;
+        case AUDIT_PROCTITLE:
+            allowed = FN(PROCTITLE);
+            break;
+        default:
+            /* Records without a syscall: user-space messages, config changes. */
+            allowed = s->syscall_rec == UINT32_MAX || is_user_msg(type) ? standalone_names : 0;
+            break;
+        }
+        if (!allowed)
+            continue;
+        for (uint32_t i = rt->first; i < rt->first + rt->n; i++) {
+            unsigned name = e->info[i].name;
+            if (!name || !(allowed & (UINT32_C(1) << name)))
+                continue;
+            if (name == AR_FN_NAME) {
+                if (s->npaths < MAX_SUMMARY_PATHS)
+                    s->paths[s->npaths++] = &e->fields[i];
+            } else if (!s->by_name[name]) {
+                s->by_name[name] = &e->fields[i];
+            }
         }
     }
     gather_argv(e, ev, s);
 }
+#undef FN
 
 static const char *category_of(uint32_t type, bool has_syscall)
 {
@@ -654,21 +625,27 @@ static void put_text_value(struct ar_encoder *e, struct ar_buf *b, bool *first, 
         put_bytes(e, b, first, key, (const unsigned char *)f->value.p, f->value.len);
 }
 
-/* A 64-bit filter on key shape, so duplicate detection is a full comparison only
- * when two keys might be equal. */
-static uint64_t key_bit(struct ar_span k)
+/* A 7-bit hash of key shape: duplicate detection does full comparisons only when
+ * two keys of a record might be equal. */
+static unsigned key_hash(struct ar_span k)
 {
-    unsigned h = k.len ? (unsigned char)k.p[0] * 7u + (unsigned char)k.p[k.len - 1] : 0;
-    return UINT64_C(1) << ((h + k.len * 13u) & 63);
+    unsigned h = k.len ? (unsigned char)k.p[0] * 7u + (unsigned char)k.p[k.len - 1] * 3u +
+                             (unsigned char)k.p[k.len / 2]
+                       : 0;
+    return (h + (unsigned)k.len * 13u) & 127;
 }
 
 static unsigned dup_index(const struct ar_field *fields, uint32_t i, uint32_t first_i)
 {
     unsigned n = 1;
-    for (uint32_t j = first_i; j < i; j++)
-        if (fields[j].depth == fields[i].depth && fields[j].kind != AR_VAL_BARE &&
-            ar_span_same(fields[j].key, fields[i].key))
+    struct ar_span k = fields[i].key;
+    for (uint32_t j = first_i; j < i; j++) {
+        const struct ar_field *f = &fields[j];
+        if (f->key.len == k.len && k.len && f->key.p[0] == k.p[0] &&
+            f->depth == fields[i].depth && f->kind != AR_VAL_BARE &&
+            memcmp(f->key.p, k.p, k.len) == 0)
             n++;
+    }
     return n;
 }
 
@@ -676,7 +653,7 @@ static unsigned dup_index(const struct ar_field *fields, uint32_t i, uint32_t fi
 static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, uint32_t to)
 {
     bool first = true;
-    uint64_t seen = 0;
+    uint64_t seen[2] = {0, 0}; /* filter on key shape: full comparisons only on a hit */
     bool words = false;
     for (uint32_t i = from; i < to; i++) {
         const struct ar_field *f = &e->fields[i];
@@ -684,9 +661,10 @@ static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, ui
             words = true;
             continue;
         }
-        uint64_t bit = key_bit(f->key);
-        unsigned dup = (seen & bit) ? dup_index(e->fields, i, from) : 1;
-        seen |= bit;
+        unsigned h = key_hash(f->key);
+        uint64_t bit = UINT64_C(1) << (h & 63);
+        unsigned dup = (seen[h >> 6] & bit) ? dup_index(e->fields, i, from) : 1;
+        seen[h >> 6] |= bit;
         if (dup > 1) {
             char tmp[300];
             int n = snprintf(tmp, sizeof(tmp), "%.*s#%u", (int)(f->key.len > 256 ? 256 : f->key.len),
@@ -695,7 +673,7 @@ static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, ui
         } else {
             put_key(b, &first, f->key.p, f->key.len);
         }
-        enum ar_field_class cls = ar_field_class_of(f->key);
+        enum ar_field_class cls = e->info[i].cls;
         int64_t num;
         switch (f->kind) {
         case AR_VAL_NULL:
@@ -741,9 +719,8 @@ static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, ui
 /* Writes the interpretation of one field; returns false when it has none. */
 static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first,
                              const struct rec_tokens *rt, uint32_t rectype,
-                             const struct ar_field *f, uint32_t arch)
+                             const struct ar_field *f, enum ar_field_class cls, uint32_t arch)
 {
-    enum ar_field_class cls = ar_field_class_of(f->key);
     const char *name = NULL;
     uint64_t u;
     int64_t i64;
@@ -812,6 +789,8 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
         put_key(b, first, f->key.p, f->key.len);
         put_sockaddr(e, b, p, len);
         return true;
+    case AR_FC_TEXT:
+        return false;
     case AR_FC_NONE:
         if (rectype == AUDIT_EXECVE && f->key.len > 1 && f->key.p[0] == 'a' &&
             decode_hex_value(e, f, &p, &len)) {
@@ -846,7 +825,7 @@ static void put_record(struct ar_encoder *e, struct ar_buf *b, const struct ar_e
         const struct ar_field *f = &e->fields[rt->first + i];
         if (f->kind == AR_VAL_BARE || f->kind == AR_VAL_NESTED)
             continue;
-        put_interp_value(e, b, &first, rt, type, f, arch);
+        put_interp_value(e, b, &first, rt, type, f, e->info[rt->first + i].cls, arch);
     }
     if (first)
         b->len = mark; /* no interpretation: leave the member out */
@@ -931,7 +910,7 @@ static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, stru
             put_cstr(b, arch);
         }
         uint64_t nr;
-        if (field_u64(s.syscall, &nr)) {
+        if (field_u64(s.by_name[AR_FN_SYSCALL], &nr)) {
             const char *name = nr <= UINT32_MAX ? ar_syscall_name(s.arch, (uint32_t)nr) : NULL;
             KEY(b, &first, "syscall");
             if (name)
@@ -941,13 +920,13 @@ static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, stru
         }
     }
     bool success_known = false, success = false;
-    if (s.success && s.success->kind == AR_VAL_PLAIN) {
-        success_known = AR_SPAN_IS(s.success->value, "yes") || AR_SPAN_IS(s.success->value, "no");
-        success = AR_SPAN_IS(s.success->value, "yes");
-    } else if (s.res) {
+    if (s.by_name[AR_FN_SUCCESS] && s.by_name[AR_FN_SUCCESS]->kind == AR_VAL_PLAIN) {
+        success_known = AR_SPAN_IS(s.by_name[AR_FN_SUCCESS]->value, "yes") || AR_SPAN_IS(s.by_name[AR_FN_SUCCESS]->value, "no");
+        success = AR_SPAN_IS(s.by_name[AR_FN_SUCCESS]->value, "yes");
+    } else if (s.by_name[AR_FN_RES]) {
         success_known = true;
-        success = AR_SPAN_IS(s.res->value, "success") || AR_SPAN_IS(s.res->value, "1") ||
-                  AR_SPAN_IS(s.res->value, "yes");
+        success = AR_SPAN_IS(s.by_name[AR_FN_RES]->value, "success") || AR_SPAN_IS(s.by_name[AR_FN_RES]->value, "1") ||
+                  AR_SPAN_IS(s.by_name[AR_FN_RES]->value, "yes");
     }
     if (success_known) {
         KEY(b, &first, "success");
@@ -957,7 +936,7 @@ static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, stru
             AR_BUF_LIT(b, "false");
     }
     int64_t exit_code;
-    if (field_i64(s.exit, &exit_code)) {
+    if (field_i64(s.by_name[AR_FN_EXIT], &exit_code)) {
         KEY(b, &first, "exit");
         ar_buf_i64(b, exit_code);
         const char *err = exit_code < 0 && exit_code >= -4095 ? ar_errno_name((int)-exit_code) : NULL;
@@ -966,29 +945,29 @@ static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, stru
             put_cstr(b, err);
         }
     }
-    if (s.key && s.key->kind != AR_VAL_NULL) {
+    if (s.by_name[AR_FN_KEY] && s.by_name[AR_FN_KEY]->kind != AR_VAL_NULL) {
         const unsigned char *p;
         size_t len;
         KEY(b, &first, "key");
-        if (decode_hex_value(e, s.key, &p, &len))
+        if (decode_hex_value(e, s.by_name[AR_FN_KEY], &p, &len))
             put_nul_list(e, b, p, len, 0x01);
         else
-            put_str(b, s.key->value);
+            put_str(b, s.by_name[AR_FN_KEY]->value);
     }
-    put_summary_num(b, &first, "pid", s.pid);
-    put_summary_num(b, &first, "ppid", s.ppid);
-    put_summary_text(e, b, &first, "exe", s.exe);
-    put_summary_text(e, b, &first, "comm", s.comm);
-    put_summary_id(e, b, &first, "uid", "user", s.uid);
-    put_summary_id(e, b, &first, "auid", "login_user", s.auid);
-    put_summary_num(b, &first, "ses", s.ses);
-    put_summary_text(e, b, &first, "tty", s.tty);
-    put_summary_text(e, b, &first, "op", s.op);
-    put_summary_text(e, b, &first, "acct", s.acct);
-    put_summary_text(e, b, &first, "hostname", s.hostname);
-    put_summary_text(e, b, &first, "addr", s.addr);
-    put_summary_text(e, b, &first, "terminal", s.terminal);
-    put_summary_text(e, b, &first, "cwd", s.cwd);
+    put_summary_num(b, &first, "pid", s.by_name[AR_FN_PID]);
+    put_summary_num(b, &first, "ppid", s.by_name[AR_FN_PPID]);
+    put_summary_text(e, b, &first, "exe", s.by_name[AR_FN_EXE]);
+    put_summary_text(e, b, &first, "comm", s.by_name[AR_FN_COMM]);
+    put_summary_id(e, b, &first, "uid", "user", s.by_name[AR_FN_UID]);
+    put_summary_id(e, b, &first, "auid", "login_user", s.by_name[AR_FN_AUID]);
+    put_summary_num(b, &first, "ses", s.by_name[AR_FN_SES]);
+    put_summary_text(e, b, &first, "tty", s.by_name[AR_FN_TTY]);
+    put_summary_text(e, b, &first, "op", s.by_name[AR_FN_OP]);
+    put_summary_text(e, b, &first, "acct", s.by_name[AR_FN_ACCT]);
+    put_summary_text(e, b, &first, "hostname", s.by_name[AR_FN_HOSTNAME]);
+    put_summary_text(e, b, &first, "addr", s.by_name[AR_FN_ADDR]);
+    put_summary_text(e, b, &first, "terminal", s.by_name[AR_FN_TERMINAL]);
+    put_summary_text(e, b, &first, "cwd", s.by_name[AR_FN_CWD]);
     if (s.npaths) {
         KEY(b, &first, "paths");
         ar_buf_putc(b, '[');
@@ -1003,10 +982,10 @@ static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, stru
         }
         ar_buf_putc(b, ']');
     }
-    if (s.saddr) {
+    if (s.by_name[AR_FN_SADDR]) {
         const unsigned char *p;
         size_t len;
-        if (decode_hex_value(e, s.saddr, &p, &len)) {
+        if (decode_hex_value(e, s.by_name[AR_FN_SADDR], &p, &len)) {
             /* put_sockaddr reuses the scratch buffer only after reading it. */
             KEY(b, &first, "sockaddr");
             put_sockaddr(e, b, p, len);
@@ -1029,15 +1008,15 @@ static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, stru
         }
         ar_buf_putc(b, ']');
     }
-    if (s.proctitle) {
+    if (s.by_name[AR_FN_PROCTITLE]) {
         const unsigned char *p;
         size_t len;
         KEY(b, &first, "proctitle");
-        if (decode_hex_value(e, s.proctitle, &p, &len))
+        if (decode_hex_value(e, s.by_name[AR_FN_PROCTITLE], &p, &len))
             put_nul_list(e, b, p, len, 0);
         else {
             ar_buf_putc(b, '[');
-            put_str(b, s.proctitle->value);
+            put_str(b, s.by_name[AR_FN_PROCTITLE]->value);
             ar_buf_putc(b, ']');
         }
     }

@@ -8,7 +8,7 @@ void ar_buf_free(struct ar_buf *b)
     *b = (struct ar_buf){0};
 }
 
-bool ar_buf_reserve(struct ar_buf *b, size_t n)
+bool ar_buf_grow(struct ar_buf *b, size_t n)
 {
     if (b->failed)
         return false;
@@ -115,6 +115,16 @@ bool ar_utf8_valid(const char *p, size_t len)
     return true;
 }
 
+/* True when any of the 8 bytes needs attention: < 0x20, '"', '\\' or >= 0x80. */
+static inline bool word_needs_care(uint64_t w)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+    uint64_t lt_space = (w - ones * 0x20) & ~w;
+    uint64_t zq = (quote - ones) & ~quote, zb = (bslash - ones) & ~bslash;
+    return ((lt_space | zq | zb) & highs) != 0 || (w & highs) != 0;
+}
+
 bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_escape mode)
 {
     /* Worst case: every byte becomes \u00XX (6 bytes). */
@@ -128,6 +138,14 @@ bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_es
     while (s < end) {
         const unsigned char *run = s;
         if (mode == AR_JSON_ESCAPE_MINIMAL) {
+            /* Eight bytes at a time while none needs escaping. */
+            while (end - s >= 8) {
+                uint64_t w;
+                memcpy(&w, s, 8);
+                if (word_needs_care(w))
+                    break;
+                s += 8;
+            }
             while (s < end && byte_class[*s] == 0)
                 s++;
         } else {
@@ -174,6 +192,28 @@ bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_es
     *o++ = '"';
     b->len = (size_t)(o - b->p);
     return valid;
+}
+
+void ar_json_key(struct ar_buf *b, const char *p, size_t len)
+{
+    /* Keys are nearly always plain identifiers: copy them in one go. */
+    size_t i = 0;
+    while (i < len && byte_class[(unsigned char)p[i]] == 0)
+        i++;
+    if (i < len) {
+        ar_json_string(b, p, len, AR_JSON_ESCAPE_MINIMAL);
+        ar_buf_putc(b, ':');
+        return;
+    }
+    if (!ar_buf_reserve(b, len + 3))
+        return;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    memcpy(o, p, len);
+    o += len;
+    *o++ = '"';
+    *o++ = ':';
+    b->len = (size_t)(o - b->p);
 }
 
 void ar_json_hex(struct ar_buf *b, const unsigned char *p, size_t len)

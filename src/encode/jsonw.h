@@ -15,8 +15,16 @@ struct ar_buf {
 };
 
 void ar_buf_free(struct ar_buf *b);
+/* Slow path of ar_buf_reserve: grows the buffer. */
+bool ar_buf_grow(struct ar_buf *b, size_t n);
+
 /* Makes room for n more bytes; false (and b->failed) when memory runs out. */
-bool ar_buf_reserve(struct ar_buf *b, size_t n);
+static inline bool ar_buf_reserve(struct ar_buf *b, size_t n)
+{
+    if (__builtin_expect(b->cap - b->len >= n && !b->failed, 1))
+        return true;
+    return ar_buf_grow(b, n);
+}
 
 static inline void ar_buf_put(struct ar_buf *b, const char *s, size_t n)
 {
@@ -47,6 +55,9 @@ enum ar_json_escape {
  * U+FFFD; returns false when that happened, so the caller can keep the raw bytes
  * beside it (as hex) and stay lossless. */
 bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_escape mode);
+
+/* Writes `"key":`; keys are escaped like any string. */
+void ar_json_key(struct ar_buf *b, const char *p, size_t len);
 
 /* Writes bytes as lowercase hex inside quotes. */
 void ar_json_hex(struct ar_buf *b, const unsigned char *p, size_t len);

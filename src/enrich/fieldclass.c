@@ -1,80 +1,103 @@
 #include "enrich/fieldclass.h"
 
+#include <stdbool.h>
+
 struct field_entry {
     const char *name;
-    enum ar_field_class cls;
+    uint8_t len;
+    struct ar_field_info info;
 };
+
+#define F(n, c, s) {n, sizeof(n) - 1, {c, s}}
 
 static const struct field_entry fields[] = {
-    {"acct", AR_FC_ESCAPED},
-    {"arch", AR_FC_ARCH},
-    {"auid", AR_FC_UID},
-    {"cmd", AR_FC_ESCAPED},
-    {"comm", AR_FC_ESCAPED},
-    {"cwd", AR_FC_ESCAPED},
-    {"data", AR_FC_ESCAPED},
-    {"dir", AR_FC_ESCAPED},
-    {"egid", AR_FC_GID},
-    {"euid", AR_FC_UID},
-    {"exe", AR_FC_ESCAPED},
-    {"exit", AR_FC_EXIT},
-    {"file", AR_FC_ESCAPED},
-    {"fsgid", AR_FC_GID},
-    {"fsuid", AR_FC_UID},
-    {"gid", AR_FC_GID},
-    {"grp", AR_FC_ESCAPED},
-    {"id", AR_FC_UID},
-    {"igid", AR_FC_GID},
-    {"inode_gid", AR_FC_GID},
-    {"inode_uid", AR_FC_UID},
-    {"iuid", AR_FC_UID},
-    {"key", AR_FC_KEY},
-    {"loginuid", AR_FC_UID},
-    {"mode", AR_FC_MODE},
-    {"name", AR_FC_ESCAPED},
-    {"new-auid", AR_FC_UID},
-    {"new-gid", AR_FC_GID},
-    {"new_gid", AR_FC_GID},
-    {"new_group", AR_FC_ESCAPED},
-    {"oauid", AR_FC_UID},
-    {"obj_gid", AR_FC_GID},
-    {"obj_uid", AR_FC_UID},
-    {"ocomm", AR_FC_ESCAPED},
-    {"ogid", AR_FC_GID},
-    {"old-auid", AR_FC_UID},
-    {"old-loginuid", AR_FC_UID},
-    {"old_group", AR_FC_ESCAPED},
-    {"ouid", AR_FC_UID},
-    {"path", AR_FC_ESCAPED},
-    {"proctitle", AR_FC_PROCTITLE},
-    {"saddr", AR_FC_SADDR},
-    {"sauid", AR_FC_UID},
-    {"ses", AR_FC_SESSION},
-    {"sgid", AR_FC_GID},
-    {"suid", AR_FC_UID},
-    {"syscall", AR_FC_SYSCALL},
-    {"uid", AR_FC_UID},
-    {"watch", AR_FC_ESCAPED},
+    F("acct", AR_FC_ESCAPED, AR_FN_ACCT),
+    F("addr", AR_FC_NONE, AR_FN_ADDR),
+    F("arch", AR_FC_ARCH, AR_FN_ARCH),
+    F("argc", AR_FC_NONE, AR_FN_ARGC),
+    F("auid", AR_FC_UID, AR_FN_AUID),
+    F("cap_fe", AR_FC_TEXT, AR_FN_OTHER),
+    F("cap_fi", AR_FC_TEXT, AR_FN_OTHER),
+    F("cap_fp", AR_FC_TEXT, AR_FN_OTHER),
+    F("cap_fver", AR_FC_TEXT, AR_FN_OTHER),
+    F("cap_frootid", AR_FC_TEXT, AR_FN_OTHER),
+    F("cap_pa", AR_FC_TEXT, AR_FN_OTHER),
+    F("cap_pe", AR_FC_TEXT, AR_FN_OTHER),
+    F("cap_pi", AR_FC_TEXT, AR_FN_OTHER),
+    F("cap_pp", AR_FC_TEXT, AR_FN_OTHER),
+    F("cmd", AR_FC_ESCAPED, AR_FN_OTHER),
+    F("comm", AR_FC_ESCAPED, AR_FN_COMM),
+    F("cwd", AR_FC_ESCAPED, AR_FN_CWD),
+    F("data", AR_FC_ESCAPED, AR_FN_OTHER),
+    F("dir", AR_FC_ESCAPED, AR_FN_OTHER),
+    F("egid", AR_FC_GID, AR_FN_OTHER),
+    F("euid", AR_FC_UID, AR_FN_OTHER),
+    F("exe", AR_FC_ESCAPED, AR_FN_EXE),
+    F("exit", AR_FC_EXIT, AR_FN_EXIT),
+    F("file", AR_FC_ESCAPED, AR_FN_OTHER),
+    F("fsgid", AR_FC_GID, AR_FN_OTHER),
+    F("fsuid", AR_FC_UID, AR_FN_OTHER),
+    F("gid", AR_FC_GID, AR_FN_OTHER),
+    F("grp", AR_FC_ESCAPED, AR_FN_OTHER),
+    F("hostname", AR_FC_NONE, AR_FN_HOSTNAME),
+    F("id", AR_FC_UID, AR_FN_OTHER),
+    F("igid", AR_FC_GID, AR_FN_OTHER),
+    F("inode_gid", AR_FC_GID, AR_FN_OTHER),
+    F("inode_uid", AR_FC_UID, AR_FN_OTHER),
+    F("iuid", AR_FC_UID, AR_FN_OTHER),
+    F("key", AR_FC_KEY, AR_FN_KEY),
+    F("loginuid", AR_FC_UID, AR_FN_OTHER),
+    F("mode", AR_FC_MODE, AR_FN_OTHER),
+    F("name", AR_FC_ESCAPED, AR_FN_NAME),
+    F("new-auid", AR_FC_UID, AR_FN_OTHER),
+    F("new-gid", AR_FC_GID, AR_FN_OTHER),
+    F("new_gid", AR_FC_GID, AR_FN_OTHER),
+    F("new_group", AR_FC_ESCAPED, AR_FN_OTHER),
+    F("oauid", AR_FC_UID, AR_FN_OTHER),
+    F("obj_gid", AR_FC_GID, AR_FN_OTHER),
+    F("obj_uid", AR_FC_UID, AR_FN_OTHER),
+    F("ocomm", AR_FC_ESCAPED, AR_FN_OTHER),
+    F("ogid", AR_FC_GID, AR_FN_OTHER),
+    F("old-auid", AR_FC_UID, AR_FN_OTHER),
+    F("old-loginuid", AR_FC_UID, AR_FN_OTHER),
+    F("old_group", AR_FC_ESCAPED, AR_FN_OTHER),
+    F("op", AR_FC_NONE, AR_FN_OP),
+    F("ouid", AR_FC_UID, AR_FN_OTHER),
+    F("path", AR_FC_ESCAPED, AR_FN_OTHER),
+    F("pid", AR_FC_NONE, AR_FN_PID),
+    F("ppid", AR_FC_NONE, AR_FN_PPID),
+    F("proctitle", AR_FC_PROCTITLE, AR_FN_PROCTITLE),
+    F("res", AR_FC_TEXT, AR_FN_RES),
+    F("saddr", AR_FC_SADDR, AR_FN_SADDR),
+    F("sauid", AR_FC_UID, AR_FN_OTHER),
+    F("ses", AR_FC_SESSION, AR_FN_SES),
+    F("sgid", AR_FC_GID, AR_FN_OTHER),
+    F("success", AR_FC_NONE, AR_FN_SUCCESS),
+    F("suid", AR_FC_UID, AR_FN_OTHER),
+    F("syscall", AR_FC_SYSCALL, AR_FN_SYSCALL),
+    F("terminal", AR_FC_NONE, AR_FN_TERMINAL),
+    F("tty", AR_FC_NONE, AR_FN_TTY),
+    F("uid", AR_FC_UID, AR_FN_UID),
+    F("watch", AR_FC_ESCAPED, AR_FN_OTHER),
 };
 
-/* Open addressing over a power-of-two table, filled on first use; field names are
- * looked up tens of millions of times per large replay. */
-#define SLOTS 256
+/* Open addressing on a cheap hash of length and three bytes; filled on first use.
+ * Field names are looked up tens of millions of times in a large replay. */
+#define SLOTS 512
 static const struct field_entry *table[SLOTS];
 static bool table_ready;
 
-static uint32_t hash_name(const char *p, size_t len)
+static inline uint32_t hash_name(const char *p, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)p[i]) * 16777619u;
-    return h;
+    uint32_t h = (uint32_t)len * 97u + (unsigned char)p[0] * 31u +
+                 (unsigned char)p[len - 1] * 7u + (unsigned char)p[len / 2];
+    return h & (SLOTS - 1);
 }
 
 static void build_table(void)
 {
     for (size_t i = 0; i < AR_ARRAY_SIZE(fields); i++) {
-        uint32_t h = hash_name(fields[i].name, strlen(fields[i].name)) & (SLOTS - 1);
+        uint32_t h = hash_name(fields[i].name, fields[i].len);
         while (table[h])
             h = (h + 1) & (SLOTS - 1);
         table[h] = &fields[i];
@@ -82,16 +105,16 @@ static void build_table(void)
     table_ready = true;
 }
 
-enum ar_field_class ar_field_class_of(struct ar_span name)
+struct ar_field_info ar_field_info_of(struct ar_span name)
 {
     if (!table_ready)
         build_table();
     if (name.len == 0 || name.len > 16)
-        return AR_FC_NONE;
-    for (uint32_t h = hash_name(name.p, name.len) & (SLOTS - 1); table[h]; h = (h + 1) & (SLOTS - 1)) {
-        const char *n = table[h]->name;
-        if (strncmp(n, name.p, name.len) == 0 && n[name.len] == '\0')
-            return table[h]->cls;
+        return (struct ar_field_info){0, 0};
+    for (uint32_t h = hash_name(name.p, name.len); table[h]; h = (h + 1) & (SLOTS - 1)) {
+        const struct field_entry *e = table[h];
+        if (e->len == name.len && memcmp(e->name, name.p, name.len) == 0)
+            return e->info;
     }
-    return AR_FC_NONE;
+    return (struct ar_field_info){0, 0};
 }
