@@ -309,12 +309,32 @@ static void put_mode(struct ar_buf *b, const struct ar_field *f)
         [001] = "fifo", [002] = "character-special", [004] = "dir",
         [006] = "block-special", [010] = "file", [012] = "link", [014] = "socket",
     };
+    /* auparse's style: "file,644", "setuid,file,4755". Written by hand: a PATH record
+     * per event makes snprintf show up in profiles. */
+    char tmp[64], *o = tmp;
+    static const struct {
+        uint64_t bit;
+        const char *name;
+    } specials[] = {{04000, "setuid,"}, {02000, "setgid,"}, {01000, "sticky,"}};
+    for (size_t i = 0; i < 3; i++)
+        if (mode & specials[i].bit) {
+            size_t n = strlen(specials[i].name);
+            memcpy(o, specials[i].name, n);
+            o += n;
+        }
     const char *t = types[(mode >> 12) & 15];
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), "%s%s%s%s%s%0*llo", (mode & 04000) ? "setuid," : "",
-             (mode & 02000) ? "setgid," : "", (mode & 01000) ? "sticky," : "", t ? t : "",
-             t ? "," : "", (mode & 07000) ? 4 : 3, (unsigned long long)(mode & 0777));
-    put_cstr(b, tmp);
+    if (t) {
+        size_t n = strlen(t);
+        memcpy(o, t, n);
+        o += n;
+        *o++ = ',';
+    }
+    if (mode & 07000)
+        *o++ = (char)('0' + (mode >> 9 & 7));
+    *o++ = (char)('0' + (mode >> 6 & 7));
+    *o++ = (char)('0' + (mode >> 3 & 7));
+    *o++ = (char)('0' + (mode & 7));
+    ar_json_string(b, tmp, (size_t)(o - tmp), AR_JSON_ESCAPE_MINIMAL);
 }
 
 static void put_sockaddr(struct ar_encoder *e, struct ar_buf *b, const unsigned char *raw,

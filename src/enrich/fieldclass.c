@@ -113,7 +113,12 @@ struct ar_field_info ar_field_info_of(struct ar_span name)
         return (struct ar_field_info){0, 0};
     for (uint32_t h = hash_name(name.p, name.len); table[h]; h = (h + 1) & (SLOTS - 1)) {
         const struct field_entry *e = table[h];
-        if (e->len == name.len && memcmp(e->name, name.p, name.len) == 0)
+        if (e->len != name.len)
+            continue;
+        size_t i = 0;
+        while (i < name.len && e->name[i] == name.p[i])
+            i++;
+        if (i == name.len)
             return e->info;
     }
     return (struct ar_field_info){0, 0};

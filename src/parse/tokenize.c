@@ -9,18 +9,27 @@ static const char *skip_spaces(const char *p, const char *end)
     return p;
 }
 
-/* End of the word at p: the next space or end. */
+/* End of the word at p: the next space or end. Words are short: a plain loop beats
+ * a memchr call. */
 static const char *word_end(const char *p, const char *end)
 {
-    const char *sp = memchr(p, ' ', (size_t)(end - p));
-    return sp ? sp : end;
+    while (p < end && *p != ' ')
+        p++;
+    return p;
 }
 
-/* True when the word starting at p (up to a space) contains '='. */
-static bool word_has_equals(const char *p, const char *end)
+/* The first '=' in the word at p, or NULL when the word has none; *ret_end is the
+ * word's end. */
+static const char *word_equals(const char *p, const char *end, const char **ret_end)
 {
-    const char *we = word_end(p, end);
-    return memchr(p, '=', (size_t)(we - p)) != NULL;
+    const char *eq = NULL;
+    while (p < end && *p != ' ') {
+        if (*p == '=' && !eq)
+            eq = p;
+        p++;
+    }
+    *ret_end = p;
+    return eq;
 }
 
 /* A nested msg='...' closes at a quote followed by a space or the end, so that a
@@ -50,8 +59,8 @@ static void tokenize_level(const char *p, const char *end, struct ar_tokens *t, 
 {
     p = skip_spaces(p, end);
     while (p < end) {
-        const char *we = word_end(p, end);
-        const char *eq = memchr(p, '=', (size_t)(we - p));
+        const char *we;
+        const char *eq = word_equals(p, end, &we);
         if (!eq) {
             struct ar_field *f = push(t);
             if (f)
@@ -96,10 +105,11 @@ static void tokenize_level(const char *p, const char *end, struct ar_tokens *t, 
              * ("op=changing comment id=1003"): following words with no '='
              * belong to the value. */
             for (;;) {
-                const char *next = skip_spaces(ve, end);
-                if (next == end || *next == '"' || *next == '\'' || word_has_equals(next, end))
+                const char *next = skip_spaces(ve, end), *next_end;
+                if (next == end || *next == '"' || *next == '\'' ||
+                    word_equals(next, end, &next_end))
                     break;
-                ve = word_end(next, end);
+                ve = next_end;
             }
             field.value = ar_span_make(v, ve);
             if (AR_SPAN_IS(field.value, "(null)"))
