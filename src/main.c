@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collector.h"
 #include "outputs/fd_sink.h"
 #include "pipeline.h"
 #include "sources/replay.h"
@@ -178,14 +179,139 @@ static int cmd_replay(int argc, char **argv)
     return code;
 }
 
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: auditrelay [run] [OPTIONS]\n"
+            "\n"
+            "Collects audit events from the kernel and writes one JSON object per event to\n"
+            "stdout until SIGINT or SIGTERM. Needs root (CAP_AUDIT_CONTROL, CAP_AUDIT_READ).\n"
+            "Switches auditing on while it runs and puts the previous settings back on exit.\n"
+            "\n"
+            "Options:\n"
+            "  -s, --source MODE         auto (default): the audit daemon slot when it is free,\n"
+            "                            else the read-only multicast group; unicast: the slot\n"
+            "                            only; multicast: read beside auditd\n"
+            "      --takeover            stop the process holding the slot (SIGTERM) and take it\n"
+            "      --no-enable           do not switch auditing on (enabled=1)\n"
+            "      --backlog-limit N     kernel backlog while running (default 8192)\n"
+            "      --backlog-wait-time N kernel backlog wait time (jiffies) while running\n"
+            "      --rate-limit N        kernel rate limit (records/s) while running\n"
+            "  -f, --format FORMAT       json (default) or go-audit\n"
+            "  -n, --no-resolve          do not look up user and group names\n"
+            "  -h, --help                this help\n"
+            "  -V, --version             version\n"
+            "\n"
+            "SIGUSR1 prints statistics on stderr.\n");
+}
+
+static int parse_u32(const char *s, uint32_t *ret)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || end == s || v > UINT32_MAX)
+        return -EINVAL;
+    *ret = (uint32_t)v;
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    enum { OPT_TAKEOVER = 256, OPT_NO_ENABLE, OPT_BACKLOG, OPT_WAIT, OPT_RATE };
+    static const struct option longopts[] = {
+        {"source", required_argument, NULL, 's'},
+        {"takeover", no_argument, NULL, OPT_TAKEOVER},
+        {"no-enable", no_argument, NULL, OPT_NO_ENABLE},
+        {"backlog-limit", required_argument, NULL, OPT_BACKLOG},
+        {"backlog-wait-time", required_argument, NULL, OPT_WAIT},
+        {"rate-limit", required_argument, NULL, OPT_RATE},
+        {"format", required_argument, NULL, 'f'},
+        {"no-resolve", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {0},
+    };
+    struct ar_collector_config cfg;
+    ar_collector_config_default(&cfg);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:f:nhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (strcmp(optarg, "auto") == 0)
+                cfg.source = AR_SOURCE_AUTO;
+            else if (strcmp(optarg, "unicast") == 0)
+                cfg.source = AR_SOURCE_UNICAST;
+            else if (strcmp(optarg, "multicast") == 0)
+                cfg.source = AR_SOURCE_MULTICAST;
+            else {
+                fprintf(stderr, "auditrelay: unknown source '%s' (auto, unicast, multicast)\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_TAKEOVER:
+            cfg.takeover = true;
+            break;
+        case OPT_NO_ENABLE:
+            cfg.enable = false;
+            break;
+        case OPT_BACKLOG:
+            if (parse_u32(optarg, &cfg.backlog_limit) < 0) {
+                fprintf(stderr, "auditrelay: --backlog-limit wants a number\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_WAIT:
+            if (parse_u32(optarg, &cfg.backlog_wait_time) < 0) {
+                fprintf(stderr, "auditrelay: --backlog-wait-time wants a number\n");
+                return EXIT_USAGE;
+            }
+            cfg.set_backlog_wait_time = true;
+            break;
+        case OPT_RATE:
+            if (parse_u32(optarg, &cfg.rate_limit) < 0) {
+                fprintf(stderr, "auditrelay: --rate-limit wants a number\n");
+                return EXIT_USAGE;
+            }
+            cfg.set_rate_limit = true;
+            break;
+        case 'f':
+            if (parse_format(optarg, &cfg.pipeline.format) < 0) {
+                fprintf(stderr, "auditrelay: unknown format '%s' (json, go-audit)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'n':
+            cfg.pipeline.resolve_ids = false;
+            break;
+        case 'h':
+            run_usage(stdout);
+            return EXIT_OK;
+        case 'V':
+            printf("auditrelay %s\n", AR_VERSION);
+            return EXIT_OK;
+        default:
+            run_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "auditrelay: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    return ar_collector_run(&cfg);
+}
+
 static void main_usage(FILE *f)
 {
     fprintf(f,
-            "Usage: auditrelay [run] [OPTIONS]        live collection (JSON events on stdout)\n"
+            "Usage: auditrelay [run] [OPTIONS]             live collection (JSON events on stdout)\n"
             "       auditrelay replay [OPTIONS] [FILE...]  replay captured audit logs\n"
             "       auditrelay --help | --version\n"
             "\n"
-            "'auditrelay COMMAND --help' describes each command.\n");
+            "'auditrelay run --help' and 'auditrelay replay --help' describe each command.\n");
 }
 
 int main(int argc, char **argv)
@@ -194,6 +320,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "replay") == 0)
         return cmd_replay(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         main_usage(stdout);
         return EXIT_OK;
@@ -202,12 +330,10 @@ int main(int argc, char **argv)
         printf("auditrelay %s\n", AR_VERSION);
         return EXIT_OK;
     }
-    if (argc >= 2 && strcmp(argv[1], "run") != 0 && argv[1][0] != '-') {
+    if (argc >= 2 && argv[1][0] != '-') {
         fprintf(stderr, "auditrelay: unknown command '%s'\n", argv[1]);
         main_usage(stderr);
         return EXIT_USAGE;
     }
-    fprintf(stderr, "auditrelay: live collection is not available in this build yet; "
-                    "use 'auditrelay replay'\n");
-    return EXIT_USAGE;
+    return cmd_run(argc, argv);
 }

@@ -1,0 +1,28 @@
+/* The live collector: the audit netlink source on a libuv loop, feeding the
+ * pipeline, with the kernel settings it changed put back on exit. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "pipeline.h"
+
+enum ar_source_mode { AR_SOURCE_AUTO, AR_SOURCE_UNICAST, AR_SOURCE_MULTICAST };
+
+struct ar_collector_config {
+    enum ar_source_mode source;
+    bool takeover;              /* stop a live daemon holding the slot (SIGTERM) */
+    bool enable;                /* switch auditing on (enabled=1) while running */
+    uint32_t backlog_limit;     /* 0: leave as is */
+    bool set_backlog_wait_time;
+    uint32_t backlog_wait_time;
+    bool set_rate_limit;
+    uint32_t rate_limit;
+    int rcvbuf;                 /* socket receive buffer bytes */
+    size_t max_output_queue;    /* bytes queued for stdout before lines are dropped */
+    struct ar_pipeline_config pipeline; /* sink is set by the collector */
+};
+
+void ar_collector_config_default(struct ar_collector_config *ret);
+
+/* Runs until SIGINT/SIGTERM. Returns the process exit status (0 clean stop, 1 on a
+ * setup error, which it explains on stderr). */
+int ar_collector_run(const struct ar_collector_config *cfg);

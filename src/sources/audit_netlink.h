@@ -1,0 +1,54 @@
+/* The kernel audit netlink socket (libmnl): status and settings, the audit daemon
+ * slot, and reading records in batches. Setup and shutdown calls are synchronous
+ * round trips to the kernel; reading is non-blocking and driven by the caller's
+ * event loop. */
+#pragma once
+#include <linux/audit.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "parse/header.h"
+
+struct ar_audit_nl;
+
+enum ar_audit_nl_mode {
+    AR_AUDIT_NL_UNICAST,   /* the audit daemon slot (AUDIT_SET pid) */
+    AR_AUDIT_NL_MULTICAST, /* read-only through AUDIT_NLGRP_READLOG */
+};
+
+/* Called for each record read; spans are valid during the call only. */
+typedef void (*ar_audit_record_fn)(const struct ar_record *rec, void *userdata);
+
+/* Opens the reading socket (and a control socket). rcvbuf is the receive buffer
+ * size to force (SO_RCVBUFFORCE, needs CAP_NET_ADMIN; falls back to SO_RCVBUF).
+ * Returns 0 or -errno (-EPROTONOSUPPORT: no audit in this kernel, -EPERM). */
+int ar_audit_nl_open(enum ar_audit_nl_mode mode, int rcvbuf, ar_audit_record_fn on_record,
+                     void *userdata, struct ar_audit_nl **ret);
+void ar_audit_nl_close(struct ar_audit_nl *nl);
+
+/* The reading socket's fd, for the event loop. */
+int ar_audit_nl_fd(const struct ar_audit_nl *nl);
+
+/* AUDIT_GET. Returns 0 or -errno. */
+int ar_audit_nl_get_status(struct ar_audit_nl *nl, struct audit_status *ret);
+
+/* AUDIT_SET with the fields selected by s->mask, sent from the control socket
+ * (settings) or, for AUDIT_STATUS_PID, from the reading socket, which is what the
+ * kernel registers as the daemon. Returns 0 or the kernel's -errno (-EEXIST: a live
+ * daemon holds the slot). Records that arrive meanwhile go to on_record. */
+int ar_audit_nl_set(struct ar_audit_nl *nl, const struct audit_status *s);
+
+struct ar_audit_nl_stats {
+    uint64_t datagrams;
+    uint64_t records;
+    uint64_t enobufs;        /* the socket buffer overflowed: records were lost */
+    uint64_t foreign;        /* messages not from the kernel (nl_pid != 0), dropped */
+    uint64_t bad;            /* records whose header did not parse */
+    uint64_t bytes;
+};
+
+/* Reads until the socket has nothing more (EAGAIN), in batches (recvmmsg).
+ * Returns the number of records, or -errno on a hard error. ENOBUFS is counted in
+ * stats and reading continues. */
+int ar_audit_nl_drain(struct ar_audit_nl *nl);
+
+const struct ar_audit_nl_stats *ar_audit_nl_stats(const struct ar_audit_nl *nl);
