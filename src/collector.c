@@ -76,6 +76,49 @@ static bool process_alive(uint32_t pid)
     return pid && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
+/* The settings to put back survive a SIGKILL in a small state file, so that the next
+ * run restores the machine's original values rather than the ones we had set. */
+static const char *state_path(void)
+{
+    const char *p = getenv("AUDITRELAY_STATE_FILE");
+    return p && *p ? p : "/run/auditrelay.state";
+}
+
+static void state_save(const struct collector *c)
+{
+    FILE *f = fopen(state_path(), "w");
+    if (!f)
+        return;
+    fprintf(f, "pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u rate_limit=%u\n",
+            getpid(), c->changed_mask, c->before.enabled, c->before.backlog_limit,
+            c->before.backlog_wait_time, c->before.rate_limit);
+    fclose(f);
+}
+
+/* Loads what a previous run that died without cleaning up had changed. */
+static void state_recover(struct collector *c)
+{
+    FILE *f = fopen(state_path(), "r");
+    if (!f)
+        return;
+    int pid;
+    unsigned mask, enabled, backlog, wait, rate;
+    int n = fscanf(f, "pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u rate_limit=%u",
+                   &pid, &mask, &enabled, &backlog, &wait, &rate);
+    fclose(f);
+    if (n != 6 || pid == getpid() || process_alive((uint32_t)pid))
+        return;
+    fprintf(stderr,
+            "auditrelay: a previous run (pid %d) stopped without restoring the kernel's audit "
+            "settings; they will be restored on exit\n",
+            pid);
+    c->before.enabled = enabled;
+    c->before.backlog_limit = backlog;
+    c->before.backlog_wait_time = wait;
+    c->before.rate_limit = rate;
+    c->changed_mask = mask;
+}
+
 static void print_stats(struct collector *c, const char *when)
 {
     const struct ar_pipeline_stats *ps = ar_pipeline_stats(c->pipeline);
@@ -154,6 +197,8 @@ static void restore_kernel(struct collector *c)
                     strerror(-r));
         c->changed_mask = 0;
     }
+    if (c->unicast)
+        unlink(state_path());
 }
 
 static void close_cb(uv_handle_t *h)
@@ -295,6 +340,7 @@ static int setup_source(struct collector *c)
     }
     c->own_pid = true;
     c->unicast = true;
+    state_recover(c);
     struct audit_status s = {0};
     if (cfg->enable && c->before.enabled == 0) {
         s.mask |= AUDIT_STATUS_ENABLED;
@@ -321,9 +367,10 @@ static int setup_source(struct collector *c)
             if (c->before.enabled != 2)
                 return -1;
         } else {
-            c->changed_mask = s.mask;
+            c->changed_mask |= s.mask;
         }
     }
+    state_save(c);
     fprintf(stderr, "auditrelay: collecting as the audit daemon (pid %d, backlog_limit %u)\n",
             getpid(), (s.mask & AUDIT_STATUS_BACKLOG_LIMIT) ? s.backlog_limit
                                                               : c->before.backlog_limit);

@@ -634,7 +634,10 @@ def main(argv):
         cc = []
     if not cc:
         cc = ["cc"]
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        usage="%(prog)s [options] [-- CC [CC-ARGS...]]",
+        epilog="After --: the C compiler command (default: cc), e.g. meson's cc.cmd_array().")
     p.add_argument("-o", "--output", required=True, help="C file to write ('-' for stdout)")
     p.add_argument("--depfile", help="write a Makefile-style list of the headers read")
     p.add_argument("--rectypes", action="append", required=True, metavar="HEADER",
@@ -659,6 +662,8 @@ def main(argv):
         syscalls[arch] = gen_syscalls_flat(pp, path)
     for arch, path in args.syscalls_generic:
         syscalls[arch] = gen_syscalls_generic(pp, arch, path)
+    if not syscalls:
+        die("no syscall table: give --syscalls or --syscalls-generic")
     for arch in syscalls:
         if arch.upper() not in arch_suffix:
             die("no AUDIT_ARCH_%s for syscall table %s" % (arch.upper(), arch))
