@@ -41,6 +41,7 @@ static void replay_usage(FILE *f)
             "                        and the input is a file)\n"
             "  -q, --quiet           no summary on stderr at the end\n"
             "      --max-in-flight N events assembled at once (default 4096)\n"
+            "      --threads N       encoding threads (default: CPUs, at most 4; 0: none)\n"
             "  -h, --help            this help\n"
             "  -V, --version         version\n"
             "\n"
@@ -92,7 +93,7 @@ static int parse_format(const char *s, enum ar_format *ret)
 
 static int cmd_replay(int argc, char **argv)
 {
-    enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_MAX_IN_FLIGHT };
+    enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_MAX_IN_FLIGHT, OPT_THREADS };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},
         {"no-resolve", no_argument, NULL, 'n'},
@@ -100,6 +101,7 @@ static int cmd_replay(int argc, char **argv)
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"quiet", no_argument, NULL, 'q'},
         {"max-in-flight", required_argument, NULL, OPT_MAX_IN_FLIGHT},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {0},
@@ -107,6 +109,9 @@ static int cmd_replay(int argc, char **argv)
     struct ar_pipeline_config cfg;
     ar_pipeline_config_default(&cfg);
     cfg.source = "replay";
+    /* Encoding is most of a replay's work: spread it over the CPUs. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.encode_threads = ncpu > 1 ? (unsigned)(ncpu > 4 ? 4 : ncpu) : 0;
     int progress = -1; /* auto */
     bool quiet = false;
     int c;
@@ -139,6 +144,16 @@ static int cmd_replay(int argc, char **argv)
                 return EXIT_USAGE;
             }
             cfg.reasm.max_in_flight = v;
+            break;
+        }
+        case OPT_THREADS: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || end == optarg || v > 64) {
+                fprintf(stderr, "auditrelay replay: --threads wants 0..64\n");
+                return EXIT_USAGE;
+            }
+            cfg.encode_threads = (unsigned)v;
             break;
         }
         case 'h':

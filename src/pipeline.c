@@ -4,6 +4,7 @@
 #include <linux/audit.h>
 #include <stdlib.h>
 
+#include "encode_pool.h"
 #include "enrich/ids.h"
 
 struct ar_pipeline {
@@ -13,6 +14,8 @@ struct ar_pipeline {
     struct ar_encoder *enc;
     struct ar_idcache *ids;
     struct ar_buf out;
+    struct ar_encode_pool *pool; /* NULL when encoding inline */
+    struct ar_encoder_stats pool_stats; /* the workers' summed, after a flush */
     int error;                 /* first sink or memory error, sticky */
     uint64_t last_sec;         /* log time of the latest record, for loss events */
 };
@@ -56,6 +59,12 @@ static void on_event(const struct ar_event *ev, void *userdata)
 {
     struct ar_pipeline *p = userdata;
     p->stats.events++;
+    if (p->pool) {
+        int r = ar_encode_pool_add(p->pool, ev);
+        if (r < 0 && !p->error)
+            p->error = r;
+        return;
+    }
     if (ar_encoder_event(p->enc, ev, &p->out) < 0) {
         p->stats.encode_errors++;
         return;
@@ -64,11 +73,24 @@ static void on_event(const struct ar_event *ev, void *userdata)
         hand_out(p);
 }
 
+/* Events encoded on workers must reach the sink before a line written here. */
+static void settle_pool(struct ar_pipeline *p)
+{
+    if (!p->pool)
+        return;
+    int r = ar_encode_pool_flush(p->pool);
+    if (r < 0 && !p->error)
+        p->error = r;
+}
+
 static void on_gap(struct ar_span node, uint32_t after_serial, uint64_t lost, void *userdata)
 {
     struct ar_pipeline *p = userdata;
+    settle_pool(p);
     if (ar_encoder_loss(p->enc, "serial_gap", node, after_serial, lost, p->last_sec, &p->out) < 0)
         p->stats.encode_errors++;
+    if (p->pool)
+        hand_out(p); /* before the workers write anything newer */
 }
 
 int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **ret)
@@ -87,6 +109,12 @@ int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **r
     r = ar_encoder_new(&ecfg, p->ids, &p->enc);
     if (r < 0)
         goto fail;
+    if (cfg->encode_threads) {
+        r = ar_encode_pool_new(cfg->encode_threads, &ecfg,
+                               cfg->resolve_ids ? ar_id_lookup_system : NULL, cfg->sink, &p->pool);
+        if (r < 0)
+            goto fail;
+    }
     struct ar_reasm_callbacks cbs = {.event = on_event, .gap = on_gap, .userdata = p};
     r = ar_reasm_new(&cfg->reasm, &cbs, &p->reasm);
     if (r < 0)
@@ -103,6 +131,7 @@ void ar_pipeline_free(struct ar_pipeline *p)
     if (!p)
         return;
     ar_reasm_free(p->reasm);
+    ar_encode_pool_free(p->pool);
     ar_encoder_free(p->enc);
     ar_idcache_free(p->ids);
     ar_buf_free(&p->out);
@@ -138,6 +167,7 @@ int ar_pipeline_line(struct ar_pipeline *p, const char *line, size_t len)
 
 int ar_pipeline_loss(struct ar_pipeline *p, const char *kind, uint64_t count, uint64_t now_sec)
 {
+    settle_pool(p);
     if (ar_encoder_loss(p->enc, kind, (struct ar_span){"", 0}, 0, count, now_sec, &p->out) < 0)
         p->stats.encode_errors++;
     hand_out(p);
@@ -154,7 +184,12 @@ int ar_pipeline_expire(struct ar_pipeline *p, uint64_t now_ms)
 int ar_pipeline_flush(struct ar_pipeline *p)
 {
     ar_reasm_flush(p->reasm);
+    settle_pool(p);
     hand_out(p);
+    if (p->pool) {
+        p->stats.bytes_out += ar_encode_pool_bytes_out(p->pool);
+        ar_encode_pool_stats(p->pool, &p->pool_stats);
+    }
     return p->error;
 }
 
@@ -170,5 +205,5 @@ const struct ar_reasm_stats *ar_pipeline_reasm_stats(const struct ar_pipeline *p
 
 const struct ar_encoder_stats *ar_pipeline_encoder_stats(const struct ar_pipeline *p)
 {
-    return ar_encoder_stats(p->enc);
+    return p->pool ? &p->pool_stats : ar_encoder_stats(p->enc);
 }

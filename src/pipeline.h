@@ -23,6 +23,7 @@ struct ar_pipeline_config {
     struct ar_reasm_config reasm;
     struct ar_sink sink;
     size_t flush_bytes;        /* hand output to the sink once this much is buffered */
+    unsigned encode_threads;   /* 0: encode inline; N: on N worker threads (replay) */
 };
 
 void ar_pipeline_config_default(struct ar_pipeline_config *ret);

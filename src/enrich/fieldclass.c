@@ -85,7 +85,6 @@ static const struct field_entry fields[] = {
  * Field names are looked up tens of millions of times in a large replay. */
 #define SLOTS 512
 static const struct field_entry *table[SLOTS];
-static bool table_ready;
 
 static inline uint32_t hash_name(const char *p, size_t len)
 {
@@ -94,7 +93,8 @@ static inline uint32_t hash_name(const char *p, size_t len)
     return h & (SLOTS - 1);
 }
 
-static void build_table(void)
+/* Built before main() so that encoders on several threads only ever read it. */
+__attribute__((constructor)) static void build_table(void)
 {
     for (size_t i = 0; i < AR_ARRAY_SIZE(fields); i++) {
         uint32_t h = hash_name(fields[i].name, fields[i].len);
@@ -102,13 +102,10 @@ static void build_table(void)
             h = (h + 1) & (SLOTS - 1);
         table[h] = &fields[i];
     }
-    table_ready = true;
 }
 
 struct ar_field_info ar_field_info_of(struct ar_span name)
 {
-    if (!table_ready)
-        build_table();
     if (name.len == 0 || name.len > 16)
         return (struct ar_field_info){0, 0};
     for (uint32_t h = hash_name(name.p, name.len); table[h]; h = (h + 1) & (SLOTS - 1)) {

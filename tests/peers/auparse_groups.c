@@ -1,11 +1,14 @@
 /* auparse_groups: libauparse as an oracle and a benchmark peer for auditrelay replay.
  *
- * Usage: auparse_groups [--groups|--bare|--interpret] FILE...
+ * Usage: auparse_groups [--groups|--bare|--interpret] [--names] FILE...
  *
  *   --groups (default)  one line per event on stdout, in the order libauparse hands events out:
  *                         <node or -> <sec>.<msec>:<serial> <nrecords> <TYPE1>,<TYPE2>,...
  *                       (types are numeric record types in the event's record order). This is
  *                       the reference for how records are grouped into events.
+ *   --names             with --groups: print each type as libaudit's audit_msg_type_to_name()
+ *                       spells it ("SYSCALL"), or "UNKNOWN[1334]" for a number libaudit does
+ *                       not know, instead of the number: the names auditrelay's JSON must use.
  *   --bare              walks every event, record and field, reading each field's name and raw
  *                       value, and prints nothing on stdout: "libauparse merely parses".
  *   --interpret         the same walk, plus auparse_interpret_field() on every field: "parse and
@@ -32,6 +35,7 @@
  * This is a test tool: it links libauparse and libaudit, which the product binary never does. */
 
 #include <auparse.h>
+#include <libaudit.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +57,12 @@ struct totals {
 
 static void usage(FILE *f)
 {
-    fputs("usage: auparse_groups [--groups|--bare|--interpret] FILE...\n", f);
+    fputs("usage: auparse_groups [--groups|--bare|--interpret] [--names] FILE...\n", f);
 }
 
 /* Prints the grouping line of the current event. Returns 0, -EINVAL when the event has no
  * timestamp, or -EIO when stdout fails (main reports it). */
-static int print_group(auparse_state_t *au, struct totals *t)
+static int print_group(auparse_state_t *au, struct totals *t, int names)
 {
     const au_event_t *e = auparse_get_timestamp(au);
     unsigned int n = auparse_get_num_records(au);
@@ -72,7 +76,17 @@ static int print_group(auparse_state_t *au, struct totals *t)
            n);
     if (auparse_first_record(au) > 0) {
         do {
-            printf(i++ ? ",%d" : "%d", auparse_get_type(au));
+            int type = auparse_get_type(au);
+            const char *name = names ? audit_msg_type_to_name(type) : NULL;
+
+            if (i++) {
+                putchar(',');
+            }
+            if (name != NULL) {
+                fputs(name, stdout);
+            } else {
+                printf(names ? "UNKNOWN[%d]" : "%d", type);
+            }
         } while (auparse_next_record(au) > 0);
     }
     putchar('\n');
@@ -125,6 +139,7 @@ int main(int argc, char **argv)
     auparse_state_t *au;
     int first = 1;
     int failed = 0;
+    int names = 0;
     int rc;
 
     while (first < argc && strncmp(argv[first], "--", 2) == 0) {
@@ -134,6 +149,8 @@ int main(int argc, char **argv)
             break;
         } else if (strcmp(opt, "--groups") == 0) {
             mode = MODE_GROUPS;
+        } else if (strcmp(opt, "--names") == 0) {
+            names = 1;
         } else if (strcmp(opt, "--bare") == 0) {
             mode = MODE_BARE;
         } else if (strcmp(opt, "--interpret") == 0) {
@@ -176,7 +193,7 @@ int main(int argc, char **argv)
         t.events++;
         if (mode != MODE_GROUPS) {
             walk_event(au, mode, &t);
-        } else if (print_group(au, &t) < 0) {
+        } else if (print_group(au, &t, names) < 0) {
             failed = 1;
             break;
         }

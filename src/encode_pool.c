@@ -1,0 +1,296 @@
+#include "encode_pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_EVENTS 256
+#define BATCH_TEXT (256u * 1024)
+
+enum batch_state { BATCH_FREE, BATCH_FILLING, BATCH_QUEUED, BATCH_ENCODING, BATCH_DONE };
+
+/* Events are stored as offsets while the batch fills (its arrays may move), and
+ * turned into ar_event pointers when it is sealed. */
+struct batch {
+    enum batch_state state;
+    uint64_t seq;
+    size_t nevents;
+    struct ar_event events[BATCH_EVENTS];
+    size_t rec_first[BATCH_EVENTS];
+    size_t text_first[BATCH_EVENTS];
+    struct ar_event_record *recs;
+    size_t nrecs, recs_cap;
+    char *text;
+    size_t text_len, text_cap;
+    struct ar_buf out;
+    int error;
+};
+
+struct worker {
+    struct ar_encode_pool *pool;
+    pthread_t thread;
+    struct ar_encoder *enc;
+    struct ar_idcache *ids;
+};
+
+struct ar_encode_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t work;       /* a batch was queued, or stopping */
+    pthread_cond_t done;       /* a batch was encoded */
+    struct ar_sink sink;
+    unsigned nworkers;
+    struct worker *workers;
+    size_t nbatches;
+    struct batch *batches;
+    struct batch *filling;
+    uint64_t next_seq;         /* sequence for the next sealed batch */
+    uint64_t next_out;         /* sequence of the next batch to hand out */
+    bool stopping;
+    int error;
+    unsigned long long bytes_out;
+};
+
+static struct batch *oldest_queued(struct ar_encode_pool *pool)
+{
+    struct batch *best = NULL;
+    for (size_t i = 0; i < pool->nbatches; i++) {
+        struct batch *b = &pool->batches[i];
+        if (b->state == BATCH_QUEUED && (!best || b->seq < best->seq))
+            best = b;
+    }
+    return best;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct ar_encode_pool *pool = w->pool;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        struct batch *b;
+        while (!(b = oldest_queued(pool)) && !pool->stopping)
+            pthread_cond_wait(&pool->work, &pool->lock);
+        if (!b)
+            break;
+        b->state = BATCH_ENCODING;
+        pthread_mutex_unlock(&pool->lock);
+        b->out.len = 0;
+        b->error = 0;
+        for (size_t i = 0; i < b->nevents; i++)
+            if (ar_encoder_event(w->enc, &b->events[i], &b->out) < 0)
+                b->error = -ENOMEM;
+        pthread_mutex_lock(&pool->lock);
+        b->state = BATCH_DONE;
+        pthread_cond_broadcast(&pool->done);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+/* Hands out finished batches in order; with `wait`, until `until_seq` is out.
+ * Called with the lock held. */
+static void hand_out(struct ar_encode_pool *pool, bool wait, uint64_t until_seq)
+{
+    for (;;) {
+        struct batch *next = NULL;
+        for (size_t i = 0; i < pool->nbatches; i++) {
+            struct batch *b = &pool->batches[i];
+            if ((b->state == BATCH_DONE || b->state == BATCH_ENCODING ||
+                 b->state == BATCH_QUEUED) &&
+                b->seq == pool->next_out)
+                next = b;
+        }
+        if (!next || (next->state != BATCH_DONE && !(wait && pool->next_out < until_seq)))
+            return;
+        if (next->state != BATCH_DONE) {
+            pthread_cond_wait(&pool->done, &pool->lock);
+            continue;
+        }
+        pthread_mutex_unlock(&pool->lock);
+        if (next->error && !pool->error)
+            pool->error = next->error;
+        if (!pool->error && next->out.len) {
+            int r = pool->sink.write(pool->sink.ctx, next->out.p, next->out.len);
+            if (r < 0)
+                pool->error = r;
+        }
+        pool->bytes_out += next->out.len;
+        pthread_mutex_lock(&pool->lock);
+        next->state = BATCH_FREE;
+        pool->next_out++;
+    }
+}
+
+static void seal_and_queue(struct ar_encode_pool *pool)
+{
+    struct batch *b = pool->filling;
+    if (!b || b->nevents == 0)
+        return;
+    for (size_t i = 0; i < b->nevents; i++) {
+        b->events[i].records = b->recs + b->rec_first[i];
+        b->events[i].buf = b->text + b->text_first[i];
+    }
+    pthread_mutex_lock(&pool->lock);
+    b->seq = pool->next_seq++;
+    b->state = BATCH_QUEUED;
+    pool->filling = NULL;
+    pthread_cond_signal(&pool->work);
+    hand_out(pool, false, 0);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+static struct batch *free_batch(struct ar_encode_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        for (size_t i = 0; i < pool->nbatches; i++) {
+            struct batch *b = &pool->batches[i];
+            if (b->state == BATCH_FREE) {
+                b->state = BATCH_FILLING;
+                b->nevents = b->nrecs = b->text_len = 0;
+                pthread_mutex_unlock(&pool->lock);
+                return b;
+            }
+        }
+        /* All busy: the oldest must come out first. */
+        hand_out(pool, true, pool->next_out + 1);
+    }
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    void *np = realloc(*p, c * elem);
+    if (!np)
+        return false;
+    *p = np;
+    *cap = c;
+    return true;
+}
+
+int ar_encode_pool_add(struct ar_encode_pool *pool, const struct ar_event *ev)
+{
+    if (pool->error)
+        return pool->error;
+    if (!pool->filling)
+        pool->filling = free_batch(pool);
+    struct batch *b = pool->filling;
+    if (!grow((void **)&b->recs, &b->recs_cap, b->nrecs + ev->nrecords, sizeof(*b->recs)) ||
+        !grow((void **)&b->text, &b->text_cap, b->text_len + ev->buf_len, 1))
+        return -ENOMEM;
+    struct ar_event *copy = &b->events[b->nevents];
+    *copy = *ev;
+    b->rec_first[b->nevents] = b->nrecs;
+    b->text_first[b->nevents] = b->text_len;
+    memcpy(b->recs + b->nrecs, ev->records, ev->nrecords * sizeof(*ev->records));
+    memcpy(b->text + b->text_len, ev->buf, ev->buf_len);
+    b->nrecs += ev->nrecords;
+    b->text_len += ev->buf_len;
+    b->nevents++;
+    if (b->nevents == BATCH_EVENTS || b->text_len >= BATCH_TEXT)
+        seal_and_queue(pool);
+    return pool->error;
+}
+
+int ar_encode_pool_flush(struct ar_encode_pool *pool)
+{
+    seal_and_queue(pool);
+    if (pool->filling) {
+        /* Sealed nothing: an empty batch goes back. */
+        pthread_mutex_lock(&pool->lock);
+        pool->filling->state = BATCH_FREE;
+        pool->filling = NULL;
+        pthread_mutex_unlock(&pool->lock);
+    }
+    pthread_mutex_lock(&pool->lock);
+    hand_out(pool, true, pool->next_seq);
+    pthread_mutex_unlock(&pool->lock);
+    return pool->error;
+}
+
+void ar_encode_pool_stats(const struct ar_encode_pool *pool, struct ar_encoder_stats *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    for (unsigned i = 0; i < pool->nworkers; i++) {
+        const struct ar_encoder_stats *s = ar_encoder_stats(pool->workers[i].enc);
+        ret->field_overflow += s->field_overflow;
+        ret->unterminated += s->unterminated;
+        ret->invalid_utf8 += s->invalid_utf8;
+    }
+}
+
+unsigned long long ar_encode_pool_bytes_out(const struct ar_encode_pool *pool)
+{
+    return pool->bytes_out;
+}
+
+int ar_encode_pool_new(unsigned threads, const struct ar_encoder_config *cfg,
+                       ar_id_lookup_fn lookup, struct ar_sink sink, struct ar_encode_pool **ret)
+{
+    if (threads == 0)
+        return -EINVAL;
+    struct ar_encode_pool *pool = calloc(1, sizeof(*pool));
+    if (!pool)
+        return -ENOMEM;
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->work, NULL);
+    pthread_cond_init(&pool->done, NULL);
+    pool->sink = sink;
+    pool->nbatches = 2 * threads + 2;
+    pool->batches = calloc(pool->nbatches, sizeof(*pool->batches));
+    pool->workers = calloc(threads, sizeof(*pool->workers));
+    if (!pool->batches || !pool->workers) {
+        ar_encode_pool_free(pool);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < threads; i++) {
+        struct worker *w = &pool->workers[i];
+        w->pool = pool;
+        int r = ar_idcache_new(lookup, &w->ids);
+        if (r == 0)
+            r = ar_encoder_new(cfg, w->ids, &w->enc);
+        if (r == 0)
+            r = -pthread_create(&w->thread, NULL, worker_main, w);
+        if (r < 0) {
+            ar_encoder_free(w->enc);
+            ar_idcache_free(w->ids);
+            ar_encode_pool_free(pool);
+            return r;
+        }
+        pool->nworkers++;
+    }
+    *ret = pool;
+    return 0;
+}
+
+void ar_encode_pool_free(struct ar_encode_pool *pool)
+{
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    pool->stopping = true;
+    pthread_cond_broadcast(&pool->work);
+    pthread_mutex_unlock(&pool->lock);
+    for (unsigned i = 0; i < pool->nworkers; i++) {
+        pthread_join(pool->workers[i].thread, NULL);
+        ar_encoder_free(pool->workers[i].enc);
+        ar_idcache_free(pool->workers[i].ids);
+    }
+    for (size_t i = 0; pool->batches && i < pool->nbatches; i++) {
+        free(pool->batches[i].recs);
+        free(pool->batches[i].text);
+        ar_buf_free(&pool->batches[i].out);
+    }
+    free(pool->batches);
+    free(pool->workers);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_cond_destroy(&pool->work);
+    pthread_cond_destroy(&pool->done);
+    free(pool);
+}

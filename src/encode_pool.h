@@ -1,0 +1,32 @@
+/* Encoding on worker threads for replay, where the encoder is most of the work: the
+ * reading thread copies completed events into batches, workers encode batches in
+ * parallel, and output is handed to the sink in the original order. Memory is
+ * bounded by the number of batches in flight. */
+#pragma once
+#include <stddef.h>
+#include "encode/encoder.h"
+#include "pipeline.h"
+
+struct ar_encode_pool;
+
+/* Starts `threads` workers, each with its own encoder (same config) and id cache
+ * (lookup may be NULL). Returns 0 or -errno. */
+int ar_encode_pool_new(unsigned threads, const struct ar_encoder_config *cfg,
+                       ar_id_lookup_fn lookup, struct ar_sink sink, struct ar_encode_pool **ret);
+
+/* Copies the event into the current batch; may hand finished batches' output to the
+ * sink. Returns 0 or the first sink error / -ENOMEM. */
+int ar_encode_pool_add(struct ar_encode_pool *pool, const struct ar_event *ev);
+
+/* Waits for every batch and hands all output to the sink, in order. Then `extra`
+ * (a line encoded by the caller, e.g. a loss event) may follow in order. */
+int ar_encode_pool_flush(struct ar_encode_pool *pool);
+
+/* Sums the workers' encoder statistics (call after a flush). */
+void ar_encode_pool_stats(const struct ar_encode_pool *pool, struct ar_encoder_stats *ret);
+
+/* Bytes handed to the sink so far. */
+unsigned long long ar_encode_pool_bytes_out(const struct ar_encode_pool *pool);
+
+/* Stops the workers (after a flush, or discarding what is queued). */
+void ar_encode_pool_free(struct ar_encode_pool *pool);
