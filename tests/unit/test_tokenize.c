@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "guard.h"
+#include "enrich/tables.h"
 #include "parse/header.h"
 #include "parse/tokenize.h"
 
@@ -140,6 +141,17 @@ static void test_headers(void)
     l = "type=DAEMON_CONFIG msg=audit(1490239800.477:34) config changed, auid=0";
     CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
     CHECK_SPAN(r.body, "config changed, auid=0");
+
+    /* The parser's shortcut for common types agrees with the generated table. */
+    const char *common[] = {"SYSCALL", "PATH", "CWD", "PROCTITLE", "EXECVE", "SOCKADDR", "EOE",
+                            "USER_AUTH", "AVC"};
+    for (size_t i = 0; i < AR_ARRAY_SIZE(common); i++) {
+        char line[128];
+        snprintf(line, sizeof(line), "type=%s msg=audit(1.000:1): x=1", common[i]);
+        uint32_t want;
+        CHECK(ar_rectype_from_name((struct ar_span){common[i], strlen(common[i])}, &want));
+        CHECK(ar_header_parse_line(line, line + strlen(line), &r) == 0 && r.type == want);
+    }
 
     /* Netlink form: numeric type outside, trailing NULs trimmed. */
     const char nl[] = "audit(1700000000.001:9): op=set\0\0";
