@@ -20,6 +20,7 @@ struct collector {
     struct ar_audit_nl *nl;
     struct ar_pipeline *pipeline;
     struct ar_async_fd *out;
+    struct ar_async_fd_stats out_final; /* once out is freed */
     uv_poll_t poll;
     uv_timer_t expire_timer, lost_timer;
     uv_signal_t sigint, sigterm, sigusr1;
@@ -124,7 +125,8 @@ static void print_stats(struct collector *c, const char *when)
     const struct ar_pipeline_stats *ps = ar_pipeline_stats(c->pipeline);
     const struct ar_reasm_stats *rs = ar_pipeline_reasm_stats(c->pipeline);
     const struct ar_audit_nl_stats *ns = ar_audit_nl_stats(c->nl);
-    const struct ar_async_fd_stats *os = ar_async_fd_stats(c->out);
+    struct ar_async_fd_stats out = c->out ? ar_async_fd_stats(c->out) : c->out_final;
+    const struct ar_async_fd_stats *os = &out;
     fprintf(stderr,
             "auditrelay: %s: %llu records, %llu events, %llu bytes out, kernel lost %llu, "
             "ENOBUFS %llu, serial gaps %llu (%llu serials), output dropped %llu lines\n",
@@ -380,7 +382,7 @@ static int setup_source(struct collector *c)
 int ar_collector_run(const struct ar_collector_config *cfg)
 {
     struct collector c = {.cfg = cfg, .loop = uv_default_loop()};
-    int r = ar_async_fd_new(c.loop, STDOUT_FILENO, cfg->max_output_queue, &c.out);
+    int r = ar_async_fd_new(STDOUT_FILENO, cfg->max_output_queue, &c.out);
     if (r < 0)
         return 1;
     struct ar_pipeline_config pcfg = cfg->pipeline;
@@ -388,14 +390,14 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     r = ar_pipeline_new(&pcfg, &c.pipeline);
     if (r < 0) {
         fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
-        ar_async_fd_free(c.out);
+        ar_async_fd_free(c.out, NULL);
         return 1;
     }
     if (setup_source(&c) < 0) {
         restore_kernel(&c);
         ar_audit_nl_close(c.nl);
         ar_pipeline_free(c.pipeline);
-        ar_async_fd_free(c.out);
+        ar_async_fd_free(c.out, NULL);
         return 1;
     }
     uv_poll_init(c.loop, &c.poll, ar_audit_nl_fd(c.nl));
@@ -423,10 +425,12 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         uv_walk(c.loop, close_walk, NULL);
         uv_run(c.loop, UV_RUN_DEFAULT);
     }
+    /* Everything queued is written before the final statistics. */
+    ar_async_fd_free(c.out, &c.out_final);
+    c.out = NULL;
     print_stats(&c, "exit");
     ar_pipeline_free(c.pipeline);
     ar_audit_nl_close(c.nl);
-    ar_async_fd_free(c.out);
     uv_loop_close(c.loop);
     return c.exit_code;
 }

@@ -1,74 +1,53 @@
 #include "outputs/async_fd.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct ar_async_fd {
-    uv_loop_t *loop;
     int fd;
     size_t max_queue;
-    /* Two buffers: the one being written by the thread pool, and the one filling. */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stopping;
+    /* Two buffers: the writer owns `writing` while it writes; `filling` takes new
+     * lines under the lock. They swap when the writer is done. */
     char *writing;
     size_t writing_len, writing_cap;
     char *filling;
     size_t filling_len, filling_cap;
-    bool in_flight;
-    uv_fs_t req;
-    uv_buf_t buf;
     struct ar_async_fd_stats stats;
 };
 
-int ar_async_fd_new(uv_loop_t *loop, int fd, size_t max_queue, struct ar_async_fd **ret)
+static int write_all(int fd, const char *p, size_t len, uint64_t *written)
 {
-    struct ar_async_fd *o = calloc(1, sizeof(*o));
-    if (!o)
-        return -ENOMEM;
-    o->loop = loop;
-    o->fd = fd;
-    o->max_queue = max_queue;
-    *ret = o;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+        *written += (uint64_t)n;
+    }
     return 0;
 }
 
-void ar_async_fd_free(struct ar_async_fd *o)
+static void *writer_main(void *arg)
 {
-    if (!o)
-        return;
-    free(o->writing);
-    free(o->filling);
-    free(o);
-}
-
-static void start_write(struct ar_async_fd *o);
-
-static void on_written(uv_fs_t *req)
-{
-    struct ar_async_fd *o = req->data;
-    ssize_t n = req->result;
-    uv_fs_req_cleanup(req);
-    if (n < 0) {
-        if (!o->stats.last_error)
-            o->stats.last_error = (int)n;
-        o->writing_len = 0;
-    } else {
-        o->stats.bytes_written += (uint64_t)n;
-        /* A short write: keep the rest at the front and write it next. */
-        memmove(o->writing, o->writing + n, o->writing_len - (size_t)n);
-        o->writing_len -= (size_t)n;
-    }
-    o->in_flight = false;
-    start_write(o);
-}
-
-static void start_write(struct ar_async_fd *o)
-{
-    if (o->in_flight || o->stats.last_error)
-        return;
-    if (o->writing_len == 0) {
+    struct ar_async_fd *o = arg;
+    pthread_mutex_lock(&o->lock);
+    for (;;) {
+        while (o->filling_len == 0 && !o->stopping)
+            pthread_cond_wait(&o->wake, &o->lock);
         if (o->filling_len == 0)
-            return;
+            break;
         char *t = o->writing;
         size_t tcap = o->writing_cap;
         o->writing = o->filling;
@@ -77,49 +56,95 @@ static void start_write(struct ar_async_fd *o)
         o->filling = t;
         o->filling_cap = tcap;
         o->filling_len = 0;
+        pthread_mutex_unlock(&o->lock);
+        uint64_t written = 0;
+        int r = o->stats.last_error ? o->stats.last_error
+                                    : write_all(o->fd, o->writing, o->writing_len, &written);
+        pthread_mutex_lock(&o->lock);
+        o->stats.bytes_written += written;
+        if (r < 0 && !o->stats.last_error)
+            o->stats.last_error = r;
+        o->writing_len = 0;
     }
-    o->buf = uv_buf_init(o->writing, (unsigned)o->writing_len);
-    o->req.data = o;
-    if (uv_fs_write(o->loop, &o->req, o->fd, &o->buf, 1, -1, on_written) < 0) {
-        o->stats.last_error = -EIO;
+    pthread_mutex_unlock(&o->lock);
+    return NULL;
+}
+
+int ar_async_fd_new(int fd, size_t max_queue, struct ar_async_fd **ret)
+{
+    struct ar_async_fd *o = calloc(1, sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    o->fd = fd;
+    o->max_queue = max_queue;
+    pthread_mutex_init(&o->lock, NULL);
+    pthread_cond_init(&o->wake, NULL);
+    int r = pthread_create(&o->thread, NULL, writer_main, o);
+    if (r) {
+        pthread_mutex_destroy(&o->lock);
+        pthread_cond_destroy(&o->wake);
+        free(o);
+        return -r;
+    }
+    *ret = o;
+    return 0;
+}
+
+void ar_async_fd_free(struct ar_async_fd *o, struct ar_async_fd_stats *ret_final)
+{
+    if (!o)
         return;
-    }
-    o->in_flight = true;
+    pthread_mutex_lock(&o->lock);
+    o->stopping = true;
+    pthread_cond_signal(&o->wake);
+    pthread_mutex_unlock(&o->lock);
+    pthread_join(o->thread, NULL);
+    if (ret_final)
+        *ret_final = o->stats;
+    pthread_mutex_destroy(&o->lock);
+    pthread_cond_destroy(&o->wake);
+    free(o->writing);
+    free(o->filling);
+    free(o);
 }
 
 int ar_async_fd_write(void *ctx, const char *p, size_t len)
 {
     struct ar_async_fd *o = ctx;
-    if (o->stats.last_error)
-        return o->stats.last_error;
-    if (o->filling_len + o->writing_len + len > o->max_queue) {
+    int ret = 0;
+    pthread_mutex_lock(&o->lock);
+    if (o->stats.last_error) {
+        ret = o->stats.last_error;
+    } else if (o->filling_len + o->writing_len + len > o->max_queue) {
         o->stats.bytes_dropped += len;
         for (size_t i = 0; i < len; i++)
             o->stats.lines_dropped += p[i] == '\n';
-        return 0;
+    } else {
+        if (o->filling_len + len > o->filling_cap) {
+            size_t cap = o->filling_cap ? o->filling_cap : 64 * 1024;
+            while (cap < o->filling_len + len)
+                cap *= 2;
+            char *nb = realloc(o->filling, cap);
+            if (!nb) {
+                ret = -ENOMEM;
+                goto out;
+            }
+            o->filling = nb;
+            o->filling_cap = cap;
+        }
+        memcpy(o->filling + o->filling_len, p, len);
+        o->filling_len += len;
+        pthread_cond_signal(&o->wake);
     }
-    if (o->filling_len + len > o->filling_cap) {
-        size_t cap = o->filling_cap ? o->filling_cap : 64 * 1024;
-        while (cap < o->filling_len + len)
-            cap *= 2;
-        char *nb = realloc(o->filling, cap);
-        if (!nb)
-            return -ENOMEM;
-        o->filling = nb;
-        o->filling_cap = cap;
-    }
-    memcpy(o->filling + o->filling_len, p, len);
-    o->filling_len += len;
-    start_write(o);
-    return 0;
+out:
+    pthread_mutex_unlock(&o->lock);
+    return ret;
 }
 
-int ar_async_fd_idle(const struct ar_async_fd *o)
+struct ar_async_fd_stats ar_async_fd_stats(struct ar_async_fd *o)
 {
-    return !o->in_flight && (o->stats.last_error || (o->writing_len == 0 && o->filling_len == 0));
-}
-
-const struct ar_async_fd_stats *ar_async_fd_stats(const struct ar_async_fd *o)
-{
-    return &o->stats;
+    pthread_mutex_lock(&o->lock);
+    struct ar_async_fd_stats s = o->stats;
+    pthread_mutex_unlock(&o->lock);
+    return s;
 }

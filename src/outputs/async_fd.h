@@ -1,10 +1,9 @@
-/* A non-blocking sink for the live collector: lines are queued in memory and written
- * by libuv's thread pool (uv_fs_write), one write in flight at a time so order is
- * kept. The event loop never waits on a slow reader of stdout or a slow disk. */
+/* A non-blocking sink for the live collector: lines are queued in memory and a writer
+ * thread of its own writes them in order, so the event loop never waits on a slow
+ * reader of stdout or a slow disk, and writing does not wait for the loop either. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
 
 struct ar_async_fd;
 
@@ -15,17 +14,17 @@ struct ar_async_fd_stats {
     int last_error;           /* first write error (-errno), 0 if none */
 };
 
-/* Returns 0 or -ENOMEM. max_queue bounds the bytes waiting to be written. */
-int ar_async_fd_new(uv_loop_t *loop, int fd, size_t max_queue, struct ar_async_fd **ret);
+/* Starts the writer thread. max_queue bounds the bytes waiting to be written.
+ * Returns 0 or -errno. */
+int ar_async_fd_new(int fd, size_t max_queue, struct ar_async_fd **ret);
 
-/* ar_sink write callback: queues whole lines; never blocks. Returns 0 (lines that
- * do not fit are dropped and counted) or the first write error. */
+/* ar_sink write callback: queues whole lines; never blocks on the fd. Returns 0
+ * (lines that do not fit are dropped and counted) or the first write error. */
 int ar_async_fd_write(void *ctx, const char *p, size_t len);
 
-/* True when everything queued has been written (or failed). */
-int ar_async_fd_idle(const struct ar_async_fd *o);
+/* Snapshot of the statistics. */
+struct ar_async_fd_stats ar_async_fd_stats(struct ar_async_fd *o);
 
-const struct ar_async_fd_stats *ar_async_fd_stats(const struct ar_async_fd *o);
-
-/* Frees the output; callers run the loop until ar_async_fd_idle first. */
-void ar_async_fd_free(struct ar_async_fd *o);
+/* Waits until everything queued is written (or failed), stops the thread, frees.
+ * The final statistics go to *ret_final when it is not NULL. */
+void ar_async_fd_free(struct ar_async_fd *o, struct ar_async_fd_stats *ret_final);
