@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "config.h"
 #include "outputs/fd_sink.h"
 #include "pipeline.h"
 #include "sources/replay.h"
@@ -204,6 +205,8 @@ static void run_usage(FILE *f)
             "Switches auditing on while it runs and puts the previous settings back on exit.\n"
             "\n"
             "Options:\n"
+            "  -c, --config FILE         settings file (INI; default " AR_CONFIG_DEFAULT_PATH "\n"
+            "                            when it exists); options override it\n"
             "  -s, --source MODE         auto (default): the audit daemon slot when it is free,\n"
             "                            else the read-only multicast group; unicast: the slot\n"
             "                            only; multicast: read beside auditd\n"
@@ -235,6 +238,7 @@ static int cmd_run(int argc, char **argv)
 {
     enum { OPT_TAKEOVER = 256, OPT_NO_ENABLE, OPT_BACKLOG, OPT_WAIT, OPT_RATE };
     static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
         {"source", required_argument, NULL, 's'},
         {"takeover", no_argument, NULL, OPT_TAKEOVER},
         {"no-enable", no_argument, NULL, OPT_NO_ENABLE},
@@ -249,10 +253,27 @@ static int cmd_run(int argc, char **argv)
     };
     struct ar_collector_config cfg;
     ar_collector_config_default(&cfg);
+    /* The config file first (--config, else the default path if it exists), then
+     * the command line over it. */
+    const char *config = NULL;
     int c;
+    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:f:nhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:s:f:nhV", longopts, NULL)) != -1)
+        if (c == 'c')
+            config = optarg;
+    opterr = 1;
+    int r = ar_config_load(config ? config : AR_CONFIG_DEFAULT_PATH, &cfg);
+    if (r == -EINVAL || (r < 0 && config)) {
+        if (r != -EINVAL)
+            fprintf(stderr, "auditrelay: cannot read %s: %s\n", config, strerror(-r));
+        return EXIT_USAGE;
+    }
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:s:f:nhV", longopts, NULL)) != -1) {
         switch (c) {
+        case 'c':
+            break;
         case 's':
             if (strcmp(optarg, "auto") == 0)
                 cfg.source = AR_SOURCE_AUTO;

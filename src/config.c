@@ -1,0 +1,133 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct load_ctx {
+    const char *path;
+    struct ar_collector_config *cfg;
+    char first_error[256]; /* libinih reports the line of the first error */
+};
+
+static bool parse_bool(const char *v, bool *ret)
+{
+    if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+        *ret = true;
+    else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+        *ret = false;
+    else
+        return false;
+    return true;
+}
+
+static bool parse_u32(const char *v, uint32_t *ret)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || end == v || *end || n > UINT32_MAX || v[0] == '-')
+        return false;
+    *ret = (uint32_t)n;
+    return true;
+}
+
+/* One table of keys: section, name, and how to apply a value. */
+enum kind { K_SOURCE, K_BOOL, K_U32, K_FORMAT };
+
+struct key {
+    const char *section, *name;
+    enum kind kind;
+    size_t offset;     /* into struct ar_collector_config */
+    size_t set_offset; /* bool "was set" flag, or SIZE_MAX */
+};
+
+#define OFF(f) offsetof(struct ar_collector_config, f)
+static const struct key keys[] = {
+    {"collector", "source", K_SOURCE, OFF(source), SIZE_MAX},
+    {"collector", "takeover", K_BOOL, OFF(takeover), SIZE_MAX},
+    {"collector", "enable", K_BOOL, OFF(enable), SIZE_MAX},
+    {"collector", "backlog_limit", K_U32, OFF(backlog_limit), SIZE_MAX},
+    {"collector", "backlog_wait_time", K_U32, OFF(backlog_wait_time), OFF(set_backlog_wait_time)},
+    {"collector", "rate_limit", K_U32, OFF(rate_limit), OFF(set_rate_limit)},
+    {"output", "format", K_FORMAT, OFF(pipeline.format), SIZE_MAX},
+    {"output", "resolve", K_BOOL, OFF(pipeline.resolve_ids), SIZE_MAX},
+};
+
+/* libinih calls this per setting; returning 0 makes ini_parse_file return the
+ * setting's line number, which is how errors get their file:line. */
+static int on_value(void *user, const char *section, const char *name, const char *value)
+{
+    struct load_ctx *ctx = user;
+    char *base = (char *)ctx->cfg;
+    for (size_t i = 0; i < AR_ARRAY_SIZE(keys); i++) {
+        const struct key *k = &keys[i];
+        if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0)
+            continue;
+        bool ok = false;
+        switch (k->kind) {
+        case K_SOURCE: {
+            enum ar_source_mode *m = (enum ar_source_mode *)(base + k->offset);
+            ok = true;
+            if (!strcmp(value, "auto"))
+                *m = AR_SOURCE_AUTO;
+            else if (!strcmp(value, "unicast"))
+                *m = AR_SOURCE_UNICAST;
+            else if (!strcmp(value, "multicast"))
+                *m = AR_SOURCE_MULTICAST;
+            else
+                ok = false;
+            break;
+        }
+        case K_BOOL:
+            ok = parse_bool(value, (bool *)(base + k->offset));
+            break;
+        case K_U32:
+            ok = parse_u32(value, (uint32_t *)(base + k->offset));
+            break;
+        case K_FORMAT: {
+            enum ar_format *f = (enum ar_format *)(base + k->offset);
+            ok = true;
+            if (!strcmp(value, "json"))
+                *f = AR_FORMAT_JSON;
+            else if (!strcmp(value, "go-audit"))
+                *f = AR_FORMAT_GOAUDIT;
+            else
+                ok = false;
+            break;
+        }
+        }
+        if (!ok) {
+            if (!ctx->first_error[0])
+                snprintf(ctx->first_error, sizeof(ctx->first_error),
+                         "invalid value '%s' for %s in [%s]", value, name, section);
+            return 0;
+        }
+        if (k->set_offset != SIZE_MAX)
+            *(bool *)(base + k->set_offset) = true;
+        return 1;
+    }
+    if (!ctx->first_error[0])
+        snprintf(ctx->first_error, sizeof(ctx->first_error), "unknown setting '%s' in [%s]", name,
+                 section);
+    return 0;
+}
+
+int ar_config_load(const char *path, struct ar_collector_config *cfg)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -errno;
+    struct load_ctx ctx = {.path = path, .cfg = cfg};
+    int r = ini_parse_file(f, on_value, &ctx);
+    fclose(f);
+    if (r != 0) {
+        fprintf(stderr, "%s:%d: %s\n", path, r,
+                ctx.first_error[0] ? ctx.first_error : "syntax error (expected [section] or key = value)");
+        return -EINVAL;
+    }
+    return 0;
+}

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Command line behaviour: help, version, exit codes, config file errors, replay's
+# summary and streaming from stdin. No root needed.
+set -u
+bin=$1
+fixtures=$2
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+check() { # description, command... ; expects success of the command
+  desc=$1; shift
+  if "$@"; then echo "ok   $desc"; else echo "FAIL $desc"; fail=1; fi
+}
+rc() { "$@" >/dev/null 2>&1; echo $?; }
+
+check "--help exits 0" [ "$(rc "$bin" --help)" = 0 ]
+check "replay --help exits 0" [ "$(rc "$bin" replay --help)" = 0 ]
+check "--version prints the version" sh -c "'$bin' --version | grep -q '^auditrelay [0-9]'"
+check "unknown command exits 2" [ "$(rc "$bin" frobnicate)" = 2 ]
+check "unknown replay option exits 2" [ "$(rc "$bin" replay --bogus)" = 2 ]
+check "unknown format exits 2" [ "$(rc "$bin" replay --format xml /dev/null)" = 2 ]
+
+log=$fixtures/go-libaudit/testdata/normal.log
+check "replay of a good log exits 0" [ "$(rc "$bin" replay -n "$log")" = 0 ]
+"$bin" replay -n "$log" > "$tmp/file.json" 2> "$tmp/err"
+check "summary names events, records, malformed and gaps" \
+  grep -q '5 events, 17 records from 17 lines.*0 malformed lines; 0 serial gaps' "$tmp/err"
+check "no progress bar when stderr is not a terminal" sh -c "! grep -q '%' '$tmp/err'"
+"$bin" replay -n - < "$log" > "$tmp/stdin.json" 2>/dev/null
+check "stdin ('-') gives the same events as the file" cmp -s "$tmp/file.json" "$tmp/stdin.json"
+"$bin" replay -n < "$log" > "$tmp/stdin2.json" 2>/dev/null
+check "no file reads stdin" cmp -s "$tmp/file.json" "$tmp/stdin2.json"
+check "missing file exits 1" [ "$(rc "$bin" replay /nonexistent/audit.log)" = 1 ]
+printf 'not an audit line\ntype=SYSCALL msg=audit(1.000:1): x=1\ngarbage\n' > "$tmp/bad.log"
+check "malformed lines exit 1" [ "$(rc "$bin" replay -n "$tmp/bad.log")" = 1 ]
+"$bin" replay -n "$tmp/bad.log" > /dev/null 2> "$tmp/err"
+check "malformed lines are listed with file:line" \
+  sh -c "grep -q 'malformed line $tmp/bad.log:1' '$tmp/err' && grep -q 'malformed line $tmp/bad.log:3' '$tmp/err'"
+check "good records in a bad file still come out" \
+  sh -c "'$bin' replay -n '$tmp/bad.log' 2>/dev/null | grep -q '\"serial\":1'"
+older=$fixtures/go-libaudit/auparse/testdata/audit-rhel6.log
+"$bin" replay -n "$older" "$log" > "$tmp/two.json" 2> "$tmp/err"
+check "several files: all events" grep -q '7 events, 19 records' "$tmp/err"
+check "several files: in the order given" sh -c \
+  "head -1 '$tmp/two.json' | grep -q '\"serial\":7798' && tail -1 '$tmp/two.json' | grep -q '\"serial\":62'"
+check "output to a closed pipe is not an error" sh -c "'$bin' replay -n '$log' '$log' '$log' 2>/dev/null | head -c 10 >/dev/null"
+
+printf '[collector]\nsource = multicast\nbogus = 1\n' > "$tmp/unknown.conf"
+"$bin" --config "$tmp/unknown.conf" 2> "$tmp/err"; code=$?
+check "config: unknown setting exits 2" [ "$code" = 2 ]
+check "config: error names file:line" grep -q "unknown.conf:3: unknown setting 'bogus'" "$tmp/err"
+printf '[collector]\nbacklog_limit = -5\n' > "$tmp/value.conf"
+"$bin" -c "$tmp/value.conf" 2> "$tmp/err"
+check "config: bad value names file:line" grep -q "value.conf:2: invalid value '-5' for backlog_limit" "$tmp/err"
+check "config: missing file given explicitly exits 2" [ "$(rc "$bin" -c "$tmp/none.conf")" = 2 ]
+check "run: bad --source exits 2" [ "$(rc "$bin" --source nowhere)" = 2 ]
+exit $fail
