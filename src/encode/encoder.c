@@ -45,8 +45,12 @@ struct ar_encoder {
     struct ar_field_info *info; /* parallel to fields */
     struct rec_tokens *recs;
     size_t recs_cap;
-    unsigned char *scratch; /* hex decoding */
-    size_t scratch_cap;
+    /* Hex values decoded once per event (a PATH name or proctitle is used by both the
+     * record's interpretation and the summary): state per field, bytes in an arena
+     * reset for each event. */
+    uint8_t *dec_state;     /* parallel to fields: enum decode_state */
+    uint32_t *dec_off, *dec_len;
+    struct ar_buf decoded;
     struct ar_buf args;     /* joined EXECVE arguments */
     struct arg_slot *slots;
     size_t slots_cap;
@@ -71,7 +75,10 @@ int ar_encoder_new(const struct ar_encoder_config *cfg, struct ar_idcache *ids,
     e->ids = ids;
     e->fields = malloc(MAX_EVENT_FIELDS * sizeof(*e->fields));
     e->info = malloc(MAX_EVENT_FIELDS * sizeof(*e->info));
-    if (!e->fields || !e->info) {
+    e->dec_state = malloc(MAX_EVENT_FIELDS * sizeof(*e->dec_state));
+    e->dec_off = malloc(MAX_EVENT_FIELDS * sizeof(*e->dec_off));
+    e->dec_len = malloc(MAX_EVENT_FIELDS * sizeof(*e->dec_len));
+    if (!e->fields || !e->info || !e->dec_state || !e->dec_off || !e->dec_len) {
         ar_encoder_free(e);
         return -ENOMEM;
     }
@@ -86,7 +93,10 @@ void ar_encoder_free(struct ar_encoder *e)
     free(e->fields);
     free(e->info);
     free(e->recs);
-    free(e->scratch);
+    free(e->dec_state);
+    free(e->dec_off);
+    free(e->dec_len);
+    ar_buf_free(&e->decoded);
     free(e->slots);
     ar_buf_free(&e->args);
     free(e);
@@ -177,21 +187,6 @@ static void put_key(struct ar_buf *b, bool *first, const char *key, size_t len)
 
 #define KEY(b, first, lit) put_key((b), (first), (lit), sizeof(lit) - 1)
 
-static unsigned char *scratch(struct ar_encoder *e, size_t n)
-{
-    if (n > e->scratch_cap) {
-        size_t cap = e->scratch_cap ? e->scratch_cap : 4096;
-        while (cap < n)
-            cap *= 2;
-        unsigned char *p = realloc(e->scratch, cap);
-        if (!p)
-            return NULL;
-        e->scratch = p;
-        e->scratch_cap = cap;
-    }
-    return e->scratch;
-}
-
 /* Writes a string that may not be UTF-8; when it is not, the raw bytes follow as
  * "<key>.hex" so that nothing is lost. `key` may be NULL inside arrays. */
 static void put_bytes(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
@@ -241,19 +236,37 @@ static bool may_be_number(const struct ar_field *f, enum ar_field_class cls)
     }
 }
 
-/* The decoded bytes of an ESCAPED-style value: hex when unquoted and hex, else the
- * text itself. Returns false when there is nothing to decode (plain text). */
+enum decode_state { DEC_UNKNOWN, DEC_DONE, DEC_NOT_HEX };
+
+/* The decoded bytes of a value the kernel hex-encoded (unquoted, even length, hex
+ * digits only). Returns false when the value is not hex. The bytes stay valid until
+ * the next decode of another field. */
 static bool decode_hex_value(struct ar_encoder *e, const struct ar_field *f,
                              const unsigned char **ret_p, size_t *ret_len)
 {
-    if (f->kind != AR_VAL_PLAIN || !ar_is_hex_string(f->value))
+    size_t i = (size_t)(f - e->fields);
+    switch (e->dec_state[i]) {
+    case DEC_DONE:
+        *ret_p = (const unsigned char *)e->decoded.p + e->dec_off[i];
+        *ret_len = e->dec_len[i];
+        return true;
+    case DEC_NOT_HEX:
         return false;
-    unsigned char *out = scratch(e, f->value.len / 2 + 1);
-    if (!out)
+    default:
+        break;
+    }
+    e->dec_state[i] = DEC_NOT_HEX;
+    if (f->kind != AR_VAL_PLAIN || f->value.len == 0 || f->value.len % 2 ||
+        !ar_buf_reserve(&e->decoded, f->value.len / 2))
         return false;
+    unsigned char *out = (unsigned char *)e->decoded.p + e->decoded.len;
     int n = ar_hex_decode(f->value, out);
     if (n < 0)
         return false;
+    e->dec_state[i] = DEC_DONE;
+    e->dec_off[i] = (uint32_t)e->decoded.len;
+    e->dec_len[i] = (uint32_t)n;
+    e->decoded.len += (size_t)n;
     *ret_p = out;
     *ret_len = (size_t)n;
     return true;
@@ -416,6 +429,7 @@ static int tokenize_event(struct ar_encoder *e, const struct ar_event *ev)
         e->recs_cap = cap;
     }
     size_t used = 0;
+    e->decoded.len = 0;
     for (uint32_t i = 0; i < ev->nrecords; i++) {
         struct ar_span body = ar_event_body(ev, i), enr = ar_event_enriched(ev, i);
         struct ar_tokens t = {.fields = e->fields + used, .cap = MAX_EVENT_FIELDS - used};
@@ -426,15 +440,22 @@ static int tokenize_event(struct ar_encoder *e, const struct ar_event *ev)
             e->stats.unterminated++;
         e->recs[i].first = (uint32_t)used;
         e->recs[i].n = (uint32_t)t.n;
-        for (size_t k = used; k < used + t.n; k++)
+        for (size_t k = used; k < used + t.n; k++) {
             e->info[k] = e->fields[k].kind == AR_VAL_BARE ? (struct ar_field_info){0, 0}
                                                            : ar_field_info_of(e->fields[k].key);
+            e->dec_state[k] = DEC_UNKNOWN;
+        }
         used += t.n;
         t = (struct ar_tokens){.fields = e->fields + used, .cap = MAX_EVENT_FIELDS - used};
         if (enr.len)
             ar_tokenize(enr.p, enr.p + enr.len, &t);
         e->recs[i].enr_first = (uint32_t)used;
         e->recs[i].enr_n = (uint32_t)t.n;
+        /* auditd's names (UID="root") are text, never numbers or hex. */
+        for (size_t k = used; k < used + t.n; k++) {
+            e->info[k] = (struct ar_field_info){AR_FC_TEXT, AR_FN_OTHER};
+            e->dec_state[k] = DEC_NOT_HEX;
+        }
         used += t.n;
     }
     return 0;
@@ -1006,7 +1027,6 @@ static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, stru
         const unsigned char *p;
         size_t len;
         if (decode_hex_value(e, s.by_name[AR_FN_SADDR], &p, &len)) {
-            /* put_sockaddr reuses the scratch buffer only after reading it. */
             KEY(b, &first, "sockaddr");
             put_sockaddr(e, b, p, len);
         }
