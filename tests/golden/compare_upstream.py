@@ -22,10 +22,15 @@ Three peers, each compared on the facts both sides carry:
               "proctitle"; SYSCALL's uppercase enrichment (ARCH, SYSCALL, UID, AUID...) =
               our interp values; SOCKADDR decoding equal where both decode.
  audit-userspace
-              auparse/test/auparse_test.ref: the printout of auparse_test.c over test.log
-              (its "Starting Test 1" and "Test 2" parts walk test.log record by record and
-              field by field). The number of events, each event's record types and every
-              field name and raw value must equal ours.
+              auparse/test/auparse_test.ref: the printout of auparse_test.c (upstream
+              linux-audit/audit-userspace). Its Tests 4 (test.log), 5 (test2.log then
+              test.log, one stream), 10 (test.log fed in 4-byte chunks, identical to
+              Test 4) and 11 (test4.log, long EXECVE) walk log files event by event,
+              record by record and field by field; Tests 1-3 and 6-9 use buffers
+              compiled into auparse_test.c or searches. The number of events, each
+              event's record types and every field name and raw value must equal ours
+              (fields as libauparse lists them: nested msg='...' flattened, AVC
+              seresult/seperms from the "avc: denied { ... }" words).
 
 Differences are summarized by category. ALLOWED lists the few documented, intended
 ones (each with its justification); anything else fails.
@@ -57,6 +62,14 @@ def allow(peer, fname, rid, key, why):
 # the line is corrupt, and auditrelay keeps the value raw rather than guessing.
 allow("go-libaudit", "audit-ubuntu17.log", 106081, "keys",
       "corrupt key value with a stray quote: kept raw, not decoded")
+
+# go-libaudit puts the signal name in place of the number (sig=31 -> "SIGSYS").
+# auditrelay-json(5) lists the fields auditrelay interprets and sig is not one of
+# them: we keep the raw 31 and no interp, so nothing of ours equals "SIGSYS". Not a
+# wrong value, a missing interpretation (reported; remove this entry when signal
+# names are added to interp).
+allow("go-libaudit", "test3.log", 10262, "sig",
+      "signal numbers are not interpreted (not in the schema)")
 
 # ---------------------------------------------------------------------------------
 
@@ -140,10 +153,11 @@ class Report:
         for cat in sorted(self.mismatch, key=lambda c: -len(self.mismatch[c])):
             items = self.mismatch[cat]
             print("  MISMATCH %-24s %d" % (cat, len(items)))
-            for it in items[:int(os.environ.get("AR_SHOW", "5"))]:
+            show = int(os.environ.get("AR_SHOW", "5"))  # AR_SHOW=1000 lists them all
+            for it in items[:show]:
                 print("      " + it)
-            if len(items) > int(os.environ.get("AR_SHOW", "5")):
-                print("      ... and %d more" % (len(items) - 5))
+            if len(items) > show:
+                print("      ... and %d more" % (len(items) - show))
 
 
 # ---------------------------------------------------------------------------------
@@ -397,7 +411,9 @@ def laurel_compare_fields(tname, eid, rtype, lrec, orec, ev, rep):
             continue
         if k in f:
             lv, ov = laurel_norm(v), as_text(f[k])
-            ok = lv == ov or (hexnorm(lv) is not None and hexnorm(lv) == hexnorm(ov))
+            ok = lv == ov
+            if not ok and isinstance(lv, str) and lv.startswith("0x"):
+                ok = hexnorm(lv) is not None and hexnorm(lv) == hexnorm(ov)  # arch=0xc000003e
             if not ok and k == "mode":
                 ok = octnorm(lv) is not None and octnorm(lv) == octnorm(ov)
             if not ok and k == "saddr" and hexnorm(ov) is not None:
@@ -470,6 +486,9 @@ REF_SECTIONS = {
     "Test 10": ["test.log"],
     "Test 11": ["test4.log"],
 }
+# Test 10 feeds test.log to libauparse 4 bytes at a time; auparse_test.c says its
+# printout "should match Test 4 exactly". It is checked to, then not compared again.
+SAME_AS = {"Test 10": "Test 4"}
 
 
 def parse_ref(path):
@@ -550,6 +569,10 @@ def auparse_ref(auditrelay, corpora, rep):
         if theirs is None:
             rep.check("auparse_test.ref", section, "section", False, "section not found",
                       "missing section")
+            continue
+        if section in SAME_AS:
+            rep.check("auparse_test.ref", section, "section", theirs == ref.get(SAME_AS[section]),
+                      "differs from " + SAME_AS[section], "ref sections")
             continue
         rep.compared["sections"] += 1
         fname = "+".join(files)

@@ -11,10 +11,10 @@ by libauparse (tests/peers/auparse_groups --groups --names). An event is its key
 names; both sides are compared as multisets, because libauparse hands events out
 in the order of its internal slots, not in log order.
 
-The bench log is decompressed once into CACHE_DIR (default: the current directory,
-which meson sets to the build directory), from $AR_BENCH_LOG_XZ or
-/work/shared/bench/audit-gen-53mb.log.xz; that part is skipped with a message when
-the archive is absent.
+The bench log is decompressed once into CACHE_DIR (meson passes <build>/bench-cache;
+default ./bench-cache), from $AR_BENCH_LOG_XZ or
+/work/shared/bench/audit-gen-53mb.log.xz, and decompressed again only when the archive
+changes; that part is skipped with a message when the archive is absent.
 
 Besides the grouping, every file is checked for record conservation: the records
 our summary says it read equal the records in the JSON plus the stray EOE records
@@ -113,7 +113,7 @@ def run_ours(auditrelay, path):
     events = []
     untimed = []
     nrec = 0
-    for lineno, line in enumerate(p.stdout.split(b"\n"), 1):
+    for line in p.stdout.split(b"\n"):
         if not line:
             continue
         ev = json.loads(line.decode("utf-8"))
@@ -263,12 +263,13 @@ def main(argv):
         files.append(bench)
     failed = 0
     total_ev = 0
-    total_norm = 0
+    total_rec = 0
     with tempfile.TemporaryDirectory() as tmpdir:
         for path in files:
             name = os.path.relpath(path, corpora) if path.startswith(corpora) else path
             try:
-                theirs = run_oracle(auparse_groups, oracle_input(path, tmpdir))
+                oracle_path = oracle_input(path, tmpdir)
+                theirs = run_oracle(auparse_groups, oracle_path)
                 ours, facts = run_ours(auditrelay, path)
             except (RuntimeError, ValueError, json.JSONDecodeError) as e:
                 print("FAIL %s: %s" % (name, e))
@@ -276,6 +277,7 @@ def main(argv):
                 continue
             problems = compare(name, ours, theirs, facts)
             total_ev += len(ours)
+            total_rec += facts["records"]
             if problems:
                 failed += 1
                 print("FAIL %s (%d events here, %d in libauparse)" % (name, len(ours), len(theirs)))
@@ -283,12 +285,15 @@ def main(argv):
                     print("  " + p)
             else:
                 note = ""
+                if oracle_path != path:
+                    note += " (libauparse read it without its '#' comment lines)"
                 if facts["untimed"]:
-                    note = " (not compared: %d records without timestamp, %s)" % (
+                    note += " (not compared: %d records without timestamp, %s)" % (
                         len(facts["untimed"]), ",".join(facts["untimed"]))
                 print("ok   %s: %d events, %d records%s" % (name, len(ours), facts["records"],
                                                            note))
-    print("%d files, %d events compared, %d files differ" % (len(files), total_ev, failed))
+    print("%d files, %d events (%d records) compared, %d files differ"
+          % (len(files), total_ev, total_rec, failed))
     return 1 if failed else 0
 
 
