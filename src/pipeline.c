@@ -157,6 +157,11 @@ int ar_pipeline_line(struct ar_pipeline *p, const char *line, size_t len)
     /* Tolerate CRLF logs copied through other systems. */
     if (len && line[len - 1] == '\r')
         len--;
+    /* Annotated logs (test corpora, incident notes) carry '#' comment lines. */
+    if (len && line[0] == '#') {
+        p->stats.comments++;
+        return 0;
+    }
     struct ar_record rec;
     if (ar_header_parse_line(line, line + len, &rec) < 0) {
         p->stats.malformed++;

@@ -49,6 +49,8 @@ struct ar_encoder {
      * record's interpretation and the summary): state per field, bytes in an arena
      * reset for each event. */
     uint8_t *dec_state;     /* parallel to fields: enum decode_state */
+    uint16_t *dup;          /* parallel to fields: 2 for the second "key" of a level... */
+    struct ar_span parent;  /* while writing interpretations of a nested msg='...' */
     uint32_t *dec_off, *dec_len;
     struct ar_buf decoded;
     struct ar_buf args;     /* joined EXECVE arguments */
@@ -76,9 +78,10 @@ int ar_encoder_new(const struct ar_encoder_config *cfg, struct ar_idcache *ids,
     e->fields = malloc(MAX_EVENT_FIELDS * sizeof(*e->fields));
     e->info = malloc(MAX_EVENT_FIELDS * sizeof(*e->info));
     e->dec_state = malloc(MAX_EVENT_FIELDS * sizeof(*e->dec_state));
+    e->dup = malloc(MAX_EVENT_FIELDS * sizeof(*e->dup));
     e->dec_off = malloc(MAX_EVENT_FIELDS * sizeof(*e->dec_off));
     e->dec_len = malloc(MAX_EVENT_FIELDS * sizeof(*e->dec_len));
-    if (!e->fields || !e->info || !e->dec_state || !e->dec_off || !e->dec_len) {
+    if (!e->fields || !e->info || !e->dec_state || !e->dec_off || !e->dec_len || !e->dup) {
         ar_encoder_free(e);
         return -ENOMEM;
     }
@@ -94,6 +97,7 @@ void ar_encoder_free(struct ar_encoder *e)
     free(e->info);
     free(e->recs);
     free(e->dec_state);
+    free(e->dup);
     free(e->dec_off);
     free(e->dec_len);
     ar_buf_free(&e->decoded);
@@ -195,14 +199,13 @@ static void put_bytes(struct ar_encoder *e, struct ar_buf *b, bool *first, struc
     if (!ar_json_string(b, (const char *)p, len, AR_JSON_ESCAPE_MINIMAL)) {
         e->stats.invalid_utf8++;
         if (key.p) {
-            if (!ar_buf_reserve(b, key.len + 16))
-                return;
-            ar_buf_putc(b, ',');
-            ar_buf_putc(b, '"');
-            ar_buf_put(b, key.p, key.len);
-            AR_BUF_LIT(b, ".hex\":");
+            /* The member name is escaped like any key: it may hold odd bytes too. */
+            char name[300];
+            size_t n = key.len > 256 ? 256 : key.len;
+            memcpy(name, key.p, n);
+            memcpy(name + n, ".hex", 4);
+            put_key(b, first, name, n + 4);
             ar_json_hex(b, p, len);
-            *first = false;
         }
     }
 }
@@ -218,6 +221,21 @@ static bool is_arg_key(struct ar_span k)
         if (k.p[i] < '0' || k.p[i] > '9')
             return false;
     return true;
+}
+
+/* aN or aN[i] in an EXECVE record (not argc, not aN_len). */
+static bool is_execve_arg_key(struct ar_span k)
+{
+    size_t i = 1;
+    if (k.len < 2 || k.p[0] != 'a')
+        return false;
+    while (i < k.len && k.p[i] >= '0' && k.p[i] <= '9')
+        i++;
+    if (i == 1)
+        return false;
+    if (i == k.len)
+        return true;
+    return k.p[i] == '[' && k.p[k.len - 1] == ']';
 }
 
 static bool may_be_number(const struct ar_field *f, enum ar_field_class cls)
@@ -351,10 +369,12 @@ static void put_mode(struct ar_buf *b, const struct ar_field *f)
 }
 
 static void put_sockaddr(struct ar_encoder *e, struct ar_buf *b, const unsigned char *raw,
-                         size_t len)
+                         size_t len, uint32_t arch)
 {
     struct ar_sockaddr sa;
-    if (ar_sockaddr_decode(raw, len, &sa) < 0) {
+    /* AUDIT_ARCH_* values carry a little-endian bit; without an arch, assume ours. */
+    bool big_endian = arch ? !(arch & __AUDIT_ARCH_LE) : __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
+    if (ar_sockaddr_decode(raw, len, big_endian, &sa) < 0) {
         AR_BUF_LIT(b, "{\"family\":\"unknown\"}");
         return;
     }
@@ -690,6 +710,24 @@ static unsigned dup_index(const struct ar_field *fields, uint32_t i, uint32_t fi
     return n;
 }
 
+/* Writes a field's member name: its key, "key#2" for a repeated key (the same name
+ * in fields and interp), and "msg.key" for the interpretation of a nested field. */
+static void put_field_key(struct ar_encoder *e, struct ar_buf *b, bool *first, size_t i)
+{
+    const struct ar_field *f = &e->fields[i];
+    if (e->dup[i] <= 1 && e->parent.len == 0) {
+        put_key(b, first, f->key.p, f->key.len);
+        return;
+    }
+    char tmp[600];
+    int n = snprintf(tmp, sizeof(tmp), "%.*s%s%.*s", (int)(e->parent.len > 256 ? 256 : e->parent.len),
+                     e->parent.p, e->parent.len ? "." : "",
+                     (int)(f->key.len > 256 ? 256 : f->key.len), f->key.p);
+    if (e->dup[i] > 1)
+        n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, "#%u", e->dup[i]);
+    put_key(b, first, tmp, (size_t)n);
+}
+
 /* Writes the raw fields of [from, to) at one nesting level as JSON members. */
 static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, uint32_t to)
 {
@@ -706,14 +744,8 @@ static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, ui
         uint64_t bit = UINT64_C(1) << (h & 63);
         unsigned dup = (seen[h >> 6] & bit) ? dup_index(e->fields, i, from) : 1;
         seen[h >> 6] |= bit;
-        if (dup > 1) {
-            char tmp[300];
-            int n = snprintf(tmp, sizeof(tmp), "%.*s#%u", (int)(f->key.len > 256 ? 256 : f->key.len),
-                             f->key.p, dup);
-            put_key(b, &first, tmp, (size_t)n);
-        } else {
-            put_key(b, &first, f->key.p, f->key.len);
-        }
+        e->dup[i] = (uint16_t)(dup > UINT16_MAX ? UINT16_MAX : dup);
+        put_field_key(e, b, &first, i);
         enum ar_field_class cls = e->info[i].cls;
         int64_t num;
         switch (f->kind) {
@@ -772,7 +804,7 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
     case AR_FC_GID: {
         const struct ar_field *enr = enriched_for(e, rt, f->key);
         if (enr) {
-            put_key(b, first, f->key.p, f->key.len);
+            put_field_key(e, b, first, (size_t)(f - e->fields));
             put_str(b, enr->value);
             return true;
         }
@@ -798,20 +830,20 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
     case AR_FC_MODE:
         if (f->kind != AR_VAL_PLAIN)
             return false;
-        put_key(b, first, f->key.p, f->key.len);
+        put_field_key(e, b, first, (size_t)(f - e->fields));
         put_mode(b, f);
         return true;
     case AR_FC_ESCAPED:
         if (!decode_hex_value(e, f, &p, &len))
             return false;
-        put_key(b, first, f->key.p, f->key.len);
+        put_field_key(e, b, first, (size_t)(f - e->fields));
         put_bytes(e, b, first, f->key, p, len);
         return true;
     case AR_FC_KEY:
         if (!decode_hex_value(e, f, &p, &len))
             return false;
         /* Several keys on one rule arrive hex-encoded, separated by 0x01. */
-        put_key(b, first, f->key.p, f->key.len);
+        put_field_key(e, b, first, (size_t)(f - e->fields));
         put_nul_list(e, b, p, len, 0x01);
         return true;
     case AR_FC_PROCTITLE:
@@ -827,15 +859,15 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
     case AR_FC_SADDR:
         if (!decode_hex_value(e, f, &p, &len))
             return false;
-        put_key(b, first, f->key.p, f->key.len);
-        put_sockaddr(e, b, p, len);
+        put_field_key(e, b, first, (size_t)(f - e->fields));
+        put_sockaddr(e, b, p, len, arch);
         return true;
     case AR_FC_TEXT:
         return false;
     case AR_FC_NONE:
-        if (rectype == AUDIT_EXECVE && f->key.len > 1 && f->key.p[0] == 'a' &&
+        if (rectype == AUDIT_EXECVE && is_execve_arg_key(f->key) &&
             decode_hex_value(e, f, &p, &len)) {
-            put_key(b, first, f->key.p, f->key.len);
+            put_field_key(e, b, first, (size_t)(f - e->fields));
             put_bytes(e, b, first, f->key, p, len);
             return true;
         }
@@ -843,7 +875,7 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
     }
     if (!name)
         return false;
-    put_key(b, first, f->key.p, f->key.len);
+    put_field_key(e, b, first, (size_t)(f - e->fields));
     put_cstr(b, name);
     return true;
 }
@@ -862,12 +894,21 @@ static void put_record(struct ar_encoder *e, struct ar_buf *b, const struct ar_e
     AR_BUF_LIT(b, ",\"interp\":{");
     bool first = true;
     uint32_t arch = rt->arch ? rt->arch : event_arch;
+    uint32_t nested_end = 0;
     for (uint32_t i = 0; i < rt->n; i++) {
         const struct ar_field *f = &e->fields[rt->first + i];
-        if (f->kind == AR_VAL_BARE || f->kind == AR_VAL_NESTED)
+        if (i >= nested_end)
+            e->parent = (struct ar_span){NULL, 0};
+        if (f->kind == AR_VAL_NESTED) {
+            e->parent = f->key;
+            nested_end = i + 1 + f->nested_count;
+            continue;
+        }
+        if (f->kind == AR_VAL_BARE)
             continue;
         put_interp_value(e, b, &first, rt, type, f, e->info[rt->first + i].cls, arch);
     }
+    e->parent = (struct ar_span){NULL, 0};
     if (first)
         b->len = mark; /* no interpretation: leave the member out */
     else
@@ -914,7 +955,11 @@ static void put_summary_text(struct ar_encoder *e, struct ar_buf *b, bool *first
         return;
     struct ar_span k = {key, strlen(key)};
     put_key(b, first, k.p, k.len);
-    put_text_value(e, b, first, k, f);
+    /* Only untrusted strings are ever hex-encoded; a hostname like 8da7ccbba3a1 is not. */
+    if (e->info[f - e->fields].cls == AR_FC_ESCAPED)
+        put_text_value(e, b, first, k, f);
+    else
+        put_bytes(e, b, first, k, (const unsigned char *)f->value.p, f->value.len);
 }
 
 static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *b)
@@ -954,20 +999,26 @@ static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, stru
         if (field_u64(s.by_name[AR_FN_SYSCALL], &nr)) {
             const char *name = nr <= UINT32_MAX ? ar_syscall_name(s.arch, (uint32_t)nr) : NULL;
             KEY(b, &first, "syscall");
-            if (name)
+            /* Always a string: the number as text when this arch has no table. */
+            if (name) {
                 put_cstr(b, name);
-            else
+            } else {
+                ar_buf_putc(b, '"');
                 ar_buf_u64(b, nr);
+                ar_buf_putc(b, '"');
+            }
         }
     }
     bool success_known = false, success = false;
-    if (s.by_name[AR_FN_SUCCESS] && s.by_name[AR_FN_SUCCESS]->kind == AR_VAL_PLAIN) {
-        success_known = AR_SPAN_IS(s.by_name[AR_FN_SUCCESS]->value, "yes") || AR_SPAN_IS(s.by_name[AR_FN_SUCCESS]->value, "no");
-        success = AR_SPAN_IS(s.by_name[AR_FN_SUCCESS]->value, "yes");
-    } else if (s.by_name[AR_FN_RES]) {
+    const struct ar_field *succ = s.by_name[AR_FN_SUCCESS], *res = s.by_name[AR_FN_RES];
+    if (succ && (succ->kind == AR_VAL_PLAIN || succ->kind == AR_VAL_QUOTED) &&
+        (AR_SPAN_IS(succ->value, "yes") || AR_SPAN_IS(succ->value, "no"))) {
         success_known = true;
-        success = AR_SPAN_IS(s.by_name[AR_FN_RES]->value, "success") || AR_SPAN_IS(s.by_name[AR_FN_RES]->value, "1") ||
-                  AR_SPAN_IS(s.by_name[AR_FN_RES]->value, "yes");
+        success = AR_SPAN_IS(succ->value, "yes");
+    } else if (res) {
+        success_known = true;
+        success = AR_SPAN_IS(res->value, "success") || AR_SPAN_IS(res->value, "1") ||
+                  AR_SPAN_IS(res->value, "yes");
     }
     if (success_known) {
         KEY(b, &first, "success");
@@ -1028,7 +1079,7 @@ static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, stru
         size_t len;
         if (decode_hex_value(e, s.by_name[AR_FN_SADDR], &p, &len)) {
             KEY(b, &first, "sockaddr");
-            put_sockaddr(e, b, p, len);
+            put_sockaddr(e, b, p, len, s.arch);
         }
     }
     if (s.has_execve) {
@@ -1103,7 +1154,7 @@ static void put_goaudit(struct ar_encoder *e, const struct ar_event *ev, struct 
     size_t nuids = 0;
     AR_BUF_LIT(b, "{\"sequence\":");
     ar_buf_u64(b, ev->serial);
-    char ts[48];
+    char ts[96]; /* 20-digit seconds fit: a short buffer cut the line (fuzz) */
     int n = snprintf(ts, sizeof(ts), ",\"timestamp\":\"%llu.%03u\",\"messages\":[",
                      (unsigned long long)ev->sec, ev->msec);
     ar_buf_put(b, ts, (size_t)n);

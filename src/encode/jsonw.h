@@ -28,7 +28,8 @@ static inline bool ar_buf_reserve(struct ar_buf *b, size_t n)
 
 static inline void ar_buf_put(struct ar_buf *b, const char *s, size_t n)
 {
-    if (!ar_buf_reserve(b, n))
+    /* n == 0 may come with a NULL buffer: memcpy must not see it. */
+    if (n == 0 || !ar_buf_reserve(b, n))
         return;
     memcpy(b->p + b->len, s, n);
     b->len += n;

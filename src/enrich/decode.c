@@ -37,14 +37,19 @@ int ar_hex_decode(struct ar_span s, unsigned char *out)
     return (int)(s.len / 2);
 }
 
-int ar_sockaddr_decode(const unsigned char *raw, size_t len, struct ar_sockaddr *ret)
+static uint32_t host_u32(const unsigned char *p, bool big_endian)
+{
+    return big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+                      : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+int ar_sockaddr_decode(const unsigned char *raw, size_t len, bool big_endian,
+                       struct ar_sockaddr *ret)
 {
     if (len < 2)
         return -EINVAL;
     struct ar_sockaddr sa = {.family = "unknown"};
-    /* The kernel copies the caller's struct in host byte order (little endian on the
-     * arches we meet); sa_family is native. */
-    sa.family_nr = (uint16_t)(raw[0] | raw[1] << 8);
+    sa.family_nr = big_endian ? (uint16_t)(raw[0] << 8 | raw[1]) : (uint16_t)(raw[0] | raw[1] << 8);
     switch (sa.family_nr) {
     case AF_INET:
         sa.family = "inet";
@@ -82,9 +87,8 @@ int ar_sockaddr_decode(const unsigned char *raw, size_t len, struct ar_sockaddr 
     case AF_NETLINK:
         sa.family = "netlink";
         if (len >= 12) {
-            sa.nl_pid = (uint32_t)(raw[4] | raw[5] << 8 | raw[6] << 16 | (uint32_t)raw[7] << 24);
-            sa.nl_groups =
-                (uint32_t)(raw[8] | raw[9] << 8 | raw[10] << 16 | (uint32_t)raw[11] << 24);
+            sa.nl_pid = host_u32(raw + 4, big_endian);
+            sa.nl_groups = host_u32(raw + 8, big_endian);
         }
         break;
     case AF_UNSPEC:

@@ -27,6 +27,9 @@ struct ar_sockaddr {
     bool abstract;        /* AF_UNIX abstract namespace (leading NUL) */
 };
 
-/* Interprets a decoded sockaddr (raw bytes as the kernel copied them). Returns 0, or
- * -EINVAL when too short to hold a family. */
-int ar_sockaddr_decode(const unsigned char *raw, size_t len, struct ar_sockaddr *ret);
+/* Interprets a decoded sockaddr (raw bytes as the kernel copied them from the
+ * process, so sa_family and netlink fields are in the audited machine's byte order:
+ * big_endian for ppc64, s390x...; ports and addresses are network order). Returns 0,
+ * or -EINVAL when too short to hold a family. */
+int ar_sockaddr_decode(const unsigned char *raw, size_t len, bool big_endian,
+                       struct ar_sockaddr *ret);

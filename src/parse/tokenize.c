@@ -114,12 +114,29 @@ static void tokenize_level(const char *p, const char *end, struct ar_tokens *t, 
             p = q < end ? q + 1 : end;
             p = skip_spaces(p, end);
             continue;
+        } else if (v < end && *v == '{') {
+            /* auditd's ENRICHED SADDR={ fam=local path=/tmp/{x} } is one value, up
+             * to " }" at the end of a word (paths may hold braces). */
+            const char *ve = NULL;
+            for (const char *q = v; (q = memchr(q, '}', (size_t)(end - q))); q++)
+                if (q[-1] == ' ' && (q + 1 == end || q[1] == ' ')) {
+                    ve = q + 1;
+                    break;
+                }
+            if (!ve)
+                ve = value_end(v, end);
+            field.value = ar_span_make(v, ve);
+            p = ve;
         } else {
             const char *ve = value_end(v, end);
-            /* Old records print some values unquoted with spaces inside
-             * ("op=changing comment id=1003"): following words with no '='
-             * belong to the value. */
-            for (;;) {
+            /* Some values are printed unquoted with spaces inside: op in old
+             * user-space records ("op=changing comment id=1003"), AppArmor labels
+             * ("subj=/usr/sbin/cupsd (enforce)"), SADDR in auditd's ENRICHED part
+             * ("SADDR=unknown family(0)"): following words with no '=' belong to
+             * them. Elsewhere such words stand alone ("uid=0 old auid=..."). */
+            for (bool run_on = AR_SPAN_IS(key, "op") || AR_SPAN_IS(key, "subj") ||
+                               AR_SPAN_IS(key, "SADDR");
+                 ;) {
                 const char *next = skip_spaces(ve, end), *next_end;
                 if (next == end || *next == '"' || *next == '\'')
                     break;
@@ -130,12 +147,24 @@ static void tokenize_level(const char *p, const char *end, struct ar_tokens *t, 
                     known_we = next_end;
                     break;
                 }
+                if (!run_on)
+                    break;
                 ve = next_end;
+            }
+            if (depth > 0) {
+                /* Old PAM messages: "(hostname=?, addr=?, terminal=cron res=success)".
+                 * Like libauparse, the punctuation is not part of the values. */
+                while (ve > v && (ve[-1] == ',' || ve[-1] == ')'))
+                    ve--;
+                if (field.key.len > 1 && field.key.p[0] == '(') {
+                    field.key.p++;
+                    field.key.len--;
+                }
             }
             field.value = ar_span_make(v, ve);
             if (AR_SPAN_IS(field.value, "(null)"))
                 field.kind = AR_VAL_NULL;
-            p = ve;
+            p = value_end(ve, end);
         }
         struct ar_field *f = push(t);
         if (f)

@@ -35,8 +35,10 @@ struct ar_tokens {
     unsigned flags;          /* enum ar_tokenize_flags */
 };
 
-/* Tokenizes [p, end) into t->fields. Values that run on with space-separated words
- * holding no '=' (old `op=changing comment id=..` records) keep those words; words
- * before the first key are BARE fields. Returns the number of fields (also in t->n);
- * never fails: problems are reported in t->flags. */
+/* Tokenizes [p, end) into t->fields. An unquoted op, subj (AppArmor) or ENRICHED SADDR value runs on
+ * over following words holding no '=' (old `op=changing comment id=..` records); other words without
+ * '=' are BARE fields. A value starting with '{' runs to the next '}' (ENRICHED
+ * SADDR={ ... }). Inside a nested msg='...', old PAM punctuation around values
+ * ("(hostname=?, res=success)") is left out of keys and values. Returns the number of
+ * fields (also in t->n); never fails: problems are reported in t->flags. */
 size_t ar_tokenize(const char *p, const char *end, struct ar_tokens *t);

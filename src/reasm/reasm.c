@@ -192,21 +192,18 @@ static void track_serial(struct ar_reasm *r, const struct ar_record *rec)
     }
     int64_t d = (int32_t)(s - w->top);
     if (d > 0 && d <= GAP_MAX_JUMP) {
-        /* Serials leaving the window must have been seen by now. */
-        uint64_t span = (uint64_t)w->valid + (uint64_t)d;
-        if (span > GAP_WINDOW) {
-            uint64_t leave = span - GAP_WINDOW;
-            if (leave > w->valid) {
-                /* The whole window leaves, then serials that never entered it. */
-                uint64_t never = leave - w->valid;
-                window_retire(r, w, w->valid);
-                report_gap(r, w, w->top, never);
-                w->top += (uint32_t)never;
-                d -= (int64_t)never;
-            } else {
-                window_retire(r, w, (uint32_t)leave);
-            }
+        if (d >= GAP_WINDOW) {
+            /* Everything in the window leaves, and the serials between the old top
+             * and s never entered it: one gap. */
+            uint32_t top = w->top;
+            window_retire(r, w, w->valid);
+            report_gap(r, w, top, (uint64_t)d - 1);
+            window_restart(w, s);
+            return;
         }
+        /* Slide: serials leaving the window must have been seen by now. */
+        if (w->valid + (uint32_t)d > GAP_WINDOW)
+            window_retire(r, w, w->valid + (uint32_t)d - GAP_WINDOW);
         for (int64_t k = 1; k <= d; k++)
             window_set(w, w->top + (uint32_t)k, false);
         w->top = s;
@@ -215,7 +212,10 @@ static void track_serial(struct ar_reasm *r, const struct ar_record *rec)
     } else if (d <= 0 && (uint64_t)(-d) < w->valid) {
         window_set(w, s, true); /* late, out of order: fine */
     } else {
+        /* A restart (reboot, new auditd): what the window still misses was lost
+         * before it. */
         r->stats.serial_resets++;
+        window_retire(r, w, w->valid);
         window_restart(w, s);
     }
 }
@@ -277,7 +277,7 @@ static void complete(struct ar_reasm *r, struct ar_event *ev, unsigned flags)
 
 static int buf_reserve(struct ar_event *ev, size_t extra)
 {
-    if (ev->buf_len + extra <= ev->buf_cap)
+    if (ev->buf_len + extra <= ev->buf_cap && ev->buf)
         return 0;
     size_t cap = ev->buf_cap ? ev->buf_cap : 1024;
     while (cap < ev->buf_len + extra)
@@ -314,12 +314,14 @@ static int append_record(struct ar_reasm *r, struct ar_event *ev, const struct a
     er->has_time = rec->has_time;
     er->body_off = (uint32_t)ev->buf_len;
     er->body_len = (uint32_t)rec->body.len;
-    memcpy(ev->buf + ev->buf_len, rec->body.p, rec->body.len);
-    ev->buf_len += rec->body.len;
-    er->enriched_off = (uint32_t)ev->buf_len;
+    er->enriched_off = (uint32_t)(ev->buf_len + rec->body.len);
     er->enriched_len = (uint32_t)rec->enriched.len;
-    memcpy(ev->buf + ev->buf_len, rec->enriched.p, rec->enriched.len);
-    ev->buf_len += rec->enriched.len;
+    /* An empty record on an event without text has no buffer yet: no memcpy. */
+    if (need) {
+        memcpy(ev->buf + ev->buf_len, rec->body.p, rec->body.len);
+        memcpy(ev->buf + er->enriched_off, rec->enriched.p, rec->enriched.len);
+        ev->buf_len += need;
+    }
     return 0;
 }
 
@@ -370,7 +372,9 @@ static struct ar_event *new_event(struct ar_reasm *r, const struct ar_record *re
 }
 
 /* libauparse's rule for "this record ends its event": single-record types and the
- * kernel's last record. When the stream carries EOE records, only EOE ends a
+ * kernel's last record, as current audit-userspace has it (LOGIN does not end an
+ * event: the kernel writes it inside the syscall that sets loginuid; libauparse
+ * 3.0.9 still split it off). When the stream carries EOE records, only EOE ends a
  * kernel event (PROCTITLE is then not the last). */
 static bool ends_event(const struct ar_reasm *r, uint32_t type)
 {
@@ -378,8 +382,8 @@ static bool ends_event(const struct ar_reasm *r, uint32_t type)
         return true;
     if (type == AUDIT_PROCTITLE)
         return !r->seen_eoe;
-    return type < AUDIT_FIRST_EVENT || type >= AUDIT_FIRST_ANOM_MSG || type == AUDIT_KERNEL ||
-           (type >= AUDIT_MAC_UNLBL_ALLOW && type <= AUDIT_MAC_CALIPSO_DEL);
+    return (type > AUDIT_LOGIN && type < AUDIT_FIRST_EVENT) || type >= AUDIT_FIRST_ANOM_MSG ||
+           type == AUDIT_KERNEL || (type >= AUDIT_MAC_UNLBL_ALLOW && type <= AUDIT_MAC_CALIPSO_DEL);
 }
 
 /* Completes events whose log time is more than log_timeout_sec before `sec`. */

@@ -194,7 +194,8 @@ def golibaudit_candidates(key, f, rec, ev, index_in_event):
     cands = []
     if key in f:
         cands.append(as_text(f[key]))
-        iv = interp.get(key)
+        # A field of a nested msg='...' has its interpretation under "msg.KEY".
+        iv = interp.get(key) if key in rec.get("fields", {}) else interp.get("msg." + key)
         if isinstance(iv, str):
             cands.append(iv)
         if rec["type"] == "EXECVE" and re.fullmatch(r"a\d+", key):
