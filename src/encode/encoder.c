@@ -1094,8 +1094,10 @@ static void put_event_json(struct ar_encoder *e, const struct ar_event *ev, stru
                 continue;
             }
             bool dummy = false;
-            put_bytes(e, b, &dummy, (struct ar_span){0},
-                      (const unsigned char *)e->args.p + slot->off, slot->len);
+            /* args.p is NULL while every argument so far was empty. */
+            const unsigned char *arg = e->args.p ? (const unsigned char *)e->args.p + slot->off
+                                                 : (const unsigned char *)"";
+            put_bytes(e, b, &dummy, (struct ar_span){0}, arg, slot->len);
         }
         ar_buf_putc(b, ']');
     }

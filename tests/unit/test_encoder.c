@@ -99,8 +99,8 @@ static void test_syscall_event(void)
         "gid=1000 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts1 ses=1 comm=\"cat\" "
         "exe=\"/usr/bin/cat\" key=\"watch-passwd\"",
         "type=CWD msg=audit(1615114232.375:15558): cwd=\"/home/user\"",
-        "type=PATH msg=audit(1615114232.375:15558): item=0 name=2F746D702F6120622063 inode=5 "
-        "dev=ca:03 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0",
+        ("type=PATH msg=audit(1615114232.375:15558): item=0 name=2F746D702F6120622063 inode=5 "
+         "dev=ca:03 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0"),
         "type=PROCTITLE msg=audit(1615114232.375:15558): proctitle=636174002F746D702F612062",
     };
     cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 4);
@@ -138,8 +138,8 @@ static void test_execve_long_and_split(void)
 {
     /* a1 split into chunks (hex), a2 in the next EXECVE record. */
     const char *lines[] = {
-        "type=SYSCALL msg=audit(1.000:7): arch=c000003e syscall=59 success=yes exit=0 pid=1 "
-        "uid=0 auid=0",
+        ("type=SYSCALL msg=audit(1.000:7): arch=c000003e syscall=59 success=yes exit=0 pid=1 "
+         "uid=0 auid=0"),
         "type=EXECVE msg=audit(1.000:7): argc=3 a0=\"echo\" a1_len=6 a1[0]=616263 a1[1]=\"def\"",
         "type=EXECVE msg=audit(1.000:7): a2=\"last\"",
         "type=PROCTITLE msg=audit(1.000:7): proctitle=\"echo\"",
@@ -230,7 +230,7 @@ static void test_goaudit_shape(void)
         "exit=0 auid=1000 uid=0 euid=0 comm=\"a<b\"",
         "type=PROCTITLE msg=audit(1615114232.375:15558): proctitle=6C73",
     };
-    encode_lines(AR_FORMAT_GOAUDIT, lines, 2);
+    cJSON_Delete(encode_lines(AR_FORMAT_GOAUDIT, lines, 2));
     const char *want =
         "{\"sequence\":15558,\"timestamp\":\"1615114232.375\",\"messages\":[{\"type\":1300,"
         "\"data\":\"arch=c000003e syscall=59 success=yes exit=0 auid=1000 uid=0 euid=0 "
