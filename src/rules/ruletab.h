@@ -6,6 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/audit.h>
+
+/* The filter list of a rule's flags (the kernel's listnr: flags without
+ * AUDIT_FILTER_PREPEND). */
+#define AR_RULE_LIST(flags) ((flags) & ~(uint32_t)AUDIT_FILTER_PREPEND)
 
 /* Bit for filter list number n (AUDIT_FILTER_*), for "allowed on" masks. */
 #define AR_LIST_BIT(n) (1u << (n))
