@@ -13,7 +13,7 @@
 
 /* Records are up to MAX_AUDIT_MESSAGE_LENGTH (8970) bytes, more than
  * MNL_SOCKET_BUFFER_SIZE: size every receive buffer for the largest. */
-#define RECORD_BUF (MAX_AUDIT_MESSAGE_LENGTH + 256)
+#define RECORD_BUF NLMSG_ALIGN(MAX_AUDIT_MESSAGE_LENGTH + 256)
 #define BATCH 64
 #define REPLY_TIMEOUT_MS 2000
 
@@ -24,6 +24,7 @@ struct ar_audit_nl {
     void *userdata;
     uint32_t seq;
     struct ar_audit_nl_stats stats;
+    /* Each buffer starts on a netlink header: RECORD_BUF keeps them aligned. */
     char (*bufs)[RECORD_BUF];
     struct mmsghdr msgs[BATCH];
     struct iovec iovs[BATCH];
@@ -204,7 +205,7 @@ int ar_audit_nl_get_status(struct ar_audit_nl *nl, struct audit_status *ret)
     int r = send_request(nl->control, AUDIT_GET, NULL, 0, seq);
     if (r < 0)
         return r;
-    char buf[RECORD_BUF];
+    _Alignas(struct nlmsghdr) char buf[RECORD_BUF];
     bool have = false, acked = false;
     int fd = mnl_socket_get_fd(nl->control);
     /* The reply and the ack, in either order (the kernel acks first, then replies
@@ -243,7 +244,7 @@ int ar_audit_nl_set(struct ar_audit_nl *nl, const struct audit_status *s)
         if (r < 0)
             return r;
         int fd = mnl_socket_get_fd(nl->control);
-        char buf[RECORD_BUF];
+        _Alignas(struct nlmsghdr) char buf[RECORD_BUF];
         for (;;) {
             r = wait_readable(fd);
             if (r < 0)

@@ -14,6 +14,8 @@ static size_t files_run;
 
 static void run_file(const char *path)
 {
+    /* Named before it runs: a trap or sanitizer abort then says which input. */
+    fprintf(stderr, "%s\n", path);
     FILE *f = fopen(path, "rb");
     if (!f) {
         perror(path);
