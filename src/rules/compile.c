@@ -1895,3 +1895,65 @@ int ar_rules_add_text(struct ar_rules *r, const char *name, const char *text, si
         return rc;
     return (int)(r->errors - before);
 }
+
+int ar_rules_reorder_like_augenrules(struct ar_rules *r, size_t first)
+{
+    if (first >= r->nops)
+        return 0;
+    size_t n = r->nops - first;
+    struct ar_rules_op *src = malloc(n * sizeof(*src));
+    if (!src)
+        return -ENOMEM;
+    memcpy(src, r->ops + first, n * sizeof(*src));
+    long del_all = -1, backlog = -1, failure = -1, enabled = -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct ar_rules_op *op = &src[i];
+        if (op->type == AR_RULES_OP_DELETE_ALL && del_all < 0)
+            del_all = (long)i;
+        else if (op->type == AR_RULES_OP_SET && op->status_mask == AUDIT_STATUS_BACKLOG_LIMIT)
+            backlog = (long)i;
+        else if (op->type == AR_RULES_OP_SET && op->status_mask == AUDIT_STATUS_FAILURE)
+            failure = (long)i;
+        else if (op->type == AR_RULES_OP_SET && op->status_mask == AUDIT_STATUS_ENABLED)
+            enabled = (long)i;
+    }
+    size_t o = first;
+    if (del_all >= 0)
+        r->ops[o++] = src[del_all];
+    if (backlog >= 0)
+        r->ops[o++] = src[backlog];
+    if (failure >= 0)
+        r->ops[o++] = src[failure];
+    for (size_t i = 0; i < n; i++) {
+        const struct ar_rules_op *op = &src[i];
+        bool moved = op->type == AR_RULES_OP_DELETE_ALL ||
+                     (op->type == AR_RULES_OP_SET &&
+                      (op->status_mask == AUDIT_STATUS_BACKLOG_LIMIT ||
+                       op->status_mask == AUDIT_STATUS_FAILURE ||
+                       op->status_mask == AUDIT_STATUS_ENABLED));
+        if (!moved)
+            r->ops[o++] = *op;
+        else
+            free(op->rule); /* NULL for these: they carry no rule */
+    }
+    if (enabled >= 0)
+        r->ops[o++] = src[enabled];
+    r->nops = o;
+    free(src);
+    /* The duplicate table holds op indices, which moved: rebuild it. */
+    for (size_t j = 0; j < r->livecap; j++)
+        r->live[j] = LIVE_EMPTY;
+    r->livecount = r->livetomb = 0;
+    for (size_t i = 0; i < r->nops; i++) {
+        if (r->ops[i].type == AR_RULES_OP_DELETE_ALL)
+            live_clear(r, r->ops[i].text);
+        else if (r->ops[i].type == AR_RULES_OP_ADD && live_insert(r, i) < 0)
+            return -ENOMEM;
+        else if (r->ops[i].type == AR_RULES_OP_DELETE) {
+            long slot = live_find(r, r->ops[i].rule, r->ops[i].rule_size);
+            if (slot >= 0)
+                live_remove_slot(r, slot);
+        }
+    }
+    return 0;
+}

@@ -105,6 +105,12 @@ int ar_rules_add_text(struct ar_rules *r, const char *name, const char *text, si
 int ar_rules_add_argv(struct ar_rules *r, const char *name, unsigned line, int argc,
                       const char *const *argv);
 
+/* Rearranges the operations from index `first` on as augenrules arranges the files
+ * of a rules directory: the first -D goes to the front (later ones are dropped),
+ * then the last -b and the last -f, then the rest in order, and the last -e at the
+ * very end (so that "-e 2" locks only after every rule is in). Returns 0. */
+int ar_rules_reorder_like_augenrules(struct ar_rules *r, size_t first);
+
 /* Adds a diagnostic of the caller's (e.g. a file that cannot be read), so that
  * all problems are reported in one list. `message` is copied. Returns 0 or -ENOMEM. */
 int ar_rules_add_diag(struct ar_rules *r, enum ar_rules_severity severity, const char *file,

@@ -1,0 +1,58 @@
+/* The kernel's audit rule and settings interface over NETLINK_AUDIT (libmnl):
+ * AUDIT_LIST_RULES, AUDIT_ADD_RULE, AUDIT_DEL_RULE, AUDIT_GET/AUDIT_SET, features,
+ * trim, make-equivalent, user messages. Every call is a synchronous round trip on a
+ * socket of its own (not the collector's reading socket), waits at most a few
+ * seconds, and accepts replies only from the kernel (nl_pid 0) with the request's
+ * sequence number. Needs CAP_AUDIT_CONTROL (root). */
+#pragma once
+#include <linux/audit.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ar_rules_nl;
+
+/* Opens the socket. Returns 0, -EPROTONOSUPPORT (no audit in this kernel), -EPERM,
+ * or another -errno; *ret untouched on failure. */
+int ar_rules_nl_open(struct ar_rules_nl **ret);
+void ar_rules_nl_close(struct ar_rules_nl *nl);
+
+/* One rule as the kernel lists it. */
+struct ar_kernel_rule {
+    struct audit_rule_data *rule; /* malloc'ed, size bytes */
+    size_t size;
+};
+
+/* The kernel's rules in its listing order (by filter list, then insertion). */
+struct ar_kernel_rules {
+    struct ar_kernel_rule *v;
+    size_t n;
+};
+
+/* AUDIT_LIST_RULES. Replies that are not well-formed rules (ar_rules_check_data)
+ * are counted in *ret_bad (may be NULL) and skipped. Returns 0 or -errno; on
+ * failure *ret is empty. */
+int ar_rules_nl_list(struct ar_rules_nl *nl, struct ar_kernel_rules *ret, size_t *ret_bad);
+void ar_kernel_rules_free(struct ar_kernel_rules *rules);
+
+/* AUDIT_ADD_RULE / AUDIT_DEL_RULE with `size` bytes of rule. Return 0 or the
+ * kernel's -errno (-EEXIST: the same rule is loaded; -ENOENT on delete: no such
+ * rule; -EPERM: not root or the configuration is locked, enabled 2). */
+int ar_rules_nl_add(struct ar_rules_nl *nl, const struct audit_rule_data *rule, size_t size);
+int ar_rules_nl_delete(struct ar_rules_nl *nl, const struct audit_rule_data *rule, size_t size);
+
+/* AUDIT_GET. Returns 0 or -errno. */
+int ar_rules_nl_get_status(struct ar_rules_nl *nl, struct audit_status *ret);
+/* AUDIT_SET of the fields in s->mask. Returns 0 or the kernel's -errno. */
+int ar_rules_nl_set_status(struct ar_rules_nl *nl, const struct audit_status *s);
+
+/* AUDIT_GET_FEATURE / AUDIT_SET_FEATURE. */
+int ar_rules_nl_get_features(struct ar_rules_nl *nl, struct audit_features *ret);
+int ar_rules_nl_set_features(struct ar_rules_nl *nl, const struct audit_features *f);
+
+/* AUDIT_TRIM (drop directory watches on unmounted trees). */
+int ar_rules_nl_trim(struct ar_rules_nl *nl);
+/* AUDIT_MAKE_EQUIV: make `subtree` part of `mount`'s directory watches. */
+int ar_rules_nl_make_equiv(struct ar_rules_nl *nl, const char *mount, const char *subtree);
+/* An AUDIT_USER message with this text (needs CAP_AUDIT_WRITE). */
+int ar_rules_nl_user_message(struct ar_rules_nl *nl, const char *text);
