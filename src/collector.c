@@ -13,6 +13,10 @@
 
 #define EXPIRE_INTERVAL_MS 100
 #define LOST_POLL_MS 1000
+/* After draining the socket, wait this long before polling it again: under load the
+ * records of a millisecond are read in one go instead of one wake-up each (the
+ * socket buffer holds far more than that); idle, it adds at most this latency. */
+#define COALESCE_MS 1
 
 struct collector {
     const struct ar_collector_config *cfg;
@@ -22,7 +26,7 @@ struct collector {
     struct ar_async_fd *out;
     struct ar_async_fd_stats out_final; /* once out is freed */
     uv_poll_t poll;
-    uv_timer_t expire_timer, lost_timer;
+    uv_timer_t expire_timer, lost_timer, coalesce_timer;
     uv_signal_t sigint, sigterm, sigusr1;
     bool unicast;
     bool own_pid;
@@ -162,9 +166,20 @@ static void on_expire_timer(uv_timer_t *t)
     ar_pipeline_expire(c->pipeline, uv_now(c->loop));
 }
 
+static void on_readable(uv_poll_t *p, int status, int events);
+
+static void on_coalesce_timer(uv_timer_t *t)
+{
+    struct collector *c = t->data;
+    if (!c->stopping)
+        uv_poll_start(&c->poll, UV_READABLE, on_readable);
+}
+
 static void on_readable(uv_poll_t *p, int status, int events)
 {
     struct collector *c = p->data;
+    uv_poll_stop(&c->poll);
+    uv_timer_start(&c->coalesce_timer, on_coalesce_timer, COALESCE_MS, 0);
     uint64_t enobufs = ar_audit_nl_stats(c->nl)->enobufs;
     int r = ar_audit_nl_drain(c->nl);
     if (r < 0) {
@@ -230,6 +245,7 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     uv_close((uv_handle_t *)&c->poll, close_cb);
     uv_close((uv_handle_t *)&c->expire_timer, close_cb);
     uv_close((uv_handle_t *)&c->lost_timer, close_cb);
+    uv_close((uv_handle_t *)&c->coalesce_timer, close_cb);
     uv_close((uv_handle_t *)&c->sigint, close_cb);
     uv_close((uv_handle_t *)&c->sigterm, close_cb);
     uv_close((uv_handle_t *)&c->sigusr1, close_cb);
@@ -406,6 +422,8 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     uv_timer_init(c.loop, &c.expire_timer);
     c.expire_timer.data = &c;
     uv_timer_start(&c.expire_timer, on_expire_timer, EXPIRE_INTERVAL_MS, EXPIRE_INTERVAL_MS);
+    uv_timer_init(c.loop, &c.coalesce_timer);
+    c.coalesce_timer.data = &c;
     uv_timer_init(c.loop, &c.lost_timer);
     c.lost_timer.data = &c;
     uv_timer_start(&c.lost_timer, on_lost_timer, LOST_POLL_MS, LOST_POLL_MS);

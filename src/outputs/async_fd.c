@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct ar_async_fd {
@@ -14,6 +15,7 @@ struct ar_async_fd {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stopping;
+    bool writer_waiting;  /* only then does a new line need a wake-up */
     /* Two buffers: the writer owns `writing` while it writes; `filling` takes new
      * lines under the lock. They swap when the writer is done. */
     char *writing;
@@ -39,15 +41,36 @@ static int write_all(int fd, const char *p, size_t len, uint64_t *written)
     return 0;
 }
 
+/* Under load, waking the writer for every few lines costs more in context switches
+ * than the writes themselves: after a wake-up it lets lines gather this long (or up
+ * to COALESCE_BYTES) before writing. */
+#define COALESCE_NS 2000000L
+#define COALESCE_BYTES (256u * 1024)
+
 static void *writer_main(void *arg)
 {
     struct ar_async_fd *o = arg;
     pthread_mutex_lock(&o->lock);
     for (;;) {
-        while (o->filling_len == 0 && !o->stopping)
+        while (o->filling_len == 0 && !o->stopping) {
+            o->writer_waiting = true;
             pthread_cond_wait(&o->wake, &o->lock);
+            o->writer_waiting = false;
+        }
         if (o->filling_len == 0)
             break;
+        if (!o->stopping && o->filling_len < COALESCE_BYTES) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += COALESCE_NS;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (!o->stopping && o->filling_len < COALESCE_BYTES &&
+                   pthread_cond_timedwait(&o->wake, &o->lock, &until) == 0)
+                ;
+        }
         char *t = o->writing;
         size_t tcap = o->writing_cap;
         o->writing = o->filling;
@@ -134,7 +157,8 @@ int ar_async_fd_write(void *ctx, const char *p, size_t len)
         }
         memcpy(o->filling + o->filling_len, p, len);
         o->filling_len += len;
-        pthread_cond_signal(&o->wake);
+        if (o->writer_waiting || o->filling_len >= COALESCE_BYTES)
+            pthread_cond_signal(&o->wake);
     }
 out:
     pthread_mutex_unlock(&o->lock);
