@@ -94,9 +94,11 @@ static void state_save(const struct collector *c)
     FILE *f = fopen(state_path(), "w");
     if (!f)
         return;
-    fprintf(f, "pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u rate_limit=%u\n",
+    fprintf(f,
+            "pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u rate_limit=%u "
+            "failure=%u\n",
             getpid(), c->changed_mask, c->before.enabled, c->before.backlog_limit,
-            c->before.backlog_wait_time, c->before.rate_limit);
+            c->before.backlog_wait_time, c->before.rate_limit, c->before.failure);
     fclose(f);
 }
 
@@ -107,11 +109,13 @@ static void state_recover(struct collector *c)
     if (!f)
         return;
     int pid;
-    unsigned mask, enabled, backlog, wait, rate;
-    int n = fscanf(f, "pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u rate_limit=%u",
-                   &pid, &mask, &enabled, &backlog, &wait, &rate);
+    unsigned mask, enabled, backlog, wait, rate, failure;
+    int n = fscanf(f,
+                   "pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u "
+                   "rate_limit=%u failure=%u",
+                   &pid, &mask, &enabled, &backlog, &wait, &rate, &failure);
     fclose(f);
-    if (n != 6 || pid == getpid() || process_alive((uint32_t)pid))
+    if (n != 7 || pid == getpid() || process_alive((uint32_t)pid))
         return;
     fprintf(stderr,
             "auditrelay: a previous run (pid %d) stopped without restoring the kernel's audit "
@@ -121,6 +125,7 @@ static void state_recover(struct collector *c)
     c->before.backlog_limit = backlog;
     c->before.backlog_wait_time = wait;
     c->before.rate_limit = rate;
+    c->before.failure = failure;
     c->changed_mask = mask;
 }
 
@@ -371,6 +376,10 @@ static int setup_source(struct collector *c)
     if (cfg->set_backlog_wait_time && cfg->backlog_wait_time != c->before.backlog_wait_time) {
         s.mask |= AUDIT_STATUS_BACKLOG_WAIT_TIME;
         s.backlog_wait_time = cfg->backlog_wait_time;
+    }
+    if (cfg->set_failure && cfg->failure != c->before.failure) {
+        s.mask |= AUDIT_STATUS_FAILURE;
+        s.failure = cfg->failure;
     }
     if (cfg->set_rate_limit && cfg->rate_limit != c->before.rate_limit) {
         s.mask |= AUDIT_STATUS_RATE_LIMIT;

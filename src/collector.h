@@ -16,6 +16,8 @@ struct ar_collector_config {
     uint32_t backlog_wait_time;
     bool set_rate_limit;
     uint32_t rate_limit;
+    bool set_failure;           /* failure mode 0 silent, 1 printk, 2 panic */
+    uint32_t failure;
     int rcvbuf;                 /* socket receive buffer bytes */
     size_t max_output_queue;    /* bytes queued for stdout before lines are dropped */
     struct ar_pipeline_config pipeline; /* sink is set by the collector */

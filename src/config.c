@@ -36,7 +36,7 @@ static bool parse_u32(const char *v, uint32_t *ret)
 }
 
 /* One table of keys: section, name, and how to apply a value. */
-enum kind { K_SOURCE, K_BOOL, K_U32, K_FORMAT };
+enum kind { K_SOURCE, K_BOOL, K_U32, K_FAILURE, K_FORMAT };
 
 struct key {
     const char *section, *name;
@@ -53,6 +53,7 @@ static const struct key keys[] = {
     {"collector", "backlog_limit", K_U32, OFF(backlog_limit), SIZE_MAX},
     {"collector", "backlog_wait_time", K_U32, OFF(backlog_wait_time), OFF(set_backlog_wait_time)},
     {"collector", "rate_limit", K_U32, OFF(rate_limit), OFF(set_rate_limit)},
+    {"collector", "failure", K_FAILURE, OFF(failure), OFF(set_failure)},
     {"output", "format", K_FORMAT, OFF(pipeline.format), SIZE_MAX},
     {"output", "resolve", K_BOOL, OFF(pipeline.resolve_ids), SIZE_MAX},
 };
@@ -87,6 +88,10 @@ static int on_value(void *user, const char *section, const char *name, const cha
             break;
         case K_U32:
             ok = parse_u32(value, (uint32_t *)(base + k->offset));
+            break;
+        case K_FAILURE:
+            ok = parse_u32(value, (uint32_t *)(base + k->offset)) &&
+                 *(uint32_t *)(base + k->offset) <= 2;
             break;
         case K_FORMAT: {
             enum ar_format *f = (enum ar_format *)(base + k->offset);

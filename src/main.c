@@ -215,6 +215,9 @@ static void run_usage(FILE *f)
             "      --backlog-limit N     kernel backlog while running (default 8192)\n"
             "      --backlog-wait-time N kernel backlog wait time (jiffies) while running\n"
             "      --rate-limit N        kernel rate limit (records/s) while running\n"
+            "      --failure-mode N      kernel failure mode while running: 0 silent,\n"
+            "                            1 printk, 2 panic (the machine halts on a lost\n"
+            "                            record: only where policy demands it)\n"
             "  -f, --format FORMAT       json (default) or go-audit\n"
             "  -n, --no-resolve          do not look up user and group names\n"
             "  -h, --help                this help\n"
@@ -236,7 +239,7 @@ static int parse_u32(const char *s, uint32_t *ret)
 
 static int cmd_run(int argc, char **argv)
 {
-    enum { OPT_TAKEOVER = 256, OPT_NO_ENABLE, OPT_BACKLOG, OPT_WAIT, OPT_RATE };
+    enum { OPT_TAKEOVER = 256, OPT_NO_ENABLE, OPT_BACKLOG, OPT_WAIT, OPT_RATE, OPT_FAILURE };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"source", required_argument, NULL, 's'},
@@ -245,6 +248,7 @@ static int cmd_run(int argc, char **argv)
         {"backlog-limit", required_argument, NULL, OPT_BACKLOG},
         {"backlog-wait-time", required_argument, NULL, OPT_WAIT},
         {"rate-limit", required_argument, NULL, OPT_RATE},
+        {"failure-mode", required_argument, NULL, OPT_FAILURE},
         {"format", required_argument, NULL, 'f'},
         {"no-resolve", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
@@ -312,6 +316,14 @@ static int cmd_run(int argc, char **argv)
                 return EXIT_USAGE;
             }
             cfg.set_rate_limit = true;
+            break;
+        case OPT_FAILURE:
+            if (parse_u32(optarg, &cfg.failure) < 0 || cfg.failure > 2) {
+                fprintf(stderr, "auditrelay: --failure-mode wants 0 (silent), 1 (printk) or 2 "
+                                "(panic)\n");
+                return EXIT_USAGE;
+            }
+            cfg.set_failure = true;
             break;
         case 'f':
             if (parse_format(optarg, &cfg.pipeline.format) < 0) {

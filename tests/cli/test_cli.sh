@@ -54,4 +54,10 @@ printf '[collector]\nbacklog_limit = -5\n' > "$tmp/value.conf"
 check "config: bad value names file:line" grep -q "value.conf:2: invalid value '-5' for backlog_limit" "$tmp/err"
 check "config: missing file given explicitly exits 2" [ "$(rc "$bin" -c "$tmp/none.conf")" = 2 ]
 check "run: bad --source exits 2" [ "$(rc "$bin" --source nowhere)" = 2 ]
+check "run: --failure-mode 3 exits 2" [ "$(rc "$bin" --failure-mode 3)" = 2 ]
+printf '[collector]\nfailure = 7\n' > "$tmp/failure.conf"
+check "config: failure out of range exits 2" [ "$(rc "$bin" -c "$tmp/failure.conf")" = 2 ]
+check "the binary does not link libaudit" sh -c "! ldd '$bin' | grep -q libaudit"
+"$bin" replay -n --progress "$log" > /dev/null 2> "$tmp/err"
+check "--progress draws a bar with a percentage" grep -q '100%' "$tmp/err"
 exit $fail

@@ -152,6 +152,24 @@ def case_sigint_restores(m, tmp):
     settings_restored(m.before)
 
 
+def case_config_failure_and_stats(m, tmp):
+    # Settings from the config file; failure mode 0 only (2 would panic the machine
+    # on a lost record and must never reach the kernel from a test).
+    conf = os.path.join(tmp, "auditrelay.conf")
+    with open(conf, "w") as f:
+        f.write("[collector]\nsource = unicast\nbacklog_limit = 2345\nfailure = 0\n"
+                "rate_limit = 5000\n")
+    p = start(m, "--config", conf)
+    s = status()
+    assert (s["backlog_limit"], s["failure"], s["rate_limit"]) == ("2345", "0", "5000"), s
+    p.send_signal(signal.SIGUSR1)
+    time.sleep(0.3)
+    rc, _, err = stop(p)
+    assert rc == 0, err
+    assert "stats:" in err and "kernel lost" in err and "ENOBUFS" in err, err
+    settings_restored(m.before)
+
+
 def case_reclaim_after_sigkill(m, tmp):
     p = start(m)
     p.kill()
@@ -247,7 +265,8 @@ class Skip(Exception):
     pass
 
 
-CASES = [case_events_and_sigterm, case_sigint_restores, case_reclaim_after_sigkill,
+CASES = [case_events_and_sigterm, case_sigint_restores, case_config_failure_and_stats,
+         case_reclaim_after_sigkill,
          case_refuse_when_owned, case_multicast_beside_auditd, case_loss_reported]
 
 
