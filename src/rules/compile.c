@@ -85,7 +85,7 @@ struct line {
     struct audit_rule_data *r; /* fixed part; strings collect in buf */
     char *buf;
     size_t buflen, bufcap;
-    bool has_watch_or_tree_or_inode, has_exe;
+    bool has_watch_or_tree_or_inode, has_exe, has_key_field;
     char key[AUDIT_MAX_KEY_LEN + 1];
     size_t keylen;
     bool key_given;
@@ -571,11 +571,31 @@ static void do_field(struct line *l, const char *pair)
         return;
     }
     if (fd->kind == AR_FK_KEY) {
-        /* "KEY=x": the name is case-insensitive like every other field name. */
-        if (op->flag == AUDIT_EQUAL)
-            add_key(l, v);
-        else
-            line_error(l, "-F %s: key takes only =", shown(pair, b, sizeof(b)));
+        /* Only "key=" (lower case, =) joins the rule's keys; auditctl hands any other
+         * spelling ("KEY=x", "key!=x") to libaudit's field parser, which adds a key
+         * field in place. */
+        if (!(op->bit & AR_OPS_EQNE)) {
+            line_error(l, "-F %s: key takes only = and !=", shown(pair, b, sizeof(b)));
+            return;
+        }
+        if (!(l->syscall_added || l->perm_added || l->exe_added || l->fstype_added)) {
+            line_error(l, "-F %s: a key needs -S, -w, -F path/dir/perm, -F exe or -F fstype "
+                          "before it", shown(pair, b, sizeof(b)));
+            return;
+        }
+        if (strlen(v) > AUDIT_MAX_KEY_LEN) {
+            line_error(l, "-F %s: a key is at most %d bytes", shown(pair, b, sizeof(b)),
+                       AUDIT_MAX_KEY_LEN);
+            return;
+        }
+        if (l->has_key_field) {
+            line_error(l, "-F %s: a rule can hold only one key field", shown(pair, b, sizeof(b)));
+            return;
+        }
+        if (!room_for_field(l))
+            return;
+        l->has_key_field = true;
+        push_string_field(l, AUDIT_FILTERKEY, op->flag, v);
         return;
     }
     if (!(fd->lists & AR_LIST_BIT(l->list))) {
@@ -1068,11 +1088,20 @@ static void do_list_action(struct line *l, char opt, const char *arg)
     memcpy(first, arg, flen);
     first[flen] = 0;
     strcpy(second, comma + 1);
-    /* Either order: "always,exit" and "exit,always". */
+    /* Either order: "always,exit" and "exit,always". auditctl takes the deprecated
+     * "possible" only second ("exit,possible": the line is dropped with a message);
+     * "possible,exit" is an error there. */
     int action = lookup_action(first);
     const struct ar_listdef *list;
+    if (action == AUDIT_POSSIBLE) {
+        line_error(l, "-%c %s: the action 'possible' is deprecated (use always or never)", opt,
+                   shown(arg, b, sizeof(b)));
+        return;
+    }
     if (action >= 0) {
         list = ar_list_by_name(second);
+        if (list && lookup_action(second) >= 0)
+            list = NULL;
     } else {
         list = ar_list_by_name(first);
         action = lookup_action(second);
@@ -1585,7 +1614,10 @@ static int finish_line(struct line *l)
         if (!l->mask_set && l->list != AUDIT_FILTER_TASK)
             set_all_syscalls(l->r);
         if (l->key_given && !l->failed) {
-            if (!(l->syscall_added || l->perm_added || l->exe_added || l->fstype_added))
+            if (l->has_key_field)
+                line_error(l, "a rule can hold only one key field: -F KEY=... (not lower-case "
+                              "key=) made a second one");
+            else if (!(l->syscall_added || l->perm_added || l->exe_added || l->fstype_added))
                 line_error(l, "a key needs -S, -w, -F path/dir/perm, -F exe or -F fstype in the "
                               "rule (auditctl requires it)");
             else if (room_for_field(l))
@@ -1660,7 +1692,7 @@ static void line_reset(struct line *l, unsigned lineno)
     l->arch_given = false;
     memset(l->r, 0, sizeof(*l->r));
     l->buflen = 0;
-    l->has_watch_or_tree_or_inode = l->has_exe = false;
+    l->has_watch_or_tree_or_inode = l->has_exe = l->has_key_field = false;
     l->keylen = 0;
     l->key[0] = 0;
     l->key_given = false;
@@ -1896,6 +1928,33 @@ int ar_rules_add_text(struct ar_rules *r, const char *name, const char *text, si
     return (int)(r->errors - before);
 }
 
+/* What augenrules does with a line, judged by how the line starts (its first
+ * operation): "^\s*-D", "-b", "-f", "-e", or anything else. */
+enum line_kind { LK_OTHER, LK_DELETE_ALL, LK_BACKLOG, LK_FAILURE, LK_ENABLED };
+
+static enum line_kind line_kind(const struct ar_rules_op *op)
+{
+    if (op->type == AR_RULES_OP_DELETE_ALL)
+        return LK_DELETE_ALL;
+    if (op->type != AR_RULES_OP_SET)
+        return LK_OTHER;
+    switch (op->status_mask) {
+    case AUDIT_STATUS_BACKLOG_LIMIT:
+        return LK_BACKLOG;
+    case AUDIT_STATUS_FAILURE:
+        return LK_FAILURE;
+    case AUDIT_STATUS_ENABLED:
+        return LK_ENABLED;
+    default:
+        return LK_OTHER;
+    }
+}
+
+static bool same_line(const struct ar_rules_op *a, const struct ar_rules_op *b)
+{
+    return a->origin.file == b->origin.file && a->origin.line == b->origin.line;
+}
+
 int ar_rules_reorder_like_augenrules(struct ar_rules *r, size_t first)
 {
     if (first >= r->nops)
@@ -1905,39 +1964,50 @@ int ar_rules_reorder_like_augenrules(struct ar_rules *r, size_t first)
     if (!src)
         return -ENOMEM;
     memcpy(src, r->ops + first, n * sizeof(*src));
-    long del_all = -1, backlog = -1, failure = -1, enabled = -1;
-    for (size_t i = 0; i < n; i++) {
-        const struct ar_rules_op *op = &src[i];
-        if (op->type == AR_RULES_OP_DELETE_ALL && del_all < 0)
-            del_all = (long)i;
-        else if (op->type == AR_RULES_OP_SET && op->status_mask == AUDIT_STATUS_BACKLOG_LIMIT)
-            backlog = (long)i;
-        else if (op->type == AR_RULES_OP_SET && op->status_mask == AUDIT_STATUS_FAILURE)
-            failure = (long)i;
-        else if (op->type == AR_RULES_OP_SET && op->status_mask == AUDIT_STATUS_ENABLED)
-            enabled = (long)i;
+    /* Lines are runs of operations with the same origin. augenrules keeps the first
+     * -D line and the last -b, -f and -e lines, whole. */
+    size_t pick[LK_ENABLED + 1], pick_end[LK_ENABLED + 1];
+    bool have[LK_ENABLED + 1] = {false};
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && same_line(&src[j], &src[i]))
+            j++;
+        enum line_kind k = line_kind(&src[i]);
+        if (k != LK_OTHER && !(k == LK_DELETE_ALL && have[k])) {
+            pick[k] = i;
+            pick_end[k] = j;
+            have[k] = true;
+        }
+        i = j;
     }
     size_t o = first;
-    if (del_all >= 0)
-        r->ops[o++] = src[del_all];
-    if (backlog >= 0)
-        r->ops[o++] = src[backlog];
-    if (failure >= 0)
-        r->ops[o++] = src[failure];
-    for (size_t i = 0; i < n; i++) {
-        const struct ar_rules_op *op = &src[i];
-        bool moved = op->type == AR_RULES_OP_DELETE_ALL ||
-                     (op->type == AR_RULES_OP_SET &&
-                      (op->status_mask == AUDIT_STATUS_BACKLOG_LIMIT ||
-                       op->status_mask == AUDIT_STATUS_FAILURE ||
-                       op->status_mask == AUDIT_STATUS_ENABLED));
-        if (!moved)
-            r->ops[o++] = *op;
-        else
-            free(op->rule); /* NULL for these: they carry no rule */
+    static const enum line_kind front[] = {LK_DELETE_ALL, LK_BACKLOG, LK_FAILURE};
+    for (size_t f = 0; f < AR_ARRAY_SIZE(front); f++)
+        if (have[front[f]])
+            for (size_t i = pick[front[f]]; i < pick_end[front[f]]; i++)
+                r->ops[o++] = src[i];
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && same_line(&src[j], &src[i]))
+            j++;
+        if (line_kind(&src[i]) == LK_OTHER) {
+            for (size_t k = i; k < j; k++)
+                r->ops[o++] = src[k];
+        } else {
+            /* A dropped line: free the rule it may carry ("-b 5 -a ..."), unless it is
+             * the line kept. */
+            bool kept = false;
+            for (int k = 0; k <= LK_ENABLED; k++)
+                kept |= have[k] && pick[k] == i;
+            if (!kept)
+                for (size_t k = i; k < j; k++)
+                    free(src[k].rule);
+        }
+        i = j;
     }
-    if (enabled >= 0)
-        r->ops[o++] = src[enabled];
+    if (have[LK_ENABLED])
+        for (size_t i = pick[LK_ENABLED]; i < pick_end[LK_ENABLED]; i++)
+            r->ops[o++] = src[i];
     r->nops = o;
     free(src);
     /* The duplicate table holds op indices, which moved: rebuild it. */
