@@ -402,12 +402,16 @@ static bool lookup_msgtype(const char *v, uint32_t *ret)
     return false;
 }
 
+/* An arch as auditctl names it: b64, b32, one of libaudit's machines (i386,
+ * x86_64, ppc, ppc64, ppc64le, s390, s390x, arm, aarch64 and their aliases) or its
+ * AUDIT_ARCH_* number. Other arches have no syscall names in auditctl either. */
 static bool resolve_arch(struct line *l, const char *v, uint32_t *ret)
 {
     char b[80], lower[32];
     if (isdigit((unsigned char)v[0])) {
-        if (!parse_u32(v, ret) || !ar_arch_name(*ret)) {
-            line_error(l, "arch=%s: unknown AUDIT_ARCH value", shown(v, b, sizeof(b)));
+        if (!parse_u32(v, ret) || !ar_arch_known_to_auditctl(*ret)) {
+            line_error(l, "arch=%s: not an AUDIT_ARCH value auditctl knows",
+                       shown(v, b, sizeof(b)));
             return false;
         }
         return true;
@@ -429,6 +433,14 @@ static bool resolve_arch(struct line *l, const char *v, uint32_t *ret)
         (downcase(v, lower, sizeof(lower)),
          !ar_arch_from_name((struct ar_span){lower, strlen(lower)}, ret))) {
         line_error(l, "arch=%s: unknown arch", shown(v, b, sizeof(b)));
+        return false;
+    }
+    /* libaudit's "armeb" is little-endian ARM (its machine table's quirk). */
+    if (strcmp(lower, "armeb") == 0)
+        *ret = AUDIT_ARCH_ARM;
+    if (!ar_arch_known_to_auditctl(*ret)) {
+        line_error(l, "arch=%s: auditctl knows i386, x86_64, arm, aarch64, ppc, ppc64, "
+                      "ppc64le, s390 and s390x", shown(v, b, sizeof(b)));
         return false;
     }
     return true;
@@ -725,7 +737,9 @@ static void do_field(struct line *l, const char *pair)
         }
         break;
     case AR_FK_FSTYPE:
-        if (isdigit((unsigned char)v[0]) ? !parse_u32(v, &value) : !ar_fstype_from_name(v, &value)) {
+        /* libaudit takes 0xffffffff for "unknown" and refuses it. */
+        if ((isdigit((unsigned char)v[0]) ? !parse_u32(v, &value) : !ar_fstype_from_name(v, &value)) ||
+            value == UINT32_MAX) {
             line_error(l, "-F %s: unknown file system type (debugfs, tracefs or a magic number)",
                        shown(pair, b, sizeof(b)));
             return;
