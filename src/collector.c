@@ -8,7 +8,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "outputs/async_fd.h"
 #include "sources/audit_netlink.h"
 
 #define EXPIRE_INTERVAL_MS 100
@@ -23,11 +22,12 @@ struct collector {
     uv_loop_t *loop;
     struct ar_audit_nl *nl;
     struct ar_pipeline *pipeline;
-    struct ar_async_fd *out;
-    struct ar_async_fd_stats out_final; /* once out is freed */
+    struct ar_outputs outputs;
+    struct ar_output_stats outputs_final; /* once the outputs are closed */
+    uint64_t output_dropped_reported;
     uv_poll_t poll;
     uv_timer_t expire_timer, lost_timer, coalesce_timer;
-    uv_signal_t sigint, sigterm, sigusr1;
+    uv_signal_t sigint, sigterm, sigusr1, sighup;
     bool unicast;
     bool own_pid;
     struct audit_status before;   /* kernel settings when we started */
@@ -45,8 +45,8 @@ void ar_collector_config_default(struct ar_collector_config *ret)
         .enable = true,
         .backlog_limit = 8192,
         .rcvbuf = 32 << 20,
-        .max_output_queue = 256u << 20,
     };
+    ar_output_config_default(&ret->output);
     ar_pipeline_config_default(&ret->pipeline);
     ret->pipeline.source = "netlink";
 }
@@ -134,15 +134,19 @@ static void print_stats(struct collector *c, const char *when)
     const struct ar_pipeline_stats *ps = ar_pipeline_stats(c->pipeline);
     const struct ar_reasm_stats *rs = ar_pipeline_reasm_stats(c->pipeline);
     const struct ar_audit_nl_stats *ns = ar_audit_nl_stats(c->nl);
-    struct ar_async_fd_stats out = c->out ? ar_async_fd_stats(c->out) : c->out_final;
-    const struct ar_async_fd_stats *os = &out;
+    uint64_t bytes_out = c->outputs_final.bytes_sent, dropped = c->outputs_final.lines_dropped;
+    for (size_t i = 0; i < c->outputs.n; i++) {
+        struct ar_output_stats os = ar_output_stats(c->outputs.v[i]);
+        bytes_out += os.bytes_sent;
+        dropped += os.lines_dropped;
+    }
     fprintf(stderr,
             "auditrelay: %s: %llu records, %llu events, %llu bytes out, kernel lost %llu, "
             "ENOBUFS %llu, serial gaps %llu (%llu serials), output dropped %llu lines\n",
             when, (unsigned long long)ps->records, (unsigned long long)rs->events,
-            (unsigned long long)os->bytes_written, (unsigned long long)c->kernel_lost,
+            (unsigned long long)bytes_out, (unsigned long long)c->kernel_lost,
             (unsigned long long)ns->enobufs, (unsigned long long)rs->gap_events,
-            (unsigned long long)rs->lost, (unsigned long long)os->lines_dropped);
+            (unsigned long long)rs->lost, (unsigned long long)dropped);
 }
 
 static void check_lost(struct collector *c)
@@ -160,9 +164,29 @@ static void check_lost(struct collector *c)
     c->last_lost = s.lost;
 }
 
+/* Lines an output had to drop (memory and spool full) are reported in the stream
+ * too, so every output that still works shows the gap. */
+static void check_output_drops(struct collector *c)
+{
+    uint64_t dropped = ar_outputs_dropped(&c->outputs);
+    if (dropped > c->output_dropped_reported) {
+        uint64_t n = dropped - c->output_dropped_reported;
+        c->output_dropped_reported = dropped;
+        fprintf(stderr, "auditrelay: outputs dropped %llu lines (queues and spool full)\n",
+                (unsigned long long)n);
+        ar_pipeline_loss(c->pipeline, "output_dropped", n, (uint64_t)time(NULL));
+    }
+}
+
 static void on_lost_timer(uv_timer_t *t)
 {
     check_lost(t->data);
+    check_output_drops(t->data);
+}
+
+static void on_hup(uv_signal_t *s, int signum)
+{
+    ar_outputs_reopen();
 }
 
 static void on_expire_timer(uv_timer_t *t)
@@ -254,6 +278,7 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     uv_close((uv_handle_t *)&c->sigint, close_cb);
     uv_close((uv_handle_t *)&c->sigterm, close_cb);
     uv_close((uv_handle_t *)&c->sigusr1, close_cb);
+    uv_close((uv_handle_t *)&c->sighup, close_cb);
 }
 
 static void on_usr1(uv_signal_t *s, int signum)
@@ -407,22 +432,24 @@ static int setup_source(struct collector *c)
 int ar_collector_run(const struct ar_collector_config *cfg)
 {
     struct collector c = {.cfg = cfg, .loop = uv_default_loop()};
-    int r = ar_async_fd_new(STDOUT_FILENO, cfg->max_output_queue, &c.out);
+    struct ar_output_config ocfg = cfg->output;
+    ocfg.policy = AR_OUTPUT_DROP; /* the kernel cannot wait for a slow output */
+    int r = ar_outputs_open(&c.outputs, cfg->outputs, cfg->noutputs, &ocfg);
     if (r < 0)
         return 1;
     struct ar_pipeline_config pcfg = cfg->pipeline;
-    pcfg.sink = (struct ar_sink){.write = ar_async_fd_write, .ctx = c.out};
+    pcfg.sink = (struct ar_sink){.write = ar_outputs_write, .ctx = &c.outputs};
     r = ar_pipeline_new(&pcfg, &c.pipeline);
     if (r < 0) {
         fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
-        ar_async_fd_free(c.out, NULL);
+        ar_outputs_close(&c.outputs, 0, false, NULL);
         return 1;
     }
     if (setup_source(&c) < 0) {
         restore_kernel(&c);
         ar_audit_nl_close(c.nl);
         ar_pipeline_free(c.pipeline);
-        ar_async_fd_free(c.out, NULL);
+        ar_outputs_close(&c.outputs, 0, false, NULL);
         return 1;
     }
     uv_poll_init(c.loop, &c.poll, ar_audit_nl_fd(c.nl));
@@ -439,7 +466,9 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     uv_signal_init(c.loop, &c.sigint);
     uv_signal_init(c.loop, &c.sigterm);
     uv_signal_init(c.loop, &c.sigusr1);
-    c.sigint.data = c.sigterm.data = c.sigusr1.data = &c;
+    uv_signal_init(c.loop, &c.sighup);
+    c.sigint.data = c.sigterm.data = c.sigusr1.data = c.sighup.data = &c;
+    uv_signal_start(&c.sighup, on_hup, SIGHUP);
     uv_signal_start(&c.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&c.sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&c.sigusr1, on_usr1, SIGUSR1);
@@ -452,9 +481,9 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         uv_walk(c.loop, close_walk, NULL);
         uv_run(c.loop, UV_RUN_DEFAULT);
     }
-    /* Everything queued is written before the final statistics. */
-    ar_async_fd_free(c.out, &c.out_final);
-    c.out = NULL;
+    /* Outputs get a few seconds to send what is queued; a TCP peer that is down
+     * keeps its share in the spool for the next run. */
+    ar_outputs_close(&c.outputs, 5000, true, &c.outputs_final);
     print_stats(&c, "exit");
     ar_pipeline_free(c.pipeline);
     ar_audit_nl_close(c.nl);

@@ -3,7 +3,10 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include "outputs/output.h"
 #include "pipeline.h"
+
+#define AR_MAX_OUTPUTS 16
 
 enum ar_source_mode { AR_SOURCE_AUTO, AR_SOURCE_UNICAST, AR_SOURCE_MULTICAST };
 
@@ -19,7 +22,9 @@ struct ar_collector_config {
     bool set_failure;           /* failure mode 0 silent, 1 printk, 2 panic */
     uint32_t failure;
     int rcvbuf;                 /* socket receive buffer bytes */
-    size_t max_output_queue;    /* bytes queued for stdout before lines are dropped */
+    char *outputs[AR_MAX_OUTPUTS]; /* output specs; none: stdout */
+    size_t noutputs;
+    struct ar_output_config output; /* queue bounds, spool (policy drop) */
     struct ar_pipeline_config pipeline; /* sink is set by the collector */
 };
 

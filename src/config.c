@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stddef.h>
 #include <ini.h>
+
+#include "outputs/transport_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,7 @@ static bool parse_u32(const char *v, uint32_t *ret)
 }
 
 /* One table of keys: section, name, and how to apply a value. */
-enum kind { K_SOURCE, K_BOOL, K_U32, K_FAILURE, K_FORMAT };
+enum kind { K_SOURCE, K_BOOL, K_U32, K_FAILURE, K_FORMAT, K_OUTPUT, K_STRING, K_SIZE };
 
 struct key {
     const char *section, *name;
@@ -56,6 +58,10 @@ static const struct key keys[] = {
     {"collector", "failure", K_FAILURE, OFF(failure), OFF(set_failure)},
     {"output", "format", K_FORMAT, OFF(pipeline.format), SIZE_MAX},
     {"output", "resolve", K_BOOL, OFF(pipeline.resolve_ids), SIZE_MAX},
+    {"output", "output", K_OUTPUT, 0, SIZE_MAX},
+    {"output", "spool_dir", K_STRING, OFF(output.spool_dir), SIZE_MAX},
+    {"output", "max_memory", K_SIZE, OFF(output.max_memory), SIZE_MAX},
+    {"output", "max_spool", K_SIZE, OFF(output.max_spool), SIZE_MAX},
 };
 
 /* libinih calls this per setting; returning 0 makes ini_parse_file return the
@@ -93,6 +99,26 @@ static int on_value(void *user, const char *section, const char *name, const cha
             ok = parse_u32(value, (uint32_t *)(base + k->offset)) &&
                  *(uint32_t *)(base + k->offset) <= 2;
             break;
+        case K_OUTPUT:
+            /* Repeatable: one output per line. The strings live as long as the
+             * process (the collector runs until exit). */
+            ok = ctx->cfg->noutputs < AR_MAX_OUTPUTS &&
+                 (ctx->cfg->outputs[ctx->cfg->noutputs] = strdup(value)) != NULL;
+            if (ok)
+                ctx->cfg->noutputs++;
+            break;
+        case K_STRING:
+            ok = (*(char **)(base + k->offset) = strdup(value)) != NULL;
+            break;
+        case K_SIZE: {
+            uint64_t v;
+            ok = ar_parse_size(value, &v) == 0 && v > 0;
+            if (ok && k->offset == OFF(output.max_memory))
+                *(size_t *)(base + k->offset) = (size_t)v;
+            else if (ok)
+                *(uint64_t *)(base + k->offset) = v;
+            break;
+        }
         case K_FORMAT: {
             enum ar_format *f = (enum ar_format *)(base + k->offset);
             ok = true;

@@ -11,7 +11,7 @@
 
 #include "collector.h"
 #include "config.h"
-#include "outputs/fd_sink.h"
+#include "outputs/output.h"
 #include "pipeline.h"
 #include "sources/replay.h"
 
@@ -20,6 +20,12 @@
 #endif
 
 enum exit_code { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
+
+static void on_sighup(int sig)
+{
+    (void)sig;
+    ar_outputs_reopen();
+}
 
 static void replay_usage(FILE *f)
 {
@@ -34,6 +40,13 @@ static void replay_usage(FILE *f)
             "\n"
             "Options:\n"
             "  -f, --format FORMAT   json (default) or go-audit\n"
+            "  -o, --output SPEC     where events go, repeatable (default stdout):\n"
+            "                        stdout, file:PATH[?mode=0600&rotate_size=100M&rotate_keep=5],\n"
+            "                        syslog+udp://HOST:PORT, syslog+tcp://HOST:PORT,\n"
+            "                        unix:PATH[?type=dgram|stream]; syslog options:\n"
+            "                        ?format=5424|3164&framing=octet|newline&facility=authpriv\n"
+            "                        &severity=info&app=auditrelay\n"
+            "      --spool-dir DIR   spill what a down TCP/unix peer cannot take to DIR\n"
             "  -n, --no-resolve      do not look up user and group names on this host\n"
             "                        (for logs from other hosts; names an ENRICHED log\n"
             "                        carries are still used)\n"
@@ -94,7 +107,7 @@ static int parse_format(const char *s, enum ar_format *ret)
 
 static int cmd_replay(int argc, char **argv)
 {
-    enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_MAX_IN_FLIGHT, OPT_THREADS };
+    enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_MAX_IN_FLIGHT, OPT_THREADS, OPT_SPOOL };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},
         {"no-resolve", no_argument, NULL, 'n'},
@@ -103,6 +116,8 @@ static int cmd_replay(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"max-in-flight", required_argument, NULL, OPT_MAX_IN_FLIGHT},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"output", required_argument, NULL, 'o'},
+        {"spool-dir", required_argument, NULL, OPT_SPOOL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {0},
@@ -115,10 +130,21 @@ static int cmd_replay(int argc, char **argv)
     cfg.encode_threads = ncpu > 1 ? (unsigned)(ncpu > 4 ? 4 : ncpu) : 0;
     int progress = -1; /* auto */
     bool quiet = false;
+    char **outputs = calloc((size_t)argc, sizeof(*outputs));
+    size_t noutputs = 0;
+    struct ar_output_config ocfg;
+    ar_output_config_default(&ocfg);
+    ocfg.policy = AR_OUTPUT_BLOCK; /* a replay can wait for a slow or restarting peer */
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:nqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:o:nqhV", longopts, NULL)) != -1) {
         switch (c) {
+        case 'o':
+            outputs[noutputs++] = optarg;
+            break;
+        case OPT_SPOOL:
+            ocfg.spool_dir = optarg;
+            break;
         case 'f':
             if (parse_format(optarg, &cfg.format) < 0) {
                 fprintf(stderr, "auditrelay replay: unknown format '%s' (json, go-audit)\n", optarg);
@@ -168,11 +194,20 @@ static int cmd_replay(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    cfg.sink = (struct ar_sink){.write = ar_fd_sink_write, .ctx = (void *)(intptr_t)STDOUT_FILENO};
+    struct ar_outputs set;
+    int r = ar_outputs_open(&set, outputs, noutputs, &ocfg);
+    free(outputs);
+    if (r < 0)
+        return EXIT_USAGE;
+    /* logrotate moves a file output away and sends SIGHUP: reopen it. */
+    struct sigaction hup = {.sa_handler = on_sighup};
+    sigaction(SIGHUP, &hup, NULL);
+    cfg.sink = (struct ar_sink){.write = ar_outputs_write, .ctx = &set};
     struct ar_pipeline *p;
-    int r = ar_pipeline_new(&cfg, &p);
+    r = ar_pipeline_new(&cfg, &p);
     if (r < 0) {
         fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
+        ar_outputs_close(&set, 0, false, NULL);
         return EXIT_INPUT;
     }
     struct ar_replay_options opts = {
@@ -187,6 +222,9 @@ static int cmd_replay(int argc, char **argv)
         fprintf(stderr, "auditrelay: writing output failed: %s\n", strerror(-r));
         code = EXIT_INPUT;
     }
+    /* Every line reaches every output before the report (a peer that is down is
+     * waited for: a replay loses nothing). */
+    ar_outputs_close(&set, -1, true, NULL);
     if (!quiet)
         print_report(p, &rep);
     if (rep.input_errors || ar_pipeline_stats(p)->malformed)
@@ -219,6 +257,9 @@ static void run_usage(FILE *f)
             "                            1 printk, 2 panic (the machine halts on a lost\n"
             "                            record: only where policy demands it)\n"
             "  -f, --format FORMAT       json (default) or go-audit\n"
+            "  -o, --output SPEC         where events go, repeatable (default stdout); the\n"
+            "                            specs of 'auditrelay replay --help'\n"
+            "      --spool-dir DIR       spill what a down TCP/unix peer cannot take to DIR\n"
             "  -n, --no-resolve          do not look up user and group names\n"
             "  -h, --help                this help\n"
             "  -V, --version             version\n"
@@ -239,7 +280,8 @@ static int parse_u32(const char *s, uint32_t *ret)
 
 static int cmd_run(int argc, char **argv)
 {
-    enum { OPT_TAKEOVER = 256, OPT_NO_ENABLE, OPT_BACKLOG, OPT_WAIT, OPT_RATE, OPT_FAILURE };
+    enum { OPT_TAKEOVER = 256, OPT_NO_ENABLE, OPT_BACKLOG, OPT_WAIT, OPT_RATE, OPT_FAILURE,
+           OPT_SPOOL };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"source", required_argument, NULL, 's'},
@@ -249,6 +291,8 @@ static int cmd_run(int argc, char **argv)
         {"backlog-wait-time", required_argument, NULL, OPT_WAIT},
         {"rate-limit", required_argument, NULL, OPT_RATE},
         {"failure-mode", required_argument, NULL, OPT_FAILURE},
+        {"output", required_argument, NULL, 'o'},
+        {"spool-dir", required_argument, NULL, OPT_SPOOL},
         {"format", required_argument, NULL, 'f'},
         {"no-resolve", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
@@ -263,7 +307,7 @@ static int cmd_run(int argc, char **argv)
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:s:f:nhV", longopts, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, "c:s:f:o:nhV", longopts, NULL)) != -1)
         if (c == 'c')
             config = optarg;
     opterr = 1;
@@ -274,9 +318,24 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:s:f:nhV", longopts, NULL)) != -1) {
+    bool outputs_given = false;
+    while ((c = getopt_long(argc, argv, "c:s:f:o:nhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
+            break;
+        case 'o':
+            /* Outputs on the command line replace the config file's. */
+            if (!outputs_given)
+                cfg.noutputs = 0;
+            outputs_given = true;
+            if (cfg.noutputs == AR_MAX_OUTPUTS) {
+                fprintf(stderr, "auditrelay: at most %d outputs\n", AR_MAX_OUTPUTS);
+                return EXIT_USAGE;
+            }
+            cfg.outputs[cfg.noutputs++] = optarg;
+            break;
+        case OPT_SPOOL:
+            cfg.output.spool_dir = optarg;
             break;
         case 's':
             if (strcmp(optarg, "auto") == 0)

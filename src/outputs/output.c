@@ -1,0 +1,563 @@
+#include "outputs/output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Under load, waking the writer for every few lines costs more in context switches
+ * than the writes: after a wake-up it lets lines gather this long or this much. */
+#define COALESCE_NS 2000000L
+#define COALESCE_BYTES (256u * 1024)
+#define SPOOL_CHUNK (1u << 20)
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+
+static volatile sig_atomic_t reopen_generation;
+
+void ar_outputs_reopen(void)
+{
+    reopen_generation++;
+}
+
+unsigned ar_outputs_reopen_generation(void)
+{
+    return (unsigned)reopen_generation;
+}
+
+struct ar_output {
+    char name[512];
+    const struct ar_transport_ops *ops;
+    void *t;
+    struct ar_output_config cfg;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;       /* the writer: data, or stop */
+    pthread_cond_t room;       /* producers with policy block */
+    bool stopping;
+    struct timespec deadline;  /* with stopping: give up sending after it */
+    bool has_deadline;
+    bool writer_waiting;
+    /* Memory: producers append to `filling`; the writer owns `writing` while it
+     * sends it. Both count against max_memory. */
+    char *filling, *writing;
+    size_t filling_len, filling_cap, writing_len, writing_cap;
+    bool writing_from_spool;
+    /* Spool: an append-only file; [spool_read, spool_write) is still to send. While
+     * it holds data, new lines go there too, so order is kept. */
+    int spool_fd;
+    char spool_path[1024];
+    uint64_t spool_read, spool_write;
+    bool connected;
+    bool failed;               /* errors_are_final and an error came: drop from now on */
+    struct ar_output_stats stats;
+};
+
+void ar_output_config_default(struct ar_output_config *ret)
+{
+    *ret = (struct ar_output_config){
+        .policy = AR_OUTPUT_DROP,
+        .max_memory = 64u << 20,
+        .max_spool = 1ull << 30,
+    };
+}
+
+static uint64_t count_lines(const char *p, size_t len)
+{
+    uint64_t n = 0;
+    for (const char *e = p + len; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+        n++;
+    return n;
+}
+
+static bool spool_has_data(const struct ar_output *o)
+{
+    return o->spool_write > o->spool_read;
+}
+
+static bool spool_append(struct ar_output *o, const char *p, size_t len)
+{
+    if (o->spool_fd < 0 || o->spool_write - o->spool_read + len > o->cfg.max_spool)
+        return false;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pwrite(o->spool_fd, p + done, len - done, (off_t)(o->spool_write + done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return false; /* disk full or failing: the caller drops or waits */
+        }
+        done += (size_t)n;
+    }
+    o->spool_write += len;
+    o->stats.spooled_bytes += len;
+    o->stats.spool_now = o->spool_write - o->spool_read;
+    return true;
+}
+
+static bool grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 64 * 1024;
+    while (c < need)
+        c *= 2;
+    char *nb = realloc(*buf, c);
+    if (!nb)
+        return false;
+    *buf = nb;
+    *cap = c;
+    return true;
+}
+
+int ar_output_write(struct ar_output *o, const char *lines, size_t len)
+{
+    if (len == 0)
+        return 0;
+    pthread_mutex_lock(&o->lock);
+    o->stats.bytes_queued += len;
+    for (;;) {
+        if (o->stopping || o->failed)
+            break;
+        if (!spool_has_data(o) && o->filling_len + o->writing_len + len <= o->cfg.max_memory &&
+            grow(&o->filling, &o->filling_cap, o->filling_len + len)) {
+            memcpy(o->filling + o->filling_len, lines, len);
+            o->filling_len += len;
+            if (o->writer_waiting || o->filling_len >= COALESCE_BYTES)
+                pthread_cond_signal(&o->wake);
+            pthread_mutex_unlock(&o->lock);
+            return 0;
+        }
+        /* Memory is full (or the spool already holds older lines): spill. */
+        if (o->ops->spools && spool_append(o, lines, len)) {
+            if (o->writer_waiting)
+                pthread_cond_signal(&o->wake);
+            pthread_mutex_unlock(&o->lock);
+            return 0;
+        }
+        /* Only local destinations make the source wait (a slow disk or pipe reader);
+         * a peer that is down must not hold up the other outputs: past memory and
+         * spool its lines are dropped and counted. */
+        if (o->cfg.policy == AR_OUTPUT_DROP || o->ops->spools)
+            break;
+        pthread_cond_wait(&o->room, &o->lock);
+    }
+    o->stats.lines_dropped += count_lines(lines, len);
+    pthread_mutex_unlock(&o->lock);
+    return 0;
+}
+
+/* Called with the lock held: takes the next batch into `writing`. Memory first: it
+ * holds lines older than anything in the spool. */
+static bool take_batch(struct ar_output *o)
+{
+    if (o->writing_len)
+        return true; /* a batch that failed: send it again */
+    if (o->filling_len) {
+        char *t = o->writing;
+        size_t tcap = o->writing_cap;
+        o->writing = o->filling;
+        o->writing_cap = o->filling_cap;
+        o->writing_len = o->filling_len;
+        o->filling = t;
+        o->filling_cap = tcap;
+        o->filling_len = 0;
+        o->writing_from_spool = false;
+        return true;
+    }
+    if (!spool_has_data(o))
+        return false;
+    uint64_t avail = o->spool_write - o->spool_read;
+    size_t want = avail > SPOOL_CHUNK ? SPOOL_CHUNK : (size_t)avail;
+    if (!grow(&o->writing, &o->writing_cap, want))
+        return false;
+    ssize_t n = pread(o->spool_fd, o->writing, want, (off_t)o->spool_read);
+    if (n <= 0)
+        return false;
+    /* Whole lines only: cut after the last newline (a line longer than the chunk
+     * is sent whole). */
+    const char *nl = memrchr(o->writing, '\n', (size_t)n);
+    size_t len = nl ? (size_t)(nl - o->writing) + 1 : (size_t)n;
+    o->writing_len = len;
+    o->writing_from_spool = true;
+    return true;
+}
+
+static void batch_done(struct ar_output *o)
+{
+    o->stats.bytes_sent += o->writing_len;
+    if (o->writing_from_spool) {
+        o->spool_read += o->writing_len;
+        if (o->spool_read == o->spool_write) {
+            /* Drained: start the file over so it does not grow forever. */
+            if (ftruncate(o->spool_fd, 0) == 0)
+                o->spool_read = o->spool_write = 0;
+        }
+        o->stats.spool_now = o->spool_write - o->spool_read;
+    }
+    o->writing_len = 0;
+    pthread_cond_broadcast(&o->room);
+}
+
+static bool past_deadline(const struct ar_output *o)
+{
+    if (!o->stopping || !o->has_deadline)
+        return false;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec > o->deadline.tv_sec ||
+           (now.tv_sec == o->deadline.tv_sec && now.tv_nsec >= o->deadline.tv_nsec);
+}
+
+static struct timespec in_ms(long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static void *writer_main(void *arg)
+{
+    struct ar_output *o = arg;
+    unsigned seed = (unsigned)(uintptr_t)o ^ (unsigned)time(NULL);
+    long backoff = BACKOFF_MIN_MS;
+    pthread_mutex_lock(&o->lock);
+    for (;;) {
+        while (!o->writing_len && !o->filling_len && !spool_has_data(o) && !o->stopping) {
+            o->writer_waiting = true;
+            pthread_cond_wait(&o->wake, &o->lock);
+            o->writer_waiting = false;
+        }
+        if (!o->stopping && !o->writing_len && o->filling_len < COALESCE_BYTES &&
+            !spool_has_data(o)) {
+            struct timespec until = in_ms(0);
+            until.tv_nsec += COALESCE_NS;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (!o->stopping && o->filling_len < COALESCE_BYTES &&
+                   pthread_cond_timedwait(&o->wake, &o->lock, &until) == 0)
+                ;
+        }
+        if (!take_batch(o)) {
+            if (o->stopping)
+                break;
+            continue;
+        }
+        if (past_deadline(o))
+            break;
+        pthread_mutex_unlock(&o->lock);
+        int r = 0;
+        if (!o->connected) {
+            r = o->ops->connect(o->t);
+            o->connected = r == 0;
+        }
+        uint64_t dropped = 0;
+        if (r == 0)
+            r = o->ops->send(o->t, o->writing, o->writing_len, &dropped);
+        pthread_mutex_lock(&o->lock);
+        o->stats.lines_dropped += dropped;
+        if (r == -EAGAIN) {
+            /* A slow peer: the transport keeps its place in the batch; try again
+             * unless shutting down past the deadline. */
+            o->stats.last_error = r;
+            if (past_deadline(o))
+                break;
+            continue;
+        }
+        if (r == 0) {
+            o->stats.last_error = 0;
+            backoff = BACKOFF_MIN_MS;
+            batch_done(o);
+            continue;
+        }
+        o->stats.last_error = r;
+        if (o->ops->errors_are_final) {
+            o->failed = true;
+            o->stats.lines_dropped += count_lines(o->writing, o->writing_len) +
+                                      count_lines(o->filling, o->filling_len);
+            o->writing_len = o->filling_len = 0;
+            pthread_cond_broadcast(&o->room);
+            break;
+        }
+        /* Down or refused: keep the batch, reconnect after a while. */
+        if (o->connected) {
+            pthread_mutex_unlock(&o->lock);
+            o->ops->disconnect(o->t);
+            pthread_mutex_lock(&o->lock);
+            o->connected = false;
+        }
+        o->stats.reconnects++;
+        long wait = backoff / 2 + (long)(rand_r(&seed) % (unsigned)(backoff / 2 + 1));
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+        struct timespec until = in_ms(wait);
+        if (o->stopping && o->has_deadline &&
+            (until.tv_sec > o->deadline.tv_sec ||
+             (until.tv_sec == o->deadline.tv_sec && until.tv_nsec > o->deadline.tv_nsec)))
+            until = o->deadline;
+        pthread_cond_timedwait(&o->wake, &o->lock, &until);
+        if (past_deadline(o))
+            break;
+    }
+    /* Whatever could not be sent before the deadline is counted, not hidden. */
+    uint64_t left = count_lines(o->writing, o->writing_len) + count_lines(o->filling, o->filling_len);
+    o->stats.lines_dropped += left;
+    pthread_mutex_unlock(&o->lock);
+    if (o->connected)
+        o->ops->disconnect(o->t);
+    return NULL;
+}
+
+static const struct ar_transport_ops *find_transport(const char *spec, const char **ret_target)
+{
+    for (size_t i = 0; ar_transports[i]; i++) {
+        const char *s = ar_transports[i]->scheme;
+        size_t n = strlen(s);
+        if (strncmp(spec, s, n) != 0)
+            continue;
+        const char *rest = spec + n;
+        if (*rest == '\0' || *rest == '?') {
+            *ret_target = rest;
+            return ar_transports[i];
+        }
+        if (strncmp(rest, "://", 3) == 0) {
+            *ret_target = rest + 3;
+            return ar_transports[i];
+        }
+        if (*rest == ':') {
+            *ret_target = rest + 1;
+            return ar_transports[i];
+        }
+    }
+    return NULL;
+}
+
+static int open_spool(struct ar_output *o)
+{
+    char file[256];
+    size_t k = 0;
+    /* One file per output, named after its spec. */
+    for (const char *p = o->name; *p && k < sizeof(file) - 8; p++)
+        file[k++] = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' ? *p : '_';
+    file[k] = '\0';
+    snprintf(o->spool_path, sizeof(o->spool_path), "%s/%s.spool", o->cfg.spool_dir, file);
+    mkdir(o->cfg.spool_dir, 0700);
+    o->spool_fd = open(o->spool_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (o->spool_fd < 0)
+        return -errno;
+    /* Lines a previous run spooled and never sent go first. */
+    struct stat st;
+    if (fstat(o->spool_fd, &st) == 0 && st.st_size > 0) {
+        o->spool_write = (uint64_t)st.st_size;
+        o->stats.spool_now = o->spool_write;
+    }
+    return 0;
+}
+
+int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *err, size_t errlen,
+                  struct ar_output **ret)
+{
+    const char *target = NULL;
+    const struct ar_transport_ops *ops = find_transport(spec, &target);
+    if (!ops) {
+        snprintf(err, errlen, "unknown output '%s' (stdout, file:PATH, syslog+udp://HOST:PORT, "
+                              "syslog+tcp://HOST:PORT, unix:PATH)", spec);
+        return -EINVAL;
+    }
+    const char *q = strchr(target, '?');
+    char tbuf[1024];
+    size_t tlen = q ? (size_t)(q - target) : strlen(target);
+    if (tlen >= sizeof(tbuf)) {
+        snprintf(err, errlen, "output '%s': target too long", spec);
+        return -EINVAL;
+    }
+    memcpy(tbuf, target, tlen);
+    tbuf[tlen] = '\0';
+    struct ar_output *o = calloc(1, sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    snprintf(o->name, sizeof(o->name), "%s", spec);
+    o->ops = ops;
+    o->cfg = *cfg;
+    o->spool_fd = -1;
+    int r = ops->create(tbuf, q ? q + 1 : "", err, errlen, &o->t);
+    if (r < 0) {
+        free(o);
+        return r;
+    }
+    if (ops->spools && cfg->spool_dir && (r = open_spool(o)) < 0) {
+        snprintf(err, errlen, "output '%s': cannot open spool %s: %s", spec, o->spool_path,
+                 strerror(-r));
+        ops->destroy(o->t);
+        free(o);
+        return -EINVAL;
+    }
+    if (!ops->spools) {
+        /* Local destinations (stdout, a file, UDP) either work now or the user has
+         * a problem to fix: say so at once rather than retry forever. */
+        r = ops->connect(o->t);
+        if (r < 0) {
+            snprintf(err, errlen, "output '%s': %s", spec, strerror(-r));
+            ops->destroy(o->t);
+            free(o);
+            return -EINVAL;
+        }
+        o->connected = true;
+    }
+    pthread_mutex_init(&o->lock, NULL);
+    pthread_cond_init(&o->wake, NULL);
+    pthread_cond_init(&o->room, NULL);
+    r = pthread_create(&o->thread, NULL, writer_main, o);
+    if (r) {
+        ops->destroy(o->t);
+        if (o->spool_fd >= 0)
+            close(o->spool_fd);
+        free(o);
+        return -r;
+    }
+    *ret = o;
+    return 0;
+}
+
+void ar_output_free(struct ar_output *o, int deadline_ms, struct ar_output_stats *ret_final)
+{
+    if (!o)
+        return;
+    pthread_mutex_lock(&o->lock);
+    o->stopping = true;
+    if (deadline_ms >= 0) {
+        o->has_deadline = true;
+        o->deadline = in_ms(deadline_ms);
+    }
+    pthread_cond_broadcast(&o->wake);
+    pthread_cond_broadcast(&o->room);
+    pthread_mutex_unlock(&o->lock);
+    /* Without a deadline this waits for a peer to come back; say so now and then. */
+    for (;;) {
+        struct timespec t = in_ms(10000);
+        if (pthread_timedjoin_np(o->thread, NULL, &t) == 0)
+            break;
+        struct ar_output_stats st = ar_output_stats(o);
+        fprintf(stderr, "auditrelay: output %s: waiting to send %llu queued bytes (%s)\n",
+                o->name, (unsigned long long)(st.bytes_queued - st.bytes_sent),
+                st.last_error ? strerror(-st.last_error) : "sending");
+    }
+    if (ret_final)
+        *ret_final = o->stats;
+    o->ops->destroy(o->t);
+    if (o->spool_fd >= 0)
+        close(o->spool_fd);
+    pthread_mutex_destroy(&o->lock);
+    pthread_cond_destroy(&o->wake);
+    pthread_cond_destroy(&o->room);
+    free(o->filling);
+    free(o->writing);
+    free(o);
+}
+
+struct ar_output_stats ar_output_stats(struct ar_output *o)
+{
+    pthread_mutex_lock(&o->lock);
+    struct ar_output_stats s = o->stats;
+    pthread_mutex_unlock(&o->lock);
+    return s;
+}
+
+const char *ar_output_name(const struct ar_output *o)
+{
+    return o->name;
+}
+
+int ar_outputs_write(void *ctx, const char *lines, size_t len)
+{
+    struct ar_outputs *set = ctx;
+    size_t failed = 0;
+    int err = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        struct ar_output *o = set->v[i];
+        ar_output_write(o, lines, len);
+        pthread_mutex_lock(&o->lock);
+        if (o->failed) {
+            failed++;
+            err = o->stats.last_error;
+        }
+        pthread_mutex_unlock(&o->lock);
+    }
+    return set->n && failed == set->n ? (err ? err : -EIO) : 0;
+}
+
+int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
+                    const struct ar_output_config *cfg)
+{
+    static char *const default_spec[] = {"stdout"};
+    if (nspecs == 0) {
+        specs = default_spec;
+        nspecs = 1;
+    }
+    set->v = calloc(nspecs, sizeof(*set->v));
+    set->n = 0;
+    if (!set->v)
+        return -ENOMEM;
+    for (size_t i = 0; i < nspecs; i++) {
+        char err[512] = "";
+        int r = ar_output_new(specs[i], cfg, err, sizeof(err), &set->v[set->n]);
+        if (r < 0) {
+            fprintf(stderr, "auditrelay: %s\n", err[0] ? err : strerror(-r));
+            ar_outputs_close(set, 0, false, NULL);
+            return r;
+        }
+        set->n++;
+    }
+    return 0;
+}
+
+void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
+                      struct ar_output_stats *ret_total)
+{
+    if (ret_total)
+        memset(ret_total, 0, sizeof(*ret_total));
+    for (size_t i = 0; i < set->n; i++) {
+        struct ar_output_stats st;
+        char name[512];
+        snprintf(name, sizeof(name), "%s", ar_output_name(set->v[i]));
+        ar_output_free(set->v[i], deadline_ms, &st);
+        if (ret_total) {
+            ret_total->bytes_sent += st.bytes_sent;
+            ret_total->lines_dropped += st.lines_dropped;
+            ret_total->reconnects += st.reconnects;
+            ret_total->spool_now += st.spool_now;
+        }
+        if (report && (st.lines_dropped || st.reconnects || st.spool_now))
+            fprintf(stderr,
+                    "auditrelay: output %s: %llu bytes sent, %llu lines dropped, %llu "
+                    "reconnects, %llu bytes left in the spool%s%s\n",
+                    name, (unsigned long long)st.bytes_sent,
+                    (unsigned long long)st.lines_dropped, (unsigned long long)st.reconnects,
+                    (unsigned long long)st.spool_now, st.last_error ? ", last error: " : "",
+                    st.last_error ? strerror(-st.last_error) : "");
+    }
+    free(set->v);
+    set->v = NULL;
+    set->n = 0;
+}
+
+uint64_t ar_outputs_dropped(struct ar_outputs *set)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < set->n; i++)
+        n += ar_output_stats(set->v[i]).lines_dropped;
+    return n;
+}

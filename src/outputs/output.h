@@ -1,0 +1,108 @@
+/* Outputs: each destination (stdout, a file, a syslog peer...) has its own bounded
+ * queue and a writer thread of its own, so one slow or dead output never delays
+ * another, the event loop or the source. When a peer is down the queue spills to a
+ * bounded on-disk spool and drains in order when it is back; a send that failed is
+ * resent after reconnecting (with exponential backoff and jitter). Only when memory
+ * and spool are both full are lines dropped. With policy "block" (replay) a local
+ * destination (stdout, a file) makes the source wait instead: a pipe reader or a disk
+ * can be waited for; the live collector uses "drop" (the kernel cannot wait). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A transport moves batches of whole lines (each ending in '\n') to one kind of
+ * destination. It runs on its output's writer thread and may block there. */
+struct ar_transport_ops {
+    const char *scheme;      /* "stdout", "file", "syslog+tcp"... */
+    /* Parses the target (after "scheme:" or "scheme://") and options; no I/O.
+     * Errors are described in err (for the user) and return -EINVAL. */
+    int (*create)(const char *target, const char *options, char *err, size_t errlen,
+                  void **ret);
+    /* Opens or connects. Returns 0 or -errno; the output retries with backoff. */
+    int (*connect)(void *t);
+    /* Sends the batch. Returns 0 when all of it was handed over, or -errno: the
+     * output disconnects, reconnects and sends the whole batch again. Lines the
+     * transport cannot carry at all (too large for a datagram) are dropped here and
+     * counted in *dropped_lines. */
+    int (*send)(void *t, const char *lines, size_t len, uint64_t *dropped_lines);
+    void (*disconnect)(void *t);
+    void (*destroy)(void *t);
+    bool spools;             /* a peer that can be down: spill to disk */
+    bool errors_are_final;   /* a send error will not heal (stdout's reader left) */
+};
+
+/* The transports, one line each (outputs/registry.c). NULL-terminated. */
+extern const struct ar_transport_ops *const ar_transports[];
+
+enum ar_output_policy { AR_OUTPUT_DROP, AR_OUTPUT_BLOCK };
+
+struct ar_output_config {
+    enum ar_output_policy policy;
+    size_t max_memory;       /* bytes queued in memory */
+    const char *spool_dir;   /* NULL: no spool */
+    uint64_t max_spool;      /* bytes on disk */
+};
+
+void ar_output_config_default(struct ar_output_config *ret);
+
+struct ar_output_stats {
+    uint64_t bytes_queued;
+    uint64_t bytes_sent;
+    uint64_t lines_dropped;  /* memory and spool full (policy drop), or too large */
+    uint64_t reconnects;
+    uint64_t spooled_bytes;  /* written to the spool so far */
+    uint64_t spool_now;      /* on disk right now */
+    int last_error;          /* last connect/send error (-errno), 0 when healthy */
+};
+
+struct ar_output;
+
+/* Parses SPEC ("stdout", "file:/var/log/audit.json?mode=0640", "syslog+tcp://h:514")
+ * and starts the writer thread. Errors go to err. Returns 0, -EINVAL (bad spec),
+ * -ENOMEM. */
+int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *err, size_t errlen,
+                  struct ar_output **ret);
+
+/* Queues whole lines. Never blocks with policy drop; with policy block it waits for
+ * room. Returns 0 (dropped lines are counted, not errors). */
+int ar_output_write(struct ar_output *o, const char *lines, size_t len);
+
+/* Waits until everything queued was sent or the deadline (ms, -1: none) passed,
+ * stops the thread and frees. Lines still queued are counted as dropped. Final
+ * statistics go to *ret_final when not NULL. */
+void ar_output_free(struct ar_output *o, int deadline_ms, struct ar_output_stats *ret_final);
+
+struct ar_output_stats ar_output_stats(struct ar_output *o);
+const char *ar_output_name(const struct ar_output *o);
+
+/* Asks file outputs to reopen their file (SIGHUP, after logrotate moved it).
+ * Async-signal-safe. */
+void ar_outputs_reopen(void);
+/* The reopen generation transports compare against (incremented by reopen). */
+unsigned ar_outputs_reopen_generation(void);
+
+/* All outputs of a run: every line goes to each. */
+struct ar_outputs {
+    struct ar_output **v;
+    size_t n;
+};
+
+/* Opens the outputs named by specs (none: stdout). Errors are explained on stderr.
+ * Returns 0 or a negative errno. */
+int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
+                    const struct ar_output_config *cfg);
+
+/* ar_sink write callback over every output of the set. Returns 0, or the error of
+ * the last output when every output has failed for good (stdout closed): the
+ * pipeline then stops. */
+int ar_outputs_write(void *ctx, const char *lines, size_t len);
+
+/* Lines dropped so far, summed over the outputs. */
+uint64_t ar_outputs_dropped(struct ar_outputs *set);
+
+/* Flushes (up to deadline_ms, -1: no limit) and closes each output; with report,
+ * outputs that dropped, reconnected or still spool say so on stderr. The summed
+ * final statistics go to *ret_total when not NULL. */
+void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
+                      struct ar_output_stats *ret_total);

@@ -1,0 +1,241 @@
+/* stdout and file: transports. A file is opened for append, created with mode 0600
+ * unless told otherwise, reopened when SIGHUP asked for it (logrotate moved it), and
+ * optionally rotated by size keeping N files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "outputs/output.h"
+#include "outputs/transport_util.h"
+
+struct fd_transport {
+    int fd;
+    bool is_stdout;
+    char path[1024];
+    mode_t mode;
+    uid_t owner;
+    gid_t group;
+    bool set_owner;
+    uint64_t rotate_size;      /* 0: no built-in rotation */
+    unsigned rotate_keep;
+    uint64_t size;             /* current file size */
+    unsigned generation;       /* ar_outputs_reopen_generation() at open */
+};
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int stdout_create(const char *target, const char *options, char *err, size_t errlen,
+                         void **ret)
+{
+    if (*target || *options) {
+        snprintf(err, errlen, "output stdout takes no target or options");
+        return -EINVAL;
+    }
+    struct fd_transport *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->fd = STDOUT_FILENO;
+    t->is_stdout = true;
+    *ret = t;
+    return 0;
+}
+
+static int file_create(const char *target, const char *options, char *err, size_t errlen,
+                       void **ret)
+{
+    if (!*target) {
+        snprintf(err, errlen, "output file: wants a path (file:/var/log/auditrelay.json)");
+        return -EINVAL;
+    }
+    struct fd_transport *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->fd = -1;
+    t->mode = 0600;
+    snprintf(t->path, sizeof(t->path), "%s", target);
+    struct ar_option opt;
+    const char *rest = options;
+    int r = 0;
+    while (r == 0 && ar_option_next(&rest, &opt)) {
+        char *end;
+        if (AR_OPTION_IS(&opt, "mode")) {
+            unsigned long m = strtoul(opt.value, &end, 8);
+            if (*end || m > 07777)
+                r = -EINVAL;
+            t->mode = (mode_t)m;
+        } else if (AR_OPTION_IS(&opt, "owner")) {
+            struct passwd *pw = getpwnam(opt.value);
+            if (!pw)
+                r = -EINVAL;
+            else {
+                t->owner = pw->pw_uid;
+                t->group = pw->pw_gid;
+                t->set_owner = true;
+            }
+        } else if (AR_OPTION_IS(&opt, "group")) {
+            struct group *gr = getgrnam(opt.value);
+            if (!gr)
+                r = -EINVAL;
+            else {
+                if (!t->set_owner)
+                    t->owner = (uid_t)-1;
+                t->group = gr->gr_gid;
+                t->set_owner = true;
+            }
+        } else if (AR_OPTION_IS(&opt, "rotate_size")) {
+            if (ar_parse_size(opt.value, &t->rotate_size) < 0)
+                r = -EINVAL;
+        } else if (AR_OPTION_IS(&opt, "rotate_keep")) {
+            unsigned long k = strtoul(opt.value, &end, 10);
+            if (*end || k == 0 || k > 1000)
+                r = -EINVAL;
+            t->rotate_keep = (unsigned)k;
+        } else {
+            r = -ENOENT;
+        }
+        if (r < 0)
+            snprintf(err, errlen, "output file:%s: %s option '%s=%s' (mode, owner, group, "
+                                  "rotate_size, rotate_keep)",
+                     target, r == -ENOENT ? "unknown" : "bad", opt.name, opt.value);
+    }
+    if (r < 0) {
+        free(t);
+        return -EINVAL;
+    }
+    if (t->rotate_size && !t->rotate_keep)
+        t->rotate_keep = 5;
+    *ret = t;
+    return 0;
+}
+
+static int file_open(struct fd_transport *t)
+{
+    t->fd = open(t->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, t->mode);
+    if (t->fd < 0)
+        return -errno;
+    if (t->set_owner && fchown(t->fd, t->owner, t->group) < 0) {
+        int r = -errno;
+        close(t->fd);
+        t->fd = -1;
+        return r;
+    }
+    struct stat st;
+    t->size = fstat(t->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    t->generation = ar_outputs_reopen_generation();
+    return 0;
+}
+
+static int fd_connect(void *vt)
+{
+    struct fd_transport *t = vt;
+    if (t->is_stdout)
+        return 0;
+    return file_open(t);
+}
+
+/* path.N-1 -> path.N ... path -> path.1, keeping rotate_keep files. */
+static int rotate(struct fd_transport *t)
+{
+    char from[1100], to[1100];
+    for (unsigned i = t->rotate_keep; i > 0; i--) {
+        if (i == 1)
+            snprintf(from, sizeof(from), "%s", t->path);
+        else
+            snprintf(from, sizeof(from), "%s.%u", t->path, i - 1);
+        snprintf(to, sizeof(to), "%s.%u", t->path, i);
+        if (rename(from, to) < 0 && errno != ENOENT)
+            return -errno;
+    }
+    close(t->fd);
+    return file_open(t);
+}
+
+static int fd_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
+{
+    struct fd_transport *t = vt;
+    if (t->is_stdout)
+        return write_all(t->fd, lines, len);
+    if (t->generation != ar_outputs_reopen_generation()) {
+        /* SIGHUP: the file may have been moved away; lines go to the new one. */
+        close(t->fd);
+        int r = file_open(t);
+        if (r < 0)
+            return r;
+    }
+    if (t->rotate_size && t->size + len > t->rotate_size && t->size > 0) {
+        /* Rotate between lines, never inside one: batches hold whole lines. */
+        const char *p = lines, *end = lines + len;
+        while (p < end) {
+            size_t room = t->size < t->rotate_size ? (size_t)(t->rotate_size - t->size) : 0;
+            const char *cut = p;
+            for (const char *nl; cut < end && (nl = memchr(cut, '\n', (size_t)(end - cut))) &&
+                                 (size_t)(nl + 1 - p) <= room;)
+                cut = nl + 1;
+            if (cut == p && t->size > 0) {
+                int r = rotate(t);
+                if (r < 0)
+                    return r;
+                continue;
+            }
+            if (cut == p) { /* one line larger than the rotation size: write it whole */
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                cut = nl ? nl + 1 : end;
+            }
+            int r = write_all(t->fd, p, (size_t)(cut - p));
+            if (r < 0)
+                return r;
+            t->size += (uint64_t)(cut - p);
+            p = cut;
+        }
+        return 0;
+    }
+    int r = write_all(t->fd, lines, len);
+    if (r == 0)
+        t->size += len;
+    return r;
+}
+
+static void fd_disconnect(void *vt)
+{
+    struct fd_transport *t = vt;
+    if (!t->is_stdout && t->fd >= 0) {
+        close(t->fd);
+        t->fd = -1;
+    }
+}
+
+static void fd_destroy(void *vt)
+{
+    fd_disconnect(vt);
+    free(vt);
+}
+
+const struct ar_transport_ops ar_transport_stdout = {
+    .scheme = "stdout", .create = stdout_create, .connect = fd_connect, .send = fd_send,
+    .disconnect = fd_disconnect, .destroy = fd_destroy, .spools = false,
+    .errors_are_final = true,
+};
+
+const struct ar_transport_ops ar_transport_file = {
+    .scheme = "file", .create = file_create, .connect = fd_connect, .send = fd_send,
+    .disconnect = fd_disconnect, .destroy = fd_destroy, .spools = false,
+};

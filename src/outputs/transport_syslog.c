@@ -1,0 +1,358 @@
+/* Syslog over UDP, TCP and unix sockets: each JSON line becomes one message, RFC 5424
+ * by default (RFC 3164 with format=3164), TCP framed by octet counting (RFC 6587;
+ * framing=newline as an option). The message's timestamp is the event's own; the
+ * hostname is this host's.
+ *
+ * Datagrams (UDP, unix dgram) carry at most max_datagram bytes (default 65000, the
+ * IPv4 limit being 65507): a longer event is not cut (that would be invalid JSON) but
+ * dropped and counted; use TCP for events that large. */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "encode/encoder.h"
+#include "encode/jsonw.h"
+#include "outputs/output.h"
+#include "outputs/transport_util.h"
+
+enum kind { K_UDP, K_TCP, K_UNIX };
+
+struct syslog_transport {
+    enum kind kind;
+    char host[256], port[32], path[108];
+    bool unix_stream;           /* unix: stream (else datagram, /dev/log style) */
+    bool rfc3164;
+    bool newline_framing;
+    unsigned facility, severity;
+    char app[49];
+    char hostname[256];
+    size_t max_datagram;
+    int fd;
+    struct ar_buf framed;       /* the batch as messages, being sent */
+    size_t framed_off;          /* stream: bytes of framed already sent */
+    const char *batch;          /* the batch framed holds */
+    size_t batch_len;
+};
+
+static const struct {
+    const char *name;
+    unsigned code;
+} facilities[] = {
+    {"kern", 0}, {"user", 1}, {"mail", 2}, {"daemon", 3}, {"auth", 4}, {"syslog", 5},
+    {"lpr", 6}, {"news", 7}, {"uucp", 8}, {"cron", 9}, {"authpriv", 10}, {"ftp", 11},
+    {"local0", 16}, {"local1", 17}, {"local2", 18}, {"local3", 19}, {"local4", 20},
+    {"local5", 21}, {"local6", 22}, {"local7", 23},
+}, severities[] = {
+    {"emerg", 0}, {"alert", 1}, {"crit", 2}, {"err", 3}, {"warning", 4}, {"notice", 5},
+    {"info", 6}, {"debug", 7},
+};
+
+static bool lookup(const char *name, unsigned *ret, bool fac)
+{
+    size_t n = fac ? AR_ARRAY_SIZE(facilities) : AR_ARRAY_SIZE(severities);
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = fac ? facilities[i].name : severities[i].name;
+        if (strcmp(nm, name) == 0) {
+            *ret = fac ? facilities[i].code : severities[i].code;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int create(enum kind kind, const char *target, const char *options, char *err,
+                  size_t errlen, void **ret)
+{
+    struct syslog_transport *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->kind = kind;
+    t->fd = -1;
+    t->facility = 10; /* authpriv: where audit trails belong */
+    t->severity = 6;  /* info */
+    snprintf(t->app, sizeof(t->app), "auditrelay");
+    t->max_datagram = 65000;
+    if (gethostname(t->hostname, sizeof(t->hostname)) < 0 || !t->hostname[0])
+        snprintf(t->hostname, sizeof(t->hostname), "-");
+    int r = 0;
+    if (kind == K_UNIX) {
+        if (!*target || strlen(target) >= sizeof(t->path))
+            r = -EINVAL;
+        snprintf(t->path, sizeof(t->path), "%s", target);
+    } else if (ar_split_host_port(target, t->host, sizeof(t->host), t->port, sizeof(t->port)) < 0) {
+        r = -EINVAL;
+    }
+    if (r < 0) {
+        snprintf(err, errlen, kind == K_UNIX ? "output unix: wants a socket path (unix:/dev/log)"
+                                             : "output syslog: wants HOST:PORT, got '%s'",
+                 target);
+        free(t);
+        return r;
+    }
+    struct ar_option opt;
+    const char *rest = options;
+    while (r == 0 && ar_option_next(&rest, &opt)) {
+        uint64_t size;
+        if (AR_OPTION_IS(&opt, "format") && (!strcmp(opt.value, "5424") || !strcmp(opt.value, "3164")))
+            t->rfc3164 = !strcmp(opt.value, "3164");
+        else if (AR_OPTION_IS(&opt, "framing") && (!strcmp(opt.value, "octet") || !strcmp(opt.value, "newline")))
+            t->newline_framing = !strcmp(opt.value, "newline");
+        else if (AR_OPTION_IS(&opt, "facility") && lookup(opt.value, &t->facility, true))
+            ;
+        else if (AR_OPTION_IS(&opt, "severity") && lookup(opt.value, &t->severity, false))
+            ;
+        else if (AR_OPTION_IS(&opt, "app") && opt.value[0] && strlen(opt.value) <= 48 &&
+                 !strpbrk(opt.value, " []:"))
+            snprintf(t->app, sizeof(t->app), "%s", opt.value);
+        else if (AR_OPTION_IS(&opt, "hostname") && opt.value[0] && !strchr(opt.value, ' '))
+            snprintf(t->hostname, sizeof(t->hostname), "%s", opt.value);
+        else if (AR_OPTION_IS(&opt, "max_datagram") && ar_parse_size(opt.value, &size) == 0 &&
+                 size >= 480 && size <= 65507)
+            t->max_datagram = (size_t)size;
+        else if (AR_OPTION_IS(&opt, "type") && kind == K_UNIX &&
+                 (!strcmp(opt.value, "dgram") || !strcmp(opt.value, "stream")))
+            t->unix_stream = !strcmp(opt.value, "stream");
+        else
+            r = -EINVAL;
+        if (r < 0)
+            snprintf(err, errlen,
+                     "output %s: bad option '%s=%s' (format=5424|3164, framing=octet|newline, "
+                     "facility=NAME, severity=NAME, app=NAME, hostname=NAME, max_datagram=N%s)",
+                     target, opt.name, opt.value, kind == K_UNIX ? ", type=dgram|stream" : "");
+    }
+    if (r < 0) {
+        free(t);
+        return r;
+    }
+    *ret = t;
+    return 0;
+}
+
+#define CREATE(fn, kind)                                                                         \
+    static int fn(const char *target, const char *options, char *err, size_t errlen, void **ret) \
+    {                                                                                            \
+        return create(kind, target, options, err, errlen, ret);                                  \
+    }
+CREATE(udp_create, K_UDP)
+CREATE(tcp_create, K_TCP)
+CREATE(unix_create, K_UNIX)
+
+static bool is_stream(const struct syslog_transport *t)
+{
+    return t->kind == K_TCP || (t->kind == K_UNIX && t->unix_stream);
+}
+
+static int syslog_connect(void *vt)
+{
+    struct syslog_transport *t = vt;
+    if (t->kind == K_UNIX) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        memcpy(sa.sun_path, t->path, strlen(t->path));
+        t->fd = socket(AF_UNIX, (t->unix_stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+        if (t->fd < 0)
+            return -errno;
+        if (connect(t->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            int r = -errno;
+            close(t->fd);
+            t->fd = -1;
+            return r;
+        }
+        return 0;
+    }
+    struct addrinfo hints = {.ai_socktype = t->kind == K_TCP ? SOCK_STREAM : SOCK_DGRAM}, *res;
+    int g = getaddrinfo(t->host, t->port, &hints, &res);
+    if (g)
+        return g == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+    int r = -ECONNREFUSED;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            r = -errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            t->fd = fd;
+            r = 0;
+            break;
+        }
+        r = -errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    if (r == 0 && t->kind == K_TCP) {
+        /* A peer that stops reading makes send wait: wake up every second so the
+         * output can give up at shutdown, without losing the position. */
+        struct timeval tv = {.tv_sec = 1};
+        setsockopt(t->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        int one = 1;
+        setsockopt(t->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    }
+    return r;
+}
+
+/* The event's time from the start of our JSON line ("timestamp":"ISO" or go-audit's
+ * "timestamp":"SEC.MS"), else now; written as RFC 3339 UTC with milliseconds. */
+static void event_time(const char *line, size_t len, char out[32], time_t *ret_sec)
+{
+    const char *key = memmem(line, len < 96 ? len : 96, "\"timestamp\":\"", 13);
+    if (key) {
+        const char *v = key + 13, *end = line + len;
+        if (end - v >= 24 && v[4] == '-' && v[10] == 'T' && v[23] == 'Z') {
+            memcpy(out, v, 24);
+            out[24] = '\0';
+            struct tm tm = {0};
+            if (strptime(out, "%Y-%m-%dT%H:%M:%S", &tm))
+                *ret_sec = timegm(&tm);
+            return;
+        }
+        char *dot;
+        unsigned long long sec = strtoull(v, &dot, 10);
+        if (dot > v && *dot == '.') {
+            ar_format_iso8601(sec, (uint32_t)strtoul(dot + 1, NULL, 10), out);
+            *ret_sec = (time_t)sec;
+            return;
+        }
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    ar_format_iso8601((uint64_t)now.tv_sec, (uint32_t)(now.tv_nsec / 1000000), out);
+    *ret_sec = now.tv_sec;
+}
+
+/* Appends one framed message for the line (without its newline). */
+static void frame(struct syslog_transport *t, const char *line, size_t len)
+{
+    char ts[32], header[512];
+    time_t sec;
+    event_time(line, len, ts, &sec);
+    unsigned pri = t->facility * 8 + t->severity;
+    int n;
+    if (t->rfc3164) {
+        struct tm tm;
+        char when[32];
+        gmtime_r(&sec, &tm);
+        strftime(when, sizeof(when), "%b %e %H:%M:%S", &tm);
+        n = snprintf(header, sizeof(header), "<%u>%s %s %s[%d]: ", pri, when, t->hostname, t->app,
+                     (int)getpid());
+    } else {
+        n = snprintf(header, sizeof(header), "<%u>1 %s %s %s %d - - ", pri, ts, t->hostname,
+                     t->app, (int)getpid());
+    }
+    if (is_stream(t) && !t->newline_framing) {
+        char count[24];
+        int c = snprintf(count, sizeof(count), "%zu ", (size_t)n + len);
+        ar_buf_put(&t->framed, count, (size_t)c);
+    }
+    ar_buf_put(&t->framed, header, (size_t)n);
+    ar_buf_put(&t->framed, line, len);
+    if (is_stream(t) && t->newline_framing)
+        ar_buf_putc(&t->framed, '\n');
+}
+
+static int send_stream(struct syslog_transport *t)
+{
+    while (t->framed_off < t->framed.len) {
+        ssize_t n = send(t->fd, t->framed.p + t->framed_off, t->framed.len - t->framed_off,
+                         MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno; /* EAGAIN: the peer is slow; the position is kept */
+        }
+        t->framed_off += (size_t)n;
+    }
+    return 0;
+}
+
+static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
+{
+    struct syslog_transport *t = vt;
+    if (is_stream(t)) {
+        /* The same batch again after EAGAIN: carry on where it stopped. */
+        if (t->batch != lines || t->batch_len != len || t->framed.len == 0) {
+            t->framed.len = 0;
+            t->framed_off = 0;
+            for (const char *p = lines, *end = lines + len; p < end;) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                const char *le = nl ? nl : end;
+                frame(t, p, (size_t)(le - p));
+                p = nl ? nl + 1 : end;
+            }
+            if (t->framed.failed) {
+                t->framed.failed = false;
+                return -ENOMEM;
+            }
+            t->batch = lines;
+            t->batch_len = len;
+        }
+        int r = send_stream(t);
+        if (r == 0) {
+            t->framed.len = t->framed_off = 0;
+            t->batch = NULL;
+        }
+        return r;
+    }
+    for (const char *p = lines, *end = lines + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        t->framed.len = 0;
+        frame(t, p, (size_t)(le - p));
+        if (t->framed.len > t->max_datagram) {
+            (*dropped)++;
+        } else if (send(t->fd, t->framed.p, t->framed.len, MSG_NOSIGNAL) < 0) {
+            if (errno == ECONNREFUSED) {
+                /* UDP: an ICMP from an earlier datagram; this one may go through. */
+                if (send(t->fd, t->framed.p, t->framed.len, MSG_NOSIGNAL) < 0)
+                    (*dropped)++;
+            } else if (errno == EMSGSIZE) {
+                (*dropped)++;
+            } else {
+                return -errno;
+            }
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return 0;
+}
+
+static void syslog_disconnect(void *vt)
+{
+    struct syslog_transport *t = vt;
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+    /* A batch cut by a broken connection is sent whole on the next one. */
+    t->framed.len = t->framed_off = 0;
+    t->batch = NULL;
+}
+
+static void syslog_destroy(void *vt)
+{
+    struct syslog_transport *t = vt;
+    syslog_disconnect(t);
+    ar_buf_free(&t->framed);
+    free(t);
+}
+
+const struct ar_transport_ops ar_transport_syslog_udp = {
+    .scheme = "syslog+udp", .create = udp_create, .connect = syslog_connect, .send = syslog_send,
+    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .spools = false,
+};
+
+const struct ar_transport_ops ar_transport_syslog_tcp = {
+    .scheme = "syslog+tcp", .create = tcp_create, .connect = syslog_connect, .send = syslog_send,
+    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .spools = true,
+};
+
+const struct ar_transport_ops ar_transport_unix = {
+    .scheme = "unix", .create = unix_create, .connect = syslog_connect, .send = syslog_send,
+    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .spools = true,
+};
