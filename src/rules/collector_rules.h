@@ -1,0 +1,41 @@
+/* The collector's rules: compile the rule files it was given (or the default set),
+ * install them when it starts, remove exactly those when it stops. A thin layer over
+ * rules/files.h and rules/session.h that explains itself on a log stream, as the
+ * collector's other setup steps do, and survives a crash: the rules a running
+ * collector owns are kept in a state file, so that the next start removes the ones
+ * a killed predecessor left behind. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "rules/session.h"
+
+struct ar_rules_collector_config {
+    /* Rule files or directories, in order; none: the default set at
+     * AR_RULES_DEFAULT_PATH (rules/files.h), or nothing if it is not installed. */
+    const char *const *paths;
+    size_t npaths;
+    /* AR_RULES_ALLOW_LOCK / AR_RULES_ALLOW_PANIC (never from tests or defaults);
+     * AR_RULES_SHARED is always added: rules others loaded are left alone. */
+    unsigned flags;
+    /* Where the owned rules are remembered across a crash; NULL: not at all.
+     * Default for the collector: AR_RULES_STATE_PATH. */
+    const char *state_path;
+};
+
+#ifndef AR_RULES_STATE_PATH
+#define AR_RULES_STATE_PATH "/run/auditrelay.rules.state"
+#endif
+
+/* Compiles and installs. Diagnostics, notes and the summary go to `log` (lines
+ * starting "auditrelay: "). Returns 0 with *ret set (NULL when there was nothing
+ * to load), or -errno after saying why on `log`: rule errors (-EINVAL) or a
+ * refusal by the kernel, in which case nothing was changed. */
+int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *log,
+                             struct ar_rules_session **ret);
+
+/* Removes the rules the session installed and restores what it changed (unless
+ * `keep`), reports on `log`, forgets the state file and frees the session. NULL is
+ * fine. Returns 0 or the first -errno of what could not be undone. */
+int ar_rules_collector_stop(struct ar_rules_session *s, bool keep, const char *state_path,
+                            FILE *log);
