@@ -5,7 +5,8 @@
 #include "rules/rules.h"
 
 /* Where the collector looks for rules when it is given none: the documented
- * default set (rules/ in the source tree). The build may override it. */
+ * default set (rules/ in the source tree), installed by src/rules/meson.build. */
+#include "rules/rules_config.h"
 #ifndef AR_RULES_DEFAULT_PATH
 #define AR_RULES_DEFAULT_PATH "/usr/local/share/auditrelay/rules"
 #endif

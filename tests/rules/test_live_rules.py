@@ -101,7 +101,7 @@ def case_install_events_remove(tmp, procs):
                   % (watched, tmp))
     c = Collector(tmp, "--rules", rules)
     procs.append(c)
-    assert c.wait_for("collecting"), c.stderr()
+    assert c.wait_for("installed"), c.stderr()
     during = listing()
     for want in ("-w %s -p r -k ar-rules-live" % watched, "-F key=ar-rules-mkdir",
                  "-k ar-rules-foreign"):
@@ -131,7 +131,7 @@ def case_leaves_rules_it_did_not_add(tmp, procs):
                   % (watched, watched))
     c = Collector(tmp, "--rules", rules)
     procs.append(c)
-    assert c.wait_for("collecting"), c.stderr()
+    assert c.wait_for("installed"), c.stderr()
     assert "already loaded" in c.stderr(), c.stderr()
     rc, _, err = c.stop()
     assert rc == 0, err
@@ -151,7 +151,7 @@ def case_minus_D_puts_back_in_order(tmp, procs):
     rules = write(os.path.join(tmp, "d.rules"), "-D\n-w %s -p w -k ar-rules-mine\n" % a)
     c = Collector(tmp, "--rules", rules)
     procs.append(c)
-    assert c.wait_for("collecting"), c.stderr()
+    assert c.wait_for("installed"), c.stderr()
     during = lines(listing())
     assert during == ["-w %s -p w -k ar-rules-mine" % a], during
     rc, _, err = c.stop()
@@ -188,13 +188,13 @@ def case_sigkill_then_restart(tmp, procs):
     rules = write(os.path.join(tmp, "k.rules"), "-w %s -p r -k ar-rules-killed\n" % watched)
     c = Collector(tmp, "--rules", rules)
     procs.append(c)
-    assert c.wait_for("collecting"), c.stderr()
+    assert c.wait_for("installed"), c.stderr()
     c.kill()
     assert "ar-rules-killed" in listing()
     empty = write(os.path.join(tmp, "empty.rules"), "## nothing\n")
     c2 = Collector(tmp, "--rules", empty)
     procs.append(c2)
-    assert c2.wait_for("collecting"), c2.stderr()
+    assert c2.wait_for("installed"), c2.stderr()
     rc, _, err = c2.stop()
     assert rc == 0, err
     after = listing()
@@ -217,7 +217,7 @@ def main():
     if not shutil.which("auditctl"):
         print("skip: auditctl (Debian auditd package) is the test oracle and is missing")
         return SKIP
-    help_text = subprocess.run([BIN, "--help"], capture_output=True, text=True).stdout
+    help_text = subprocess.run([BIN, "run", "--help"], capture_output=True, text=True).stdout
     if "--rules" not in help_text:
         print("skip: %s has no --rules option yet (main.c/collector.c must call "
               "rules/collector_rules.h)" % BIN)
