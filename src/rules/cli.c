@@ -16,27 +16,26 @@ enum { EXIT_OK = 0, EXIT_ERRORS = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: auditrelay rules check [--print] [--machine ARCH] FILE|DIR...\n"
-            "       auditrelay rules load [--allow-lock] [--allow-panic] FILE|DIR...\n"
-            "       auditrelay rules list [-k KEY]\n"
-            "       auditrelay rules delete FILE|DIR...\n"
-            "\n"
-            "Audit rules in auditctl syntax (auditctl -R files; a directory is read like\n"
-            "augenrules: its *.rules files in version order). See auditrelay-rules(5).\n"
-            "\n"
-            "  check    compile and report every error with file:line; no kernel access\n"
-            "           --print          print what would be loaded, in auditctl -l syntax\n"
-            "           --machine ARCH   compile for another machine (b64/b32, -S names)\n"
-            "  load     compile, then load into the kernel; on any error nothing is loaded\n"
-            "           --allow-lock     let -e 2 and --loginuid-immutable through (they\n"
-            "                            hold until reboot)\n"
-            "           --allow-panic    let -f 2 through (panic on a lost record)\n"
-            "  list     print the kernel's rules exactly as auditctl -l prints them\n"
-            "           -k KEY           only rules whose key contains KEY\n"
-            "  delete   remove the rules the files would load (and do what their -D says)\n"
-            "\n"
-            "Exit status: 0 success, 1 errors, 2 usage.\n");
+    fprintf(f, "Usage: auditrelay rules check [--print] [--machine ARCH] FILE|DIR...\n"
+               "       auditrelay rules load [--allow-lock] [--allow-panic] FILE|DIR...\n"
+               "       auditrelay rules list [-k KEY]\n"
+               "       auditrelay rules delete FILE|DIR...\n"
+               "\n"
+               "Audit rules in auditctl syntax (auditctl -R files; a directory is read like\n"
+               "augenrules: its *.rules files in version order). See auditrelay-rules(5).\n"
+               "\n"
+               "  check    compile and report every error with file:line; no kernel access\n"
+               "           --print          print what would be loaded, in auditctl -l syntax\n"
+               "           --machine ARCH   compile for another machine (b64/b32, -S names)\n"
+               "  load     compile, then load into the kernel; on any error nothing is loaded\n"
+               "           --allow-lock     let -e 2 and --loginuid-immutable through (they\n"
+               "                            hold until reboot)\n"
+               "           --allow-panic    let -f 2 through (panic on a lost record)\n"
+               "  list     print the kernel's rules exactly as auditctl -l prints them\n"
+               "           -k KEY           only rules whose key contains KEY\n"
+               "  delete   remove the rules the files would load (and do what their -D says)\n"
+               "\n"
+               "Exit status: 0 success, 1 errors, 2 usage.\n");
 }
 
 static void print_diags(const struct ar_rules *r)
@@ -46,8 +45,8 @@ static void print_diags(const struct ar_rules *r)
     for (size_t i = 0; i < n; i++) {
         const char *sev = d[i].severity == AR_RULES_ERROR ? "error" : "warning";
         if (d[i].origin.line)
-            fprintf(stderr, "auditrelay: %s:%u: %s: %s\n", d[i].origin.file, d[i].origin.line,
-                    sev, d[i].message);
+            fprintf(stderr, "auditrelay: %s:%u: %s: %s\n", d[i].origin.file, d[i].origin.line, sev,
+                    d[i].message);
         else
             fprintf(stderr, "auditrelay: %s: %s: %s\n", d[i].origin.file, sev, d[i].message);
     }
@@ -211,8 +210,8 @@ static int cmd_check(int argc, char **argv)
         }
     }
     if (errors)
-        fprintf(stderr, "auditrelay: %zu error%s, %zu warning%s: nothing would be loaded\n",
-                errors, errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+        fprintf(stderr, "auditrelay: %zu error%s, %zu warning%s: nothing would be loaded\n", errors,
+                errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
     else
         fprintf(stderr, "auditrelay: ok: %zu rule%s and %zu other operation%s, %zu warning%s\n",
                 rules, rules == 1 ? "" : "s", other, other == 1 ? "" : "s", warnings,
@@ -274,9 +273,9 @@ static int cmd_load(int argc, char **argv)
     for (size_t k = 0; k < nmsg; k++)
         fprintf(stderr, "auditrelay: %s\n", msgs[k]);
     const struct ar_rules_session_stats *st = ar_rules_session_stats(s);
-    fprintf(stderr, "auditrelay: loaded %zu rule%s, %zu setting%s; %zu rule%s deleted\n",
-            st->added, st->added == 1 ? "" : "s", st->settings, st->settings == 1 ? "" : "s",
-            st->deleted, st->deleted == 1 ? "" : "s");
+    fprintf(stderr, "auditrelay: loaded %zu rule%s, %zu setting%s; %zu rule%s deleted\n", st->added,
+            st->added == 1 ? "" : "s", st->settings, st->settings == 1 ? "" : "s", st->deleted,
+            st->deleted == 1 ? "" : "s");
     bool failed = st->continued_errors > 0;
     /* The rules stay loaded: free the session without stopping it. */
     ar_rules_session_free(s);
@@ -287,8 +286,7 @@ static int open_kernel(struct ar_rules_nl **nl)
 {
     int r = ar_rules_nl_open(nl);
     if (r < 0)
-        fprintf(stderr, "auditrelay: cannot open the kernel's audit socket: %s%s\n",
-                strerror(-r),
+        fprintf(stderr, "auditrelay: cannot open the kernel's audit socket: %s%s\n", strerror(-r),
                 r == -EPROTONOSUPPORT ? " (this kernel has no audit support)"
                 : r == -EPERM         ? " (run as root)"
                                       : "");

@@ -130,8 +130,10 @@ static void save_state(const struct ar_rules_session *s, const char *path, FILE 
     memcpy(tmp + plen, ".new", 5);
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        fprintf(log, "auditrelay: cannot write %s (%s): after a crash, the next start cannot "
-                     "remove this run's rules\n", tmp, strerror(errno));
+        fprintf(log,
+                "auditrelay: cannot write %s (%s): after a crash, the next start cannot "
+                "remove this run's rules\n",
+                tmp, strerror(errno));
         free(tmp);
         return;
     }
@@ -161,8 +163,10 @@ int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *
     if (npaths == 0) {
         struct stat st;
         if (stat(default_path, &st) != 0) {
-            fprintf(log, "auditrelay: no rules given and no default rules at %s: loading no "
-                         "audit rules\n", default_path);
+            fprintf(log,
+                    "auditrelay: no rules given and no default rules at %s: loading no "
+                    "audit rules\n",
+                    default_path);
             return 0;
         }
         paths = &default_path;
@@ -233,8 +237,7 @@ int ar_rules_collector_stop(struct ar_rules_session *s, bool keep, const char *s
         if (st.settings)
             fprintf(log, "; restored %zu setting%s", st.settings, st.settings == 1 ? "" : "s");
         if (st.failed)
-            fprintf(log, "; %zu thing%s could not be undone", st.failed,
-                    st.failed == 1 ? "" : "s");
+            fprintf(log, "; %zu thing%s could not be undone", st.failed, st.failed == 1 ? "" : "s");
         fprintf(log, "\n");
     }
     if (state_path && (rc == 0 || keep))

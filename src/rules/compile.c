@@ -71,16 +71,16 @@ struct line {
     struct ar_rules *set;
     const char *file;
     unsigned lineno;
-    bool failed;   /* an error was reported: nothing from this line is emitted */
-    bool ignored;  /* the line is deliberately skipped (deprecated "possible") */
-    bool stop;     /* an option that ends the line (-D, -t...) was handled */
+    bool failed;  /* an error was reported: nothing from this line is emitted */
+    bool ignored; /* the line is deliberately skipped (deprecated "possible") */
+    bool stop;    /* an option that ends the line (-D, -t...) was handled */
     /* Rule under construction. */
-    int list;      /* AUDIT_FILTER_*, -1 before -a/-A/-d/-w/-W */
-    int action;    /* AUDIT_NEVER/AUDIT_ALWAYS, -1 unset */
+    int list;   /* AUDIT_FILTER_*, -1 before -a/-A/-d/-w/-W */
+    int action; /* AUDIT_NEVER/AUDIT_ALWAYS, -1 unset */
     bool is_delete, prepend, from_watch;
-    int rule_ops;  /* -a/-A/-d seen */
+    int rule_ops; /* -a/-A/-d seen */
     bool syscall_added, perm_added, exe_added, fstype_added, mask_set;
-    uint32_t elf;  /* arch that -S names resolve against; 0 before -F arch / -S */
+    uint32_t elf; /* arch that -S names resolve against; 0 before -F arch / -S */
     bool arch_given;
     struct audit_rule_data *r; /* fixed part; strings collect in buf */
     char *buf;
@@ -145,7 +145,8 @@ static int add_diag_v(struct ar_rules *set, enum ar_rules_severity sev, const ch
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void line_error(struct line *l, const char *fmt, ...)
+static void
+line_error(struct line *l, const char *fmt, ...)
 {
     if (l->failed)
         return;
@@ -159,7 +160,8 @@ static void line_error(struct line *l, const char *fmt, ...)
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void line_warning(struct line *l, const char *fmt, ...)
+static void
+line_warning(struct line *l, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -380,7 +382,8 @@ static bool lookup_errno(const char *v, uint32_t *ret)
     char up[64];
     upcase(v + neg, up, sizeof(up));
     int err;
-    if (strlen(v + neg) >= sizeof(up) || !ar_errno_from_name((struct ar_span){up, strlen(up)}, &err))
+    if (strlen(v + neg) >= sizeof(up) ||
+        !ar_errno_from_name((struct ar_span){up, strlen(up)}, &err))
         return false;
     *ret = neg ? (uint32_t)-err : (uint32_t)err;
     return true;
@@ -439,8 +442,10 @@ static bool resolve_arch(struct line *l, const char *v, uint32_t *ret)
     if (strcmp(lower, "armeb") == 0)
         *ret = AUDIT_ARCH_ARM;
     if (!ar_arch_known_to_auditctl(*ret)) {
-        line_error(l, "arch=%s: auditctl knows i386, x86_64, arm, aarch64, ppc, ppc64, "
-                      "ppc64le, s390 and s390x", shown(v, b, sizeof(b)));
+        line_error(l,
+                   "arch=%s: auditctl knows i386, x86_64, arm, aarch64, ppc, ppc64, "
+                   "ppc64le, s390 and s390x",
+                   shown(v, b, sizeof(b)));
         return false;
     }
     return true;
@@ -462,8 +467,8 @@ static bool kernel_accepts_value(struct line *l, const struct ar_fielddef *fd,
         return false;
     }
     if (fd->kind == AR_FK_GID && value == AUDIT_UID_UNSET) {
-        line_error(l, "%s%s%u: 4294967295 (-1) is not a valid group id for the kernel",
-                   fd->name, op->symbol, value);
+        line_error(l, "%s%s%u: 4294967295 (-1) is not a valid group id for the kernel", fd->name,
+                   op->symbol, value);
         return false;
     }
     if (fd->id == AUDIT_FIELD_COMPARE && value > AUDIT_MAX_FIELD_COMPARE) {
@@ -521,8 +526,7 @@ static bool add_key(struct line *l, const char *key)
     size_t len = strlen(key);
     size_t need = l->keylen + (l->keylen ? 1 : 0) + len;
     if (need > AUDIT_MAX_KEY_LEN) {
-        line_error(l, "key too long: the keys of a rule total at most %d bytes",
-                   AUDIT_MAX_KEY_LEN);
+        line_error(l, "key too long: the keys of a rule total at most %d bytes", AUDIT_MAX_KEY_LEN);
         return false;
     }
     if (l->keylen)
@@ -591,8 +595,10 @@ static void do_field(struct line *l, const char *pair)
             return;
         }
         if (!(l->syscall_added || l->perm_added || l->exe_added || l->fstype_added)) {
-            line_error(l, "-F %s: a key needs -S, -w, -F path/dir/perm, -F exe or -F fstype "
-                          "before it", shown(pair, b, sizeof(b)));
+            line_error(l,
+                       "-F %s: a key needs -S, -w, -F path/dir/perm, -F exe or -F fstype "
+                       "before it",
+                       shown(pair, b, sizeof(b)));
             return;
         }
         if (strlen(v) > AUDIT_MAX_KEY_LEN) {
@@ -612,8 +618,10 @@ static void do_field(struct line *l, const char *pair)
     }
     if (!(fd->lists & AR_LIST_BIT(l->list))) {
         if (l->list == AUDIT_FILTER_EXCLUDE)
-            line_error(l, "-F %s: the exclude list takes only msgtype, pid, uid, gid, auid, "
-                          "exe and subj_* fields", shown(pair, b, sizeof(b)));
+            line_error(l,
+                       "-F %s: the exclude list takes only msgtype, pid, uid, gid, auid, "
+                       "exe and subj_* fields",
+                       shown(pair, b, sizeof(b)));
         else if (l->list == AUDIT_FILTER_FS)
             line_error(l, "-F %s: the filesystem list takes only fstype and key",
                        shown(pair, b, sizeof(b)));
@@ -623,7 +631,7 @@ static void do_field(struct line *l, const char *pair)
         return;
     }
     if (!(fd->ops & op->bit)) {
-        const char *which = fd->ops == AR_OPB_EQ        ? "only ="
+        const char *which = fd->ops == AR_OPB_EQ     ? "only ="
                             : fd->ops == AR_OPS_EQNE ? "only = and !="
                                                      : "no bit operators (& &=)";
         line_error(l, "-F %s: %s takes %s", shown(pair, b, sizeof(b)), fd->name, which);
@@ -716,10 +724,18 @@ static void do_field(struct line *l, const char *pair)
         }
         for (size_t i = 0; i < len; i++) {
             switch (tolower((unsigned char)v[i])) {
-            case 'r': value |= AUDIT_PERM_READ; break;
-            case 'w': value |= AUDIT_PERM_WRITE; break;
-            case 'x': value |= AUDIT_PERM_EXEC; break;
-            case 'a': value |= AUDIT_PERM_ATTR; break;
+            case 'r':
+                value |= AUDIT_PERM_READ;
+                break;
+            case 'w':
+                value |= AUDIT_PERM_WRITE;
+                break;
+            case 'x':
+                value |= AUDIT_PERM_EXEC;
+                break;
+            case 'a':
+                value |= AUDIT_PERM_ATTR;
+                break;
             default:
                 line_error(l, "-F %s: perm takes only the letters r, w, x and a",
                            shown(pair, b, sizeof(b)));
@@ -731,14 +747,17 @@ static void do_field(struct line *l, const char *pair)
     }
     case AR_FK_FILETYPE:
         if (!ar_filetype_from_name(v, &value)) {
-            line_error(l, "-F %s: filetype is one of file, dir, socket, link, character, block, "
-                          "fifo", shown(pair, b, sizeof(b)));
+            line_error(l,
+                       "-F %s: filetype is one of file, dir, socket, link, character, block, "
+                       "fifo",
+                       shown(pair, b, sizeof(b)));
             return;
         }
         break;
     case AR_FK_FSTYPE:
         /* libaudit takes 0xffffffff for "unknown" and refuses it. */
-        if ((isdigit((unsigned char)v[0]) ? !parse_u32(v, &value) : !ar_fstype_from_name(v, &value)) ||
+        if ((isdigit((unsigned char)v[0]) ? !parse_u32(v, &value)
+                                          : !ar_fstype_from_name(v, &value)) ||
             value == UINT32_MAX) {
             line_error(l, "-F %s: unknown file system type (debugfs, tracefs or a magic number)",
                        shown(pair, b, sizeof(b)));
@@ -935,9 +954,11 @@ static void warn_arch_mismatch(struct line *l)
         int n32 = ar_syscall_lookup(b32, l->syscall_names.v[i]);
         if (n64 != n32) {
             char a[32];
-            line_warning(l, "no -F arch before -S: the syscall numbers are %s's, so 32-bit "
-                            "processes are not matched (add -F arch=b64 and a second rule "
-                            "with -F arch=b32)", arch_label(b64, a, sizeof(a)));
+            line_warning(l,
+                         "no -F arch before -S: the syscall numbers are %s's, so 32-bit "
+                         "processes are not matched (add -F arch=b64 and a second rule "
+                         "with -F arch=b32)",
+                         arch_label(b64, a, sizeof(a)));
             return;
         }
     }
@@ -1032,10 +1053,18 @@ static void do_perm(struct line *l, const char *arg)
     }
     for (size_t i = 0; i < len; i++) {
         switch (tolower((unsigned char)arg[i])) {
-        case 'r': value |= AUDIT_PERM_READ; break;
-        case 'w': value |= AUDIT_PERM_WRITE; break;
-        case 'x': value |= AUDIT_PERM_EXEC; break;
-        case 'a': value |= AUDIT_PERM_ATTR; break;
+        case 'r':
+            value |= AUDIT_PERM_READ;
+            break;
+        case 'w':
+            value |= AUDIT_PERM_WRITE;
+            break;
+        case 'x':
+            value |= AUDIT_PERM_EXEC;
+            break;
+        case 'a':
+            value |= AUDIT_PERM_ATTR;
+            break;
         default:
             line_error(l, "-p %s: takes only the letters r, w, x and a", shown(arg, b, sizeof(b)));
             return;
@@ -1125,9 +1154,10 @@ static void do_list_action(struct line *l, char opt, const char *arg)
             line_error(l, "-%c %s: the entry list is deprecated (use exit)", opt,
                        shown(arg, b, sizeof(b)));
         else
-            line_error(l, "-%c %s: unknown %s (lists: exit, task, user, exclude, filesystem, "
-                          "io_uring; actions: always, never)", opt, shown(arg, b, sizeof(b)),
-                       list ? "action" : "list");
+            line_error(l,
+                       "-%c %s: unknown %s (lists: exit, task, user, exclude, filesystem, "
+                       "io_uring; actions: always, never)",
+                       opt, shown(arg, b, sizeof(b)), list ? "action" : "list");
         return;
     }
     if (action == AUDIT_POSSIBLE) {
@@ -1202,11 +1232,11 @@ struct optdef {
 };
 
 static const struct optdef shortopts[] = {
-    {'h', false}, {'i', false}, {'c', false}, {'s', false}, {'l', false}, {'D', false},
-    {'v', false}, {'t', false}, {'C', true},  {'e', true},  {'f', true},  {'r', true},
-    {'b', true},  {'a', true},  {'A', true},  {'d', true},  {'S', true},  {'F', true},
-    {'m', true},  {'R', true},  {'w', true},  {'W', true},  {'k', true},  {'p', true},
-    {'q', true},
+    {'h', false}, {'i', false}, {'c', false}, {'s', false}, {'l', false},
+    {'D', false}, {'v', false}, {'t', false}, {'C', true},  {'e', true},
+    {'f', true},  {'r', true},  {'b', true},  {'a', true},  {'A', true},
+    {'d', true},  {'S', true},  {'F', true},  {'m', true},  {'R', true},
+    {'w', true},  {'W', true},  {'k', true},  {'p', true},  {'q', true},
 };
 
 enum { LONG_LOGINUID = 1, LONG_BWT, LONG_RESET_LOST, LONG_RESET_BWTA, LONG_SIGNAL };
@@ -1268,8 +1298,10 @@ static void handle_short(struct line *l, char c, const char *arg, const struct o
     case 'k':
         if (l->list < 0 ||
             !(l->syscall_added || l->perm_added || l->exe_added || l->fstype_added)) {
-            line_error(l, "-k %s: give -S, -w, -F path/dir/perm, -F exe or -F fstype before "
-                          "the key (auditctl requires it)", shown(arg, b, sizeof(b)));
+            line_error(l,
+                       "-k %s: give -S, -w, -F path/dir/perm, -F exe or -F fstype before "
+                       "the key (auditctl requires it)",
+                       shown(arg, b, sizeof(b)));
             break;
         }
         add_key(l, arg);
@@ -1393,8 +1425,8 @@ static void handle_long(struct line *l, int id, const char *arg, const struct op
     case LONG_RESET_BWTA: {
         struct ar_rules_op *op = pending_op(l, AR_RULES_OP_SET);
         if (op)
-            op->status_mask = id == LONG_RESET_LOST ? AUDIT_STATUS_LOST
-                                                    : AUDIT_STATUS_BACKLOG_WAIT_TIME_ACTUAL;
+            op->status_mask =
+                id == LONG_RESET_LOST ? AUDIT_STATUS_LOST : AUDIT_STATUS_BACKLOG_WAIT_TIME_ACTUAL;
         last(l, pos, id == LONG_RESET_LOST ? "--reset-lost" : "--reset_backlog_wait_time_actual");
         l->stop = true;
         break;

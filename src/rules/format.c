@@ -58,8 +58,8 @@ int ar_rules_check_data(const struct audit_rule_data *rule, size_t size)
     return used <= rule->buflen ? 0 : -EBADMSG;
 }
 
-bool ar_rules_same(const struct audit_rule_data *a, size_t a_size,
-                   const struct audit_rule_data *b, size_t b_size)
+bool ar_rules_same(const struct audit_rule_data *a, size_t a_size, const struct audit_rule_data *b,
+                   size_t b_size)
 {
     if (a_size < sizeof(*a) || b_size < sizeof(*b))
         return false;
@@ -73,8 +73,7 @@ bool ar_rules_same(const struct audit_rule_data *a, size_t a_size,
         if (a->fields[i] != b->fields[i] || a->fieldflags[i] != b->fieldflags[i] ||
             a->values[i] != b->values[i])
             return false;
-    return memcmp(a->mask, b->mask, sizeof(a->mask)) == 0 &&
-           memcmp(a->buf, b->buf, a->buflen) == 0;
+    return memcmp(a->mask, b->mask, sizeof(a->mask)) == 0 && memcmp(a->buf, b->buf, a->buflen) == 0;
 }
 
 bool ar_rules_key_matches(const struct audit_rule_data *rule, size_t size, const char *key)
@@ -110,7 +109,8 @@ struct out {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void put(struct out *o, const char *fmt, ...)
+static void
+put(struct out *o, const char *fmt, ...)
 {
     if (o->oom)
         return;
@@ -154,8 +154,8 @@ static bool all_syscalls(const struct audit_rule_data *r)
 
 static bool takes_no_syscalls(uint32_t list)
 {
-    return list == AUDIT_FILTER_USER || list == AUDIT_FILTER_TASK ||
-           list == AUDIT_FILTER_EXCLUDE || list == AUDIT_FILTER_FS;
+    return list == AUDIT_FILTER_USER || list == AUDIT_FILTER_TASK || list == AUDIT_FILTER_EXCLUDE ||
+           list == AUDIT_FILTER_FS;
 }
 
 /* auditctl's is_watch: only path/dir, perm and key fields, a perm field, and all

@@ -20,15 +20,15 @@
 
 /* What a compiled line asks of the kernel, in file order. */
 enum ar_rules_op_type {
-    AR_RULES_OP_ADD,        /* -a, -A, -w: AUDIT_ADD_RULE with `rule` */
-    AR_RULES_OP_DELETE,     /* -d, -W: AUDIT_DEL_RULE with `rule` */
-    AR_RULES_OP_DELETE_ALL, /* -D [-k key]: every rule (whose key contains `text`) */
-    AR_RULES_OP_SET,        /* -e -f -b -r --backlog_wait_time --reset-lost
-                               --reset_backlog_wait_time_actual: AUDIT_SET of one field */
+    AR_RULES_OP_ADD,                /* -a, -A, -w: AUDIT_ADD_RULE with `rule` */
+    AR_RULES_OP_DELETE,             /* -d, -W: AUDIT_DEL_RULE with `rule` */
+    AR_RULES_OP_DELETE_ALL,         /* -D [-k key]: every rule (whose key contains `text`) */
+    AR_RULES_OP_SET,                /* -e -f -b -r --backlog_wait_time --reset-lost
+                                       --reset_backlog_wait_time_actual: AUDIT_SET of one field */
     AR_RULES_OP_LOGINUID_IMMUTABLE, /* --loginuid-immutable: AUDIT_SET_FEATURE, locked */
-    AR_RULES_OP_TRIM,       /* -t: AUDIT_TRIM */
-    AR_RULES_OP_MAKE_EQUIV, /* -q mount,subtree: AUDIT_MAKE_EQUIV (`text`, `text2`) */
-    AR_RULES_OP_USER_MSG,   /* -m text: an AUDIT_USER message "text=..." (`text`) */
+    AR_RULES_OP_TRIM,               /* -t: AUDIT_TRIM */
+    AR_RULES_OP_MAKE_EQUIV,         /* -q mount,subtree: AUDIT_MAKE_EQUIV (`text`, `text2`) */
+    AR_RULES_OP_USER_MSG,           /* -m text: an AUDIT_USER message "text=..." (`text`) */
 };
 
 /* Where an operation came from. `file` points into the set's own copy of the name. */
@@ -132,8 +132,8 @@ uint32_t ar_rules_machine(const struct ar_rules *r);
 /* True when two rules in the kernel's form are the same rule for the kernel (what
  * AUDIT_ADD_RULE refuses as a duplicate and AUDIT_DEL_RULE matches): list, action,
  * fields, values, strings and syscalls; the prepend flag of -A does not count. */
-bool ar_rules_same(const struct audit_rule_data *a, size_t a_size,
-                   const struct audit_rule_data *b, size_t b_size);
+bool ar_rules_same(const struct audit_rule_data *a, size_t a_size, const struct audit_rule_data *b,
+                   size_t b_size);
 
 /* Checks that `size` bytes hold a well-formed struct audit_rule_data (as the kernel
  * lists them): field_count <= AUDIT_MAX_FIELDS, buflen within size, string lengths
@@ -144,8 +144,7 @@ int ar_rules_check_data(const struct audit_rule_data *rule, size_t size);
  * host's AUDIT_ARCH_* (syscall names for rules without -F arch; 0: the build
  * machine's). Sets *ret to a malloc'ed NUL-terminated line; returns its length,
  * -EBADMSG for malformed data (ar_rules_check_data), or -ENOMEM. */
-int ar_rules_format(const struct audit_rule_data *rule, size_t size, uint32_t machine,
-                    char **ret);
+int ar_rules_format(const struct audit_rule_data *rule, size_t size, uint32_t machine, char **ret);
 
 /* True when the rule's key (-k, -F key=, any of several) contains `key`, as
  * `auditctl -l -k` and `-D -k` match. */

@@ -204,7 +204,7 @@ const struct ar_comparedef *ar_compare_by_value(uint32_t value)
 }
 
 static const struct ar_nameval filetypes[] = {
-    {"file", S_IFREG}, {"dir", S_IFDIR},       {"socket", S_IFSOCK}, {"link", S_IFLNK},
+    {"file", S_IFREG},      {"dir", S_IFDIR},   {"socket", S_IFSOCK}, {"link", S_IFLNK},
     {"character", S_IFCHR}, {"block", S_IFBLK}, {"fifo", S_IFIFO},
 };
 
@@ -216,11 +216,10 @@ static const struct ar_nameval fstypes[] = {
 
 /* IORING_OP_* that the kernel audits (io_uring/opdef.c, audit_skip is false). */
 static const struct ar_nameval uringops[] = {
-    {"sendmsg", 9},     {"recvmsg", 10},   {"accept", 13},     {"connect", 16},
-    {"fallocate", 17},  {"openat", 18},    {"close", 19},      {"openat2", 28},
-    {"shutdown", 34},   {"renameat", 35},  {"unlinkat", 36},   {"mkdirat", 37},
-    {"symlinkat", 38},  {"linkat", 39},    {"msg_ring", 40},   {"fsetxattr", 41},
-    {"setxattr", 42},   {"fgetxattr", 43}, {"getxattr", 44},   {"uring_cmd", 46},
+    {"sendmsg", 9},     {"recvmsg", 10},  {"accept", 13},    {"connect", 16},  {"fallocate", 17},
+    {"openat", 18},     {"close", 19},    {"openat2", 28},   {"shutdown", 34}, {"renameat", 35},
+    {"unlinkat", 36},   {"mkdirat", 37},  {"symlinkat", 38}, {"linkat", 39},   {"msg_ring", 40},
+    {"fsetxattr", 41},  {"setxattr", 42}, {"fgetxattr", 43}, {"getxattr", 44}, {"uring_cmd", 46},
     {"sendmsg_zc", 48},
 };
 
@@ -270,14 +269,10 @@ const char *ar_uringop_name(uint32_t op)
 /* Where libaudit 3.0.9 (what auditctl accepts and prints) names a syscall
  * differently from the kernel headers (measured by tests/unit/test_tables_vs_libaudit). */
 static const struct ar_syscall_alias syscall_aliases[] = {
-    {AUDIT_ARCH_X86_64, 17, "pread"},
-    {AUDIT_ARCH_X86_64, 18, "pwrite"},
-    {AUDIT_ARCH_I386, 283, "sys_kexec_load"},
-    {AUDIT_ARCH_I386, 423, "sched_rr_get_interval64"},
-    {AUDIT_ARCH_AARCH64, 61, "getdents"},
-    {AUDIT_ARCH_AARCH64, 67, "pread"},
-    {AUDIT_ARCH_AARCH64, 68, "pwrite"},
-    {AUDIT_ARCH_AARCH64, 80, "newfstat"},
+    {AUDIT_ARCH_X86_64, 17, "pread"},         {AUDIT_ARCH_X86_64, 18, "pwrite"},
+    {AUDIT_ARCH_I386, 283, "sys_kexec_load"}, {AUDIT_ARCH_I386, 423, "sched_rr_get_interval64"},
+    {AUDIT_ARCH_AARCH64, 61, "getdents"},     {AUDIT_ARCH_AARCH64, 67, "pread"},
+    {AUDIT_ARCH_AARCH64, 68, "pwrite"},       {AUDIT_ARCH_AARCH64, 80, "newfstat"},
 };
 
 int ar_syscall_lookup(uint32_t audit_arch, const char *name)
@@ -310,8 +305,8 @@ const char *ar_syscall_print_name(uint32_t audit_arch, uint32_t nr)
 /* libaudit's machine table (machinetab.h): i386, x86_64, ppc64, ppc, s390x, s390,
  * arm (its "armeb" is AUDIT_ARCH_ARM), aarch64, ppc64le. */
 static const uint32_t auditctl_arches[] = {
-    AUDIT_ARCH_I386,  AUDIT_ARCH_X86_64, AUDIT_ARCH_PPC64,   AUDIT_ARCH_PPC,     AUDIT_ARCH_S390X,
-    AUDIT_ARCH_S390,  AUDIT_ARCH_ARM,    AUDIT_ARCH_AARCH64, AUDIT_ARCH_PPC64LE,
+    AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, AUDIT_ARCH_PPC64,   AUDIT_ARCH_PPC,     AUDIT_ARCH_S390X,
+    AUDIT_ARCH_S390, AUDIT_ARCH_ARM,    AUDIT_ARCH_AARCH64, AUDIT_ARCH_PPC64LE,
 };
 
 bool ar_arch_known_to_auditctl(uint32_t audit_arch)

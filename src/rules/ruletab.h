@@ -17,9 +17,9 @@
 
 /* What a list accepts. */
 struct ar_listdef {
-    const char *name;  /* as auditctl spells it (-a always,exit) */
-    uint32_t nr;       /* AUDIT_FILTER_* */
-    bool syscalls;     /* takes -S (exit: syscalls; io_uring: io_uring operations) */
+    const char *name; /* as auditctl spells it (-a always,exit) */
+    uint32_t nr;      /* AUDIT_FILTER_* */
+    bool syscalls;    /* takes -S (exit: syscalls; io_uring: io_uring operations) */
 };
 
 /* How a field's value is written and checked. */
@@ -51,7 +51,7 @@ enum {
     AR_OPB_GT = 1u << 3,
     AR_OPB_LE = 1u << 4,
     AR_OPB_GE = 1u << 5,
-    AR_OPB_AND = 1u << 6,  /* & (AUDIT_BIT_MASK) */
+    AR_OPB_AND = 1u << 6,   /* & (AUDIT_BIT_MASK) */
     AR_OPB_ANDEQ = 1u << 7, /* &= (AUDIT_BIT_TEST) */
 };
 #define AR_OPS_EQNE (AR_OPB_EQ | AR_OPB_NE)

@@ -13,8 +13,8 @@
 #define NR_LISTS 8
 
 /* Settings that can be put back (counters that --reset-* clear cannot). */
-#define RESTORABLE                                                                               \
-    (AUDIT_STATUS_ENABLED | AUDIT_STATUS_FAILURE | AUDIT_STATUS_RATE_LIMIT |                    \
+#define RESTORABLE                                                                                 \
+    (AUDIT_STATUS_ENABLED | AUDIT_STATUS_FAILURE | AUDIT_STATUS_RATE_LIMIT |                       \
      AUDIT_STATUS_BACKLOG_LIMIT | AUDIT_STATUS_BACKLOG_WAIT_TIME)
 
 struct ar_rules_session {
@@ -39,7 +39,8 @@ struct ar_rules_session {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void note(struct ar_rules_session *s, const char *fmt, ...)
+static void
+note(struct ar_rules_session *s, const char *fmt, ...)
 {
     char buf[768];
     va_list ap;
@@ -182,8 +183,7 @@ static int removed_foreign(struct ar_rules_session *s, const struct audit_rule_d
     return 0;
 }
 
-static int after_delete(struct ar_rules_session *s, const struct audit_rule_data *rule,
-                        size_t size)
+static int after_delete(struct ar_rules_session *s, const struct audit_rule_data *rule, size_t size)
 {
     if (disown(s, rule, size))
         return 0;
@@ -310,19 +310,22 @@ static int check_dangerous(const struct ar_rules_op *ops, size_t n, unsigned fla
         const struct ar_rules_op *op = &ops[i];
         if (op->type == AR_RULES_OP_SET && op->status_mask == AUDIT_STATUS_ENABLED &&
             op->value == 2 && !(flags & AR_RULES_ALLOW_LOCK)) {
-            fail(f, op, -EPERM, "-e 2 locks the audit configuration until reboot (no rule or "
-                                "setting can change after it); refused without --allow-lock");
+            fail(f, op, -EPERM,
+                 "-e 2 locks the audit configuration until reboot (no rule or "
+                 "setting can change after it); refused without --allow-lock");
             return -EPERM;
         }
         if (op->type == AR_RULES_OP_LOGINUID_IMMUTABLE && !(flags & AR_RULES_ALLOW_LOCK)) {
-            fail(f, op, -EPERM, "--loginuid-immutable holds until reboot; refused without "
-                                "--allow-lock");
+            fail(f, op, -EPERM,
+                 "--loginuid-immutable holds until reboot; refused without "
+                 "--allow-lock");
             return -EPERM;
         }
         if (op->type == AR_RULES_OP_SET && op->status_mask == AUDIT_STATUS_FAILURE &&
             op->value == 2 && !(flags & AR_RULES_ALLOW_PANIC)) {
-            fail(f, op, -EPERM, "-f 2 makes the kernel panic on the first lost audit record; "
-                                "refused without --allow-panic");
+            fail(f, op, -EPERM,
+                 "-f 2 makes the kernel panic on the first lost audit record; "
+                 "refused without --allow-panic");
             return -EPERM;
         }
     }
@@ -361,8 +364,9 @@ int ar_rules_session_start(const struct ar_rules *rules, unsigned flags,
         return r;
     }
     if (s->status_before.enabled == 2) {
-        fail(ret_failure, NULL, -EPERM, "the audit configuration is locked (enabled 2) until "
-                                        "reboot: no rule or setting can change");
+        fail(ret_failure, NULL, -EPERM,
+             "the audit configuration is locked (enabled 2) until "
+             "reboot: no rule or setting can change");
         ar_rules_session_free(s);
         return -EPERM;
     }

@@ -58,11 +58,11 @@ struct ar_rules_session_stats {
 };
 
 struct ar_rules_stop_stats {
-    size_t removed;          /* owned rules removed */
-    size_t already_gone;     /* owned rules someone else had removed meanwhile */
-    size_t restored;         /* rules of others put back */
-    size_t settings;         /* settings put back */
-    size_t failed;           /* anything that could not be undone (see messages) */
+    size_t removed;      /* owned rules removed */
+    size_t already_gone; /* owned rules someone else had removed meanwhile */
+    size_t restored;     /* rules of others put back */
+    size_t settings;     /* settings put back */
+    size_t failed;       /* anything that could not be undone (see messages) */
 };
 
 struct ar_rules_session;

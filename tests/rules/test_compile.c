@@ -34,8 +34,10 @@ static bool test_is_dir(const char *path, void *ud)
 
 static struct ar_rules *compile(const char *text)
 {
-    struct ar_rules_env env = {.machine = AUDIT_ARCH_X86_64, .user_id = test_user,
-                               .group_id = test_user, .is_dir = test_is_dir};
+    struct ar_rules_env env = {.machine = AUDIT_ARCH_X86_64,
+                               .user_id = test_user,
+                               .group_id = test_user,
+                               .is_dir = test_is_dir};
     struct ar_rules *r;
     if (ar_rules_new(&env, &r) < 0)
         abort();
@@ -128,8 +130,8 @@ static void test_dangerous_controls(void)
     ar_rules_free(r);
 
     /* Refused without the flags, before any kernel access (also as non-root). */
-    static const char *const texts[] = {"-a always,exit -F arch=b64 -S open -k x\n-e 2\n",
-                                        "-f 2\n", "--loginuid-immutable\n"};
+    static const char *const texts[] = {"-a always,exit -F arch=b64 -S open -k x\n-e 2\n", "-f 2\n",
+                                        "--loginuid-immutable\n"};
     static const char *const want[] = {"t.rules:2: -e 2 locks", "t.rules:1: -f 2 makes",
                                        "t.rules:1: --loginuid-immutable"};
     static const unsigned allow[] = {AR_RULES_ALLOW_PANIC, AR_RULES_ALLOW_LOCK,
@@ -170,7 +172,9 @@ static void test_stricter_than_auditctl(void)
     refuses("-r -1", "unsigned 32-bit number");
     refuses("-a always,exit -F arch=b64 -S open -F field_compare=26", "comparisons 1 to 25");
     refuses("-a always,exit -F arch=b64 -S open -F key=", "empty key");
-    refuses("-a always,exit -F arch=b64 -S open -k a\x01" "b", "control character");
+    refuses("-a always,exit -F arch=b64 -S open -k a\x01"
+            "b",
+            "control character");
     refuses("--signal TERM", "signal");
     refuses("-S open -a always,user", "takes no syscalls");
     refuses("-a always,exit -W /etc/passwd", "cannot be combined");
@@ -197,8 +201,9 @@ static void test_kernel_checks(void)
     refuses("-a always,filesystem -F uid=0", "filesystem list takes only fstype and key");
     refuses("-a always,io_uring -F perm=r", "cannot be used on the io_uring list");
     refuses("-a always,exit -F arch=b64 -S open -k a -k b -F KEY=c", "only one key field");
-    refuses("-a always,exit -F arch=b64 -S chown -k dup\n-a always,exit -F arch=b64 -S chown -k dup",
-            "the same rule as at t.rules:1");
+    refuses(
+        "-a always,exit -F arch=b64 -S chown -k dup\n-a always,exit -F arch=b64 -S chown -k dup",
+        "the same rule as at t.rules:1");
 }
 
 static void test_messages(void)
@@ -212,7 +217,8 @@ static void test_messages(void)
     const struct ar_rules_diag *d = ar_rules_diags(r, &n);
     CHECK(n == 3);
     if (n == 3) {
-        CHECK(d[0].origin.line == 3 && strstr(d[0].message, "-S nosuch: unknown syscall for x86_64"));
+        CHECK(d[0].origin.line == 3 &&
+              strstr(d[0].message, "-S nosuch: unknown syscall for x86_64"));
         CHECK(d[1].origin.line == 4 && strstr(d[1].message, "must be absolute"));
         CHECK(d[2].origin.line == 5 && strstr(d[2].message, "nosuchfield=1: unknown field"));
         CHECK(strcmp(d[0].origin.file, "t.rules") == 0);
@@ -243,7 +249,8 @@ static void test_messages(void)
     refuses(longline, "longer than 6143 bytes");
 
     /* Warnings, with the rule still compiled. */
-    r = compile("-a always,exit -S open -k noarch\n-w /tmp/../etc/x -p wa\n-a exit,possible -S open\n-l\n");
+    r = compile(
+        "-a always,exit -S open -k noarch\n-w /tmp/../etc/x -p wa\n-a exit,possible -S open\n-l\n");
     CHECK(ar_rules_error_count(r) == 0);
     d = ar_rules_diags(r, &n);
     CHECK(n == 4);
@@ -351,7 +358,11 @@ static void test_format_odd_data(void)
     r->fieldflags[5] = AUDIT_EQUAL;
     r->values[5] = 8;
     r->buflen = 8;
-    memcpy(r->buf, "\x01" "a\x01\x01" "bcd\x01", 8);
+    memcpy(r->buf,
+           "\x01"
+           "a\x01\x01"
+           "bcd\x01",
+           8);
     char *line = NULL;
     CHECK(ar_rules_format(r, size, AUDIT_ARCH_X86_64, &line) > 0);
     CHECK_STR(line, "-a always,exit -F arch=0x12345678 -S 2 f24=1 -F msgtype!=2999 "

@@ -27,11 +27,11 @@
 static int failures;
 static unsigned files_checked, rules_matched, roundtrips, lossy, text_rules_matched, text_files;
 
-#define FAIL(...)                                                                                \
-    do {                                                                                         \
-        fprintf(stderr, __VA_ARGS__);                                                            \
-        fputc('\n', stderr);                                                                     \
-        failures++;                                                                              \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
+        failures++;                                                                                \
     } while (0)
 
 static char *read_file(const char *path, size_t *len)
@@ -294,8 +294,8 @@ static bool equal_to_golden(const struct ar_rules_op *op, const struct golden_ru
 
 static struct ar_rules *new_set(uint32_t machine, struct dirs *d)
 {
-    struct ar_rules_env env = {.machine = machine, .is_dir = test_is_dir, .user_id = test_user,
-                               .userdata = d};
+    struct ar_rules_env env = {
+        .machine = machine, .is_dir = test_is_dir, .user_id = test_user, .userdata = d};
     struct ar_rules *r;
     if (ar_rules_new(&env, &r) < 0)
         abort();
@@ -457,8 +457,7 @@ static void check_rules_file(const char *dir, const char *base, const struct gol
                              struct dirs *d)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%.*s", dir, (int)(strlen(base) - strlen(".golden.yml")),
-             base);
+    snprintf(path, sizeof(path), "%s/%.*s", dir, (int)(strlen(base) - strlen(".golden.yml")), base);
     size_t len;
     char *text = read_file(path, &len);
     if (!text)

@@ -60,12 +60,12 @@ static void libaudit_result(int list, const char *pair, bool compare, struct res
     audit_rule_free_data(r);
 }
 
-static void our_result(int list, const char *pair, bool compare, struct result *ret,
-                       char *why, size_t whysize)
+static void our_result(int list, const char *pair, bool compare, struct result *ret, char *why,
+                       size_t whysize)
 {
     static const char *const lists[] = {"user", "task", "", "", "exit", "exclude", "filesystem"};
-    struct ar_rules_env env = {.machine = AUDIT_ARCH_X86_64, .user_id = user_id,
-                               .group_id = user_id};
+    struct ar_rules_env env = {
+        .machine = AUDIT_ARCH_X86_64, .user_id = user_id, .group_id = user_id};
     struct ar_rules *set;
     if (ar_rules_new(&env, &set) < 0)
         abort();
@@ -91,11 +91,12 @@ static void our_result(int list, const char *pair, bool compare, struct result *
 }
 
 static const char *const values[] = {
-    "0", "1", "2", "-1", "-5", "1000", "4294967295", "4294967296", "0x10", "010", "1abc",
-    "abc", "root", "unset", "EPERM", "-EPERM", "-eacces", "SYSCALL", "user_login", "1300",
-    "rwxa", "wa", "q", "file", "dir", "debugfs", "0x64626720", "/etc/passwd", "/etc/",
-    "relative", "s0", "system_u", "b64", "b32", "x86_64", "i386", "aarch64", "0xc000003e",
-    "45", "46",
+    "0",          "1",        "2",          "-1",       "-5",         "1000",       "4294967295",
+    "4294967296", "0x10",     "010",        "1abc",     "abc",        "root",       "unset",
+    "EPERM",      "-EPERM",   "-eacces",    "SYSCALL",  "user_login", "1300",       "rwxa",
+    "wa",         "q",        "file",       "dir",      "debugfs",    "0x64626720", "/etc/passwd",
+    "/etc/",      "relative", "s0",         "system_u", "b64",        "b32",        "x86_64",
+    "i386",       "aarch64",  "0xc000003e", "45",       "46",
 };
 
 static const char *const ops[] = {"=", "!=", "<", ">", "<=", ">=", "&", "&="};
@@ -137,13 +138,14 @@ int main(void)
                     } else if (a.ok && !b.ok) {
                         stricter++;
                         if (getenv("VERBOSE"))
-                            printf("list %d -F %s: only auditrelay refuses: %s\n", lists[li],
-                                   pair, why);
+                            printf("list %d -F %s: only auditrelay refuses: %s\n", lists[li], pair,
+                                   why);
                     } else if (a.field != b.field || a.op != b.op || a.value != b.value ||
                                strcmp(a.str, b.str) != 0) {
                         failures++;
-                        fprintf(stderr, "list %d -F %s: libaudit %u/%x/%u/\"%s\", "
-                                        "auditrelay %u/%x/%u/\"%s\"\n",
+                        fprintf(stderr,
+                                "list %d -F %s: libaudit %u/%x/%u/\"%s\", "
+                                "auditrelay %u/%x/%u/\"%s\"\n",
                                 lists[li], pair, a.field, a.op, a.value, a.str, b.field, b.op,
                                 b.value, b.str);
                     } else {
@@ -172,7 +174,6 @@ int main(void)
     }
     printf("%u field pairs: %u compiled identically, %u refused by both, %u refused only by "
            "auditrelay (kernel checks, strict numbers), %u differences\n",
-           both_ok + both_refuse + stricter + failures, both_ok, both_refuse, stricter,
-           failures);
+           both_ok + both_refuse + stricter + failures, both_ok, both_refuse, stricter, failures);
     return failures ? 1 : 0;
 }
