@@ -850,10 +850,9 @@ static void do_compare(struct line *l, const char *pair)
 
 /* ---- syscalls (-S) -------------------------------------------------------------- */
 
-static bool set_syscall_bit(struct line *l, uint32_t nr)
+static void set_syscall_bit(struct line *l, uint32_t nr)
 {
     l->r->mask[AUDIT_WORD(nr)] |= AUDIT_BIT(nr);
-    return true;
 }
 
 static void do_syscalls(struct line *l, const char *arg)

@@ -408,11 +408,6 @@ const struct ar_rules_session_stats *ar_rules_session_stats(const struct ar_rule
     return &s->stats;
 }
 
-static bool still_removed(const struct ar_rules_session *s, size_t i)
-{
-    return s->removed[i];
-}
-
 /* Puts back the rules of others that the session removed. The kernel appends
  * re-added rules to their list, so to restore the original order in a list, the
  * rules after the first removed one are taken out and everything from there is
@@ -423,7 +418,7 @@ static int restore_removed(struct ar_rules_session *s, struct ar_rules_stop_stat
     for (uint32_t list = 0; list < NR_LISTS; list++) {
         size_t from = s->before.n;
         for (size_t i = 0; i < s->before.n; i++)
-            if (AR_RULE_LIST(s->before.v[i].rule->flags) == list && still_removed(s, i)) {
+            if (AR_RULE_LIST(s->before.v[i].rule->flags) == list && s->removed[i]) {
                 from = i;
                 break;
             }
@@ -431,7 +426,7 @@ static int restore_removed(struct ar_rules_session *s, struct ar_rules_stop_stat
             continue;
         for (size_t i = from; i < s->before.n; i++) {
             const struct ar_kernel_rule *k = &s->before.v[i];
-            if (AR_RULE_LIST(k->rule->flags) != list || still_removed(s, i))
+            if (AR_RULE_LIST(k->rule->flags) != list || s->removed[i])
                 continue;
             int r = ar_rules_nl_delete(s->nl, k->rule, k->size);
             if (r < 0 && r != -ENOENT) {
@@ -446,7 +441,7 @@ static int restore_removed(struct ar_rules_session *s, struct ar_rules_stop_stat
             const struct ar_kernel_rule *k = &s->before.v[i];
             if (AR_RULE_LIST(k->rule->flags) != list)
                 continue;
-            bool was_removed = still_removed(s, i);
+            bool was_removed = s->removed[i];
             int r = ar_rules_nl_add(s->nl, k->rule, k->size);
             if (r == 0 || r == -EEXIST) {
                 if (was_removed) {
