@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "rules/collector_rules.h"
 #include "sources/audit_netlink.h"
 
 #define EXPIRE_INTERVAL_MS 100
@@ -22,6 +23,7 @@ struct collector {
     uv_loop_t *loop;
     struct ar_audit_nl *nl;
     struct ar_pipeline *pipeline;
+    struct ar_rules_session *rules; /* the rules we installed, NULL when none */
     struct ar_outputs outputs;
     struct ar_output_stats outputs_final; /* once the outputs are closed */
     uint64_t output_dropped_reported;
@@ -30,6 +32,7 @@ struct collector {
     uv_signal_t sigint, sigterm, sigusr1, sighup;
     bool unicast;
     bool own_pid;
+    uint32_t backlog_limit;       /* in force while we run (unicast) */
     struct audit_status before;   /* kernel settings when we started */
     uint32_t changed_mask;        /* AUDIT_STATUS_* fields we changed */
     uint32_t last_lost;
@@ -224,8 +227,32 @@ static void on_readable(uv_poll_t *p, int status, int events)
     ar_pipeline_expire(c->pipeline, uv_now(c->loop));
 }
 
+static const char *rules_state_path(void)
+{
+    const char *p = getenv("AUDITRELAY_RULES_STATE_FILE");
+    return p && *p ? p : AR_RULES_STATE_PATH;
+}
+
+/* Rules go in after our settings and come out before the settings are restored,
+ * so no rule of ours runs on the machine's own settings. */
+static int install_rules(struct collector *c)
+{
+    const struct ar_collector_config *cfg = c->cfg;
+    /* The default set only when we are the audit daemon: beside auditd, its
+     * administrator decides the rules. Rules given explicitly are always loaded. */
+    if (cfg->no_rules || (cfg->nrules == 0 && !c->own_pid))
+        return 0;
+    struct ar_rules_collector_config rcfg = {
+        .paths = cfg->rules, .npaths = cfg->nrules, .state_path = rules_state_path()};
+    return ar_rules_collector_start(&rcfg, stderr, &c->rules) < 0 ? -1 : 0;
+}
+
 static void restore_kernel(struct collector *c)
 {
+    if (c->rules) {
+        ar_rules_collector_stop(c->rules, c->cfg->keep_rules, rules_state_path(), stderr);
+        c->rules = NULL;
+    }
     if (c->own_pid) {
         struct audit_status s = {.mask = AUDIT_STATUS_PID, .pid = 0};
         int r = ar_audit_nl_set(c->nl, &s);
@@ -423,9 +450,8 @@ static int setup_source(struct collector *c)
         }
     }
     state_save(c);
-    fprintf(stderr, "auditrelay: collecting as the audit daemon (pid %d, backlog_limit %u)\n",
-            getpid(), (s.mask & AUDIT_STATUS_BACKLOG_LIMIT) ? s.backlog_limit
-                                                              : c->before.backlog_limit);
+    c->backlog_limit = (s.mask & AUDIT_STATUS_BACKLOG_LIMIT) ? s.backlog_limit
+                                                             : c->before.backlog_limit;
     return 0;
 }
 
@@ -445,7 +471,14 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         ar_outputs_close(&c.outputs, 0, false, NULL);
         return 1;
     }
-    if (setup_source(&c) < 0) {
+    int setup = setup_source(&c);
+    if (setup == 0)
+        setup = install_rules(&c);
+    /* Said once everything is in place: tests and users wait for this line. */
+    if (setup == 0 && c.own_pid)
+        fprintf(stderr, "auditrelay: collecting as the audit daemon (pid %d, backlog_limit %u)\n",
+                getpid(), c.backlog_limit);
+    if (setup < 0) {
         restore_kernel(&c);
         ar_audit_nl_close(c.nl);
         ar_pipeline_free(c.pipeline);

@@ -7,6 +7,7 @@
 #include "pipeline.h"
 
 #define AR_MAX_OUTPUTS 16
+#define AR_MAX_RULE_PATHS 16
 
 enum ar_source_mode { AR_SOURCE_AUTO, AR_SOURCE_UNICAST, AR_SOURCE_MULTICAST };
 
@@ -25,6 +26,10 @@ struct ar_collector_config {
     char *outputs[AR_MAX_OUTPUTS]; /* output specs; none: stdout */
     size_t noutputs;
     struct ar_output_config output; /* queue bounds, spool (policy drop) */
+    const char *rules[AR_MAX_RULE_PATHS]; /* rule files/dirs; none: the default set */
+    size_t nrules;
+    bool no_rules;              /* install no rules at all */
+    bool keep_rules;            /* leave the installed rules in place on exit */
     struct ar_pipeline_config pipeline; /* sink is set by the collector */
 };
 

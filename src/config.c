@@ -38,7 +38,7 @@ static bool parse_u32(const char *v, uint32_t *ret)
 }
 
 /* One table of keys: section, name, and how to apply a value. */
-enum kind { K_SOURCE, K_BOOL, K_U32, K_FAILURE, K_FORMAT, K_OUTPUT, K_STRING, K_SIZE };
+enum kind { K_SOURCE, K_BOOL, K_U32, K_FAILURE, K_FORMAT, K_OUTPUT, K_STRING, K_SIZE, K_RULES };
 
 struct key {
     const char *section, *name;
@@ -56,6 +56,8 @@ static const struct key keys[] = {
     {"collector", "backlog_wait_time", K_U32, OFF(backlog_wait_time), OFF(set_backlog_wait_time)},
     {"collector", "rate_limit", K_U32, OFF(rate_limit), OFF(set_rate_limit)},
     {"collector", "failure", K_FAILURE, OFF(failure), OFF(set_failure)},
+    {"collector", "rules", K_RULES, 0, SIZE_MAX},
+    {"collector", "keep_rules", K_BOOL, OFF(keep_rules), SIZE_MAX},
     {"output", "format", K_FORMAT, OFF(pipeline.format), SIZE_MAX},
     {"output", "resolve", K_BOOL, OFF(pipeline.resolve_ids), SIZE_MAX},
     {"output", "output", K_OUTPUT, 0, SIZE_MAX},
@@ -106,6 +108,13 @@ static int on_value(void *user, const char *section, const char *name, const cha
                  (ctx->cfg->outputs[ctx->cfg->noutputs] = strdup(value)) != NULL;
             if (ok)
                 ctx->cfg->noutputs++;
+            break;
+        case K_RULES:
+            /* Repeatable, like output. */
+            ok = ctx->cfg->nrules < AR_MAX_RULE_PATHS &&
+                 (ctx->cfg->rules[ctx->cfg->nrules] = strdup(value)) != NULL;
+            if (ok)
+                ctx->cfg->nrules++;
             break;
         case K_STRING:
             ok = (*(char **)(base + k->offset) = strdup(value)) != NULL;

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "outputs/output.h"
 #include "pipeline.h"
+#include "rules/cli.h"
 #include "sources/replay.h"
 
 #ifndef AR_VERSION
@@ -260,6 +261,11 @@ static void run_usage(FILE *f)
             "  -o, --output SPEC         where events go, repeatable (default stdout); the\n"
             "                            specs of 'auditrelay replay --help'\n"
             "      --spool-dir DIR       spill what a down TCP/unix peer cannot take to DIR\n"
+            "      --rules FILE|DIR      audit rules (auditctl syntax) to install while running,\n"
+            "                            repeatable; a directory is read like augenrules.\n"
+            "                            Default: the shipped set, when we hold the slot\n"
+            "      --no-rules            install no rules\n"
+            "      --keep-rules          leave the installed rules loaded on exit\n"
             "  -n, --no-resolve          do not look up user and group names\n"
             "  -h, --help                this help\n"
             "  -V, --version             version\n"
@@ -281,7 +287,7 @@ static int parse_u32(const char *s, uint32_t *ret)
 static int cmd_run(int argc, char **argv)
 {
     enum { OPT_TAKEOVER = 256, OPT_NO_ENABLE, OPT_BACKLOG, OPT_WAIT, OPT_RATE, OPT_FAILURE,
-           OPT_SPOOL };
+           OPT_SPOOL, OPT_RULES, OPT_NO_RULES, OPT_KEEP_RULES };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"source", required_argument, NULL, 's'},
@@ -293,6 +299,9 @@ static int cmd_run(int argc, char **argv)
         {"failure-mode", required_argument, NULL, OPT_FAILURE},
         {"output", required_argument, NULL, 'o'},
         {"spool-dir", required_argument, NULL, OPT_SPOOL},
+        {"rules", required_argument, NULL, OPT_RULES},
+        {"no-rules", no_argument, NULL, OPT_NO_RULES},
+        {"keep-rules", no_argument, NULL, OPT_KEEP_RULES},
         {"format", required_argument, NULL, 'f'},
         {"no-resolve", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
@@ -318,7 +327,7 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     optind = 1;
-    bool outputs_given = false;
+    bool outputs_given = false, rules_given = false;
     while ((c = getopt_long(argc, argv, "c:s:f:o:nhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -336,6 +345,22 @@ static int cmd_run(int argc, char **argv)
             break;
         case OPT_SPOOL:
             cfg.output.spool_dir = optarg;
+            break;
+        case OPT_RULES:
+            if (!rules_given)
+                cfg.nrules = 0; /* the command line replaces the config file's */
+            rules_given = true;
+            if (cfg.nrules == AR_MAX_RULE_PATHS) {
+                fprintf(stderr, "auditrelay: at most %d --rules\n", AR_MAX_RULE_PATHS);
+                return EXIT_USAGE;
+            }
+            cfg.rules[cfg.nrules++] = optarg;
+            break;
+        case OPT_NO_RULES:
+            cfg.no_rules = true;
+            break;
+        case OPT_KEEP_RULES:
+            cfg.keep_rules = true;
             break;
         case 's':
             if (strcmp(optarg, "auto") == 0)
@@ -416,6 +441,7 @@ static void main_usage(FILE *f)
     fprintf(f,
             "Usage: auditrelay [run] [OPTIONS]             live collection (JSON events on stdout)\n"
             "       auditrelay replay [OPTIONS] [FILE...]  replay captured audit logs\n"
+            "       auditrelay rules check|load|list|delete ...  manage audit rules\n"
             "       auditrelay --help | --version\n"
             "\n"
             "'auditrelay run --help' and 'auditrelay replay --help' describe each command.\n");
@@ -429,6 +455,8 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "rules") == 0)
+        return ar_rules_cli(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         main_usage(stdout);
         return EXIT_OK;

@@ -162,6 +162,10 @@ int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *
     size_t npaths = cfg->npaths;
     if (npaths == 0) {
         struct stat st;
+        /* A binary run from its build tree (not installed) uses the source tree's
+         * set, so that a first run from a fresh checkout shows events. */
+        if (stat(default_path, &st) != 0 && stat(AR_RULES_SOURCE_PATH, &st) == 0)
+            default_path = AR_RULES_SOURCE_PATH;
         if (stat(default_path, &st) != 0) {
             fprintf(log,
                     "auditrelay: no rules given and no default rules at %s: loading no "
