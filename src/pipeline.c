@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "encode_pool.h"
+#include "enrich/tables.h"
 #include "enrich/ids.h"
 
 struct ar_pipeline {
@@ -19,19 +20,6 @@ struct ar_pipeline {
     int error;                 /* first sink or memory error, sticky */
     uint64_t last_sec;         /* log time of the latest record, for loss events */
 };
-
-static uint32_t native_arch(void)
-{
-#if defined(__x86_64__)
-    return AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-    return AUDIT_ARCH_AARCH64;
-#elif defined(__i386__)
-    return AUDIT_ARCH_I386;
-#else
-    return 0;
-#endif
-}
 
 void ar_pipeline_config_default(struct ar_pipeline_config *ret)
 {
@@ -105,7 +93,7 @@ int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **r
     if (r < 0)
         goto fail;
     struct ar_encoder_config ecfg = {
-        .format = cfg->format, .source = cfg->source, .native_arch = native_arch()};
+        .format = cfg->format, .source = cfg->source, .native_arch = ar_arch_native()};
     r = ar_encoder_new(&ecfg, p->ids, &p->enc);
     if (r < 0)
         goto fail;

@@ -25,6 +25,31 @@ const char *ar_syscall_name(uint32_t audit_arch, uint32_t nr);
  * -EAFNOSUPPORT for an arch without a table. */
 int ar_syscall_number(uint32_t audit_arch, struct ar_span name);
 
+/* The AUDIT_ARCH_* of the machine this was built for (0 if audit has none):
+ * what "b64" means in rules and what a record without arch= is taken to be. */
+static inline uint32_t ar_arch_native(void)
+{
+#if defined(__x86_64__) && !defined(__ILP32__)
+    return 0xc000003eu; /* AUDIT_ARCH_X86_64 */
+#elif defined(__i386__)
+    return 0x40000003u; /* AUDIT_ARCH_I386 */
+#elif defined(__aarch64__)
+    return 0xc00000b7u; /* AUDIT_ARCH_AARCH64 */
+#elif defined(__arm__)
+    return 0x40000028u; /* AUDIT_ARCH_ARM */
+#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
+    return 0xc0000015u; /* AUDIT_ARCH_PPC64LE */
+#elif defined(__powerpc64__)
+    return 0x80000015u; /* AUDIT_ARCH_PPC64 */
+#elif defined(__s390x__)
+    return 0x80000016u; /* AUDIT_ARCH_S390X */
+#elif defined(__riscv) && __riscv_xlen == 64
+    return 0xc00000f3u; /* AUDIT_ARCH_RISCV64 */
+#else
+    return 0;
+#endif
+}
+
 /* Symbolic errno name ("ENOENT") for a positive errno value, NULL if unknown. */
 const char *ar_errno_name(int err);
 /* Positive errno value for a symbolic name; false if unknown. */

@@ -1773,25 +1773,7 @@ static int compile_words(struct line *l, int argc, const char *const *argv)
 
 uint32_t ar_rules_build_machine(void)
 {
-#if defined(__x86_64__) && !defined(__ILP32__)
-    return AUDIT_ARCH_X86_64;
-#elif defined(__i386__)
-    return AUDIT_ARCH_I386;
-#elif defined(__aarch64__)
-    return AUDIT_ARCH_AARCH64;
-#elif defined(__arm__)
-    return AUDIT_ARCH_ARM;
-#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
-    return AUDIT_ARCH_PPC64LE;
-#elif defined(__powerpc64__)
-    return AUDIT_ARCH_PPC64;
-#elif defined(__s390x__)
-    return AUDIT_ARCH_S390X;
-#elif defined(__riscv) && __riscv_xlen == 64
-    return AUDIT_ARCH_RISCV64;
-#else
-    return 0;
-#endif
+    return ar_arch_native();
 }
 
 int ar_rules_new(const struct ar_rules_env *env, struct ar_rules **ret)

@@ -199,34 +199,32 @@ static int wait_readable(int fd)
     return r == 0 ? -ETIMEDOUT : 0;
 }
 
-int ar_audit_nl_get_status(struct ar_audit_nl *nl, struct audit_status *ret)
+/* Waits on the control socket for the answer to request `seq`: its ack, and when
+ * reply_type is not 0 also a reply of that type (the kernel acks first, then replies
+ * from another thread: either order). The reply's payload is copied to reply. */
+static int control_wait(struct ar_audit_nl *nl, uint32_t seq, uint16_t reply_type, void *reply,
+                        size_t reply_size)
 {
-    uint32_t seq = ++nl->seq;
-    int r = send_request(nl->control, AUDIT_GET, NULL, 0, seq);
-    if (r < 0)
-        return r;
     _Alignas(struct nlmsghdr) char buf[RECORD_BUF];
-    bool have = false, acked = false;
+    bool have = reply_type == 0, acked = false;
     int fd = mnl_socket_get_fd(nl->control);
-    /* The reply and the ack, in either order (the kernel acks first, then replies
-     * from another thread). */
     while (!have || !acked) {
-        r = wait_readable(fd);
+        int r = wait_readable(fd);
         if (r < 0)
             return r;
         ssize_t n = recv(fd, buf, sizeof(buf), 0);
         if (n < 0)
             return -errno;
         const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
-        if ((size_t)n < sizeof(*h) || h->nlmsg_seq != seq)
+        if ((size_t)n < NLMSG_HDRLEN || h->nlmsg_seq != seq)
             continue;
-        if (h->nlmsg_type == AUDIT_GET) {
-            struct audit_status s = {0};
+        if (reply_type && h->nlmsg_type == reply_type) {
             size_t plen = (size_t)n - NLMSG_HDRLEN;
-            memcpy(&s, mnl_nlmsg_get_payload(h), plen < sizeof(s) ? plen : sizeof(s));
-            *ret = s;
+            memset(reply, 0, reply_size);
+            memcpy(reply, mnl_nlmsg_get_payload(h), plen < reply_size ? plen : reply_size);
             have = true;
-        } else if (h->nlmsg_type == NLMSG_ERROR) {
+        } else if (h->nlmsg_type == NLMSG_ERROR &&
+                   (size_t)n >= NLMSG_HDRLEN + sizeof(struct nlmsgerr)) {
             const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
             if (e->error)
                 return e->error;
@@ -236,27 +234,25 @@ int ar_audit_nl_get_status(struct ar_audit_nl *nl, struct audit_status *ret)
     return 0;
 }
 
+int ar_audit_nl_get_status(struct ar_audit_nl *nl, struct audit_status *ret)
+{
+    uint32_t seq = ++nl->seq;
+    int r = send_request(nl->control, AUDIT_GET, NULL, 0, seq);
+    if (r < 0)
+        return r;
+    struct audit_status s;
+    r = control_wait(nl, seq, AUDIT_GET, &s, sizeof(s));
+    if (r == 0)
+        *ret = s;
+    return r;
+}
+
 int ar_audit_nl_set(struct ar_audit_nl *nl, const struct audit_status *s)
 {
     uint32_t seq = ++nl->seq;
     if (!(s->mask & AUDIT_STATUS_PID)) {
         int r = send_request(nl->control, AUDIT_SET, s, sizeof(*s), seq);
-        if (r < 0)
-            return r;
-        int fd = mnl_socket_get_fd(nl->control);
-        _Alignas(struct nlmsghdr) char buf[RECORD_BUF];
-        for (;;) {
-            r = wait_readable(fd);
-            if (r < 0)
-                return r;
-            ssize_t n = recv(fd, buf, sizeof(buf), 0);
-            if (n < 0)
-                return -errno;
-            const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
-            if ((size_t)n >= NLMSG_HDRLEN + sizeof(struct nlmsgerr) &&
-                h->nlmsg_type == NLMSG_ERROR && h->nlmsg_seq == seq)
-                return ((const struct nlmsgerr *)mnl_nlmsg_get_payload(h))->error;
-        }
+        return r < 0 ? r : control_wait(nl, seq, 0, NULL, 0);
     }
     /* The daemon slot is whatever socket sent the request: the reader. Records may
      * arrive before the ack; they go to the pipeline as usual. */
