@@ -131,7 +131,7 @@ static int cmd_replay(int argc, char **argv)
     cfg.encode_threads = ncpu > 1 ? (unsigned)(ncpu > 4 ? 4 : ncpu) : 0;
     int progress = -1; /* auto */
     bool quiet = false;
-    char **outputs = calloc((size_t)argc, sizeof(*outputs));
+    char *outputs[AR_MAX_OUTPUTS];
     size_t noutputs = 0;
     struct ar_output_config ocfg;
     ar_output_config_default(&ocfg);
@@ -141,6 +141,10 @@ static int cmd_replay(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "f:o:nqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
+            if (noutputs == AR_MAX_OUTPUTS) {
+                fprintf(stderr, "auditrelay replay: at most %d outputs\n", AR_MAX_OUTPUTS);
+                return EXIT_USAGE;
+            }
             outputs[noutputs++] = optarg;
             break;
         case OPT_SPOOL:
@@ -197,7 +201,6 @@ static int cmd_replay(int argc, char **argv)
     }
     struct ar_outputs set;
     int r = ar_outputs_open(&set, outputs, noutputs, &ocfg);
-    free(outputs);
     if (r < 0)
         return EXIT_USAGE;
     /* logrotate moves a file output away and sends SIGHUP: reopen it. */

@@ -71,6 +71,8 @@ void ar_output_config_default(struct ar_output_config *ret)
 static uint64_t count_lines(const char *p, size_t len)
 {
     uint64_t n = 0;
+    if (len == 0)
+        return 0; /* p may be NULL: an empty queue has no buffer yet */
     for (const char *e = p + len; (p = memchr(p, '\n', (size_t)(e - p))); p++)
         n++;
     return n;
