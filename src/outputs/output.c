@@ -56,6 +56,7 @@ struct ar_output {
     uint64_t spool_read, spool_write;
     bool connected;
     bool failed;               /* errors_are_final and an error came: drop from now on */
+    bool complained;           /* the current outage was reported on stderr */
     struct ar_output_stats stats;
 };
 
@@ -281,6 +282,9 @@ static void *writer_main(void *arg)
             continue;
         }
         if (r == 0) {
+            if (o->complained)
+                fprintf(stderr, "auditrelay: output %s: sending again\n", o->name);
+            o->complained = false;
             o->stats.last_error = 0;
             backoff = BACKOFF_MIN_MS;
             batch_done(o);
@@ -294,6 +298,15 @@ static void *writer_main(void *arg)
             o->writing_len = o->filling_len = 0;
             pthread_cond_broadcast(&o->room);
             break;
+        }
+        /* Say it once per change, not on every retry: a peer that is down for an
+         * hour should not fill the log. */
+        if (!o->complained) {
+            const char *why = o->ops->error ? o->ops->error(o->t) : NULL;
+            fprintf(stderr, "auditrelay: output %s: %s; retrying with backoff%s\n", o->name,
+                    why ? why : strerror(-r),
+                    o->ops->spools && o->spool_fd >= 0 ? " (spooling)" : "");
+            o->complained = true;
         }
         /* Down or refused: keep the batch, reconnect after a while. */
         if (o->connected) {
@@ -376,7 +389,7 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
     const struct ar_transport_ops *ops = find_transport(spec, &target);
     if (!ops) {
         snprintf(err, errlen, "unknown output '%s' (stdout, file:PATH, syslog+udp://HOST:PORT, "
-                              "syslog+tcp://HOST:PORT, unix:PATH)", spec);
+                              "syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, unix:PATH)", spec);
         return -EINVAL;
     }
     const char *q = strchr(target, '?');

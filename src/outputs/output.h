@@ -28,6 +28,9 @@ struct ar_transport_ops {
     int (*send)(void *t, const char *lines, size_t len, uint64_t *dropped_lines);
     void (*disconnect)(void *t);
     void (*destroy)(void *t);
+    /* Optional: the last connect failure in words ("TLS: the peer's certificate is
+     * refused: ..."), NULL when there is nothing to add to strerror. */
+    const char *(*error)(void *t);
     bool spools;             /* a peer that can be down: spill to disk */
     bool errors_are_final;   /* a send error will not heal (stdout's reader left) */
 };

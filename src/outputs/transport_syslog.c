@@ -3,10 +3,16 @@
  * framing=newline as an option). The message's timestamp is the event's own; the
  * hostname is this host's.
  *
+ * syslog+tls is the TCP output inside TLS (RFC 5425, GnuTLS): the peer's certificate
+ * must chain to ca=FILE (default: the system's trust store) and match the host name
+ * (or name=); cert=FILE&key=FILE present a client certificate.
+ *
  * Datagrams (UDP, unix dgram) carry at most max_datagram bytes (default 65000, the
  * IPv4 limit being 65507): a longer event is not cut (that would be invalid JSON) but
  * dropped and counted; use TCP for events that large. */
 #include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,7 +29,7 @@
 #include "outputs/output.h"
 #include "outputs/transport_util.h"
 
-enum kind { K_UDP, K_TCP, K_UNIX };
+enum kind { K_UDP, K_TCP, K_TLS, K_UNIX };
 
 struct syslog_transport {
     enum kind kind;
@@ -36,6 +42,11 @@ struct syslog_transport {
     char hostname[256];
     size_t max_datagram;
     int fd;
+    /* TLS */
+    char ca[512], cert[512], key[512], name[256];
+    gnutls_certificate_credentials_t creds;
+    gnutls_session_t session;
+    char error[640];            /* the last connect failure, for the user */
     struct ar_buf framed;       /* the batch as messages, being sent */
     size_t framed_off;          /* stream: bytes of framed already sent */
     const char *batch;          /* the batch framed holds */
@@ -117,6 +128,14 @@ static int create(enum kind kind, const char *target, const char *options, char 
         else if (AR_OPTION_IS(&opt, "max_datagram") && ar_parse_size(opt.value, &size) == 0 &&
                  size >= 480 && size <= 65507)
             t->max_datagram = (size_t)size;
+        else if (kind == K_TLS && AR_OPTION_IS(&opt, "ca") && opt.value[0])
+            snprintf(t->ca, sizeof(t->ca), "%s", opt.value);
+        else if (kind == K_TLS && AR_OPTION_IS(&opt, "cert") && opt.value[0])
+            snprintf(t->cert, sizeof(t->cert), "%s", opt.value);
+        else if (kind == K_TLS && AR_OPTION_IS(&opt, "key") && opt.value[0])
+            snprintf(t->key, sizeof(t->key), "%s", opt.value);
+        else if (kind == K_TLS && AR_OPTION_IS(&opt, "name") && opt.value[0])
+            snprintf(t->name, sizeof(t->name), "%s", opt.value);
         else if (AR_OPTION_IS(&opt, "type") && kind == K_UNIX &&
                  (!strcmp(opt.value, "dgram") || !strcmp(opt.value, "stream")))
             t->unix_stream = !strcmp(opt.value, "stream");
@@ -126,9 +145,41 @@ static int create(enum kind kind, const char *target, const char *options, char 
             snprintf(err, errlen,
                      "output %s: bad option '%s=%s' (format=5424|3164, framing=octet|newline, "
                      "facility=NAME, severity=NAME, app=NAME, hostname=NAME, max_datagram=N%s)",
-                     target, opt.name, opt.value, kind == K_UNIX ? ", type=dgram|stream" : "");
+                     target, opt.name, opt.value,
+                     kind == K_UNIX  ? ", type=dgram|stream"
+                     : kind == K_TLS ? ", ca=FILE, cert=FILE, key=FILE, name=HOST"
+                                     : "");
+    }
+    if (r == 0 && kind == K_TLS) {
+        if (!!t->cert[0] != !!t->key[0]) {
+            snprintf(err, errlen, "output syslog+tls://%s: cert= and key= go together", target);
+            r = -EINVAL;
+        } else if (gnutls_certificate_allocate_credentials(&t->creds) < 0) {
+            r = -ENOMEM;
+        } else {
+            /* Credentials are read now, so a missing or bad file is a start-up error. */
+            int g = t->ca[0] ? gnutls_certificate_set_x509_trust_file(t->creds, t->ca,
+                                                                       GNUTLS_X509_FMT_PEM)
+                             : gnutls_certificate_set_x509_system_trust(t->creds);
+            if (g <= 0) {
+                snprintf(err, errlen, "output syslog+tls://%s: no CA certificates %s%s%s", target,
+                         t->ca[0] ? "in " : "in the system trust store", t->ca,
+                         g < 0 ? "" : "");
+                r = -EINVAL;
+            } else if (t->cert[0] &&
+                       (g = gnutls_certificate_set_x509_key_file(t->creds, t->cert, t->key,
+                                                                 GNUTLS_X509_FMT_PEM)) < 0) {
+                snprintf(err, errlen, "output syslog+tls://%s: client certificate %s / %s: %s",
+                         target, t->cert, t->key, gnutls_strerror(g));
+                r = -EINVAL;
+            }
+            if (!t->name[0])
+                snprintf(t->name, sizeof(t->name), "%s", t->host);
+        }
     }
     if (r < 0) {
+        if (t->creds)
+            gnutls_certificate_free_credentials(t->creds);
         free(t);
         return r;
     }
@@ -143,11 +194,46 @@ static int create(enum kind kind, const char *target, const char *options, char 
     }
 CREATE(udp_create, K_UDP)
 CREATE(tcp_create, K_TCP)
+CREATE(tls_create, K_TLS)
 CREATE(unix_create, K_UNIX)
 
 static bool is_stream(const struct syslog_transport *t)
 {
-    return t->kind == K_TCP || (t->kind == K_UNIX && t->unix_stream);
+    return t->kind == K_TCP || t->kind == K_TLS || (t->kind == K_UNIX && t->unix_stream);
+}
+
+/* The TLS handshake on a connected socket, verifying the peer. */
+static int tls_start(struct syslog_transport *t)
+{
+    int g = gnutls_init(&t->session, GNUTLS_CLIENT);
+    if (g < 0)
+        return -ENOMEM;
+    gnutls_set_default_priority(t->session);
+    gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->creds);
+    gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, t->name, strlen(t->name));
+    gnutls_session_set_verify_cert(t->session, t->name, 0);
+    gnutls_transport_set_int(t->session, t->fd);
+    gnutls_handshake_set_timeout(t->session, 10000);
+    do {
+        g = gnutls_handshake(t->session);
+    } while (g < 0 && !gnutls_error_is_fatal(g));
+    if (g < 0) {
+        if (g == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+            gnutls_datum_t why;
+            unsigned status = gnutls_session_get_verify_cert_status(t->session);
+            if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0) == 0) {
+                snprintf(t->error, sizeof(t->error), "TLS: the peer's certificate is refused: %s",
+                         why.data);
+                gnutls_free(why.data);
+            }
+        } else {
+            snprintf(t->error, sizeof(t->error), "TLS handshake failed: %s", gnutls_strerror(g));
+        }
+        gnutls_deinit(t->session);
+        t->session = NULL;
+        return -EPROTO;
+    }
+    return 0;
 }
 
 static int syslog_connect(void *vt)
@@ -167,7 +253,7 @@ static int syslog_connect(void *vt)
         }
         return 0;
     }
-    struct addrinfo hints = {.ai_socktype = t->kind == K_TCP ? SOCK_STREAM : SOCK_DGRAM}, *res;
+    struct addrinfo hints = {.ai_socktype = is_stream(t) ? SOCK_STREAM : SOCK_DGRAM}, *res;
     int g = getaddrinfo(t->host, t->port, &hints, &res);
     if (g)
         return g == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
@@ -187,13 +273,20 @@ static int syslog_connect(void *vt)
         close(fd);
     }
     freeaddrinfo(res);
-    if (r == 0 && t->kind == K_TCP) {
+    if (r < 0)
+        snprintf(t->error, sizeof(t->error), "cannot connect to %s:%s: %s", t->host, t->port,
+                 strerror(-r));
+    if (r == 0 && (t->kind == K_TCP || t->kind == K_TLS)) {
         /* A peer that stops reading makes send wait: wake up every second so the
          * output can give up at shutdown, without losing the position. */
         struct timeval tv = {.tv_sec = 1};
         setsockopt(t->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         int one = 1;
         setsockopt(t->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    }
+    if (r == 0 && t->kind == K_TLS && (r = tls_start(t)) < 0) {
+        close(t->fd);
+        t->fd = -1;
     }
     return r;
 }
@@ -260,8 +353,19 @@ static void frame(struct syslog_transport *t, const char *line, size_t len)
 static int send_stream(struct syslog_transport *t)
 {
     while (t->framed_off < t->framed.len) {
-        ssize_t n = send(t->fd, t->framed.p + t->framed_off, t->framed.len - t->framed_off,
-                         MSG_NOSIGNAL);
+        const char *p = t->framed.p + t->framed_off;
+        size_t left = t->framed.len - t->framed_off;
+        if (t->session) {
+            /* After GNUTLS_E_AGAIN the same data is offered again, as GnuTLS asks. */
+            ssize_t n = gnutls_record_send(t->session, p, left);
+            if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+                return -EAGAIN;
+            if (n < 0)
+                return -EPIPE;
+            t->framed_off += (size_t)n;
+            continue;
+        }
+        ssize_t n = send(t->fd, p, left, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -326,6 +430,11 @@ static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *droppe
 static void syslog_disconnect(void *vt)
 {
     struct syslog_transport *t = vt;
+    if (t->session) {
+        gnutls_bye(t->session, GNUTLS_SHUT_WR);
+        gnutls_deinit(t->session);
+        t->session = NULL;
+    }
     if (t->fd >= 0)
         close(t->fd);
     t->fd = -1;
@@ -338,8 +447,16 @@ static void syslog_destroy(void *vt)
 {
     struct syslog_transport *t = vt;
     syslog_disconnect(t);
+    if (t->creds)
+        gnutls_certificate_free_credentials(t->creds);
     ar_buf_free(&t->framed);
     free(t);
+}
+
+static const char *syslog_error(void *vt)
+{
+    struct syslog_transport *t = vt;
+    return t->error[0] ? t->error : NULL;
 }
 
 const struct ar_transport_ops ar_transport_syslog_udp = {
@@ -349,10 +466,18 @@ const struct ar_transport_ops ar_transport_syslog_udp = {
 
 const struct ar_transport_ops ar_transport_syslog_tcp = {
     .scheme = "syslog+tcp", .create = tcp_create, .connect = syslog_connect, .send = syslog_send,
-    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .spools = true,
+    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .error = syslog_error,
+    .spools = true,
+};
+
+const struct ar_transport_ops ar_transport_syslog_tls = {
+    .scheme = "syslog+tls", .create = tls_create, .connect = syslog_connect, .send = syslog_send,
+    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .error = syslog_error,
+    .spools = true,
 };
 
 const struct ar_transport_ops ar_transport_unix = {
     .scheme = "unix", .create = unix_create, .connect = syslog_connect, .send = syslog_send,
-    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .spools = true,
+    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .error = syslog_error,
+    .spools = true,
 };
