@@ -79,7 +79,7 @@ static int file_create(const char *target, const char *options, char *err, size_
         char *end;
         if (AR_OPTION_IS(&opt, "mode")) {
             unsigned long m = strtoul(opt.value, &end, 8);
-            if (*end || m > 07777)
+            if (!opt.value[0] || *end || m > 07777)
                 r = -EINVAL;
             t->mode = (mode_t)m;
         } else if (AR_OPTION_IS(&opt, "owner")) {
@@ -129,9 +129,20 @@ static int file_create(const char *target, const char *options, char *err, size_
 
 static int file_open(struct fd_transport *t)
 {
-    t->fd = open(t->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, t->mode);
+    /* A file we create gets exactly the mode asked for, whatever the umask; one that
+     * exists keeps the mode its administrator gave it. */
+    t->fd = open(t->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, t->mode);
+    bool created = t->fd >= 0;
+    if (!created && errno == EEXIST)
+        t->fd = open(t->path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (t->fd < 0)
         return -errno;
+    if (created && fchmod(t->fd, t->mode) < 0) {
+        int r = -errno;
+        close(t->fd);
+        t->fd = -1;
+        return r;
+    }
     if (t->set_owner && fchown(t->fd, t->owner, t->group) < 0) {
         int r = -errno;
         close(t->fd);
@@ -181,7 +192,7 @@ static int fd_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
         if (r < 0)
             return r;
     }
-    if (t->rotate_size && t->size + len > t->rotate_size && t->size > 0) {
+    if (t->rotate_size && t->size + len > t->rotate_size) {
         /* Rotate between lines, never inside one: batches hold whole lines. */
         const char *p = lines, *end = lines + len;
         while (p < end) {

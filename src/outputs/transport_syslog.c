@@ -102,8 +102,10 @@ static int create(enum kind kind, const char *target, const char *options, char 
         r = -EINVAL;
     }
     if (r < 0) {
-        snprintf(err, errlen, kind == K_UNIX ? "output unix: wants a socket path (unix:/dev/log)"
-                                             : "output syslog: wants HOST:PORT, got '%s'",
+        snprintf(err, errlen,
+                 kind == K_UNIX ? "output unix: wants a socket path (unix:/dev/log)"
+                                : "output syslog: wants HOST:PORT with a port number 1-65535, "
+                                  "got '%s'",
                  target);
         free(t);
         return r;

@@ -27,6 +27,8 @@ bool ar_option_next(const char **rest, struct ar_option *ret)
 int ar_parse_size(const char *s, uint64_t *ret)
 {
     char *end;
+    if (*s < '0' || *s > '9')
+        return -EINVAL; /* strtoull would take "-1" and " 5" */
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || end == s)
@@ -61,6 +63,11 @@ int ar_split_host_port(const char *target, char *host, size_t hostlen, char *por
     }
     snprintf(port, portlen, "%s", colon + 1);
     if (!*host || !*port)
+        return -EINVAL;
+    /* A port number, 1..65535: a typo must not become a service lookup at send time. */
+    char *end;
+    unsigned long n = strtoul(port, &end, 10);
+    if (*end || n == 0 || n > 65535 || port[0] < '1' || port[0] > '9')
         return -EINVAL;
     return 0;
 }
