@@ -26,7 +26,6 @@ struct collector {
     struct ar_rules_session *rules; /* the rules we installed, NULL when none */
     struct ar_outputs outputs;
     struct ar_output_stats outputs_final; /* once the outputs are closed */
-    uint64_t output_dropped_reported;
     uv_poll_t poll;
     uv_timer_t expire_timer, lost_timer, coalesce_timer;
     uv_signal_t sigint, sigterm, sigusr1, sighup;
@@ -167,24 +166,9 @@ static void check_lost(struct collector *c)
     c->last_lost = s.lost;
 }
 
-/* Lines an output had to drop (memory and spool full) are reported in the stream
- * too, so every output that still works shows the gap. */
-static void check_output_drops(struct collector *c)
-{
-    uint64_t dropped = ar_outputs_dropped(&c->outputs);
-    if (dropped > c->output_dropped_reported) {
-        uint64_t n = dropped - c->output_dropped_reported;
-        c->output_dropped_reported = dropped;
-        fprintf(stderr, "auditrelay: outputs dropped %llu lines (queues and spool full)\n",
-                (unsigned long long)n);
-        ar_pipeline_loss(c->pipeline, "output_dropped", n, (uint64_t)time(NULL));
-    }
-}
-
 static void on_lost_timer(uv_timer_t *t)
 {
     check_lost(t->data);
-    check_output_drops(t->data);
 }
 
 static void on_hup(uv_signal_t *s, int signum)
@@ -464,7 +448,8 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     if (r < 0)
         return 1;
     struct ar_pipeline_config pcfg = cfg->pipeline;
-    pcfg.sink = (struct ar_sink){.write = ar_outputs_write, .ctx = &c.outputs};
+    pcfg.sink = (struct ar_sink){
+        .write = ar_outputs_write, .dropped = ar_outputs_sink_dropped, .ctx = &c.outputs};
     r = ar_pipeline_new(&pcfg, &c.pipeline);
     if (r < 0) {
         fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));

@@ -206,7 +206,8 @@ static int cmd_replay(int argc, char **argv)
     /* logrotate moves a file output away and sends SIGHUP: reopen it. */
     struct sigaction hup = {.sa_handler = on_sighup};
     sigaction(SIGHUP, &hup, NULL);
-    cfg.sink = (struct ar_sink){.write = ar_outputs_write, .ctx = &set};
+    cfg.sink = (struct ar_sink){
+        .write = ar_outputs_write, .dropped = ar_outputs_sink_dropped, .ctx = &set};
     struct ar_pipeline *p;
     r = ar_pipeline_new(&cfg, &p);
     if (r < 0) {

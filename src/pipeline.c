@@ -19,6 +19,7 @@ struct ar_pipeline {
     struct ar_encoder_stats pool_stats; /* the workers' summed, after a flush */
     int error;                 /* first sink or memory error, sticky */
     uint64_t last_sec;         /* log time of the latest record, for loss events */
+    uint64_t drops_reported;   /* sink drops already turned into loss events */
 };
 
 void ar_pipeline_config_default(struct ar_pipeline_config *ret)
@@ -126,8 +127,26 @@ void ar_pipeline_free(struct ar_pipeline *p)
     free(p);
 }
 
+int ar_pipeline_loss(struct ar_pipeline *p, const char *kind, uint64_t count, uint64_t now_sec);
+
+static void report_sink_drops(struct ar_pipeline *p)
+{
+    if (!p->cfg.sink.dropped || p->cfg.sink.dropped(p->cfg.sink.ctx) <= p->drops_reported)
+        return;
+    /* Events still on the encoding workers reach the sink first, so their drops are
+     * in the count. */
+    settle_pool(p);
+    uint64_t dropped = p->cfg.sink.dropped(p->cfg.sink.ctx);
+    ar_pipeline_loss(p, "output_dropped", dropped - p->drops_reported, p->last_sec);
+    /* The loss event itself may have been dropped by the full output: not news. */
+    p->drops_reported = p->cfg.sink.dropped(p->cfg.sink.ctx);
+}
+
 int ar_pipeline_record(struct ar_pipeline *p, const struct ar_record *rec, uint64_t now_ms)
 {
+    /* Looking at the outputs' counters is a lock per output: now and then is enough. */
+    if ((p->stats.records & 4095) == 0)
+        report_sink_drops(p);
     if (p->error)
         return p->error;
     p->stats.records++;
@@ -170,6 +189,7 @@ int ar_pipeline_loss(struct ar_pipeline *p, const char *kind, uint64_t count, ui
 int ar_pipeline_expire(struct ar_pipeline *p, uint64_t now_ms)
 {
     ar_reasm_expire(p->reasm, now_ms);
+    report_sink_drops(p);
     hand_out(p);
     return p->error;
 }
@@ -178,6 +198,7 @@ int ar_pipeline_flush(struct ar_pipeline *p)
 {
     ar_reasm_flush(p->reasm);
     settle_pool(p);
+    report_sink_drops(p);
     hand_out(p);
     if (p->pool) {
         p->stats.bytes_out += ar_encode_pool_bytes_out(p->pool);

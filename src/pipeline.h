@@ -13,6 +13,10 @@
  * a negative errno; the pipeline stops on error. */
 struct ar_sink {
     int (*write)(void *ctx, const char *p, size_t len);
+    /* Optional: lines the sink has dropped so far (full queues). The pipeline turns
+     * increases into output_dropped loss events, so every output that still works
+     * shows the gap. */
+    uint64_t (*dropped)(void *ctx);
     void *ctx;
 };
 

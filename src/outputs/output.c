@@ -16,6 +16,11 @@
 #define COALESCE_NS 2000000L
 #define COALESCE_BYTES (256u * 1024)
 #define SPOOL_CHUNK (1u << 20)
+/* What a peer's kernel acknowledged is not what the peer read: a peer that stops
+ * (even gracefully) drops what sat unread in its socket. The last RECENT_MAX bytes
+ * sent are kept and sent again after an unexpected reconnect: duplicates instead of
+ * loss. */
+#define RECENT_MAX (4u << 20)
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
 
@@ -57,6 +62,9 @@ struct ar_output {
     bool connected;
     bool failed;               /* errors_are_final and an error came: drop from now on */
     bool complained;           /* the current outage was reported on stderr */
+    char *recent;              /* the last bytes sent (whole lines), for a resend */
+    size_t recent_len, recent_cap;
+    bool resend_recent;        /* the connection broke: send `recent` first */
     struct ar_output_stats stats;
 };
 
@@ -192,8 +200,31 @@ static bool take_batch(struct ar_output *o)
     return true;
 }
 
+/* Keeps the batch just sent as the tail of `recent`, trimmed to whole lines. */
+static void remember_sent(struct ar_output *o)
+{
+    if (!o->ops->spools || o->writing_len >= RECENT_MAX) {
+        o->recent_len = 0;
+        return;
+    }
+    if (o->recent_len + o->writing_len > RECENT_MAX) {
+        size_t drop = o->recent_len + o->writing_len - RECENT_MAX;
+        const char *nl = memchr(o->recent + drop, '\n', o->recent_len - drop);
+        drop = nl ? (size_t)(nl - o->recent) + 1 : o->recent_len;
+        memmove(o->recent, o->recent + drop, o->recent_len - drop);
+        o->recent_len -= drop;
+    }
+    if (!grow(&o->recent, &o->recent_cap, o->recent_len + o->writing_len)) {
+        o->recent_len = 0;
+        return;
+    }
+    memcpy(o->recent + o->recent_len, o->writing, o->writing_len);
+    o->recent_len += o->writing_len;
+}
+
 static void batch_done(struct ar_output *o)
 {
+    remember_sent(o);
     o->stats.bytes_sent += o->writing_len;
     if (o->writing_from_spool) {
         o->spool_read += o->writing_len;
@@ -264,11 +295,21 @@ static void *writer_main(void *arg)
             break;
         pthread_mutex_unlock(&o->lock);
         int r = 0;
+        uint64_t dropped = 0;
         if (!o->connected) {
             r = o->ops->connect(o->t);
             o->connected = r == 0;
+            if (r == 0 && o->resend_recent && o->recent_len) {
+                /* The recent buffer is only touched by this thread. */
+                do
+                    r = o->ops->send(o->t, o->recent, o->recent_len, &dropped);
+                while (r == -EAGAIN && !past_deadline(o));
+                if (r == 0) {
+                    o->stats.resent_bytes += o->recent_len;
+                    o->resend_recent = false;
+                }
+            }
         }
-        uint64_t dropped = 0;
         if (r == 0)
             r = o->ops->send(o->t, o->writing, o->writing_len, &dropped);
         pthread_mutex_lock(&o->lock);
@@ -316,6 +357,7 @@ static void *writer_main(void *arg)
             o->connected = false;
         }
         o->stats.reconnects++;
+        o->resend_recent = true;
         long wait = backoff / 2 + (long)(rand_r(&seed) % (unsigned)(backoff / 2 + 1));
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
         struct timespec until = in_ms(wait);
@@ -323,7 +365,12 @@ static void *writer_main(void *arg)
             (until.tv_sec > o->deadline.tv_sec ||
              (until.tv_sec == o->deadline.tv_sec && until.tv_nsec > o->deadline.tv_nsec)))
             until = o->deadline;
-        pthread_cond_timedwait(&o->wake, &o->lock, &until);
+        /* Producers signal `wake` for new lines; only stopping may cut the backoff
+         * short (else a busy source turns it into a reconnect storm). */
+        bool was_stopping = o->stopping;
+        while (o->stopping == was_stopping &&
+               pthread_cond_timedwait(&o->wake, &o->lock, &until) != ETIMEDOUT)
+            ;
         if (past_deadline(o))
             break;
     }
@@ -480,6 +527,7 @@ void ar_output_free(struct ar_output *o, int deadline_ms, struct ar_output_stats
     pthread_cond_destroy(&o->room);
     free(o->filling);
     free(o->writing);
+    free(o->recent);
     free(o);
 }
 
@@ -554,14 +602,17 @@ void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
             ret_total->lines_dropped += st.lines_dropped;
             ret_total->reconnects += st.reconnects;
             ret_total->spool_now += st.spool_now;
+            ret_total->resent_bytes += st.resent_bytes;
         }
         if (report && (st.lines_dropped || st.reconnects || st.spool_now))
             fprintf(stderr,
                     "auditrelay: output %s: %llu bytes sent, %llu lines dropped, %llu "
-                    "reconnects, %llu bytes left in the spool%s%s\n",
+                    "reconnects, %llu bytes left in the spool, %llu bytes sent again after "
+                    "reconnecting%s%s\n",
                     name, (unsigned long long)st.bytes_sent,
                     (unsigned long long)st.lines_dropped, (unsigned long long)st.reconnects,
-                    (unsigned long long)st.spool_now, st.last_error ? ", last error: " : "",
+                    (unsigned long long)st.spool_now, (unsigned long long)st.resent_bytes,
+                    st.last_error ? ", last error: " : "",
                     st.last_error ? strerror(-st.last_error) : "");
     }
     free(set->v);
@@ -575,4 +626,9 @@ uint64_t ar_outputs_dropped(struct ar_outputs *set)
     for (size_t i = 0; i < set->n; i++)
         n += ar_output_stats(set->v[i]).lines_dropped;
     return n;
+}
+
+uint64_t ar_outputs_sink_dropped(void *ctx)
+{
+    return ar_outputs_dropped(ctx);
 }

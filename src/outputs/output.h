@@ -56,6 +56,7 @@ struct ar_output_stats {
     uint64_t reconnects;
     uint64_t spooled_bytes;  /* written to the spool so far */
     uint64_t spool_now;      /* on disk right now */
+    uint64_t resent_bytes;   /* recent lines sent again after a broken connection */
     int last_error;          /* last connect/send error (-errno), 0 when healthy */
 };
 
@@ -101,8 +102,9 @@ int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
  * pipeline then stops. */
 int ar_outputs_write(void *ctx, const char *lines, size_t len);
 
-/* Lines dropped so far, summed over the outputs. */
+/* Lines dropped so far, summed over the outputs; ar_sink's dropped callback. */
 uint64_t ar_outputs_dropped(struct ar_outputs *set);
+uint64_t ar_outputs_sink_dropped(void *ctx);
 
 /* Flushes (up to deadline_ms, -1: no limit) and closes each output; with report,
  * outputs that dropped, reconnected or still spool say so on stderr. The summed

@@ -16,6 +16,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,10 +379,26 @@ static int send_stream(struct syslog_transport *t)
     return 0;
 }
 
+/* True when the peer has closed its side (a graceful stop sends FIN): lines written
+ * now would be lost to its RST, so reconnect first. A FIN that arrives after this
+ * check can still cost a batch: plain TCP has no acknowledgement (RELP has). */
+static bool peer_closed(const struct syslog_transport *t)
+{
+    struct pollfd pfd = {.fd = t->fd, .events = POLLIN | POLLRDHUP};
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))
+        return true;
+    char c;
+    return recv(t->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
 {
     struct syslog_transport *t = vt;
     if (is_stream(t)) {
+        if (t->framed_off == 0 && peer_closed(t))
+            return -EPIPE;
         /* The same batch again after EAGAIN: carry on where it stopped. */
         if (t->batch != lines || t->batch_len != len || t->framed.len == 0) {
             t->framed.len = 0;
