@@ -133,9 +133,11 @@ static void report_sink_drops(struct ar_pipeline *p)
 {
     if (!p->cfg.sink.dropped || p->cfg.sink.dropped(p->cfg.sink.ctx) <= p->drops_reported)
         return;
-    /* Events still on the encoding workers reach the sink first, so their drops are
-     * in the count. */
+    /* Events still on the encoding workers or in our buffer reach the sink first,
+     * so their drops are in the count and only the loss line's own drop is left to
+     * discount afterwards. */
     settle_pool(p);
+    hand_out(p);
     uint64_t dropped = p->cfg.sink.dropped(p->cfg.sink.ctx);
     ar_pipeline_loss(p, "output_dropped", dropped - p->drops_reported, p->last_sec);
     /* The loss event itself may have been dropped by the full output: not news. */
