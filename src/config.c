@@ -15,6 +15,26 @@ struct load_ctx {
     char first_error[256]; /* libinih reports the line of the first error */
 };
 
+/* Strings the file gave (outputs, rules, spool_dir) live until ar_config_release. */
+static char *owned[2 * AR_MAX_OUTPUTS + AR_MAX_RULE_PATHS + 8];
+static size_t nowned;
+
+static char *keep(const char *value)
+{
+    if (nowned == AR_ARRAY_SIZE(owned))
+        return NULL;
+    char *s = strdup(value);
+    if (s)
+        owned[nowned++] = s;
+    return s;
+}
+
+void ar_config_release(void)
+{
+    while (nowned)
+        free(owned[--nowned]);
+}
+
 static bool parse_bool(const char *v, bool *ret)
 {
     if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
@@ -105,19 +125,19 @@ static int on_value(void *user, const char *section, const char *name, const cha
             /* Repeatable: one output per line. The strings live as long as the
              * process (the collector runs until exit). */
             ok = ctx->cfg->noutputs < AR_MAX_OUTPUTS &&
-                 (ctx->cfg->outputs[ctx->cfg->noutputs] = strdup(value)) != NULL;
+                 (ctx->cfg->outputs[ctx->cfg->noutputs] = keep(value)) != NULL;
             if (ok)
                 ctx->cfg->noutputs++;
             break;
         case K_RULES:
             /* Repeatable, like output. */
             ok = ctx->cfg->nrules < AR_MAX_RULE_PATHS &&
-                 (ctx->cfg->rules[ctx->cfg->nrules] = strdup(value)) != NULL;
+                 (ctx->cfg->rules[ctx->cfg->nrules] = keep(value)) != NULL;
             if (ok)
                 ctx->cfg->nrules++;
             break;
         case K_STRING:
-            ok = (*(char **)(base + k->offset) = strdup(value)) != NULL;
+            ok = (*(char **)(base + k->offset) = keep(value)) != NULL;
             break;
         case K_SIZE: {
             uint64_t v;

@@ -9,3 +9,6 @@
 /* Applies the settings in `path` to *cfg. Errors name file:line and what is wrong
  * (written to stderr). Returns 0, -ENOENT when the file does not exist, or -EINVAL. */
 int ar_config_load(const char *path, struct ar_collector_config *cfg);
+
+/* Frees the strings loaded configurations point to (call after the run). */
+void ar_config_release(void);

@@ -324,6 +324,8 @@ static int cmd_run(int argc, char **argv)
         if (c == 'c')
             config = optarg;
     opterr = 1;
+    /* The strings a config file gave live until exit, whichever way we leave. */
+    atexit(ar_config_release);
     int r = ar_config_load(config ? config : AR_CONFIG_DEFAULT_PATH, &cfg);
     if (r == -EINVAL || (r < 0 && config)) {
         if (r != -EINVAL)

@@ -62,6 +62,7 @@ struct ar_output {
     bool connected;
     bool failed;               /* errors_are_final and an error came: drop from now on */
     bool complained;           /* the current outage was reported on stderr */
+    bool told_waiting;         /* "reading waits for it" was said */
     char *recent;              /* the last bytes sent (whole lines), for a resend */
     size_t recent_len, recent_cap;
     bool resend_recent;        /* the connection broke: send `recent` first */
@@ -152,11 +153,17 @@ int ar_output_write(struct ar_output *o, const char *lines, size_t len)
             pthread_mutex_unlock(&o->lock);
             return 0;
         }
-        /* Only local destinations make the source wait (a slow disk or pipe reader);
-         * a peer that is down must not hold up the other outputs: past memory and
-         * spool its lines are dropped and counted. */
-        if (o->cfg.policy == AR_OUTPUT_DROP || o->ops->spools)
+        /* The live collector drops (the kernel cannot wait). A replay waits: with a
+         * spool, only once memory and spool are both full, so a slow peer holds up
+         * nothing before that. */
+        if (o->cfg.policy == AR_OUTPUT_DROP)
             break;
+        if (!o->told_waiting && o->ops->spools) {
+            fprintf(stderr, "auditrelay: output %s is not keeping up: reading waits for it%s\n",
+                    o->name, o->spool_fd >= 0 ? " (spool full)"
+                                              : "; --spool-dir lets the other outputs go on");
+            o->told_waiting = true;
+        }
         pthread_cond_wait(&o->room, &o->lock);
     }
     o->stats.lines_dropped += count_lines(lines, len);

@@ -3,9 +3,9 @@
  * another, the event loop or the source. When a peer is down the queue spills to a
  * bounded on-disk spool and drains in order when it is back; a send that failed is
  * resent after reconnecting (with exponential backoff and jitter). Only when memory
- * and spool are both full are lines dropped. With policy "block" (replay) a local
- * destination (stdout, a file) makes the source wait instead: a pipe reader or a disk
- * can be waited for; the live collector uses "drop" (the kernel cannot wait). */
+ * and spool are both full are lines dropped (policy "drop", the live collector: the
+ * kernel cannot wait) or the source waits (policy "block", replay: nothing is lost,
+ * and with a spool a slow peer holds up nothing until the spool is full). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
