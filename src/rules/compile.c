@@ -540,6 +540,32 @@ static bool add_key(struct line *l, const char *key)
 
 /* -F field<op>value, as libaudit's audit_rule_fieldpair_data reads it plus the
  * kernel's checks. */
+
+/* -p and -F perm: the letters r, w, x, a as AUDIT_PERM_* bits, in any case. Returns
+ * 0, -E2BIG (more than 4 letters) or -EINVAL (another letter). */
+static int perm_bits(const char *s, uint32_t *ret)
+{
+    static const struct {
+        char letter;
+        uint32_t bit;
+    } perms[] = {{'r', AUDIT_PERM_READ}, {'w', AUDIT_PERM_WRITE}, {'x', AUDIT_PERM_EXEC},
+                 {'a', AUDIT_PERM_ATTR}};
+    size_t len = strlen(s);
+    if (len > 4)
+        return -E2BIG;
+    uint32_t bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        size_t k = 0;
+        while (k < AR_ARRAY_SIZE(perms) && perms[k].letter != tolower((unsigned char)s[i]))
+            k++;
+        if (k == AR_ARRAY_SIZE(perms))
+            return -EINVAL;
+        bits |= perms[k].bit;
+    }
+    *ret |= bits;
+    return 0;
+}
+
 static void do_field(struct line *l, const char *pair)
 {
     char b[96];
@@ -717,30 +743,12 @@ static void do_field(struct line *l, const char *pair)
         l->arch_given = true;
         break;
     case AR_FK_PERM: {
-        size_t len = strlen(v);
-        if (len > 4) {
-            line_error(l, "-F %s: perm takes at most 4 letters", shown(pair, b, sizeof(b)));
+        int r = perm_bits(v, &value);
+        if (r < 0) {
+            line_error(l, r == -E2BIG ? "-F %s: perm takes at most 4 letters"
+                                      : "-F %s: perm takes only the letters r, w, x and a",
+                       shown(pair, b, sizeof(b)));
             return;
-        }
-        for (size_t i = 0; i < len; i++) {
-            switch (tolower((unsigned char)v[i])) {
-            case 'r':
-                value |= AUDIT_PERM_READ;
-                break;
-            case 'w':
-                value |= AUDIT_PERM_WRITE;
-                break;
-            case 'x':
-                value |= AUDIT_PERM_EXEC;
-                break;
-            case 'a':
-                value |= AUDIT_PERM_ATTR;
-                break;
-            default:
-                line_error(l, "-F %s: perm takes only the letters r, w, x and a",
-                           shown(pair, b, sizeof(b)));
-                return;
-            }
         }
         l->perm_added = true;
         break;
@@ -1045,29 +1053,12 @@ static void do_perm(struct line *l, const char *arg)
         return;
     }
     uint32_t value = 0;
-    size_t len = strlen(arg);
-    if (len > 4) {
-        line_error(l, "-p %s: takes at most 4 letters", shown(arg, b, sizeof(b)));
+    int pr = perm_bits(arg, &value);
+    if (pr < 0) {
+        line_error(l, pr == -E2BIG ? "-p %s: takes at most 4 letters"
+                                   : "-p %s: takes only the letters r, w, x and a",
+                   shown(arg, b, sizeof(b)));
         return;
-    }
-    for (size_t i = 0; i < len; i++) {
-        switch (tolower((unsigned char)arg[i])) {
-        case 'r':
-            value |= AUDIT_PERM_READ;
-            break;
-        case 'w':
-            value |= AUDIT_PERM_WRITE;
-            break;
-        case 'x':
-            value |= AUDIT_PERM_EXEC;
-            break;
-        case 'a':
-            value |= AUDIT_PERM_ATTR;
-            break;
-        default:
-            line_error(l, "-p %s: takes only the letters r, w, x and a", shown(arg, b, sizeof(b)));
-            return;
-        }
     }
     if (l->r->field_count < 1) {
         line_error(l, "-p %s: give -w, -F path or -F dir before it", shown(arg, b, sizeof(b)));
