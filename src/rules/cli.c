@@ -221,6 +221,32 @@ static int cmd_check(int argc, char **argv)
     return errors ? EXIT_ERRORS : EXIT_OK;
 }
 
+
+/* load and delete: compile the paths from argv[i] on; a file with an error means
+ * nothing is done ("nothing was <done>"). Returns 0 with *ret, or -1 (explained). */
+static int compile_clean(int argc, char **argv, int i, const char *done, struct ar_rules **ret)
+{
+    struct args a;
+    if (count_paths(argc, argv, i, &a) < 0)
+        return -1;
+    struct ar_rules *r;
+    int rc = compile(&a, 0, &r);
+    free(a.paths);
+    if (rc < 0) {
+        fprintf(stderr, "auditrelay: out of memory\n");
+        return -1;
+    }
+    size_t errors = ar_rules_error_count(r);
+    if (errors) {
+        fprintf(stderr, "auditrelay: %zu error%s: nothing was %s\n", errors,
+                errors == 1 ? "" : "s", done);
+        ar_rules_free(r);
+        return -1;
+    }
+    *ret = r;
+    return 0;
+}
+
 static int cmd_load(int argc, char **argv)
 {
     unsigned flags = 0;
@@ -243,23 +269,9 @@ static int cmd_load(int argc, char **argv)
         fprintf(stderr, "auditrelay: rules load: no FILE or DIR given\n");
         return EXIT_USAGE;
     }
-    struct args a;
-    if (count_paths(argc, argv, i, &a) < 0)
-        return EXIT_ERRORS;
     struct ar_rules *r;
-    if (compile(&a, 0, &r) < 0) {
-        free(a.paths);
-        fprintf(stderr, "auditrelay: out of memory\n");
+    if (compile_clean(argc, argv, i, "loaded", &r) < 0)
         return EXIT_ERRORS;
-    }
-    free(a.paths);
-    size_t errors = ar_rules_error_count(r);
-    if (errors) {
-        fprintf(stderr, "auditrelay: %zu error%s: nothing was loaded\n", errors,
-                errors == 1 ? "" : "s");
-        ar_rules_free(r);
-        return EXIT_ERRORS;
-    }
     struct ar_rules_session *s;
     struct ar_rules_failure failure = {0};
     int rc = ar_rules_session_start(r, flags, &s, &failure);
@@ -353,22 +365,9 @@ static int cmd_delete(int argc, char **argv)
         fprintf(stderr, "auditrelay: rules delete: no FILE or DIR given\n");
         return EXIT_USAGE;
     }
-    struct args a;
-    if (count_paths(argc, argv, i, &a) < 0)
-        return EXIT_ERRORS;
     struct ar_rules *r;
-    if (compile(&a, 0, &r) < 0) {
-        free(a.paths);
+    if (compile_clean(argc, argv, i, "deleted", &r) < 0)
         return EXIT_ERRORS;
-    }
-    free(a.paths);
-    size_t errors = ar_rules_error_count(r);
-    if (errors) {
-        fprintf(stderr, "auditrelay: %zu error%s: nothing was deleted\n", errors,
-                errors == 1 ? "" : "s");
-        ar_rules_free(r);
-        return EXIT_ERRORS;
-    }
     struct ar_rules_nl *nl;
     if (open_kernel(&nl) < 0) {
         ar_rules_free(r);
