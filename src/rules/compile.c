@@ -24,13 +24,6 @@
 #include "rules/ruletab.h"
 #include "util/span.h"
 
-#ifndef AUDIT_FILTER_FS
-#define AUDIT_FILTER_FS 0x06
-#endif
-#ifndef AUDIT_FILTER_URING_EXIT
-#define AUDIT_FILTER_URING_EXIT 0x07
-#endif
-
 /* auditctl reads a rule file with fgets into 6144 bytes: a longer line is cut into
  * pieces that it then parses as separate lines. Refusing is the honest reading. */
 #define LINE_MAX_BYTES 6143

@@ -14,13 +14,6 @@
 #include "enrich/tables.h"
 #include "rules/ruletab.h"
 
-#ifndef AUDIT_FILTER_FS
-#define AUDIT_FILTER_FS 0x06
-#endif
-#ifndef AUDIT_FILTER_URING_EXIT
-#define AUDIT_FILTER_URING_EXIT 0x07
-#endif
-
 /* Fields whose value is the length of a string in buf (the kernel's list in
  * audit_krule_to_data). */
 static bool is_string_field(uint32_t field)

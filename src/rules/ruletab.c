@@ -10,15 +10,6 @@
 #include "enrich/tables.h"
 #include "util/span.h"
 
-/* AUDIT_FILTER_URING_EXIT and AUDIT_FILTER_FS arrived in later headers than some
- * distributions ship; the numbers are the kernel ABI. */
-#ifndef AUDIT_FILTER_FS
-#define AUDIT_FILTER_FS 0x06
-#endif
-#ifndef AUDIT_FILTER_URING_EXIT
-#define AUDIT_FILTER_URING_EXIT 0x07
-#endif
-
 static const struct ar_listdef lists[] = {
     {"user", AUDIT_FILTER_USER, false},
     {"task", AUDIT_FILTER_TASK, false},
