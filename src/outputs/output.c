@@ -210,7 +210,7 @@ static bool take_batch(struct ar_output *o)
 /* Keeps the batch just sent as the tail of `recent`, trimmed to whole lines. */
 static void remember_sent(struct ar_output *o)
 {
-    if (!o->ops->spools || o->writing_len >= RECENT_MAX) {
+    if (!o->ops->spools || o->ops->acknowledged || o->writing_len >= RECENT_MAX) {
         o->recent_len = 0;
         return;
     }
@@ -443,7 +443,7 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
     const struct ar_transport_ops *ops = find_transport(spec, &target);
     if (!ops) {
         snprintf(err, errlen, "unknown output '%s' (stdout, file:PATH, syslog+udp://HOST:PORT, "
-                              "syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, unix:PATH)", spec);
+                              "syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, relp://HOST:PORT, unix:PATH)", spec);
         return -EINVAL;
     }
     const char *q = strchr(target, '?');

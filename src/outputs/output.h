@@ -33,6 +33,9 @@ struct ar_transport_ops {
     const char *(*error)(void *t);
     bool spools;             /* a peer that can be down: spill to disk */
     bool errors_are_final;   /* a send error will not heal (stdout's reader left) */
+    /* The peer acknowledges what it took and the transport resends the rest after a
+     * reconnect (RELP): the output's own resend of recent lines is not needed. */
+    bool acknowledged;
 };
 
 /* The transports, one line each (outputs/registry.c). NULL-terminated. */

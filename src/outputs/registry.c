@@ -2,7 +2,8 @@
 #include "outputs/output.h"
 
 extern const struct ar_transport_ops ar_transport_stdout, ar_transport_file,
-    ar_transport_syslog_udp, ar_transport_syslog_tcp, ar_transport_syslog_tls, ar_transport_unix;
+    ar_transport_syslog_udp, ar_transport_syslog_tcp, ar_transport_syslog_tls, ar_transport_unix,
+    ar_transport_relp;
 
 const struct ar_transport_ops *const ar_transports[] = {
     &ar_transport_stdout,
@@ -11,5 +12,6 @@ const struct ar_transport_ops *const ar_transports[] = {
     &ar_transport_syslog_tcp,
     &ar_transport_syslog_tls,
     &ar_transport_unix,
+    &ar_transport_relp,
     NULL,
 };

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "outputs/output.h"
-#include "outputs/transport_util.h"
+#include "outputs/util.h"
 
 struct fd_transport {
     int fd;

@@ -1,7 +1,6 @@
-/* Syslog over UDP, TCP and unix sockets: each JSON line becomes one message, RFC 5424
- * by default (RFC 3164 with format=3164), TCP framed by octet counting (RFC 6587;
- * framing=newline as an option). The message's timestamp is the event's own; the
- * hostname is this host's.
+/* Syslog over UDP, TCP and unix sockets: each JSON line becomes one message
+ * (outputs/syslog/message.h), TCP framed by octet counting (RFC 6587; framing=newline
+ * as an option).
  *
  * syslog+tls is the TCP output inside TLS (RFC 5425, GnuTLS): the peer's certificate
  * must chain to ca=FILE (default: the system's trust store) and match the host name
@@ -25,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "encode/encoder.h"
 #include "encode/jsonw.h"
 #include "outputs/output.h"
-#include "outputs/transport_util.h"
+#include "outputs/syslog/message.h"
+#include "outputs/util.h"
 
 enum kind { K_UDP, K_TCP, K_TLS, K_UNIX };
 
@@ -36,11 +35,8 @@ struct syslog_transport {
     enum kind kind;
     char host[256], port[32], path[108];
     bool unix_stream;           /* unix: stream (else datagram, /dev/log style) */
-    bool rfc3164;
     bool newline_framing;
-    unsigned facility, severity;
-    char app[49];
-    char hostname[256];
+    struct ar_syslog_message msg;
     size_t max_datagram;
     int fd;
     /* TLS */
@@ -48,37 +44,16 @@ struct syslog_transport {
     gnutls_certificate_credentials_t creds;
     gnutls_session_t session;
     char error[640];            /* the last connect failure, for the user */
-    struct ar_buf framed;       /* the batch as messages, being sent */
-    size_t framed_off;          /* stream: bytes of framed already sent */
-    const char *batch;          /* the batch framed holds */
+    /* Streams frame a batch a piece at a time (FRAME_CHUNK), so framing costs a
+     * bounded buffer, not a copy of the batch. */
+    struct ar_buf framed;       /* messages being sent */
+    size_t framed_off;          /* bytes of framed already sent */
+    const char *batch;          /* the batch being sent */
     size_t batch_len;
+    size_t batch_off;           /* bytes of the batch framed so far */
 };
 
-static const struct {
-    const char *name;
-    unsigned code;
-} facilities[] = {
-    {"kern", 0}, {"user", 1}, {"mail", 2}, {"daemon", 3}, {"auth", 4}, {"syslog", 5},
-    {"lpr", 6}, {"news", 7}, {"uucp", 8}, {"cron", 9}, {"authpriv", 10}, {"ftp", 11},
-    {"local0", 16}, {"local1", 17}, {"local2", 18}, {"local3", 19}, {"local4", 20},
-    {"local5", 21}, {"local6", 22}, {"local7", 23},
-}, severities[] = {
-    {"emerg", 0}, {"alert", 1}, {"crit", 2}, {"err", 3}, {"warning", 4}, {"notice", 5},
-    {"info", 6}, {"debug", 7},
-};
-
-static bool lookup(const char *name, unsigned *ret, bool fac)
-{
-    size_t n = fac ? AR_ARRAY_SIZE(facilities) : AR_ARRAY_SIZE(severities);
-    for (size_t i = 0; i < n; i++) {
-        const char *nm = fac ? facilities[i].name : severities[i].name;
-        if (strcmp(nm, name) == 0) {
-            *ret = fac ? facilities[i].code : severities[i].code;
-            return true;
-        }
-    }
-    return false;
-}
+#define FRAME_CHUNK (256u * 1024)
 
 static int create(enum kind kind, const char *target, const char *options, char *err,
                   size_t errlen, void **ret)
@@ -88,12 +63,8 @@ static int create(enum kind kind, const char *target, const char *options, char 
         return -ENOMEM;
     t->kind = kind;
     t->fd = -1;
-    t->facility = 10; /* authpriv: where audit trails belong */
-    t->severity = 6;  /* info */
-    snprintf(t->app, sizeof(t->app), "auditrelay");
+    ar_syslog_message_init(&t->msg);
     t->max_datagram = 65000;
-    if (gethostname(t->hostname, sizeof(t->hostname)) < 0 || !t->hostname[0])
-        snprintf(t->hostname, sizeof(t->hostname), "-");
     int r = 0;
     if (kind == K_UNIX) {
         if (!*target || strlen(target) >= sizeof(t->path))
@@ -115,19 +86,10 @@ static int create(enum kind kind, const char *target, const char *options, char 
     const char *rest = options;
     while (r == 0 && ar_option_next(&rest, &opt)) {
         uint64_t size;
-        if (AR_OPTION_IS(&opt, "format") && (!strcmp(opt.value, "5424") || !strcmp(opt.value, "3164")))
-            t->rfc3164 = !strcmp(opt.value, "3164");
+        if (ar_syslog_message_option(&t->msg, &opt))
+            ;
         else if (AR_OPTION_IS(&opt, "framing") && (!strcmp(opt.value, "octet") || !strcmp(opt.value, "newline")))
             t->newline_framing = !strcmp(opt.value, "newline");
-        else if (AR_OPTION_IS(&opt, "facility") && lookup(opt.value, &t->facility, true))
-            ;
-        else if (AR_OPTION_IS(&opt, "severity") && lookup(opt.value, &t->severity, false))
-            ;
-        else if (AR_OPTION_IS(&opt, "app") && opt.value[0] && strlen(opt.value) <= 48 &&
-                 !strpbrk(opt.value, " []:"))
-            snprintf(t->app, sizeof(t->app), "%s", opt.value);
-        else if (AR_OPTION_IS(&opt, "hostname") && opt.value[0] && !strchr(opt.value, ' '))
-            snprintf(t->hostname, sizeof(t->hostname), "%s", opt.value);
         else if (AR_OPTION_IS(&opt, "max_datagram") && ar_parse_size(opt.value, &size) == 0 &&
                  size >= 480 && size <= 65507)
             t->max_datagram = (size_t)size;
@@ -146,8 +108,8 @@ static int create(enum kind kind, const char *target, const char *options, char 
             r = -EINVAL;
         if (r < 0)
             snprintf(err, errlen,
-                     "output %s: bad option '%s=%s' (format=5424|3164, framing=octet|newline, "
-                     "facility=NAME, severity=NAME, app=NAME, hostname=NAME, max_datagram=N%s)",
+                     "output %s: bad option '%s=%s' (" AR_SYSLOG_MESSAGE_OPTIONS
+                     ", framing=octet|newline, max_datagram=N%s)",
                      target, opt.name, opt.value,
                      kind == K_UNIX  ? ", type=dgram|stream"
                      : kind == K_TLS ? ", ca=FILE, cert=FILE, key=FILE, name=HOST"
@@ -294,60 +256,17 @@ static int syslog_connect(void *vt)
     return r;
 }
 
-/* The event's time from the start of our JSON line ("timestamp":"ISO" or go-audit's
- * "timestamp":"SEC.MS"), else now; written as RFC 3339 UTC with milliseconds. */
-static void event_time(const char *line, size_t len, char out[32], time_t *ret_sec)
-{
-    const char *key = memmem(line, len < 96 ? len : 96, "\"timestamp\":\"", 13);
-    if (key) {
-        const char *v = key + 13, *end = line + len;
-        if (end - v >= 24 && v[4] == '-' && v[10] == 'T' && v[23] == 'Z') {
-            memcpy(out, v, 24);
-            out[24] = '\0';
-            struct tm tm = {0};
-            if (strptime(out, "%Y-%m-%dT%H:%M:%S", &tm))
-                *ret_sec = timegm(&tm);
-            return;
-        }
-        char *dot;
-        unsigned long long sec = strtoull(v, &dot, 10);
-        if (dot > v && *dot == '.') {
-            ar_format_iso8601(sec, (uint32_t)strtoul(dot + 1, NULL, 10), out);
-            *ret_sec = (time_t)sec;
-            return;
-        }
-    }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    ar_format_iso8601((uint64_t)now.tv_sec, (uint32_t)(now.tv_nsec / 1000000), out);
-    *ret_sec = now.tv_sec;
-}
-
 /* Appends one framed message for the line (without its newline). */
 static void frame(struct syslog_transport *t, const char *line, size_t len)
 {
-    char ts[32], header[512];
-    time_t sec;
-    event_time(line, len, ts, &sec);
-    unsigned pri = t->facility * 8 + t->severity;
-    int n;
-    if (t->rfc3164) {
-        struct tm tm;
-        char when[32];
-        gmtime_r(&sec, &tm);
-        strftime(when, sizeof(when), "%b %e %H:%M:%S", &tm);
-        n = snprintf(header, sizeof(header), "<%u>%s %s %s[%d]: ", pri, when, t->hostname, t->app,
-                     (int)getpid());
-    } else {
-        n = snprintf(header, sizeof(header), "<%u>1 %s %s %s %d - - ", pri, ts, t->hostname,
-                     t->app, (int)getpid());
-    }
+    char header[512];
+    size_t n = ar_syslog_header(&t->msg, line, len, header);
     if (is_stream(t) && !t->newline_framing) {
         char count[24];
-        int c = snprintf(count, sizeof(count), "%zu ", (size_t)n + len);
+        int c = snprintf(count, sizeof(count), "%zu ", n + len);
         ar_buf_put(&t->framed, count, (size_t)c);
     }
-    ar_buf_put(&t->framed, header, (size_t)n);
+    ar_buf_put(&t->framed, header, n);
     ar_buf_put(&t->framed, line, len);
     if (is_stream(t) && t->newline_framing)
         ar_buf_putc(&t->framed, '\n');
@@ -397,31 +316,40 @@ static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *droppe
 {
     struct syslog_transport *t = vt;
     if (is_stream(t)) {
-        if (t->framed_off == 0 && peer_closed(t))
+        if (t->batch_off == 0 && t->framed_off == 0 && peer_closed(t))
             return -EPIPE;
-        /* The same batch again after EAGAIN: carry on where it stopped. */
-        if (t->batch != lines || t->batch_len != len || t->framed.len == 0) {
-            t->framed.len = 0;
-            t->framed_off = 0;
-            for (const char *p = lines, *end = lines + len; p < end;) {
+        /* A new batch; after EAGAIN the same batch comes again and carries on where
+         * it stopped. */
+        if (t->batch != lines || t->batch_len != len) {
+            t->batch = lines;
+            t->batch_len = len;
+            t->batch_off = 0;
+            t->framed.len = t->framed_off = 0;
+        }
+        for (;;) {
+            int r = send_stream(t);
+            if (r < 0)
+                return r;
+            if (t->batch_off == len)
+                break;
+            /* Frame the next piece of the batch, whole lines up to FRAME_CHUNK. */
+            t->framed.len = t->framed_off = 0;
+            while (t->batch_off < len && t->framed.len < FRAME_CHUNK) {
+                const char *p = lines + t->batch_off, *end = lines + len;
                 const char *nl = memchr(p, '\n', (size_t)(end - p));
                 const char *le = nl ? nl : end;
                 frame(t, p, (size_t)(le - p));
-                p = nl ? nl + 1 : end;
+                t->batch_off = (size_t)((nl ? nl + 1 : end) - lines);
             }
             if (t->framed.failed) {
                 t->framed.failed = false;
+                t->framed.len = t->framed_off = t->batch_off = 0;
                 return -ENOMEM;
             }
-            t->batch = lines;
-            t->batch_len = len;
         }
-        int r = send_stream(t);
-        if (r == 0) {
-            t->framed.len = t->framed_off = 0;
-            t->batch = NULL;
-        }
-        return r;
+        t->framed.len = t->framed_off = t->batch_off = 0;
+        t->batch = NULL;
+        return 0;
     }
     for (const char *p = lines, *end = lines + len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -458,7 +386,7 @@ static void syslog_disconnect(void *vt)
         close(t->fd);
     t->fd = -1;
     /* A batch cut by a broken connection is sent whole on the next one. */
-    t->framed.len = t->framed_off = 0;
+    t->framed.len = t->framed_off = t->batch_off = 0;
     t->batch = NULL;
 }
 

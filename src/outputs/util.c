@@ -1,4 +1,4 @@
-#include "outputs/transport_util.h"
+#include "outputs/util.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,0 +1,30 @@
+/* The syslog message around one JSON event, shared by the syslog transports and RELP:
+ * RFC 5424 by default, RFC 3164 with format=3164; facility, severity, app-name and
+ * hostname configurable. The message's timestamp is the event's own. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "outputs/util.h"
+
+struct ar_syslog_message {
+    bool rfc3164;
+    unsigned facility, severity;
+    char app[49];
+    char hostname[256];
+};
+
+/* The options ar_syslog_message_option takes, for error messages. */
+#define AR_SYSLOG_MESSAGE_OPTIONS \
+    "format=5424|3164, facility=NAME, severity=NAME, app=NAME, hostname=NAME"
+
+/* authpriv.info from app "auditrelay" on this host. */
+void ar_syslog_message_init(struct ar_syslog_message *m);
+
+/* Takes the option when it is one of the message's and its value is valid. */
+bool ar_syslog_message_option(struct ar_syslog_message *m, const struct ar_option *opt);
+
+/* Writes the header for the JSON line (without its newline) to out: "<PRI>1 TIME HOST
+ * APP PID - - " or "<PRI>Mmm dd hh:mm:ss HOST APP[PID]: ". Returns its length. */
+size_t ar_syslog_header(const struct ar_syslog_message *m, const char *line, size_t len,
+                        char out[512]);
