@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <ini.h>
 
-#include "outputs/transport_util.h"
+#include "outputs/util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
