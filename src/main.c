@@ -12,6 +12,7 @@
 #include "collector.h"
 #include "config.h"
 #include "outputs/output.h"
+#include "outputs/util.h"
 #include "pipeline.h"
 #include "rules/cli.h"
 #include "sources/replay.h"
@@ -26,6 +27,40 @@ static void on_sighup(int sig)
 {
     (void)sig;
     ar_outputs_reopen();
+}
+
+/* Output queue options, the same for both commands (and [output] in the config). */
+enum { OPT_SPOOL = 512, OPT_MAX_MEMORY, OPT_MAX_SPOOL };
+
+#define OUTPUT_QUEUE_USAGE                                                                  \
+    "      --spool-dir DIR       spill what a down TCP/RELP/unix peer cannot take to DIR\n" \
+    "      --max-memory SIZE     bytes queued in memory per output (k, M, G suffixes)\n"    \
+    "      --max-spool SIZE      bytes on disk per output's spool (default 1G)\n"
+
+/* Takes an output queue option; false when C is not one. Errors leave *ret_bad set. */
+static bool output_queue_option(int c, const char *arg, struct ar_output_config *cfg,
+                                bool *ret_bad)
+{
+    uint64_t v;
+    switch (c) {
+    case OPT_SPOOL:
+        cfg->spool_dir = arg;
+        return true;
+    case OPT_MAX_MEMORY:
+    case OPT_MAX_SPOOL:
+        if (ar_parse_size(arg, &v) < 0 || v < 4096 || v > (1ull << 40)) {
+            fprintf(stderr, "auditrelay: --%s wants a size from 4k to 1T (like 64M), got '%s'\n",
+                    c == OPT_MAX_MEMORY ? "max-memory" : "max-spool", arg);
+            *ret_bad = true;
+        } else if (c == OPT_MAX_MEMORY) {
+            cfg->max_memory = (size_t)v;
+        } else {
+            cfg->max_spool = v;
+        }
+        return true;
+    default:
+        return false;
+    }
 }
 
 static void replay_usage(FILE *f)
@@ -44,10 +79,14 @@ static void replay_usage(FILE *f)
             "  -o, --output SPEC     where events go, repeatable (default stdout):\n"
             "                        stdout, file:PATH[?mode=0600&rotate_size=100M&rotate_keep=5],\n"
             "                        syslog+udp://HOST:PORT, syslog+tcp://HOST:PORT,\n"
-            "                        unix:PATH[?type=dgram|stream]; syslog options:\n"
+            "                        syslog+tls://HOST:PORT[?ca=FILE&cert=FILE&key=FILE],\n"
+            "                        relp://HOST:PORT[?window=128&timeout=10],\n"
+            "                        unix:PATH[?type=dgram|stream]; syslog and RELP options:\n"
             "                        ?format=5424|3164&framing=octet|newline&facility=authpriv\n"
-            "                        &severity=info&app=auditrelay\n"
-            "      --spool-dir DIR   spill what a down TCP/unix peer cannot take to DIR\n"
+            "                        &severity=info&app=auditrelay (see auditrelay(1))\n"
+            OUTPUT_QUEUE_USAGE
+            "                            (replay default --max-memory 16M: it waits for a\n"
+            "                            slow output rather than dropping)\n"
             "  -n, --no-resolve      do not look up user and group names on this host\n"
             "                        (for logs from other hosts; names an ENRICHED log\n"
             "                        carries are still used)\n"
@@ -108,7 +147,7 @@ static int parse_format(const char *s, enum ar_format *ret)
 
 static int cmd_replay(int argc, char **argv)
 {
-    enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_MAX_IN_FLIGHT, OPT_THREADS, OPT_SPOOL };
+    enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_MAX_IN_FLIGHT, OPT_THREADS };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},
         {"no-resolve", no_argument, NULL, 'n'},
@@ -119,6 +158,8 @@ static int cmd_replay(int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"output", required_argument, NULL, 'o'},
         {"spool-dir", required_argument, NULL, OPT_SPOOL},
+        {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+        {"max-spool", required_argument, NULL, OPT_MAX_SPOOL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {0},
@@ -136,9 +177,17 @@ static int cmd_replay(int argc, char **argv)
     struct ar_output_config ocfg;
     ar_output_config_default(&ocfg);
     ocfg.policy = AR_OUTPUT_BLOCK; /* a replay can wait for a slow or restarting peer */
+    /* Waiting costs nothing in a replay, so a large queue buys nothing but memory. */
+    ocfg.max_memory = 16u << 20;
     int c;
+    bool bad = false;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:o:nqhV", longopts, NULL)) != -1) {
+        if (output_queue_option(c, optarg, &ocfg, &bad)) {
+            if (bad)
+                return EXIT_USAGE;
+            continue;
+        }
         switch (c) {
         case 'o':
             if (noutputs == AR_MAX_OUTPUTS) {
@@ -146,9 +195,6 @@ static int cmd_replay(int argc, char **argv)
                 return EXIT_USAGE;
             }
             outputs[noutputs++] = optarg;
-            break;
-        case OPT_SPOOL:
-            ocfg.spool_dir = optarg;
             break;
         case 'f':
             if (parse_format(optarg, &cfg.format) < 0) {
@@ -264,7 +310,9 @@ static void run_usage(FILE *f)
             "  -f, --format FORMAT       json (default) or go-audit\n"
             "  -o, --output SPEC         where events go, repeatable (default stdout); the\n"
             "                            specs of 'auditrelay replay --help'\n"
-            "      --spool-dir DIR       spill what a down TCP/unix peer cannot take to DIR\n"
+            OUTPUT_QUEUE_USAGE
+            "                            (run default --max-memory 64M: the kernel cannot\n"
+            "                            wait, so the queue absorbs a slow output)\n"
             "      --rules FILE|DIR      audit rules (auditctl syntax) to install while running,\n"
             "                            repeatable; a directory is read like augenrules.\n"
             "                            Default: the shipped set, when we hold the slot\n"
@@ -291,7 +339,7 @@ static int parse_u32(const char *s, uint32_t *ret)
 static int cmd_run(int argc, char **argv)
 {
     enum { OPT_TAKEOVER = 256, OPT_NO_ENABLE, OPT_BACKLOG, OPT_WAIT, OPT_RATE, OPT_FAILURE,
-           OPT_SPOOL, OPT_RULES, OPT_NO_RULES, OPT_KEEP_RULES };
+           OPT_RULES, OPT_NO_RULES, OPT_KEEP_RULES };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"source", required_argument, NULL, 's'},
@@ -303,6 +351,8 @@ static int cmd_run(int argc, char **argv)
         {"failure-mode", required_argument, NULL, OPT_FAILURE},
         {"output", required_argument, NULL, 'o'},
         {"spool-dir", required_argument, NULL, OPT_SPOOL},
+        {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+        {"max-spool", required_argument, NULL, OPT_MAX_SPOOL},
         {"rules", required_argument, NULL, OPT_RULES},
         {"no-rules", no_argument, NULL, OPT_NO_RULES},
         {"keep-rules", no_argument, NULL, OPT_KEEP_RULES},
@@ -333,8 +383,13 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     optind = 1;
-    bool outputs_given = false, rules_given = false;
+    bool outputs_given = false, rules_given = false, bad = false;
     while ((c = getopt_long(argc, argv, "c:s:f:o:nhV", longopts, NULL)) != -1) {
+        if (output_queue_option(c, optarg, &cfg.output, &bad)) {
+            if (bad)
+                return EXIT_USAGE;
+            continue;
+        }
         switch (c) {
         case 'c':
             break;
@@ -348,9 +403,6 @@ static int cmd_run(int argc, char **argv)
                 return EXIT_USAGE;
             }
             cfg.outputs[cfg.noutputs++] = optarg;
-            break;
-        case OPT_SPOOL:
-            cfg.output.spool_dir = optarg;
             break;
         case OPT_RULES:
             if (!rules_given)
