@@ -137,8 +137,11 @@ int ar_output_write(struct ar_output *o, const char *lines, size_t len)
     for (;;) {
         if (o->stopping || o->failed)
             break;
-        if (!spool_has_data(o) && o->filling_len + o->writing_len + len <= o->cfg.max_memory &&
-            grow(&o->filling, &o->filling_cap, o->filling_len + len)) {
+        /* A write larger than the whole bound is taken when the queue is empty: it
+         * could never fit otherwise. */
+        bool fits = o->filling_len + o->writing_len + len <= o->cfg.max_memory ||
+                    (o->filling_len == 0 && o->writing_len == 0);
+        if (!spool_has_data(o) && fits && grow(&o->filling, &o->filling_cap, o->filling_len + len)) {
             memcpy(o->filling + o->filling_len, lines, len);
             o->filling_len += len;
             if (o->writer_waiting || o->filling_len >= COALESCE_BYTES)

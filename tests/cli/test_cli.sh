@@ -58,6 +58,13 @@ check "run: --failure-mode 3 exits 2" [ "$(rc "$bin" --failure-mode 3)" = 2 ]
 printf '[collector]\nfailure = 7\n' > "$tmp/failure.conf"
 check "config: failure out of range exits 2" [ "$(rc "$bin" -c "$tmp/failure.conf")" = 2 ]
 check "the binary does not link libaudit" sh -c "! ldd '$bin' | grep -q libaudit"
+check "replay: --max-memory 1 exits 2" [ "$(rc "$bin" replay --max-memory 1 "$log")" = 2 ]
+"$bin" replay --max-spool lots "$log" > /dev/null 2> "$tmp/err"
+check "replay: a bad --max-spool is named" grep -q -- "--max-spool wants a size.*'lots'" "$tmp/err"
+check "run: a bad --max-memory exits 2 before touching the kernel" [ "$(rc "$bin" --max-memory 0)" = 2 ]
+"$bin" replay -n --max-memory 4k --max-spool 8M -o "file:$tmp/small.json" "$log" "$log" 2>/dev/null
+"$bin" replay -n "$log" "$log" > "$tmp/big.json" 2>/dev/null
+check "replay: a 4k memory queue still delivers every event" cmp -s "$tmp/small.json" "$tmp/big.json"
 "$bin" replay -n --progress "$log" > /dev/null 2> "$tmp/err"
 check "--progress draws a bar with a percentage" grep -q '100%' "$tmp/err"
 exit $fail
