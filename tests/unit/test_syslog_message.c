@@ -1,0 +1,59 @@
+/* The syslog message header shared by the syslog and RELP outputs: RFC 5424 with the
+ * event's own UTC timestamp, RFC 3164 with the event's time in local time (its
+ * TIMESTAMP has no zone; receivers read it as the sender's local time), options. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "outputs/syslog/message.h"
+
+static const char event[] =
+    "{\"timestamp\":\"2026-11-23T09:17:05.864Z\",\"serial\":1548,\"type\":\"SYSCALL\"}";
+
+static void header(const struct ar_syslog_message *m, char out[512])
+{
+    size_t n = ar_syslog_header(m, event, sizeof(event) - 1, out);
+    out[n] = '\0';
+}
+
+int main(void)
+{
+    char want[512], got[512];
+    struct ar_syslog_message m;
+    /* A zone without tzdata: 5 h 30 min east of UTC. */
+    setenv("TZ", "IST-5:30", 1);
+    tzset();
+    ar_syslog_message_init(&m);
+    snprintf(m.hostname, sizeof(m.hostname), "h1");
+
+    header(&m, got);
+    snprintf(want, sizeof(want), "<86>1 2026-11-23T09:17:05.864Z h1 auditrelay %d - - ",
+             (int)getpid());
+    CHECK_STR(got, want);
+
+    struct ar_option opt = {"format", "3164"};
+    CHECK(ar_syslog_message_option(&m, &opt));
+    header(&m, got);
+    /* 09:17:05 UTC is 14:47:05 at +05:30; written in UTC it was "09:17:05". */
+    snprintf(want, sizeof(want), "<86>Nov 23 14:47:05 h1 auditrelay[%d]: ", (int)getpid());
+    CHECK_STR(got, want);
+
+    struct ar_option fac = {"facility", "local3"}, sev = {"severity", "notice"},
+                     app = {"app", "audit-x"}, bad_sev = {"severity", "loud"},
+                     bad_app = {"app", "a b"}, bad_fmt = {"format", "6587"},
+                     other = {"window", "5"};
+    CHECK(ar_syslog_message_option(&m, &fac));
+    CHECK(ar_syslog_message_option(&m, &sev));
+    CHECK(ar_syslog_message_option(&m, &app));
+    CHECK(!ar_syslog_message_option(&m, &bad_sev));
+    CHECK(!ar_syslog_message_option(&m, &bad_app));
+    CHECK(!ar_syslog_message_option(&m, &bad_fmt));
+    CHECK(!ar_syslog_message_option(&m, &other));
+    header(&m, got);
+    snprintf(want, sizeof(want), "<157>Nov 23 14:47:05 h1 audit-x[%d]: ", (int)getpid());
+    CHECK_STR(got, want);
+    return check_failures ? 1 : 0;
+}
