@@ -44,6 +44,21 @@ struct relp_transport {
 
 static void close_session(struct relp_transport *t);
 
+/* librelp's codes in words, for the ones a user meets. */
+static const char *relp_code_words(relpRetVal code)
+{
+    switch (code) {
+    case RELP_RET_IO_ERR: return "I/O error: connection refused, reset or unreachable";
+    case RELP_RET_TIMED_OUT: return "the peer did not answer in time (timeout=)";
+    case RELP_RET_SESSION_BROKEN: return "the session broke";
+    case RELP_RET_SESSION_CLOSED: return "the peer closed the session";
+    case RELP_RET_RQD_FEAT_MISSING: return "the peer does not take syslog messages";
+    case RELP_RET_INCOMPAT_OFFERS: return "the peer speaks another RELP version";
+    case RELP_RET_DATA_TOO_LONG: return "a message is larger than the peer takes";
+    default: return "librelp error";
+    }
+}
+
 /* librelp reports session errors here; the output prints the last one when it
  * retries, so keep the words. */
 static void on_error(void *usr, char *objinfo, char *errmsg, relpRetVal code)
@@ -51,8 +66,8 @@ static void on_error(void *usr, char *objinfo, char *errmsg, relpRetVal code)
     struct relp_transport *t = usr;
     if (!t)
         return;
-    snprintf(t->error, sizeof(t->error), "RELP %s: %s (librelp error %d)", objinfo, errmsg,
-             (int)code);
+    snprintf(t->error, sizeof(t->error), "RELP to %s:%s: %s (%s, librelp %d)", t->host, t->port,
+             errmsg, relp_code_words(code), (int)code);
     if (t->closing)
         t->close_failed = true;
 }
@@ -148,8 +163,8 @@ static int relp_connect(void *vt)
     }
     if (r != RELP_RET_OK) {
         if (!t->error[0])
-            snprintf(t->error, sizeof(t->error), "cannot open a RELP session to %s:%s (librelp "
-                     "error %d)", t->host, t->port, (int)r);
+            snprintf(t->error, sizeof(t->error), "cannot open a RELP session to %s:%s (%s, "
+                     "librelp %d)", t->host, t->port, relp_code_words(r), (int)r);
         return -ECONNREFUSED;
     }
     t->broken = false;
@@ -189,8 +204,8 @@ static int relp_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
         relpRetVal rr = relpCltSendSyslog(t->clt, (unsigned char *)t->line.p, t->line.len);
         if (rr != RELP_RET_OK) {
             if (!t->error[0])
-                snprintf(t->error, sizeof(t->error), "RELP session to %s:%s broken (librelp "
-                         "error %d)", t->host, t->port, (int)rr);
+                snprintf(t->error, sizeof(t->error), "RELP session to %s:%s broken (%s, "
+                         "librelp %d)", t->host, t->port, relp_code_words(rr), (int)rr);
             r = -EPIPE;
             t->broken = true;
             break;
