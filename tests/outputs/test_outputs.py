@@ -17,6 +17,15 @@ Cases:
   tcp_outage_sigterm    rsyslog stopped (SIGTERM) mid-replay and restarted 3 s later:
                         every event arrives, in order (duplicates counted)
   tcp_outage_sigkill    the same with kill -9: loss and duplicates measured, printed
+  relp_delivery         relp:// to rsyslog's imrelp: every event once, in order, RFC 5424
+                        with our JSON as MSG; format=3164/facility/severity/app/hostname/
+                        window/timeout options
+  relp_outage           the issue's check: rsyslog (imrelp) killed -9 at ~25% and ~60% of
+                        a replay of the 53 MB bench log, restarted 30 s later each time:
+                        every event arrives, first occurrences in order; duplicates (what
+                        rsyslog wrote but could not acknowledge before dying, resent by
+                        RELP) counted and printed with the reconnects and timings
+  relp_outage_spool     the same with --spool-dir; the spool drained at the end
   file_sighup           the file moved away three times + SIGHUP mid-replay: the pieces
                         add up to the other output's copy exactly
   file_rotation         rotate_size/rotate_keep: sizes, whole lines, kept set, modes
@@ -29,7 +38,7 @@ Cases:
                         spool all arrives; without, drops must be reported as events
   collector_spool_bound the collector (real kernel) with [output] max_memory/max_spool
                         and a stalled peer: spool within bound, loss reported
-  bad_specs             bad output specs: clear message, exit 2
+  bad_specs             bad output specs (relp:// ones too): clear message, exit 2
 
 Usage: test_outputs.py AUDITRELAY CORPORA_DIR CACHE_DIR [CASE...]
 Exit 0 all passed, 1 a case failed, 77 all skipped (no rsyslogd, not root...).
@@ -289,14 +298,23 @@ def finish(p, timeout):
 # ---------------------------------------------------------------- rsyslog
 
 class Rsyslog:
-    """rsyslogd -n with its own configuration: each input (tcp or udp port) writes
-    %rawmsg% to NAME.raw and rsyslog's own parse of the message to NAME.parsed."""
+    """rsyslogd -n with its own configuration: each input (tcp, udp or relp port)
+    writes %rawmsg% to NAME.raw and rsyslog's own parse of the message to NAME.parsed.
+
+    RELP inputs (imrelp) get a ruleset with a Direct queue. imrelp acknowledges a
+    message once it is submitted to its ruleset's queue; with the default in-memory
+    main queue, a kill -9 loses what rsyslog had acknowledged but not yet written to
+    the files (rsyslog's loss, which no sender can see). With a Direct queue the
+    omfile actions run in imrelp's thread before the ack goes out, so an
+    acknowledged message is in the files: loss after a kill -9 is the sender's.
+    RELP_QUEUE="main" gives the default (for measuring that difference)."""
 
     PARSED_FIELDS = ["protocol-version", "pri", "timereported", "hostname", "app-name",
                      "procid", "msgid", "structured-data", "msg"]
 
-    def __init__(self, ctx, name, inputs, outdir=None):
+    def __init__(self, ctx, name, inputs, outdir=None, relp_queue="direct"):
         self.ctx, self.name, self.inputs = ctx, name, inputs
+        self.relp_queue = relp_queue
         self.dir = ctx.path(name)
         self.outdir = outdir or self.dir
         os.makedirs(self.dir + "/work", exist_ok=True)
@@ -315,6 +333,10 @@ class Rsyslog:
             '       parser.escapeControlCharactersOnReceive="off")',
             'module(load="imtcp" maxSessions="200")',
             'module(load="imudp")',
+        ]
+        if any(proto == "relp" for _, proto, _ in self.inputs):
+            lines.append('module(load="imrelp")')
+        lines += [
             'template(name="raw" type="string" string="%rawmsg%\\n")',
             'template(name="parsed" type="list") {',
         ]
@@ -326,12 +348,19 @@ class Rsyslog:
             lines.append('  constant(value="%s")' % ("\\t" if i + 1 < len(self.PARSED_FIELDS) else "\\n"))
         lines.append("}")
         for inp, proto, port in self.inputs:
-            lines.append('ruleset(name="r_%s") {' % inp)
+            if proto == "relp" and self.relp_queue == "direct":
+                # The ack follows the omfile writes (see the class's docstring).
+                lines.append('ruleset(name="r_%s" queue.type="Direct") {' % inp)
+            else:
+                lines.append('ruleset(name="r_%s") {' % inp)
             lines.append('  action(type="omfile" file="%s" template="raw")' % self.raw(inp))
             lines.append('  action(type="omfile" file="%s" template="parsed")' % self.parsed(inp))
             lines.append("}")
             if proto == "tcp":
                 lines.append('input(type="imtcp" port="%d" address="127.0.0.1" ruleset="r_%s")'
+                             % (port, inp))
+            elif proto == "relp":
+                lines.append('input(type="imrelp" port="%d" address="127.0.0.1" ruleset="r_%s")'
                              % (port, inp))
             else:
                 lines.append('input(type="imudp" port="%d" address="127.0.0.1" ruleset="r_%s" '
@@ -349,7 +378,8 @@ class Rsyslog:
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         out.close()
         deadline = time.monotonic() + timeout
-        while not all(port_bound(port, proto) for _, proto, port in self.inputs):
+        while not all(port_bound(port, "udp" if proto == "udp" else "tcp")
+                      for _, proto, port in self.inputs):
             if self.p.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError("rsyslogd did not start: " + open(self.errpath).read())
             time.sleep(0.02)
@@ -450,7 +480,8 @@ class SyslogNg:
             env=dict(os.environ, LD_LIBRARY_PATH=self.libdir))
         out.close()
         deadline = time.monotonic() + timeout
-        while not all(port_bound(port, proto) for _, proto, port in self.inputs):
+        while not all(port_bound(port, "udp" if proto == "udp" else "tcp")
+                      for _, proto, port in self.inputs):
             if self.p.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError("syslog-ng did not start: " + open(self.errpath).read())
             time.sleep(0.02)
@@ -513,9 +544,10 @@ def check_timestamp(ts, event, now):
 
 def check_3164_time(ts, event):
     if event.get("timestamp"):
-        dt = iso_to_dt(event["timestamp"]).astimezone(datetime.timezone.utc)
+        # RFC 3164 has no zone: the sender's local time (the replay runs in our TZ).
+        dt = iso_to_dt(event["timestamp"]).astimezone()
         want = dt.strftime("%b ") + ("%2d" % dt.day) + dt.strftime(" %H:%M:%S")
-        assert ts == want, "3164 TIMESTAMP %r, event %s (%r in UTC)" % (ts, event["timestamp"], want)
+        assert ts == want, "3164 TIMESTAMP %r, event %s (%r local)" % (ts, event["timestamp"], want)
 
 
 def compare_streams(ref, got):
@@ -572,6 +604,42 @@ def ranges(idx):
     return ", ".join(out[:10]) + (" ..." if len(out) > 10 else "")
 
 
+def check_rfc5424(rx, inp, ref, by_line, pid, now, in_order):
+    """What rsyslog RX got on input INP: each message RFC 5424 with our default header
+    (authpriv.info, this host, auditrelay[PID], no MSGID, no SD) and a line of REF (the
+    file output) as MSG, every line of REF exactly once (in order if IN_ORDER), and
+    rsyslog's own parse agrees. Returns (the MSGs, how many arrived out of order)."""
+    raws = read_lines(rx.raw(inp))
+    msgs = []
+    for raw in raws:
+        m = parse5424(raw)
+        assert m["pri"] == 86, "PRI %d, want 86 (authpriv.info)" % m["pri"]
+        assert m["host"] == HOST, "HOSTNAME %r, want %r" % (m["host"], HOST)
+        assert m["app"] == "auditrelay" and m["procid"] == str(pid), m
+        assert m["msgid"] == "-" and m["sd"] == "-", m
+        ev = json.loads(m["msg"])
+        assert m["msg"] in by_line, "MSG is not a line of the file output: %r" % m["msg"][:200]
+        check_timestamp(m["ts"], ev, now)
+        msgs.append(m["msg"])
+    missing, dups, ooo, first = compare_streams(ref, msgs)
+    assert not missing and not dups, "%s: %d of %d events missing (%s), %d duplicated" % (
+        inp, len(missing), len(ref), ranges(missing), dups)
+    if in_order:
+        assert not ooo, "%s: out of order: %s" % (inp, first)
+    # rsyslog's own parse agrees: protocol version 1, same fields, same MSG.
+    parsed = read_lines(rx.parsed(inp))
+    assert len(parsed) == len(raws)
+    for line, raw in zip(parsed, raws):
+        f = dict(zip(Rsyslog.PARSED_FIELDS, line.split("\t", len(Rsyslog.PARSED_FIELDS) - 1)))
+        m = parse5424(raw)
+        assert f["protocol-version"] == "1" and f["pri"] == "86" and f["hostname"] == HOST \
+            and f["app-name"] == "auditrelay" and f["procid"] == str(pid) \
+            and f["msgid"] == "-" and f["structured-data"] == "-", f
+        assert iso_to_dt(f["timereported"]) == iso_to_dt(m["ts"]), (f["timereported"], m["ts"])
+        assert f["msg"] == m["msg"], "rsyslog's MSG differs: %r" % f["msg"][:200]
+    return msgs, ooo
+
+
 # ---------------------------------------------------------------- cases
 
 def case_syslog_rfc5424(ctx):
@@ -593,34 +661,7 @@ def case_syslog_rfc5424(ctx):
     rx.stop()
     by_line = {line: e for line, e in zip(ref, events)}
     for inp in ("tcp", "udp"):
-        raws = read_lines(rx.raw(inp))
-        msgs = []
-        for raw in raws:
-            m = parse5424(raw)
-            assert m["pri"] == 86, "PRI %d, want 86 (authpriv.info)" % m["pri"]
-            assert m["host"] == HOST, "HOSTNAME %r, want %r" % (m["host"], HOST)
-            assert m["app"] == "auditrelay" and m["procid"] == str(p.pid), m
-            assert m["msgid"] == "-" and m["sd"] == "-", m
-            ev = json.loads(m["msg"])
-            assert m["msg"] in by_line, "MSG is not a line of the file output: %r" % m["msg"][:200]
-            check_timestamp(m["ts"], ev, now)
-            msgs.append(m["msg"])
-        missing, dups, ooo, first = compare_streams(ref, msgs)
-        assert not missing and not dups, "%s: %d of %d events missing (%s), %d duplicated" % (
-            inp, len(missing), len(ref), ranges(missing), dups)
-        if inp == "tcp":
-            assert not ooo, "tcp: out of order: " + first
-        # rsyslog's own parse agrees: protocol version 1, same fields, same MSG.
-        parsed = read_lines(rx.parsed(inp))
-        assert len(parsed) == len(raws)
-        for line, raw in zip(parsed, raws):
-            f = dict(zip(Rsyslog.PARSED_FIELDS, line.split("\t", len(Rsyslog.PARSED_FIELDS) - 1)))
-            m = parse5424(raw)
-            assert f["protocol-version"] == "1" and f["pri"] == "86" and f["hostname"] == HOST \
-                and f["app-name"] == "auditrelay" and f["procid"] == str(p.pid) \
-                and f["msgid"] == "-" and f["structured-data"] == "-", f
-            assert iso_to_dt(f["timereported"]) == iso_to_dt(m["ts"]), (f["timereported"], m["ts"])
-            assert f["msg"] == m["msg"], "rsyslog's MSG differs: %r" % f["msg"][:200]
+        msgs, ooo = check_rfc5424(rx, inp, ref, by_line, p.pid, now, in_order=inp == "tcp")
         log("     %s: %d/%d events, each once, RFC 5424 (rsyslog parsed it the same)%s" % (
             inp, len(msgs), len(ref), ", in order" if not ooo else ", %d reordered" % ooo))
     big = max(len(x) for x in ref)
@@ -837,6 +878,208 @@ def case_tcp_outage_sigkill(ctx):
     if len(missing) >= len(ref) // 2:
         problems.append("delivery did not resume after the restart")
     assert not problems, "; ".join(problems)
+
+
+# ---------------------------------------------------------------- RELP
+
+def need_imrelp():
+    if not any(os.path.exists(os.path.join(d, "rsyslog", "imrelp.so")) for d in
+               ["/usr/lib", "/usr/lib64"] + [os.path.join("/usr/lib", x) for x in os.listdir("/usr/lib")
+                                             if x.endswith("-linux-gnu")]):
+        raise Skip("rsyslog's imrelp (Debian rsyslog-relp) not installed")
+
+
+def case_relp_delivery(ctx):
+    """The corpora over relp:// to rsyslog's imrelp: every event once, in order, RFC 5424
+    with our JSON as MSG (rsyslog's parse agrees); options as for syslog+tcp."""
+    need_imrelp()
+    files = corpus_logs()
+    assert len(files) > 20, "corpora not found in %s" % CORPORA
+    port, oport = free_port(), free_port()
+    rx = Rsyslog(ctx, "rx", [("relp", "relp", port), ("relpopt", "relp", oport)]).start()
+    out = ctx.path("events.json")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    p = replay(ctx, "-o", "relp://127.0.0.1:%d" % port,
+               "-o", "relp://127.0.0.1:%d?format=3164&facility=local3&severity=notice&app=audit-x"
+                     "&hostname=relayhost&window=4&timeout=5" % oport,
+               "-o", "file:" + out, *files)
+    rc = finish(p, 30)
+    err = stderr_of(p)
+    assert rc == 0, "replay exit %d: %s" % (rc, err[-2000:])
+    ref = read_lines(out)
+    assert len(ref) > 300, "only %d events from the corpora" % len(ref)
+    # A replay that exited 0 had every RELP message acknowledged, and with the Direct
+    # queue an acknowledged message is in the file already: no waiting needed.
+    counts = {inp: count_lines(rx.raw(inp)) for inp in ("relp", "relpopt")}
+    for inp in ("relp", "relpopt"):
+        wait_stable(rx.raw(inp), want=len(ref), timeout=15)
+    rx.stop()
+    late = {inp: n for inp, n in counts.items() if n != len(ref)}
+    assert not late, "replay exited 0 with messages not yet written by rsyslog: %s of %d" % (late, len(ref))
+    by_line = {line: json.loads(line) for line in ref}
+    msgs, ooo = check_rfc5424(rx, "relp", ref, by_line, p.pid, now, in_order=True)
+    log("     relp: %d/%d events, each once, in order, RFC 5424 (rsyslog parsed it the same)" % (
+        len(msgs), len(ref)))
+    msgs = []
+    for raw in read_lines(rx.raw("relpopt")):
+        m = parse3164(raw)
+        assert (m["pri"], m["host"], m["app"], m["procid"]) == (19 * 8 + 5, "relayhost", "audit-x",
+                                                                 str(p.pid)), m
+        assert m["msg"] in by_line, "MSG is not a line of the file output: %r" % m["msg"][:200]
+        check_3164_time(m["ts"], by_line[m["msg"]])
+        msgs.append(m["msg"])
+    missing, dups, ooo, first = compare_streams(ref, msgs)
+    assert not missing and not dups and not ooo, "relp?format=3164: %d missing (%s), %d duplicated, %s" % (
+        len(missing), ranges(missing), dups, first)
+    log("     relp?format=3164&facility=local3&severity=notice&app=audit-x&hostname=relayhost&window=4"
+        "&timeout=5: %d/%d events once each, in order, with those fields" % (len(msgs), len(ref)))
+    m = re.search(r"output relp\S*: (\d+) bytes sent, (\d+) lines dropped, (\d+) reconnects.*", err)
+    assert not m, "a report for a peer that never went away: " + m.group(0)
+
+
+class LineCounter:
+    """Counts the lines of a file that grows, reading only what is new."""
+
+    def __init__(self, path):
+        self.path, self.off, self.n = path, 0, 0
+
+    def __call__(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.off)
+                data = f.read()
+        except FileNotFoundError:
+            return self.n
+        self.off += len(data)
+        self.n += data.count(b"\n")
+        return self.n
+
+
+RELP_DOWN = 30.0
+RELP_KILL_AT = (0.25, 0.60)
+
+
+def relp_outage(ctx, spool):
+    """The issue's check: a replay of the bench log over relp:// to rsyslog (imrelp,
+    Direct queue), rsyslog killed with SIGKILL when it had written ~25% of the events,
+    started again 30 s later on the same port, killed again at ~60% and started again
+    after 30 s. Both kills must find the replay still running. Every event must arrive,
+    first occurrences in order; duplicates are what rsyslog wrote but could not
+    acknowledge before dying, resent by RELP: counted and printed, with where their
+    first copy was."""
+    need_imrelp()
+    bench = bench_log()
+    # The number of events, for the kill points (a file-only replay takes ~0.3 s).
+    pre = ctx.path("pre.json")
+    pp = replay(ctx, "-o", "file:" + pre, bench, name="pre")
+    assert finish(pp, 60) == 0, stderr_of(pp)
+    total = count_lines(pre)
+    os.unlink(pre)
+    port = free_port()
+    rxs = [Rsyslog(ctx, "rx1", [("relp", "relp", port)]).start()]
+    out, spool_dir = ctx.path("events.json"), ctx.path("spool")
+    args = ["-o", "relp://127.0.0.1:%d" % port, "-o", "file:" + out]
+    if spool:
+        args += ["--spool-dir", spool_dir]
+    t0 = time.monotonic()
+    p = replay(ctx, *args, bench)
+    counters = [LineCounter(rxs[0].raw("relp"))]
+    kills, restarts, backs, at_kill = [], [], [], []
+    for k, frac in enumerate(RELP_KILL_AT):
+        want = int(total * frac)
+        wait_for(lambda: sum(c() for c in counters) >= want or p.poll() is not None, 120,
+                 step=0.005, what="rsyslog to write %d%% of the events" % (frac * 100))
+        assert p.poll() is None, (
+            "the replay was over (exit %s) before kill %d at %d%% of the events: %s" % (
+                p.returncode, k + 1, frac * 100, stderr_of(p)[-1000:]))
+        rxs[-1].stop(signal.SIGKILL)
+        kills.append(time.monotonic())
+        at_kill.append(sum(c() for c in counters))
+        time.sleep(RELP_DOWN)
+        assert p.poll() is None, "the replay exited (%s) while rsyslog was down: %s" % (
+            p.returncode, stderr_of(p)[-1000:])
+        rx = Rsyslog(ctx, "rx%d" % (k + 2), [("relp", "relp", port)]).start()
+        restarts.append(time.monotonic())
+        rxs.append(rx)
+        counters.append(LineCounter(rx.raw("relp")))
+        # Backoff doubles from 100 ms to 30 s (each wait drawn from [b/2, b]): after
+        # 30 s down the output is back within ~30 s of the restart.
+        wait_for(lambda: counters[-1]() > 0 or p.poll() is not None, 60, step=0.01,
+                 what="the first message after restart %d" % (k + 1))
+        backs.append(time.monotonic())
+    rc = finish(p, 120)
+    t_end = time.monotonic()
+    err = stderr_of(p)
+    assert rc == 0, "replay exit %d: %s" % (rc, err[-2000:])
+    ref = read_lines(out)
+    wait_stable(rxs[-1].raw("relp"), timeout=10, quiet=1.0)
+    rxs[-1].stop()
+    pieces = [[parse5424(raw)["msg"] for raw in read_lines(rx.raw("relp"), partial_ok=i < len(rxs) - 1)]
+              for i, rx in enumerate(rxs)]
+    msgs = [m for piece in pieces for m in piece]
+    missing, dups, ooo, first = compare_streams(ref, msgs)
+    # Where each duplicate's first copy was: the tail of a killed rsyslog's file
+    # (written, ack lost with it) is what RELP must resend.
+    where = collections.Counter()
+    seen = {}
+    for i, piece in enumerate(pieces):
+        for j, msg in enumerate(piece):
+            if msg in seen:
+                fi, fj = seen[msg]
+                where[(fi, i, len(pieces[fi]) - fj)] += 1
+            else:
+                seen[msg] = (i, j)
+    m = re.search(r"output relp\S*: (\d+) bytes sent, (\d+) lines dropped, (\d+) reconnects, "
+                  r"(\d+) bytes left in the spool.*", err)
+    log("     %d events (%d bytes of JSON)%s; rsyslog (imrelp, %s queue) killed -9 at %s, "
+        "down %.0f s each time" % (
+            len(ref), sum(len(x) + 1 for x in ref), " with --spool-dir" if spool else
+            ", no spool (replay waits when its 64 MiB are full)",
+            "Direct" if rxs[0].relp_queue == "direct" else "default main",
+            " and ".join("%.1f s (%d events written, %.0f%%)" % (t - t0, n, 100.0 * n / total)
+                         for t, n in zip(kills, at_kill)), RELP_DOWN))
+    log("     first message %s after the restarts; replay done at %.1f s" % (
+        " and ".join("%.1f s" % (b - r) for r, b in zip(restarts, backs)), t_end - t0))
+    log("     replay's report: " + (m.group(0) if m else "none (%s)" % err.strip().replace("\n", " | ")[:400]))
+    log("     received %d messages (%s): %d missing (%s), %d duplicates, %d out of order%s" % (
+        len(msgs), " + ".join(str(len(x)) for x in pieces), len(missing), ranges(missing) or "none",
+        dups, ooo, " (" + first + ")" if first else ""))
+    if dups:
+        by_kill = collections.defaultdict(list)
+        for (fi, i, from_end), n in where.items():
+            by_kill[(fi, i)].append((from_end, n))
+        for (fi, i), v in sorted(by_kill.items()):
+            log("     duplicates in rsyslog #%d's file of lines rsyslog #%d had written: %d, their first "
+                "copies %d-%d lines from the end of its file" % (
+                    i + 1, fi + 1, sum(n for _, n in v), min(e for e, _ in v), max(e for e, _ in v)))
+    problems = []
+    if missing:
+        ev = [json.loads(ref[i]) for i in missing[:3]]
+        problems.append("%d of %d events never arrived (reference lines %s; first: %s)" % (
+            len(missing), len(ref), ranges(missing),
+            ", ".join("serial %s @ %s" % (e.get("serial"), e.get("timestamp")) for e in ev)))
+    if ooo:
+        problems.append("out of order: " + first)
+    if not m or int(m.group(3)) < 2:
+        problems.append("two outages but the report names %s reconnects" % (m.group(3) if m else "no"))
+    elif int(m.group(2)):
+        problems.append("%s lines dropped" % m.group(2))
+    late = [b - r for r, b in zip(restarts, backs) if b - r > 35.0]
+    if late:
+        problems.append("the output came back %.1f s after a restart (backoff is capped at 30 s)" % max(late))
+    left = [f for f in os.listdir(spool_dir) if os.path.getsize(os.path.join(spool_dir, f))] \
+        if os.path.isdir(spool_dir) else []
+    if left:
+        problems.append("spool not drained: %s" % left)
+    assert not problems, "; ".join(problems)
+
+
+def case_relp_outage(ctx):
+    relp_outage(ctx, spool=False)
+
+
+def case_relp_outage_spool(ctx):
+    relp_outage(ctx, spool=True)
 
 
 def case_file_sighup(ctx):
@@ -1180,6 +1423,15 @@ def case_bad_specs(ctx):
         ("syslog+udp://127.0.0.1:0", r"\bport\b"),
         ("file:%s?mode=" % ctx.path("empty-mode.json"), r"mode="),
         ("file:%s?rotate_size=-1" % x, r"rotate_size=-1"),
+        ("relp://nohostport", r"HOST:PORT"),
+        ("relp://127.0.0.1", r"HOST:PORT"),
+        ("relp://127.0.0.1:0", r"\bport\b"),
+        ("relp://127.0.0.1:99999", r"\bport\b"),
+        ("relp://127.0.0.1:514?window=0", r"window=0"),
+        ("relp://127.0.0.1:514?window=many", r"window=many"),
+        ("relp://127.0.0.1:514?timeout=soon", r"timeout=soon"),
+        ("relp://127.0.0.1:514?format=5425", r"format=5425"),
+        ("relp://127.0.0.1:514?colour=red", r"colour"),
     ]
     bad = []
     for spec, want in cases:
@@ -1318,10 +1570,12 @@ def case_collector_spool_bound(ctx):
 
 
 CASES = [case_syslog_rfc5424, case_syslog_variants, case_syslog_ng, case_tcp_outage_sigterm, case_tcp_outage_sigkill,
+         case_relp_delivery, case_relp_outage, case_relp_outage_spool,
          case_file_sighup, case_file_rotation, case_file_rotation_first_batch, case_file_mode,
          case_stalled_peer, case_peer_pause, case_bad_specs, case_collector_spool_bound]
 NEEDS_RSYSLOG = {"case_syslog_rfc5424", "case_syslog_variants", "case_tcp_outage_sigterm",
-                 "case_tcp_outage_sigkill", "case_stalled_peer", "case_peer_pause"}
+                 "case_tcp_outage_sigkill", "case_relp_delivery", "case_relp_outage",
+                 "case_relp_outage_spool", "case_stalled_peer", "case_peer_pause"}
 
 
 def main():
