@@ -642,18 +642,25 @@ def check_rfc5424(rx, inp, ref, by_line, pid, now, in_order):
 
 # ---------------------------------------------------------------- cases
 
+def replay_corpora(ctx, *specs):
+    """Replays the corpora to each output SPEC and to a reference file output. Returns
+    the reference lines, when the replay started, its stderr and its pid."""
+    out = ctx.path("events.json")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    p = replay(ctx, *[a for spec in specs for a in ("-o", spec)], "-o", "file:" + out,
+               *corpus_logs())
+    rc = finish(p, 30)
+    err = stderr_of(p)
+    assert rc == 0, "replay exit %d: %s" % (rc, err[-2000:])
+    return read_lines(out), now, err, p.pid
+
 def case_syslog_rfc5424(ctx):
     files = corpus_logs()
     assert len(files) > 20, "corpora not found in %s" % CORPORA
     tport, uport = free_port(), free_port()
     rx = Rsyslog(ctx, "rx", [("tcp", "tcp", tport), ("udp", "udp", uport)]).start()
-    out = ctx.path("events.json")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    p = replay(ctx, "-o", "syslog+tcp://127.0.0.1:%d" % tport, "-o", "syslog+udp://127.0.0.1:%d" % uport,
-               "-o", "file:" + out, *files)
-    rc = finish(p, 30)
-    assert rc == 0, "replay exit %d: %s" % (rc, stderr_of(p)[-2000:])
-    ref = read_lines(out)
+    ref, now, _, pid = replay_corpora(ctx, "syslog+tcp://127.0.0.1:%d" % tport,
+                                    "syslog+udp://127.0.0.1:%d" % uport)
     events = [json.loads(line) for line in ref]
     assert len(ref) > 300, "only %d events from the corpora" % len(ref)
     for inp in ("tcp", "udp"):
@@ -661,7 +668,7 @@ def case_syslog_rfc5424(ctx):
     rx.stop()
     by_line = {line: e for line, e in zip(ref, events)}
     for inp in ("tcp", "udp"):
-        msgs, ooo = check_rfc5424(rx, inp, ref, by_line, p.pid, now, in_order=inp == "tcp")
+        msgs, ooo = check_rfc5424(rx, inp, ref, by_line, pid, now, in_order=inp == "tcp")
         log("     %s: %d/%d events, each once, RFC 5424 (rsyslog parsed it the same)%s" % (
             inp, len(msgs), len(ref), ", in order" if not ooo else ", %d reordered" % ooo))
     big = max(len(x) for x in ref)
@@ -676,22 +683,15 @@ def case_syslog_variants(ctx):
     nport, oport, uport, sport = free_port(), free_port(), free_port(), free_port()
     rx = Rsyslog(ctx, "rx", [("nl", "tcp", nport), ("t3164", "tcp", oport),
                              ("u3164", "udp", uport), ("usmall", "udp", sport)]).start()
-    out = ctx.path("events.json")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    p = replay(ctx,
-               "-o", "syslog+tcp://127.0.0.1:%d?framing=newline" % nport,
-               "-o", "syslog+tcp://127.0.0.1:%d?format=3164&facility=local3&severity=notice"
-                     "&app=audit-x&hostname=relayhost" % oport,
-               "-o", "syslog+udp://127.0.0.1:%d?format=3164" % uport,
-               "-o", "syslog+udp://127.0.0.1:%d?max_datagram=%d" % (sport, SMALL_DGRAM),
-               "-o", "file:" + out, *files)
-    rc = finish(p, 30)
-    err = stderr_of(p)
-    assert rc == 0, "replay exit %d: %s" % (rc, err[-2000:])
-    ref = read_lines(out)
+    ref, now, err, pid = replay_corpora(
+        ctx, "syslog+tcp://127.0.0.1:%d?framing=newline" % nport,
+        "syslog+tcp://127.0.0.1:%d?format=3164&facility=local3&severity=notice"
+        "&app=audit-x&hostname=relayhost" % oport,
+        "syslog+udp://127.0.0.1:%d?format=3164" % uport,
+        "syslog+udp://127.0.0.1:%d?max_datagram=%d" % (sport, SMALL_DGRAM))
     by_line = {line: json.loads(line) for line in ref}
     # Datagrams over max_datagram: the event is dropped whole and counted.
-    header = len("<86>1 2000-01-01T00:00:00.000Z %s auditrelay %d - - " % (HOST, p.pid))
+    header = len("<86>1 2000-01-01T00:00:00.000Z %s auditrelay %d - - " % (HOST, pid))
     fits = [line for line in ref if header + len(line.encode()) <= SMALL_DGRAM]
     for inp in ("nl", "t3164", "u3164"):
         wait_stable(rx.raw(inp), want=len(ref), timeout=15)
@@ -733,7 +733,7 @@ def case_syslog_variants(ctx):
         msgs = []
         for raw in read_lines(rx.raw(inp)):
             m = parse(raw)
-            assert (m["pri"], m["host"], m["app"], m["procid"]) == (pri, host, app, str(p.pid)), (inp, m)
+            assert (m["pri"], m["host"], m["app"], m["procid"]) == (pri, host, app, str(pid)), (inp, m)
             assert m["msg"] in by_line, "%s: MSG is not a line of the file output: %r" % (inp, m["msg"][:200])
             if parse is parse5424:
                 check_timestamp(m["ts"], by_line[m["msg"]], now)
@@ -749,16 +749,10 @@ def case_syslog_variants(ctx):
 
 def case_syslog_ng(ctx):
     """syslog-ng (a second, independent RFC 5424 / RFC 6587 parser) over TCP and UDP."""
-    files = corpus_logs()
     tport, uport = free_port(), free_port()
     rx = SyslogNg(ctx, "sng", [("tcp", "tcp", tport), ("udp", "udp", uport)]).start()
-    out = ctx.path("events.json")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    p = replay(ctx, "-o", "syslog+tcp://127.0.0.1:%d" % tport, "-o", "syslog+udp://127.0.0.1:%d" % uport,
-               "-o", "file:" + out, *files)
-    rc = finish(p, 30)
-    assert rc == 0, "replay exit %d: %s" % (rc, stderr_of(p)[-2000:])
-    ref = read_lines(out)
+    ref, now, _, pid = replay_corpora(ctx, "syslog+tcp://127.0.0.1:%d" % tport,
+                                    "syslog+udp://127.0.0.1:%d" % uport)
     by_line = {line: json.loads(line) for line in ref}
     for inp in ("tcp", "udp"):
         wait_stable(rx.out(inp), want=len(ref), timeout=15)
@@ -768,7 +762,7 @@ def case_syslog_ng(ctx):
         for line in read_lines(rx.out(inp)):
             f = dict(zip(SyslogNg.FIELDS, line.split("\t", len(SyslogNg.FIELDS) - 1)))
             assert (f["PRI"], f["HOST"], f["PROGRAM"], f["PID"], f["MSGID"], f["SDATA"]) == (
-                "86", HOST, "auditrelay", str(p.pid), "", ""), f
+                "86", HOST, "auditrelay", str(pid), "", ""), f
             assert f["MSG"] in by_line, "syslog-ng's MSG is not a line of the file output: %r" % f["MSG"][:200]
             ev = by_line[f["MSG"]]
             if ev.get("timestamp"):
@@ -895,18 +889,14 @@ def case_relp_delivery(ctx):
     need_imrelp()
     files = corpus_logs()
     assert len(files) > 20, "corpora not found in %s" % CORPORA
-    port, oport = free_port(), free_port()
-    rx = Rsyslog(ctx, "rx", [("relp", "relp", port), ("relpopt", "relp", oport)]).start()
-    out = ctx.path("events.json")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    p = replay(ctx, "-o", "relp://127.0.0.1:%d" % port,
-               "-o", "relp://127.0.0.1:%d?format=3164&facility=local3&severity=notice&app=audit-x"
-                     "&hostname=relayhost&window=4&timeout=5" % oport,
-               "-o", "file:" + out, *files)
-    rc = finish(p, 30)
-    err = stderr_of(p)
-    assert rc == 0, "replay exit %d: %s" % (rc, err[-2000:])
-    ref = read_lines(out)
+    port, oport, sport = free_port(), free_port(), free_port()
+    rx = Rsyslog(ctx, "rx", [("relp", "relp", port), ("relpopt", "relp", oport),
+                             ("relpsmall", "relp", sport)]).start()
+    ref, now, err, pid = replay_corpora(
+        ctx, "relp://127.0.0.1:%d" % port,
+        "relp://127.0.0.1:%d?format=3164&facility=local3&severity=notice&app=audit-x"
+        "&hostname=relayhost&window=4&timeout=5" % oport,
+        "relp://127.0.0.1:%d?max_message=%d" % (sport, SMALL_DGRAM))
     assert len(ref) > 300, "only %d events from the corpora" % len(ref)
     # A replay that exited 0 had every RELP message acknowledged, and with the Direct
     # queue an acknowledged message is in the file already: no waiting needed.
@@ -917,14 +907,14 @@ def case_relp_delivery(ctx):
     late = {inp: n for inp, n in counts.items() if n != len(ref)}
     assert not late, "replay exited 0 with messages not yet written by rsyslog: %s of %d" % (late, len(ref))
     by_line = {line: json.loads(line) for line in ref}
-    msgs, ooo = check_rfc5424(rx, "relp", ref, by_line, p.pid, now, in_order=True)
+    msgs, ooo = check_rfc5424(rx, "relp", ref, by_line, pid, now, in_order=True)
     log("     relp: %d/%d events, each once, in order, RFC 5424 (rsyslog parsed it the same)" % (
         len(msgs), len(ref)))
     msgs = []
     for raw in read_lines(rx.raw("relpopt")):
         m = parse3164(raw)
         assert (m["pri"], m["host"], m["app"], m["procid"]) == (19 * 8 + 5, "relayhost", "audit-x",
-                                                                 str(p.pid)), m
+                                                                 str(pid)), m
         assert m["msg"] in by_line, "MSG is not a line of the file output: %r" % m["msg"][:200]
         check_3164_time(m["ts"], by_line[m["msg"]])
         msgs.append(m["msg"])
@@ -933,7 +923,16 @@ def case_relp_delivery(ctx):
         len(missing), ranges(missing), dups, first)
     log("     relp?format=3164&facility=local3&severity=notice&app=audit-x&hostname=relayhost&window=4"
         "&timeout=5: %d/%d events once each, in order, with those fields" % (len(msgs), len(ref)))
-    m = re.search(r"output relp\S*: (\d+) bytes sent, (\d+) lines dropped, (\d+) reconnects.*", err)
+    # max_message: a larger event is dropped whole and counted, the rest arrive.
+    header = len("<86>1 2000-01-01T00:00:00.000Z %s auditrelay %d - - " % (HOST, pid))
+    fits = [line for line in ref if header + len(line.encode()) <= SMALL_DGRAM]
+    small = [parse5424(raw)["msg"] for raw in read_lines(rx.raw("relpsmall"))]
+    assert small == fits, "relp?max_message=%d: %d received, %d fit" % (SMALL_DGRAM, len(small), len(fits))
+    m = re.search(r"output relp\S*max_message\S*: \d+ bytes sent, (\d+) lines dropped, 0 reconnects", err)
+    assert m and int(m.group(1)) == len(ref) - len(fits), "max_message drops not reported: " + err[-500:]
+    log("     relp?max_message=%d: the %d events that fit arrived in order, %d larger ones dropped "
+        "and counted" % (SMALL_DGRAM, len(fits), len(ref) - len(fits)))
+    m = re.search(r"output relp://127.0.0.1:(%d|%d)\S*: \d+ bytes sent.*" % (port, oport), err)
     assert not m, "a report for a peer that never went away: " + m.group(0)
 
 
