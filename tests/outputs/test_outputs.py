@@ -17,6 +17,11 @@ Cases:
   tcp_outage_sigterm    rsyslog stopped (SIGTERM) mid-replay and restarted 3 s later:
                         every event arrives, in order (duplicates counted)
   tcp_outage_sigkill    the same with kill -9: loss and duplicates measured, printed
+  unix_dgram            unix:PATH to rsyslog's imuxsock (/dev/log's receiver): every
+                        event once, in order, syslog(3)'s header parsed by rsyslog
+  unix_stream           unix:PATH?type=stream to syslog-ng's unix-stream(): the same
+  unix_outage           imuxsock stopped (SIGTERM, then kill -9) mid-replay, restarted
+                        3 s later: every event arrives, in order
   relp_delivery         relp:// to rsyslog's imrelp: every event once, in order, RFC 5424
                         with our JSON as MSG; format=3164/facility/severity/app/hostname/
                         window/timeout options
@@ -146,6 +151,19 @@ def port_bound(port, proto):
         except FileNotFoundError:
             continue
     return False
+
+
+def unix_bound(path):
+    """True when something is bound to the unix socket PATH."""
+    with open("/proc/net/unix") as f:
+        return any(line.split()[-1] == path for line in f if len(line.split()) >= 8)
+
+
+def listening(proto, where):
+    """A receiver's input is ready: WHERE is a port (tcp, udp, relp) or a socket path."""
+    if proto.startswith("unix"):
+        return unix_bound(where)
+    return port_bound(where, "udp" if proto == "udp" else "tcp")
 
 
 def wait_for(pred, timeout, step=0.02, what="condition"):
@@ -298,8 +316,13 @@ def finish(p, timeout):
 # ---------------------------------------------------------------- rsyslog
 
 class Rsyslog:
-    """rsyslogd -n with its own configuration: each input (tcp, udp or relp port)
-    writes %rawmsg% to NAME.raw and rsyslog's own parse of the message to NAME.parsed.
+    """rsyslogd -n with its own configuration: each input (tcp, udp or relp port, or
+    a unix datagram socket path: imuxsock, as for /dev/log) writes %rawmsg% to
+    NAME.raw and rsyslog's own parse of the message to NAME.parsed.
+
+    imuxsock's rate limit (200 messages in 5 s per process by default) is turned off,
+    as a /dev/log receiving auditrelay's events must have it (imuxsock takes the time
+    of arrival, not the message's, as on a default /dev/log).
 
     RELP inputs (imrelp) get a ruleset with a Direct queue. imrelp acknowledges a
     message once it is submitted to its ruleset's queue; with the default in-memory
@@ -336,6 +359,8 @@ class Rsyslog:
         ]
         if any(proto == "relp" for _, proto, _ in self.inputs):
             lines.append('module(load="imrelp")')
+        if any(proto == "unix" for _, proto, _ in self.inputs):
+            lines.append('module(load="imuxsock" SysSock.Use="off")')
         lines += [
             'template(name="raw" type="string" string="%rawmsg%\\n")',
             'template(name="parsed" type="list") {',
@@ -362,6 +387,9 @@ class Rsyslog:
             elif proto == "relp":
                 lines.append('input(type="imrelp" port="%d" address="127.0.0.1" ruleset="r_%s")'
                              % (port, inp))
+            elif proto == "unix":
+                lines.append('input(type="imuxsock" socket="%s" rateLimit.interval="0" '
+                             'ruleset="r_%s")' % (port, inp))
             else:
                 lines.append('input(type="imudp" port="%d" address="127.0.0.1" ruleset="r_%s" '
                              'rcvbufSize="8m")' % (port, inp))
@@ -378,8 +406,7 @@ class Rsyslog:
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         out.close()
         deadline = time.monotonic() + timeout
-        while not all(port_bound(port, "udp" if proto == "udp" else "tcp")
-                      for _, proto, port in self.inputs):
+        while not all(listening(proto, port) for _, proto, port in self.inputs):
             if self.p.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError("rsyslogd did not start: " + open(self.errpath).read())
             time.sleep(0.02)
@@ -444,7 +471,8 @@ def syslog_ng():
 
 class SyslogNg:
     """syslog-ng -F from the extracted package: syslog() sources (RFC 5424, TCP with
-    octet counting), each writing its own parse of every message to NAME.txt."""
+    octet counting) or unix-stream()/unix-dgram() sources (a socket PATH, /dev/log's
+    dialect), each writing its own parse of every message to NAME.txt."""
 
     FIELDS = ["PRI", "ISODATE", "HOST", "PROGRAM", "PID", "MSGID", "SDATA", "MSG"]
 
@@ -462,9 +490,12 @@ class SyslogNg:
         conf = ['@version: 3.38',
                 'options { keep-hostname(yes); frac-digits(3); log-msg-size(1048576); stats-freq(0); };']
         for inp, proto, port in self.inputs:
-            # A large receive buffer: loopback UDP is lost only when the reader lags.
-            conf.append('source s_%s { syslog(ip("127.0.0.1") port(%d) transport("%s")%s); };' % (
-                inp, port, proto, " so-rcvbuf(16777216)" if proto == "udp" else ""))
+            if proto.startswith("unix"):
+                conf.append('source s_%s { %s("%s"); };' % (inp, proto, port))
+            else:
+                # A large receive buffer: loopback UDP is lost only when the reader lags.
+                conf.append('source s_%s { syslog(ip("127.0.0.1") port(%d) transport("%s")%s); };' % (
+                    inp, port, proto, " so-rcvbuf(16777216)" if proto == "udp" else ""))
             conf.append('destination d_%s { file("%s" template("%s")); };' % (inp, self.out(inp), tmpl))
             conf.append('log { source(s_%s); destination(d_%s); };' % (inp, inp))
         path = os.path.join(self.dir, "syslog-ng.conf")
@@ -480,8 +511,7 @@ class SyslogNg:
             env=dict(os.environ, LD_LIBRARY_PATH=self.libdir))
         out.close()
         deadline = time.monotonic() + timeout
-        while not all(port_bound(port, "udp" if proto == "udp" else "tcp")
-                      for _, proto, port in self.inputs):
+        while not all(listening(proto, port) for _, proto, port in self.inputs):
             if self.p.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError("syslog-ng did not start: " + open(self.errpath).read())
             time.sleep(0.02)
@@ -503,6 +533,11 @@ TS5424 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d
 MSG5424 = re.compile(r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[.*?\])+) (.*)\Z", re.S)
 MSG3164 = re.compile(r"<(\d{1,3})>([A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d) (\S+) ([^\s\[\]:]+)\[(\d+)\]: (.*)\Z",
                      re.S)
+
+
+# What syslog(3) writes to /dev/log (our format=local): RFC 3164 without the hostname.
+MSGLOCAL = re.compile(r"<(\d{1,3})>([A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d) ([^\s\[\]:]+)\[(\d+)\]: (.*)\Z",
+                      re.S)
 
 
 def printusascii(s, maxlen):
@@ -527,6 +562,13 @@ def parse3164(raw):
     assert m, "not RFC 3164: %r" % raw[:200]
     pri, ts, host, app, pid, msg = m.groups()
     return dict(pri=int(pri), ts=ts, host=host, app=app, procid=pid, msg=msg)
+
+
+def parse_local(raw):
+    m = MSGLOCAL.match(raw)
+    assert m, "not syslog(3)'s local format: %r" % raw[:200]
+    pri, ts, app, pid, msg = m.groups()
+    return dict(pri=int(pri), ts=ts, app=app, procid=pid, msg=msg)
 
 
 def iso_to_dt(s):
@@ -778,31 +820,37 @@ def case_syslog_ng(ctx):
             inp, len(msgs), len(ref)))
 
 
-def outage(ctx, sig, down_seconds=3.0, feed_seconds=4.0, at=0.35):
+def outage(ctx, sig, proto="tcp", down_seconds=3.0, feed_seconds=4.0, at=0.35):
     """Replays the bench log (paced over FEED_SECONDS through a pipe) to rsyslog over
-    TCP with a spool; stops rsyslog with SIG when AT of the input was fed, starts it
-    again DOWN_SECONDS later on the same port. Returns the comparison."""
+    TCP (PROTO "unix": a unix datagram socket, imuxsock) with a spool; stops rsyslog
+    with SIG when AT of the input was fed, starts it again DOWN_SECONDS later on the
+    same port or path. Returns the comparison."""
     bench = bench_log()
-    port = free_port()
-    rx1 = Rsyslog(ctx, "rx1", [("tcp", "tcp", port)]).start()
+    if proto == "unix":
+        # The bench log's largest events (83 KB) are over the default max_datagram.
+        where = ctx.path("log.sock")
+        spec, parse, inp = "unix:%s?max_datagram=200000" % where, parse_local, "ux"
+    else:
+        where = free_port()
+        spec, parse, inp = "syslog+tcp://127.0.0.1:%d" % where, parse5424, "tcp"
+    rx1 = Rsyslog(ctx, "rx1", [(inp, proto, where)]).start()
     out, spool = ctx.path("events.json"), ctx.path("spool")
     t0 = time.monotonic()
-    p = replay(ctx, "-o", "syslog+tcp://127.0.0.1:%d" % port, "-o", "file:" + out,
-               "--spool-dir", spool, "-", stdin="pipe")
+    p = replay(ctx, "-o", spec, "-o", "file:" + out, "--spool-dir", spool, "-", stdin="pipe")
     feeder = Feeder(p.stdin, bench, feed_seconds)
     feeder.start()
     wait_for(lambda: feeder.fraction >= at, 30, what="the feeder")
-    got1 = count_lines(rx1.raw("tcp"))
+    got1 = count_lines(rx1.raw(inp))
     rx1.stop(sig)
     t_stop = time.monotonic()
     time.sleep(down_seconds)
-    rx2 = Rsyslog(ctx, "rx2", [("tcp", "tcp", port)]).start()
+    rx2 = Rsyslog(ctx, "rx2", [(inp, proto, where)]).start()
     t_restart = time.monotonic()
     # Backoff doubles from 100 ms (each wait drawn from [b/2, b]): for ~3 s down the
     # last wait started before the restart is at most 6.4 s, so the output is back
     # within ~6.5 s of the restart (check_backoff allows 10 s). A backoff that grew
     # without waiting was measured at 15-30 s.
-    wait_for(lambda: os.path.exists(rx2.raw("tcp")) and os.path.getsize(rx2.raw("tcp")) > 0,
+    wait_for(lambda: os.path.exists(rx2.raw(inp)) and os.path.getsize(rx2.raw(inp)) > 0,
              60, step=0.01, what="the first message after the restart")
     t_back = time.monotonic()
     feeder.join(60)
@@ -812,13 +860,13 @@ def outage(ctx, sig, down_seconds=3.0, feed_seconds=4.0, at=0.35):
     err = stderr_of(p)
     assert rc == 0, "replay exit %d: %s" % (rc, err[-2000:])
     ref = read_lines(out)
-    wait_stable(rx2.raw("tcp"), timeout=20, quiet=1.5)
+    wait_stable(rx2.raw(inp), timeout=20, quiet=1.5)
     rx2.stop()
-    raws = read_lines(rx1.raw("tcp"), partial_ok=sig == signal.SIGKILL) + read_lines(rx2.raw("tcp"))
-    msgs = [parse5424(raw)["msg"] for raw in raws]
+    raws = read_lines(rx1.raw(inp), partial_ok=sig == signal.SIGKILL) + read_lines(rx2.raw(inp))
+    msgs = [parse(raw)["msg"] for raw in raws]
     missing, dups, ooo, first = compare_streams(ref, msgs)
-    n1 = count_lines(rx1.raw("tcp"))
-    m = re.search(r"output syslog\+tcp\S*: (\d+) bytes sent, (\d+) lines dropped, (\d+) reconnects, "
+    n1 = count_lines(rx1.raw(inp))
+    m = re.search(r"output (?:syslog\+tcp|unix)\S*: (\d+) bytes sent, (\d+) lines dropped, (\d+) reconnects, "
                   r"(\d+) bytes left in the spool", err)
     log("     %d events; rsyslog stopped (%s) at %.1f s after %d lines (%d when it exited), "
         "restarted %.1f s later; first message after the restart %.1f s after it; replay done "
@@ -872,6 +920,104 @@ def case_tcp_outage_sigkill(ctx):
     if len(missing) >= len(ref) // 2:
         problems.append("delivery did not resume after the restart")
     assert not problems, "; ".join(problems)
+
+
+# ---------------------------------------------------------------- unix sockets
+
+def local_time_matches(when, event):
+    """WHEN (a receiver's parse of our local-format TIMESTAMP, with the year it guessed)
+    is the event's time in local time, to the second."""
+    if not event.get("timestamp"):
+        return True
+    want = iso_to_dt(event["timestamp"]).astimezone()
+    got = iso_to_dt(when).astimezone()
+    if want.strftime("%m-%d") == "02-29":
+        # No year in the message: in a common year the receiver makes it March 1.
+        return got.strftime("%H:%M:%S") == want.strftime("%H:%M:%S")
+    return got.strftime("%m-%d %H:%M:%S") == want.strftime("%m-%d %H:%M:%S")
+
+
+def check_local(raws, ref, by_line, pid):
+    """Messages RAWS in syslog(3)'s local format: authpriv.info, auditrelay[PID], the
+    event's local time, a line of REF as MSG; every line once and in order."""
+    msgs = []
+    for raw in raws:
+        m = parse_local(raw)
+        assert (m["pri"], m["app"], m["procid"]) == (86, "auditrelay", str(pid)), m
+        assert m["msg"] in by_line, "MSG is not a line of the file output: %r" % m["msg"][:200]
+        check_3164_time(m["ts"], by_line[m["msg"]])
+        msgs.append(m["msg"])
+    missing, dups, ooo, first = compare_streams(ref, msgs)
+    assert not missing and not dups, "%d of %d events missing (%s), %d duplicated" % (
+        len(missing), len(ref), ranges(missing), dups)
+    assert not ooo, "out of order: %s" % first
+    return msgs
+
+
+def case_unix_dgram(ctx):
+    """unix:PATH (datagrams, /dev/log's dialect) to rsyslog's imuxsock, which is what
+    /dev/log is on a Debian machine with rsyslog: every event once, in order, and
+    rsyslog's own parse finds app-name auditrelay, our pid and our JSON as MSG (an
+    RFC 5424 or RFC 3164 header with a hostname would be mis-parsed there)."""
+    sock = ctx.path("log.sock")
+    rx = Rsyslog(ctx, "rx", [("ux", "unix", sock)]).start()
+    ref, _, _, pid = replay_corpora(ctx, "unix:" + sock)
+    by_line = {line: json.loads(line) for line in ref}
+    wait_stable(rx.raw("ux"), want=len(ref), timeout=15)
+    rx.stop()
+    msgs = check_local(read_lines(rx.raw("ux")), ref, by_line, pid)
+    parsed = read_lines(rx.parsed("ux"))
+    assert len(parsed) == len(msgs), (len(parsed), len(msgs))
+    for line, msg in zip(parsed, msgs):
+        f = dict(zip(Rsyslog.PARSED_FIELDS, line.split("\t", len(Rsyslog.PARSED_FIELDS) - 1)))
+        assert (f["pri"], f["app-name"], f["procid"]) == ("86", "auditrelay", str(pid)), f
+        # RFC 3164's MSG starts after "TAG:"; rsyslog keeps the space that follows.
+        assert f["msg"].lstrip(" ") == msg, "rsyslog's MSG differs: %r" % f["msg"][:200]
+    log("     unix dgram -> rsyslog imuxsock: %d/%d events once each, in order, parsed as "
+        "auditrelay[%d]" % (len(msgs), len(ref), pid))
+
+
+def case_unix_stream(ctx):
+    """unix:PATH?type=stream to syslog-ng's unix-stream() source (one message per line):
+    every event once, in order, parsed by syslog-ng as PROGRAM auditrelay, PID ours,
+    the event's local time, our JSON as MSG."""
+    sock = ctx.path("log-stream.sock")
+    rx = SyslogNg(ctx, "sng", [("uxs", "unix-stream", sock)]).start()
+    ref, _, _, pid = replay_corpora(ctx, "unix:%s?type=stream" % sock)
+    by_line = {line: json.loads(line) for line in ref}
+    wait_stable(rx.out("uxs"), want=len(ref), timeout=15)
+    rx.stop()
+    msgs = []
+    for line in read_lines(rx.out("uxs")):
+        f = dict(zip(SyslogNg.FIELDS, line.split("\t", len(SyslogNg.FIELDS) - 1)))
+        assert (f["PRI"], f["PROGRAM"], f["PID"]) == ("86", "auditrelay", str(pid)), f
+        assert f["MSG"] in by_line, "syslog-ng's MSG is not a line of the file output: %r" % f["MSG"][:200]
+        assert local_time_matches(f["ISODATE"], by_line[f["MSG"]]), (f["ISODATE"], f["MSG"][:80])
+        msgs.append(f["MSG"])
+    missing, dups, ooo, first = compare_streams(ref, msgs)
+    assert not missing and not dups, "%d of %d events missing (%s), %d duplicated" % (
+        len(missing), len(ref), ranges(missing), dups)
+    assert not ooo, "out of order: %s" % first
+    log("     unix stream -> syslog-ng unix-stream(): %d/%d events once each, in order" % (
+        len(msgs), len(ref)))
+
+
+def case_unix_outage(ctx):
+    """rsyslog's imuxsock stopped (SIGTERM, then in a second run kill -9) mid-replay and
+    started again 3 s later: a unix datagram peer is treated like TCP (spooled, resent),
+    so every event arrives, in order."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        sub = Ctx(ctx.path(sig.name))
+        os.makedirs(sub.tmp)
+        try:
+            ref, missing, dups, ooo, first, left, m, delay = outage(sub, sig, proto="unix")
+        finally:
+            sub.cleanup()
+        problems = outage_problems(ref, ooo, first, left, m, delay)
+        if missing:
+            problems.append("rsyslog stopped (%s) but %d of %d events never arrived (reference "
+                            "lines %s)" % (sig.name, len(missing), len(ref), ranges(missing)))
+        assert not problems, "; ".join(problems)
 
 
 # ---------------------------------------------------------------- RELP
@@ -1405,6 +1551,8 @@ def case_bad_specs(ctx):
         ("syslog+tcp://127.0.0.1:514?colour=red", r"colour"),
         ("unix:", r"socket path"),
         ("unix:/tmp/x.sock?type=bogus", r"type=bogus"),
+        ("unix:/tmp/x.sock?max_datagram=300000", r"max_datagram=300000"),
+        ("syslog+udp://127.0.0.1:514?max_datagram=70000", r"max_datagram=70000"),
         ("stdout?x=1", r"stdout"),
         ("file:", r"wants a path"),
         ("file:%s?mode=0999" % x, r"mode=0999"),
@@ -1569,12 +1717,14 @@ def case_collector_spool_bound(ctx):
 
 
 CASES = [case_syslog_rfc5424, case_syslog_variants, case_syslog_ng, case_tcp_outage_sigterm, case_tcp_outage_sigkill,
+         case_unix_dgram, case_unix_stream, case_unix_outage,
          case_relp_delivery, case_relp_outage, case_relp_outage_spool,
          case_file_sighup, case_file_rotation, case_file_rotation_first_batch, case_file_mode,
          case_stalled_peer, case_peer_pause, case_bad_specs, case_collector_spool_bound]
 NEEDS_RSYSLOG = {"case_syslog_rfc5424", "case_syslog_variants", "case_tcp_outage_sigterm",
                  "case_tcp_outage_sigkill", "case_relp_delivery", "case_relp_outage",
-                 "case_relp_outage_spool", "case_stalled_peer", "case_peer_pause"}
+                 "case_relp_outage_spool", "case_stalled_peer", "case_peer_pause",
+                 "case_unix_dgram", "case_unix_outage"}
 
 
 def main():

@@ -1,6 +1,7 @@
 /* The syslog message header shared by the syslog and RELP outputs: RFC 5424 with the
  * event's own UTC timestamp, RFC 3164 with the event's time in local time (its
- * TIMESTAMP has no zone; receivers read it as the sender's local time), options. */
+ * TIMESTAMP has no zone; receivers read it as the sender's local time), the local
+ * format of /dev/log, options. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,14 @@ int main(void)
     CHECK(!ar_syslog_message_option(&m, &other));
     header(&m, got);
     snprintf(want, sizeof(want), "<157>Nov 23 14:47:05 h1 audit-x[%d]: ", (int)getpid());
+    CHECK_STR(got, want);
+
+    /* What syslog(3) writes to /dev/log: no hostname (rsyslog's imuxsock would take
+     * it for the tag). */
+    struct ar_option local = {"format", "local"};
+    CHECK(ar_syslog_message_option(&m, &local));
+    header(&m, got);
+    snprintf(want, sizeof(want), "<157>Nov 23 14:47:05 audit-x[%d]: ", (int)getpid());
     CHECK_STR(got, want);
     return check_failures ? 1 : 0;
 }

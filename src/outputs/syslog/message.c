@@ -50,8 +50,13 @@ void ar_syslog_message_init(struct ar_syslog_message *m)
 
 bool ar_syslog_message_option(struct ar_syslog_message *m, const struct ar_option *opt)
 {
-    if (AR_OPTION_IS(opt, "format") && (!strcmp(opt->value, "5424") || !strcmp(opt->value, "3164"))) {
-        m->rfc3164 = !strcmp(opt->value, "3164");
+    if (AR_OPTION_IS(opt, "format")) {
+        static const struct code_name formats[] = {
+            {"5424", AR_SYSLOG_5424}, {"3164", AR_SYSLOG_3164}, {"local", AR_SYSLOG_LOCAL}};
+        unsigned f;
+        if (!lookup(formats, AR_ARRAY_SIZE(formats), opt->value, &f))
+            return false;
+        m->format = (enum ar_syslog_format)f;
         return true;
     }
     if (AR_OPTION_IS(opt, "facility"))
@@ -107,15 +112,16 @@ size_t ar_syslog_header(const struct ar_syslog_message *m, const char *line, siz
     event_time(line, len, ts, &sec);
     unsigned pri = m->facility * 8 + m->severity;
     int n;
-    if (m->rfc3164) {
+    if (m->format != AR_SYSLOG_5424) {
         /* RFC 3164 has no zone: its TIMESTAMP is the sender's local time, which is
          * how receivers read it. */
         struct tm tm;
         char when[32];
         localtime_r(&sec, &tm);
         strftime(when, sizeof(when), "%b %e %H:%M:%S", &tm);
-        n = snprintf(out, 512, "<%u>%s %s %s[%d]: ", pri, when, m->hostname, m->app,
-                     (int)getpid());
+        bool host = m->format == AR_SYSLOG_3164;
+        n = snprintf(out, 512, "<%u>%s %s%s%s[%d]: ", pri, when, host ? m->hostname : "",
+                     host ? " " : "", m->app, (int)getpid());
     } else {
         n = snprintf(out, 512, "<%u>1 %s %s %s %d - - ", pri, ts, m->hostname, m->app,
                      (int)getpid());

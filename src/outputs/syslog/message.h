@@ -1,5 +1,7 @@
 /* The syslog message around one JSON event, shared by the syslog transports and RELP:
- * RFC 5424 by default, RFC 3164 with format=3164; facility, severity, app-name and
+ * RFC 5424 by default, RFC 3164 with format=3164, or format=local: what syslog(3)
+ * writes to /dev/log (RFC 3164 without the hostname, which local syslog daemons and
+ * journald parse as part of the tag otherwise); facility, severity, app-name and
  * hostname configurable. The message's timestamp is the event's own. */
 #pragma once
 #include <stdbool.h>
@@ -7,8 +9,10 @@
 
 #include "outputs/util.h"
 
+enum ar_syslog_format { AR_SYSLOG_5424, AR_SYSLOG_3164, AR_SYSLOG_LOCAL };
+
 struct ar_syslog_message {
-    bool rfc3164;
+    enum ar_syslog_format format;
     unsigned facility, severity;
     char app[49];
     char hostname[256];
@@ -16,7 +20,7 @@ struct ar_syslog_message {
 
 /* The options ar_syslog_message_option takes, for error messages. */
 #define AR_SYSLOG_MESSAGE_OPTIONS \
-    "format=5424|3164, facility=NAME, severity=NAME, app=NAME, hostname=NAME"
+    "format=5424|3164|local, facility=NAME, severity=NAME, app=NAME, hostname=NAME"
 
 /* authpriv.info from app "auditrelay" on this host. */
 void ar_syslog_message_init(struct ar_syslog_message *m);
@@ -25,6 +29,7 @@ void ar_syslog_message_init(struct ar_syslog_message *m);
 bool ar_syslog_message_option(struct ar_syslog_message *m, const struct ar_option *opt);
 
 /* Writes the header for the JSON line (without its newline) to out: "<PRI>1 TIME HOST
- * APP PID - - " or "<PRI>Mmm dd hh:mm:ss HOST APP[PID]: ". Returns its length. */
+ * APP PID - - ", "<PRI>Mmm dd hh:mm:ss HOST APP[PID]: " or (local) "<PRI>Mmm dd
+ * hh:mm:ss APP[PID]: ". Returns its length. */
 size_t ar_syslog_header(const struct ar_syslog_message *m, const char *line, size_t len,
                         char out[512]);

@@ -6,9 +6,15 @@
  * must chain to ca=FILE (default: the system's trust store) and match the host name
  * (or name=); cert=FILE&key=FILE present a client certificate.
  *
+ * unix:PATH speaks /dev/log's dialect by default: format=local (syslog(3)'s header)
+ * and, for type=stream, one message per line (syslog-ng's unix-stream()). Unlike UDP,
+ * a unix datagram socket is flow-controlled and tells a dead peer (ECONNREFUSED), so
+ * it is treated like TCP: a peer that is down or slow spools, nothing is dropped.
+ *
  * Datagrams (UDP, unix dgram) carry at most max_datagram bytes (default 65000, the
- * IPv4 limit being 65507): a longer event is not cut (that would be invalid JSON) but
- * dropped and counted; use TCP for events that large. */
+ * IPv4 limit being 65507; unix up to UNIX_DATAGRAM_MAX): a longer event is not cut
+ * (that would be invalid JSON) but dropped and counted; use a stream for events that
+ * large. */
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -50,10 +56,14 @@ struct syslog_transport {
     size_t framed_off;          /* bytes of framed already sent */
     const char *batch;          /* the batch being sent */
     size_t batch_len;
-    size_t batch_off;           /* bytes of the batch framed so far */
+    size_t batch_off;           /* bytes of the batch framed (streams) or sent
+                                 * (datagrams) so far */
 };
 
 #define FRAME_CHUNK (256u * 1024)
+/* The largest unix datagram a socket takes with the kernel's default buffer limit
+ * (net.core.wmem_max 212992, less the 32 bytes the kernel keeps back). */
+#define UNIX_DATAGRAM_MAX 212960u
 
 static int create(enum kind kind, const char *target, const char *options, char *err,
                   size_t errlen, void **ret)
@@ -70,6 +80,8 @@ static int create(enum kind kind, const char *target, const char *options, char 
         if (!*target || strlen(target) >= sizeof(t->path))
             r = -EINVAL;
         snprintf(t->path, sizeof(t->path), "%s", target);
+        t->msg.format = AR_SYSLOG_LOCAL;
+        t->newline_framing = true;
     } else if (ar_split_host_port(target, t->host, sizeof(t->host), t->port, sizeof(t->port)) < 0) {
         r = -EINVAL;
     }
@@ -91,7 +103,7 @@ static int create(enum kind kind, const char *target, const char *options, char 
         else if (AR_OPTION_IS(&opt, "framing") && (!strcmp(opt.value, "octet") || !strcmp(opt.value, "newline")))
             t->newline_framing = !strcmp(opt.value, "newline");
         else if (AR_OPTION_IS(&opt, "max_datagram") && ar_parse_size(opt.value, &size) == 0 &&
-                 size >= 480 && size <= 65507)
+                 size >= 480 && size <= (kind == K_UNIX ? UNIX_DATAGRAM_MAX : 65507))
             t->max_datagram = (size_t)size;
         else if (kind == K_TLS && AR_OPTION_IS(&opt, "ca") && opt.value[0])
             snprintf(t->ca, sizeof(t->ca), "%s", opt.value);
@@ -201,6 +213,14 @@ static int tls_start(struct syslog_transport *t)
     return 0;
 }
 
+/* A peer that stops reading makes send wait: wake up every second (EAGAIN) so the
+ * output can give up at shutdown, without losing the position. */
+static void send_timeout(int fd)
+{
+    struct timeval tv = {.tv_sec = 1};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 static int syslog_connect(void *vt)
 {
     struct syslog_transport *t = vt;
@@ -210,12 +230,20 @@ static int syslog_connect(void *vt)
         t->fd = socket(AF_UNIX, (t->unix_stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
         if (t->fd < 0)
             return -errno;
+        if (!t->unix_stream) {
+            /* A unix datagram must fit the send buffer (the kernel doubles this). */
+            int sndbuf = (int)t->max_datagram;
+            setsockopt(t->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+        }
         if (connect(t->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
             int r = -errno;
             close(t->fd);
             t->fd = -1;
+            snprintf(t->error, sizeof(t->error), "cannot connect to %s: %s", t->path,
+                     strerror(-r));
             return r;
         }
+        send_timeout(t->fd);
         return 0;
     }
     struct addrinfo hints = {.ai_socktype = is_stream(t) ? SOCK_STREAM : SOCK_DGRAM}, *res;
@@ -242,10 +270,7 @@ static int syslog_connect(void *vt)
         snprintf(t->error, sizeof(t->error), "cannot connect to %s:%s: %s", t->host, t->port,
                  strerror(-r));
     if (r == 0 && (t->kind == K_TCP || t->kind == K_TLS)) {
-        /* A peer that stops reading makes send wait: wake up every second so the
-         * output can give up at shutdown, without losing the position. */
-        struct timeval tv = {.tv_sec = 1};
-        setsockopt(t->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        send_timeout(t->fd);
         int one = 1;
         setsockopt(t->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
     }
@@ -312,46 +337,11 @@ static bool peer_closed(const struct syslog_transport *t)
     return recv(t->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
-static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
+static int send_datagrams(struct syslog_transport *t, const char *lines, size_t len,
+                          uint64_t *dropped)
 {
-    struct syslog_transport *t = vt;
-    if (is_stream(t)) {
-        if (t->batch_off == 0 && t->framed_off == 0 && peer_closed(t))
-            return -EPIPE;
-        /* A new batch; after EAGAIN the same batch comes again and carries on where
-         * it stopped. */
-        if (t->batch != lines || t->batch_len != len) {
-            t->batch = lines;
-            t->batch_len = len;
-            t->batch_off = 0;
-            t->framed.len = t->framed_off = 0;
-        }
-        for (;;) {
-            int r = send_stream(t);
-            if (r < 0)
-                return r;
-            if (t->batch_off == len)
-                break;
-            /* Frame the next piece of the batch, whole lines up to FRAME_CHUNK. */
-            t->framed.len = t->framed_off = 0;
-            while (t->batch_off < len && t->framed.len < FRAME_CHUNK) {
-                const char *p = lines + t->batch_off, *end = lines + len;
-                const char *nl = memchr(p, '\n', (size_t)(end - p));
-                const char *le = nl ? nl : end;
-                frame(t, p, (size_t)(le - p));
-                t->batch_off = (size_t)((nl ? nl + 1 : end) - lines);
-            }
-            if (t->framed.failed) {
-                t->framed.failed = false;
-                t->framed.len = t->framed_off = t->batch_off = 0;
-                return -ENOMEM;
-            }
-        }
-        t->framed.len = t->framed_off = t->batch_off = 0;
-        t->batch = NULL;
-        return 0;
-    }
-    for (const char *p = lines, *end = lines + len; p < end;) {
+    while (t->batch_off < len) {
+        const char *p = lines + t->batch_off, *end = lines + len;
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         t->framed.len = 0;
@@ -359,18 +349,69 @@ static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *droppe
         if (t->framed.len > t->max_datagram) {
             (*dropped)++;
         } else if (send(t->fd, t->framed.p, t->framed.len, MSG_NOSIGNAL) < 0) {
-            if (errno == ECONNREFUSED) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EMSGSIZE) {
+                (*dropped)++;
+            } else if (errno == ECONNREFUSED && t->kind == K_UDP) {
                 /* UDP: an ICMP from an earlier datagram; this one may go through. */
                 if (send(t->fd, t->framed.p, t->framed.len, MSG_NOSIGNAL) < 0)
                     (*dropped)++;
-            } else if (errno == EMSGSIZE) {
-                (*dropped)++;
             } else {
+                /* EAGAIN: a unix peer that is slow; the position is kept. Else
+                 * (ECONNREFUSED: a unix peer that is gone) reconnect. */
                 return -errno;
             }
         }
-        p = nl ? nl + 1 : end;
+        t->batch_off = (size_t)((nl ? nl + 1 : end) - lines);
     }
+    return 0;
+}
+
+static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
+{
+    struct syslog_transport *t = vt;
+    if (is_stream(t) && t->batch_off == 0 && t->framed_off == 0 && peer_closed(t))
+        return -EPIPE;
+    /* A new batch; after EAGAIN the same batch comes again and carries on where it
+     * stopped. */
+    if (t->batch != lines || t->batch_len != len) {
+        t->batch = lines;
+        t->batch_len = len;
+        t->batch_off = 0;
+        t->framed.len = t->framed_off = 0;
+    }
+    if (!is_stream(t)) {
+        int r = send_datagrams(t, lines, len, dropped);
+        if (r == 0) {
+            t->batch_off = 0;
+            t->batch = NULL;
+        }
+        return r;
+    }
+    for (;;) {
+        int r = send_stream(t);
+        if (r < 0)
+            return r;
+        if (t->batch_off == len)
+            break;
+        /* Frame the next piece of the batch, whole lines up to FRAME_CHUNK. */
+        t->framed.len = t->framed_off = 0;
+        while (t->batch_off < len && t->framed.len < FRAME_CHUNK) {
+            const char *p = lines + t->batch_off, *end = lines + len;
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *le = nl ? nl : end;
+            frame(t, p, (size_t)(le - p));
+            t->batch_off = (size_t)((nl ? nl + 1 : end) - lines);
+        }
+        if (t->framed.failed) {
+            t->framed.failed = false;
+            t->framed.len = t->framed_off = t->batch_off = 0;
+            return -ENOMEM;
+        }
+    }
+    t->framed.len = t->framed_off = t->batch_off = 0;
+    t->batch = NULL;
     return 0;
 }
 
