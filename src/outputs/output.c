@@ -272,6 +272,40 @@ static struct timespec in_ms(long ms)
     return t;
 }
 
+/* Connects when not connected and, after a broken connection, sends the recent lines
+ * again first. Called unlocked, on the writer thread. Returns 0 or -errno. */
+static int connect_and_resend(struct ar_output *o, uint64_t *dropped)
+{
+    if (o->connected)
+        return 0;
+    int r = o->ops->connect(o->t);
+    o->connected = r == 0;
+    if (r == 0 && o->resend_recent && o->recent_len) {
+        /* The recent buffer is only touched by this thread. */
+        do
+            r = o->ops->send(o->t, o->recent, o->recent_len, dropped);
+        while (r == -EAGAIN && !past_deadline(o));
+        if (r == 0) {
+            o->stats.resent_bytes += o->recent_len;
+            o->resend_recent = false;
+        }
+    }
+    return r;
+}
+
+/* Milliseconds the end-of-stream confirmation may take: up to the deadline. */
+static int finish_timeout_ms(const struct ar_output *o)
+{
+    const int most = 10000;
+    if (!o->has_deadline)
+        return most;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long ms = (long long)(o->deadline.tv_sec - now.tv_sec) * 1000 +
+                   (o->deadline.tv_nsec - now.tv_nsec) / 1000000;
+    return ms < 0 ? 0 : ms > most ? most : (int)ms;
+}
+
 static void *writer_main(void *arg)
 {
     struct ar_output *o = arg;
@@ -296,50 +330,61 @@ static void *writer_main(void *arg)
                    pthread_cond_timedwait(&o->wake, &o->lock, &until) == 0)
                 ;
         }
-        if (!take_batch(o)) {
-            if (o->stopping)
-                break;
-            continue;
-        }
-        if (past_deadline(o))
-            break;
-        pthread_mutex_unlock(&o->lock);
         int r = 0;
         uint64_t dropped = 0;
-        if (!o->connected) {
-            r = o->ops->connect(o->t);
-            o->connected = r == 0;
-            if (r == 0 && o->resend_recent && o->recent_len) {
-                /* The recent buffer is only touched by this thread. */
-                do
-                    r = o->ops->send(o->t, o->recent, o->recent_len, &dropped);
-                while (r == -EAGAIN && !past_deadline(o));
-                if (r == 0) {
-                    o->stats.resent_bytes += o->recent_len;
-                    o->resend_recent = false;
-                }
+        if (!take_batch(o)) {
+            if (!o->stopping)
+                continue;
+            /* Everything was sent. A stream peer's kernel took it, which is not the
+             * peer taking it: confirm with the end of the stream (and after a broken
+             * confirmation, resend the recent lines and confirm again). */
+            if (!o->ops->finish || (!o->connected && !o->resend_recent) || past_deadline(o))
+                break;
+            pthread_mutex_unlock(&o->lock);
+            r = connect_and_resend(o, &dropped);
+            if (r == 0)
+                r = o->ops->finish(o->t, finish_timeout_ms(o));
+            pthread_mutex_lock(&o->lock);
+            if (r == -ETIMEDOUT) {
+                fprintf(stderr, "auditrelay: output %s: the peer did not close its side after "
+                                "ours: whether it took the last lines is not known\n", o->name);
+                break;
             }
-        }
-        if (r == 0)
-            r = o->ops->send(o->t, o->writing, o->writing_len, &dropped);
-        pthread_mutex_lock(&o->lock);
-        o->stats.lines_dropped += dropped;
-        if (r == -EAGAIN) {
-            /* A slow peer: the transport keeps its place in the batch; try again
-             * unless shutting down past the deadline. */
-            o->stats.last_error = r;
+            if (r == 0) {
+                if (o->complained)
+                    fprintf(stderr, "auditrelay: output %s: sending again\n", o->name);
+                pthread_mutex_unlock(&o->lock);
+                o->ops->disconnect(o->t);
+                pthread_mutex_lock(&o->lock);
+                o->connected = false;
+                break;
+            }
+        } else {
             if (past_deadline(o))
                 break;
-            continue;
-        }
-        if (r == 0) {
-            if (o->complained)
-                fprintf(stderr, "auditrelay: output %s: sending again\n", o->name);
-            o->complained = false;
-            o->stats.last_error = 0;
-            backoff = BACKOFF_MIN_MS;
-            batch_done(o);
-            continue;
+            pthread_mutex_unlock(&o->lock);
+            r = connect_and_resend(o, &dropped);
+            if (r == 0)
+                r = o->ops->send(o->t, o->writing, o->writing_len, &dropped);
+            pthread_mutex_lock(&o->lock);
+            o->stats.lines_dropped += dropped;
+            if (r == -EAGAIN) {
+                /* A slow peer: the transport keeps its place in the batch; try again
+                 * unless shutting down past the deadline. */
+                o->stats.last_error = r;
+                if (past_deadline(o))
+                    break;
+                continue;
+            }
+            if (r == 0) {
+                if (o->complained)
+                    fprintf(stderr, "auditrelay: output %s: sending again\n", o->name);
+                o->complained = false;
+                o->stats.last_error = 0;
+                backoff = BACKOFF_MIN_MS;
+                batch_done(o);
+                continue;
+            }
         }
         o->stats.last_error = r;
         if (o->ops->errors_are_final) {

@@ -26,6 +26,12 @@ struct ar_transport_ops {
      * transport cannot carry at all (too large for a datagram) are dropped here and
      * counted in *dropped_lines. */
     int (*send)(void *t, const char *lines, size_t len, uint64_t *dropped_lines);
+    /* Optional, for streams: at the end, with everything sent, confirms that the
+     * peer took it: ends our side of the stream and waits (up to timeout_ms) for the
+     * peer to end its side after reading everything. Returns 0, -ETIMEDOUT (the
+     * peer did not answer: unknown), or another -errno: the peer reset or refused
+     * the stream, so the recent lines are sent again on a new connection. */
+    int (*finish)(void *t, int timeout_ms);
     void (*disconnect)(void *t);
     void (*destroy)(void *t);
     /* Optional: the last connect failure in words ("TLS: the peer's certificate is

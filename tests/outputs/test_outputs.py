@@ -17,6 +17,8 @@ Cases:
   tcp_outage_sigterm    rsyslog stopped (SIGTERM) mid-replay and restarted 3 s later:
                         every event arrives, in order (duplicates counted)
   tcp_outage_sigkill    the same with kill -9: loss and duplicates measured, printed
+  tcp_end_confirmed     at the end the peer must close after reading: a peer that
+                        closes with lines unread gets them again on a new connection
   unix_dgram            unix:PATH to rsyslog's imuxsock (/dev/log's receiver): every
                         event once, in order, syslog(3)'s header parsed by rsyslog
   unix_stream           unix:PATH?type=stream to syslog-ng's unix-stream(): the same
@@ -922,6 +924,104 @@ def case_tcp_outage_sigkill(ctx):
     assert not problems, "; ".join(problems)
 
 
+class ScriptedServer:
+    """A TCP peer that plays SCRIPT, one action per connection it accepts: "drop"
+    closes the connection unread after half a second (the kernel answers what sits
+    unread with RST), "read" reads to EOF and closes, "hold" reads to EOF and keeps
+    the connection open. What each connection read is in self.got."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.sock.settimeout(30)
+        self.port = self.sock.getsockname()[1]
+        self.got, self.held = [], []
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        for action in self.script:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            data = b""
+            if action == "drop":
+                time.sleep(0.5)
+            else:
+                c.settimeout(30)
+                try:
+                    while True:
+                        b = c.recv(1 << 16)
+                        if not b:
+                            break
+                        data += b
+                except OSError:
+                    pass
+            self.got.append(data)
+            if action == "hold":
+                self.held.append(c)
+            else:
+                c.close()
+
+    def close(self):
+        self.sock.close()
+        self.t.join(5)
+        for c in self.held:
+            c.close()
+
+
+def octet_frames(data):
+    """The messages of an RFC 6587 octet-counted stream."""
+    out, i = [], 0
+    while i < len(data):
+        sp = data.index(b" ", i)
+        n = int(data[i:sp])
+        out.append(data[sp + 1:sp + 1 + n].decode())
+        i = sp + 1 + n
+    return out
+
+
+def case_tcp_end_confirmed(ctx):
+    """At the end a stream output confirms the peer took everything: it ends its side
+    and waits for the peer to end its own. A peer that closes with our lines unread
+    (RST, as rsyslog does to a TLS client it refuses after the handshake) costs
+    nothing: the lines are sent again on a new connection. A peer that never closes
+    is said on stderr after 10 s."""
+    logs = [os.path.join(CORPORA, "go-libaudit/testdata/normal.log"),
+            os.path.join(CORPORA, "laurel/src/testdata/record-execve-long.txt")]
+    server = ScriptedServer(["drop", "read"])
+    ctx.closers.append(server.close)
+    out = ctx.path("events.json")
+    p = replay(ctx, "-o", "syslog+tcp://127.0.0.1:%d" % server.port, "-o", "file:" + out, *logs)
+    rc = finish(p, 30)
+    err = stderr_of(p)
+    assert rc == 0, "replay exit %d: %s" % (rc, err)
+    server.t.join(10)
+    ref = read_lines(out)
+    assert len(server.got) == 2, "the lines the first peer dropped unread were not sent again " \
+        "(%d connections): %s" % (len(server.got), err)
+    msgs = [parse5424(m)["msg"] for m in octet_frames(server.got[1])]
+    assert msgs == ref, "second connection: %d of %d events" % (len(msgs), len(ref))
+    assert "reset the connection before confirming" in err and "1 reconnects" in err, err
+    log("     peer closed with %d events unread: all %d sent again on a new connection; "
+        "stderr: %s" % (len(ref), len(msgs), err.strip().splitlines()[0][:150]))
+
+    server = ScriptedServer(["hold"])
+    ctx.closers.append(server.close)
+    t0 = time.monotonic()
+    p = replay(ctx, "-o", "syslog+tcp://127.0.0.1:%d" % server.port, *logs)
+    rc = finish(p, 30)
+    took = time.monotonic() - t0
+    err = stderr_of(p)
+    assert rc == 0 and "did not close its side" in err, (rc, err)
+    assert 9 <= took < 20, "replay took %.1f s to give up on the confirmation" % took
+    log("     a peer that never closes: replay ends after %.1f s saying so" % took)
+
+
 # ---------------------------------------------------------------- unix sockets
 
 def local_time_matches(when, event):
@@ -1717,7 +1817,7 @@ def case_collector_spool_bound(ctx):
 
 
 CASES = [case_syslog_rfc5424, case_syslog_variants, case_syslog_ng, case_tcp_outage_sigterm, case_tcp_outage_sigkill,
-         case_unix_dgram, case_unix_stream, case_unix_outage,
+         case_tcp_end_confirmed, case_unix_dgram, case_unix_stream, case_unix_outage,
          case_relp_delivery, case_relp_outage, case_relp_outage_spool,
          case_file_sighup, case_file_rotation, case_file_rotation_first_batch, case_file_mode,
          case_stalled_peer, case_peer_pause, case_bad_specs, case_collector_spool_bound]

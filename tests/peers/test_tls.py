@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """syslog+tls against a real rsyslog (Debian rsyslog-gnutls) on loopback: every
-event arrives as an RFC 5424 message carrying our JSON, and a peer whose
-certificate does not chain to the given CA is refused with a clear error.
+event arrives as an RFC 5424 message carrying our JSON; a peer whose certificate
+does not chain to the given CA, or does not carry the expected name, is refused with
+a clear error; a receiver that requires client certificates (x509/certvalid) takes
+ours (cert=, key=) and nothing without one; unreadable credentials are a start-up
+error.
 
 Usage: test_tls.py AUDITRELAY CORPORA_DIR   (exit 77 when rsyslog's gtls driver or
 certtool is missing)."""
@@ -36,7 +39,9 @@ def make_certs(d):
     with open(os.path.join(d, "srv.tmpl"), "w") as f:
         f.write('cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\n'
                 "tls_www_server\nexpiration_days = 2\n")
-    for name in ("ca", "srv", "other"):
+    with open(os.path.join(d, "cli.tmpl"), "w") as f:
+        f.write('cn = "auditrelay client"\ntls_www_client\nexpiration_days = 2\n')
+    for name in ("ca", "srv", "other", "cli"):
         certtool("--generate-privkey", "--outfile", name + "-key.pem", cwd=d)
     certtool("--generate-self-signed", "--load-privkey", "ca-key.pem", "--template", "ca.tmpl",
              "--outfile", "ca.pem", cwd=d)
@@ -45,6 +50,49 @@ def make_certs(d):
     certtool("--generate-certificate", "--load-privkey", "srv-key.pem", "--load-ca-certificate",
              "ca.pem", "--load-ca-privkey", "ca-key.pem", "--template", "srv.tmpl", "--outfile",
              "srv.pem", cwd=d)
+    certtool("--generate-certificate", "--load-privkey", "cli-key.pem", "--load-ca-certificate",
+             "ca.pem", "--load-ca-privkey", "ca-key.pem", "--template", "cli.tmpl", "--outfile",
+             "cli.pem", cwd=d)
+
+
+def start_rsyslog(d, name, port, authmode):
+    """rsyslogd -n with a gtls imtcp input on PORT (AUTHMODE: anon, or x509/certvalid
+    to require a client certificate signed by our CA), writing %rawmsg% to NAME.log."""
+    received = os.path.join(d, name + ".log")
+    conf = os.path.join(d, name + ".conf")
+    os.makedirs(os.path.join(d, name + ".work"), exist_ok=True)
+    with open(conf, "w") as f:
+        f.write(f'''global(workDirectory="{d}/{name}.work" maxMessageSize="256k"
+  DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="{d}/ca.pem"
+  DefaultNetstreamDriverCertFile="{d}/srv.pem" DefaultNetstreamDriverKeyFile="{d}/srv-key.pem")
+module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.Authmode="{authmode}")
+input(type="imtcp" address="127.0.0.1" port="{port}")
+template(name="raw" type="string" string="%rawmsg%\\n")
+*.* action(type="omfile" file="{received}" template="raw")
+''')
+    rs = subprocess.Popen(["rsyslogd", "-n", "-f", conf, "-i", os.path.join(d, name + ".pid")],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return rs, received
+
+
+def lines(path):
+    return sum(1 for _ in open(path)) if os.path.exists(path) else 0
+
+
+def refused(spec, log, seconds=2):
+    """Runs a replay of LOG to SPEC for SECONDS (it keeps retrying), kills it, and
+    returns its stderr."""
+    p = subprocess.Popen([BIN, "replay", "-n", "-q", "-o", spec, log],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(seconds)
+    p.send_signal(signal.SIGKILL)
+    return p.communicate()[1]
 
 
 def main():
@@ -53,29 +101,12 @@ def main():
         print("skip: needs rsyslog, rsyslog-gnutls and gnutls-bin")
         return 77
     d = tempfile.mkdtemp(prefix="ar-tls-")
-    rs = None
+    rss = []
     try:
         make_certs(d)
         port = free_port()
-        received = os.path.join(d, "received.log")
-        with open(os.path.join(d, "rs.conf"), "w") as f:
-            f.write(f'''global(workDirectory="{d}" maxMessageSize="256k"
-  DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="{d}/ca.pem"
-  DefaultNetstreamDriverCertFile="{d}/srv.pem" DefaultNetstreamDriverKeyFile="{d}/srv-key.pem")
-module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.Authmode="anon")
-input(type="imtcp" address="127.0.0.1" port="{port}")
-template(name="raw" type="string" string="%rawmsg%\\n")
-*.* action(type="omfile" file="{received}" template="raw")
-''')
-        rs = subprocess.Popen(["rsyslogd", "-n", "-f", os.path.join(d, "rs.conf"), "-i",
-                               os.path.join(d, "pid")], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        rs, received = start_rsyslog(d, "anon", port, "anon")
+        rss.append(rs)
         logs = [os.path.join(CORPORA, "go-libaudit/testdata/normal.log"),
                 os.path.join(CORPORA, "laurel/src/testdata/record-execve-long.txt")]
         ours = os.path.join(d, "ours.json")
@@ -86,7 +117,7 @@ template(name="raw" type="string" string="%rawmsg%\\n")
         want = [json.loads(line) for line in open(ours)]
         got = []
         for _ in range(50):
-            if os.path.exists(received) and sum(1 for _ in open(received)) >= len(want):
+            if lines(received) >= len(want):
                 break
             time.sleep(0.1)
         for line in open(received):
@@ -100,19 +131,49 @@ template(name="raw" type="string" string="%rawmsg%\\n")
         print(f"ok   syslog+tls: {len(got)} events arrived as RFC 5424 messages")
 
         # A CA that did not sign the peer's certificate: refused, clearly.
-        p = subprocess.Popen([BIN, "replay", "-n", "-q", "-o",
-                              f"syslog+tls://localhost:{port}?ca={d}/other-ca.pem", logs[0]],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        time.sleep(2)
-        p.send_signal(signal.SIGKILL)
-        err = p.communicate()[1]
+        err = refused(f"syslog+tls://localhost:{port}?ca={d}/other-ca.pem", logs[0])
         assert "certificate is refused" in err and "issuer is unknown" in err, err
         print("ok   wrong CA refused: " + err.strip().splitlines()[0][:160])
-        n = sum(1 for _ in open(received))
-        assert n == len(want), "a message got through with the wrong CA"
+        # The right CA but another name than the certificate's.
+        err = refused(f"syslog+tls://127.0.0.1:{port}?ca={d}/ca.pem&name=siem.example", logs[0])
+        assert "certificate is refused" in err and "does not match" in err, err
+        print("ok   wrong name refused: " + err.strip().splitlines()[0][:160])
+        assert lines(received) == len(want), "a message got through a refused certificate"
+
+        # A receiver that requires a client certificate signed by our CA.
+        mport = free_port()
+        rs, mreceived = start_rsyslog(d, "mutual", mport, "x509/certvalid")
+        rss.append(rs)
+        r = subprocess.run([BIN, "replay", "-n", "-q", "-o",
+                            f"syslog+tls://localhost:{mport}?ca={d}/ca.pem&cert={d}/cli.pem"
+                            f"&key={d}/cli-key.pem", *logs],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        for _ in range(50):
+            if lines(mreceived) >= len(want):
+                break
+            time.sleep(0.1)
+        mgot = [json.loads(RFC5424.match(line.rstrip("\n")).group(8)) for line in open(mreceived)]
+        assert mgot == want, f"client certificate: {len(mgot)} received of {len(want)}"
+        print(f"ok   client certificate: {len(mgot)} events to a receiver requiring one")
+        err = refused(f"syslog+tls://localhost:{mport}?ca={d}/ca.pem", logs[0])
+        assert lines(mreceived) == len(want), "a message got through without a client certificate"
+        assert "auditrelay: output" in err, err
+        print("ok   no client certificate, nothing taken: " + err.strip().splitlines()[0][:160])
+
+        # Credentials that cannot be read: a start-up error, exit 2.
+        for opts, what in ((f"ca={d}/missing.pem", "no CA certificates"),
+                           (f"ca={d}/ca.pem&cert={d}/missing.pem&key={d}/cli-key.pem",
+                            "client certificate"),
+                           (f"ca={d}/ca.pem&cert={d}/cli.pem", "cert= and key= go together")):
+            r = subprocess.run([BIN, "replay", "-n", "-q", "-o",
+                                f"syslog+tls://localhost:{mport}?{opts}", logs[0]],
+                               capture_output=True, text=True, timeout=10)
+            assert r.returncode == 2 and what in r.stderr, (opts, r.returncode, r.stderr)
+        print("ok   unreadable credentials: exit 2 with the file named")
         return 0
     finally:
-        if rs:
+        for rs in rss:
             rs.send_signal(signal.SIGTERM)
             rs.wait(timeout=10)
         shutil.rmtree(d, ignore_errors=True)

@@ -224,6 +224,7 @@ static void send_timeout(int fd)
 static int syslog_connect(void *vt)
 {
     struct syslog_transport *t = vt;
+    t->error[0] = '\0';
     if (t->kind == K_UNIX) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         memcpy(sa.sun_path, t->path, strlen(t->path));
@@ -415,6 +416,64 @@ static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *droppe
     return 0;
 }
 
+/* Ends our side of the stream and reads until the peer ends its own. A peer that
+ * read everything and closed ends with FIN (EOF); one that closed with our lines
+ * unread in its socket, or refused us after the handshake (TLS 1.3 checks client
+ * certificates after the client's last handshake message), ends with RST or an
+ * alert: those lines are lost, and the caller sends them again. */
+static int syslog_finish(void *vt, int timeout_ms)
+{
+    struct syslog_transport *t = vt;
+    if (!is_stream(t) || t->fd < 0)
+        return 0;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    struct timeval tv = {.tv_sec = 1};
+    setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (t->session) {
+        int g;
+        do
+            g = gnutls_bye(t->session, GNUTLS_SHUT_WR);
+        while (g == GNUTLS_E_AGAIN || g == GNUTLS_E_INTERRUPTED);
+    }
+    shutdown(t->fd, SHUT_WR);
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 +
+                                  (now.tv_nsec - start.tv_nsec) / 1000000);
+        struct pollfd pfd = {.fd = t->fd, .events = POLLIN};
+        if (left <= 0 || poll(&pfd, 1, (int)left) == 0)
+            return -ETIMEDOUT;
+        char buf[4096];
+        if (t->session) {
+            ssize_t n = gnutls_record_recv(t->session, buf, sizeof(buf));
+            if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION)
+                return 0; /* close_notify, or a plain FIN: everything was read */
+            if (n > 0 || n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+                continue;
+            if (n == GNUTLS_E_FATAL_ALERT_RECEIVED || n == GNUTLS_E_WARNING_ALERT_RECEIVED)
+                snprintf(t->error, sizeof(t->error), "TLS: the peer ended the session with the "
+                         "alert '%s': what was sent on it is sent again",
+                         gnutls_alert_get_name(gnutls_alert_get(t->session)));
+            else
+                snprintf(t->error, sizeof(t->error), "TLS: the session broke before the peer "
+                         "confirmed it took everything (%s): what was sent on it is sent again",
+                         n == GNUTLS_E_PULL_ERROR ? strerror(errno) : gnutls_strerror((int)n));
+            return -ECONNRESET;
+        }
+        ssize_t n = recv(t->fd, buf, sizeof(buf), 0);
+        if (n == 0)
+            return 0;
+        if (n > 0 || errno == EINTR || errno == EAGAIN)
+            continue;
+        int r = -errno;
+        snprintf(t->error, sizeof(t->error), "the peer reset the connection before confirming it "
+                 "took everything (%s): what was sent on it is sent again", strerror(-r));
+        return r;
+    }
+}
+
 static void syslog_disconnect(void *vt)
 {
     struct syslog_transport *t = vt;
@@ -454,18 +513,21 @@ const struct ar_transport_ops ar_transport_syslog_udp = {
 
 const struct ar_transport_ops ar_transport_syslog_tcp = {
     .scheme = "syslog+tcp", .create = tcp_create, .connect = syslog_connect, .send = syslog_send,
-    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .error = syslog_error,
+    .finish = syslog_finish, .disconnect = syslog_disconnect, .destroy = syslog_destroy,
+    .error = syslog_error,
     .spools = true,
 };
 
 const struct ar_transport_ops ar_transport_syslog_tls = {
     .scheme = "syslog+tls", .create = tls_create, .connect = syslog_connect, .send = syslog_send,
-    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .error = syslog_error,
+    .finish = syslog_finish, .disconnect = syslog_disconnect, .destroy = syslog_destroy,
+    .error = syslog_error,
     .spools = true,
 };
 
 const struct ar_transport_ops ar_transport_unix = {
     .scheme = "unix", .create = unix_create, .connect = syslog_connect, .send = syslog_send,
-    .disconnect = syslog_disconnect, .destroy = syslog_destroy, .error = syslog_error,
+    .finish = syslog_finish, .disconnect = syslog_disconnect, .destroy = syslog_destroy,
+    .error = syslog_error,
     .spools = true,
 };
