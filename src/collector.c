@@ -149,6 +149,7 @@ static void print_stats(struct collector *c, const char *when)
             (unsigned long long)bytes_out, (unsigned long long)c->kernel_lost,
             (unsigned long long)ns->enobufs, (unsigned long long)rs->gap_events,
             (unsigned long long)rs->lost, (unsigned long long)dropped);
+    ar_outputs_print_stats(&c->outputs, stderr);
 }
 
 static void check_lost(struct collector *c)

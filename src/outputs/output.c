@@ -642,6 +642,25 @@ int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
     return 0;
 }
 
+static void print_output_stats(FILE *f, const char *name, const struct ar_output_stats *st)
+{
+    fprintf(f,
+            "auditrelay: output %s: %llu bytes sent, %llu lines dropped, %llu reconnects, "
+            "%llu bytes left in the spool, %llu bytes sent again after reconnecting%s%s\n",
+            name, (unsigned long long)st->bytes_sent, (unsigned long long)st->lines_dropped,
+            (unsigned long long)st->reconnects, (unsigned long long)st->spool_now,
+            (unsigned long long)st->resent_bytes, st->last_error ? ", last error: " : "",
+            st->last_error ? strerror(-st->last_error) : "");
+}
+
+void ar_outputs_print_stats(struct ar_outputs *set, FILE *f)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        struct ar_output_stats st = ar_output_stats(set->v[i]);
+        print_output_stats(f, ar_output_name(set->v[i]), &st);
+    }
+}
+
 void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
                       struct ar_output_stats *ret_total)
 {
@@ -660,15 +679,7 @@ void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
             ret_total->resent_bytes += st.resent_bytes;
         }
         if (report && (st.lines_dropped || st.reconnects || st.spool_now))
-            fprintf(stderr,
-                    "auditrelay: output %s: %llu bytes sent, %llu lines dropped, %llu "
-                    "reconnects, %llu bytes left in the spool, %llu bytes sent again after "
-                    "reconnecting%s%s\n",
-                    name, (unsigned long long)st.bytes_sent,
-                    (unsigned long long)st.lines_dropped, (unsigned long long)st.reconnects,
-                    (unsigned long long)st.spool_now, (unsigned long long)st.resent_bytes,
-                    st.last_error ? ", last error: " : "",
-                    st.last_error ? strerror(-st.last_error) : "");
+            print_output_stats(stderr, name, &st);
     }
     free(set->v);
     set->v = NULL;

@@ -8,6 +8,7 @@
  * and with a spool a slow peer holds up nothing until the spool is full). */
 #pragma once
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -114,6 +115,10 @@ int ar_outputs_write(void *ctx, const char *lines, size_t len);
 /* Lines dropped so far, summed over the outputs; ar_sink's dropped callback. */
 uint64_t ar_outputs_dropped(struct ar_outputs *set);
 uint64_t ar_outputs_sink_dropped(void *ctx);
+
+/* One line per output on f: bytes sent, lines dropped, reconnects, spool, last error
+ * (the collector's SIGUSR1 statistics; the same line as ar_outputs_close's report). */
+void ar_outputs_print_stats(struct ar_outputs *set, FILE *f);
 
 /* Flushes (up to deadline_ms, -1: no limit) and closes each output; with report,
  * outputs that dropped, reconnected or still spool say so on stderr. The summed

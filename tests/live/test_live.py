@@ -167,6 +167,9 @@ def case_config_failure_and_stats(m, tmp):
     rc, _, err = stop(p)
     assert rc == 0, err
     assert "stats:" in err and "kernel lost" in err and "ENOBUFS" in err, err
+    # Each output's own line: a stalled SIEM shows there, not only in the total.
+    assert re.search(r"output stdout: \d+ bytes sent, \d+ lines dropped, \d+ reconnects, "
+                     r"\d+ bytes left in the spool", err), err
     settings_restored(m.before)
 
 
