@@ -39,7 +39,8 @@ Cases:
                         add up to the other output's copy exactly
   file_rotation         rotate_size/rotate_keep: sizes, whole lines, kept set, modes
   file_rotation_first_batch   rotate_size smaller than a batch into a fresh file
-  file_mode             mode=0640 honoured (also under umask 077), default 0600
+  file_mode             mode=0640 honoured (also under umask 077), default 0600;
+                        owner=/group= (root), kept by the rotated file
   stalled_peer          a TCP peer that never reads: the file output is complete at
                         full speed, the spool stays bounded, what replay does at the end,
                         and the spool's lines go first on the next run
@@ -55,9 +56,11 @@ Exit 0 all passed, 1 a case failed, 77 all skipped (no rsyslogd, not root...).
 import collections
 import datetime
 import fcntl
+import grp
 import json
 import lzma
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -1454,6 +1457,17 @@ def case_file_mode(ctx):
     assert results[0o077][1] == 0o640, (
         "file:PATH?mode=0640 created the file %o under umask 077: the mode asked for is "
         "not honoured (open(2)'s mode is masked by the umask)" % results[0o077][1])
+    if os.geteuid() == 0:
+        # owner= and group= (root only: chown), and the rotated file keeps them.
+        o = ctx.path("owned.json")
+        p = replay(ctx, "-o", "file:%s?owner=nobody&group=adm&mode=0640&rotate_size=4k&rotate_keep=2" % o, f)
+        assert finish(p, 30) == 0, stderr_of(p)
+        want = (pwd.getpwnam("nobody").pw_uid, grp.getgrnam("adm").gr_gid, 0o640)
+        for path in (o, o + ".1"):
+            st = os.stat(path)
+            assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == want, (path, st)
+        log("     owner=nobody&group=adm&mode=0640: %s and its rotated .1 are nobody:adm 0640"
+            % os.path.basename(o))
 
 
 class StalledServer:
