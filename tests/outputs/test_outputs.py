@@ -12,6 +12,7 @@ Cases:
   syslog_variants       framing=newline, format=3164 (TCP and UDP), facility/severity/
                         app/hostname options, max_datagram (larger events dropped and
                         counted), --format go-audit timestamps
+  syslog_ipv6           the same over TCP and UDP to rsyslog on ::1
   syslog_ng             syslog-ng (extracted from its Debian package) as a second
                         receiver over TCP and UDP
   tcp_outage_sigterm    the issue's TCP check: rsyslog (imtcp) stopped (SIGTERM) at ~25%
@@ -364,9 +365,9 @@ class Rsyslog:
             'module(load="imtcp" maxSessions="200")',
             'module(load="imudp")',
         ]
-        if any(proto == "relp" for _, proto, _ in self.inputs):
+        if any(proto == "relp" for _, proto, *_ in self.inputs):
             lines.append('module(load="imrelp")')
-        if any(proto == "unix" for _, proto, _ in self.inputs):
+        if any(proto == "unix" for _, proto, *_ in self.inputs):
             lines.append('module(load="imuxsock" SysSock.Use="off")')
         lines += [
             'template(name="raw" type="string" string="%rawmsg%\\n")',
@@ -379,7 +380,8 @@ class Rsyslog:
                 lines.append('  property(name="%s")' % f)
             lines.append('  constant(value="%s")' % ("\\t" if i + 1 < len(self.PARSED_FIELDS) else "\\n"))
         lines.append("}")
-        for inp, proto, port in self.inputs:
+        for inp, proto, port, *addr in self.inputs:
+            address = addr[0] if addr else "127.0.0.1"
             if proto == "relp" and self.relp_queue == "direct":
                 # The ack follows the omfile writes (see the class's docstring).
                 lines.append('ruleset(name="r_%s" queue.type="Direct") {' % inp)
@@ -389,8 +391,8 @@ class Rsyslog:
             lines.append('  action(type="omfile" file="%s" template="parsed")' % self.parsed(inp))
             lines.append("}")
             if proto == "tcp":
-                lines.append('input(type="imtcp" port="%d" address="127.0.0.1" ruleset="r_%s")'
-                             % (port, inp))
+                lines.append('input(type="imtcp" port="%d" address="%s" ruleset="r_%s")'
+                             % (port, address, inp))
             elif proto == "relp":
                 lines.append('input(type="imrelp" port="%d" address="127.0.0.1" ruleset="r_%s")'
                              % (port, inp))
@@ -398,8 +400,8 @@ class Rsyslog:
                 lines.append('input(type="imuxsock" socket="%s" rateLimit.interval="0" '
                              'ruleset="r_%s")' % (port, inp))
             else:
-                lines.append('input(type="imudp" port="%d" address="127.0.0.1" ruleset="r_%s" '
-                             'rcvbufSize="8m")' % (port, inp))
+                lines.append('input(type="imudp" port="%d" address="%s" ruleset="r_%s" '
+                             'rcvbufSize="8m")' % (port, address, inp))
         return "\n".join(lines) + "\n"
 
     def start(self, timeout=10):
@@ -413,7 +415,7 @@ class Rsyslog:
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         out.close()
         deadline = time.monotonic() + timeout
-        while not all(listening(proto, port) for _, proto, port in self.inputs):
+        while not all(listening(proto, port) for _, proto, port, *_ in self.inputs):
             if self.p.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError("rsyslogd did not start: " + open(self.errpath).read())
             time.sleep(0.02)
@@ -796,6 +798,21 @@ def case_syslog_variants(ctx):
         log("     %s: %d/%d events once each" % (inp, len(msgs), len(ref)))
 
 
+def case_syslog_ipv6(ctx):
+    """syslog+tcp and syslog+udp to rsyslog listening on ::1 only: every event once."""
+    tport, uport = free_port(), free_port()
+    rx = Rsyslog(ctx, "rx6", [("tcp", "tcp", tport, "::1"), ("udp", "udp", uport, "::1")]).start()
+    ref, now, _, pid = replay_corpora(ctx, "syslog+tcp://[::1]:%d" % tport,
+                                    "syslog+udp://[::1]:%d" % uport)
+    by_line = {line: json.loads(line) for line in ref}
+    for inp in ("tcp", "udp"):
+        wait_stable(rx.raw(inp), want=len(ref), timeout=15)
+    rx.stop()
+    for inp in ("tcp", "udp"):
+        msgs, _ = check_rfc5424(rx, inp, ref, by_line, pid, now, in_order=inp == "tcp")
+        log("     [::1] %s: %d/%d events once each" % (inp, len(msgs), len(ref)))
+
+
 def case_syslog_ng(ctx):
     """syslog-ng (a second, independent RFC 5424 / RFC 6587 parser) over TCP and UDP."""
     tport, uport = free_port(), free_port()
@@ -912,8 +929,10 @@ def outage_problems(ref, ooo, first, left, m, delay):
 class ScriptedServer:
     """A TCP peer that plays SCRIPT, one action per connection it accepts: "drop"
     closes the connection unread after half a second (the kernel answers what sits
-    unread with RST), "read" reads to EOF and closes, "hold" reads to EOF and keeps
-    the connection open. What each connection read is in self.got."""
+    unread with RST), "close" closes it at once (its FIN may reach the sender before
+    or after the sender's lines reach the closed socket), "read" reads to EOF and
+    closes, "hold" reads to EOF and keeps the connection open. What each connection
+    read is in self.got."""
 
     def __init__(self, script):
         self.script = list(script)
@@ -936,6 +955,8 @@ class ScriptedServer:
             data = b""
             if action == "drop":
                 time.sleep(0.5)
+            elif action == "close":
+                pass
             else:
                 c.settimeout(30)
                 try:
@@ -994,6 +1015,21 @@ def case_tcp_end_confirmed(ctx):
     assert "reset the connection before confirming" in err and "1 reconnects" in err, err
     log("     peer closed with %d events unread: all %d sent again on a new connection; "
         "stderr: %s" % (len(ref), len(msgs), err.strip().splitlines()[0][:150]))
+
+    # A peer that closes at once, 20 times: whichever comes first (its FIN, or the RST
+    # our lines get from the closed socket), the lines arrive on the next connection.
+    for i in range(20):
+        server = ScriptedServer(["close", "read"])
+        ctx.closers.append(server.close)
+        p = replay(ctx, "-o", "syslog+tcp://127.0.0.1:%d" % server.port, *logs)
+        rc = finish(p, 30)
+        server.t.join(10)
+        got = [parse5424(m)["msg"] for m in octet_frames(server.got[-1])] if server.got else []
+        assert rc == 0 and len(server.got) == 2 and got == ref, (
+            "run %d: a peer that closed at once: %d connections, %d of %d events on the last; "
+            "stderr: %s" % (i + 1, len(server.got), len(got), len(ref), stderr_of(p)))
+    log("     a peer that closes at once (20 runs): all %d events on the next connection each "
+        "time" % len(ref))
 
     server = ScriptedServer(["hold"])
     ctx.closers.append(server.close)
@@ -1835,12 +1871,12 @@ def case_collector_spool_bound(ctx):
     assert len(mine) >= n - 50 or kernel_lost, "file output missed events: %d of %d" % (len(mine), n)
 
 
-CASES = [case_syslog_rfc5424, case_syslog_variants, case_syslog_ng, case_tcp_outage_sigterm, case_tcp_outage_sigkill,
+CASES = [case_syslog_rfc5424, case_syslog_variants, case_syslog_ipv6, case_syslog_ng, case_tcp_outage_sigterm, case_tcp_outage_sigkill,
          case_tcp_end_confirmed, case_unix_dgram, case_unix_stream, case_unix_outage,
          case_relp_delivery, case_relp_outage, case_relp_outage_spool,
          case_file_sighup, case_file_rotation, case_file_rotation_first_batch, case_file_mode,
          case_stalled_peer, case_peer_pause, case_bad_specs, case_collector_spool_bound]
-NEEDS_RSYSLOG = {"case_syslog_rfc5424", "case_syslog_variants", "case_tcp_outage_sigterm",
+NEEDS_RSYSLOG = {"case_syslog_rfc5424", "case_syslog_variants", "case_syslog_ipv6", "case_tcp_outage_sigterm",
                  "case_tcp_outage_sigkill", "case_relp_delivery", "case_relp_outage",
                  "case_relp_outage_spool", "case_stalled_peer", "case_peer_pause",
                  "case_unix_dgram", "case_unix_outage"}

@@ -85,14 +85,22 @@ def lines(path):
     return sum(1 for _ in open(path)) if os.path.exists(path) else 0
 
 
-def refused(spec, log, seconds=2):
-    """Runs a replay of LOG to SPEC for SECONDS (it keeps retrying), kills it, and
-    returns its stderr."""
-    p = subprocess.Popen([BIN, "replay", "-n", "-q", "-o", spec, log],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(seconds)
-    p.send_signal(signal.SIGKILL)
-    return p.communicate()[1]
+def refused(spec, log, seconds=15):
+    """Runs a replay of LOG to SPEC (it keeps retrying a refused peer) until it has
+    complained on stderr or SECONDS passed, kills it, and returns its stderr."""
+    with tempfile.TemporaryFile("w+") as errf:
+        p = subprocess.Popen([BIN, "replay", "-n", "-q", "-o", spec, log],
+                             stdout=subprocess.DEVNULL, stderr=errf, text=True)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and p.poll() is None:
+            errf.seek(0)
+            if "auditrelay: output" in errf.read():
+                break
+            time.sleep(0.1)
+        p.kill()
+        p.wait()
+        errf.seek(0)
+        return errf.read()
 
 
 def main():

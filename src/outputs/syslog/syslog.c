@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -416,11 +418,25 @@ static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *droppe
     return 0;
 }
 
+/* The peer ended its side (EOF). Over TCP that confirms our lines only if its FIN
+ * acknowledged all we sent, our FIN included: a peer that closed before our last
+ * segments arrived sends FIN first and answers them with RST later. */
+static int eof_confirms(struct syslog_transport *t)
+{
+    int unacked = 0;
+    if (t->kind == K_UNIX || ioctl(t->fd, SIOCOUTQ, &unacked) < 0 || unacked == 0)
+        return 0;
+    snprintf(t->error, sizeof(t->error), "the peer closed the connection without acknowledging "
+             "the last %d bytes: what was sent on it is sent again", unacked);
+    return -ECONNRESET;
+}
+
 /* Ends our side of the stream and reads until the peer ends its own. A peer that
  * read everything and closed ends with FIN (EOF); one that closed with our lines
  * unread in its socket, or refused us after the handshake (TLS 1.3 checks client
- * certificates after the client's last handshake message), ends with RST or an
- * alert: those lines are lost, and the caller sends them again. */
+ * certificates after the client's last handshake message), ends with RST, an alert
+ * or a FIN that does not acknowledge all we sent: those lines are lost, and the
+ * caller sends them again. */
 static int syslog_finish(void *vt, int timeout_ms)
 {
     struct syslog_transport *t = vt;
@@ -449,7 +465,7 @@ static int syslog_finish(void *vt, int timeout_ms)
         if (t->session) {
             ssize_t n = gnutls_record_recv(t->session, buf, sizeof(buf));
             if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION)
-                return 0; /* close_notify, or a plain FIN: everything was read */
+                return eof_confirms(t); /* close_notify, or a plain FIN */
             if (n > 0 || n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
                 continue;
             if (n == GNUTLS_E_FATAL_ALERT_RECEIVED || n == GNUTLS_E_WARNING_ALERT_RECEIVED)
@@ -464,7 +480,7 @@ static int syslog_finish(void *vt, int timeout_ms)
         }
         ssize_t n = recv(t->fd, buf, sizeof(buf), 0);
         if (n == 0)
-            return 0;
+            return eof_confirms(t);
         if (n > 0 || errno == EINTR || errno == EAGAIN)
             continue;
         int r = -errno;
