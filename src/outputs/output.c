@@ -526,7 +526,8 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
     const struct ar_transport_ops *ops = find_transport(spec, &target);
     if (!ops) {
         snprintf(err, errlen, "unknown output '%s' (stdout, file:PATH, syslog+udp://HOST:PORT, "
-                              "syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, relp://HOST:PORT, unix:PATH)", spec);
+                              "syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, relp://HOST:PORT, "
+                              "relp+tls://HOST:PORT, unix:PATH)", spec);
         return -EINVAL;
     }
     const char *q = strchr(target, '?');

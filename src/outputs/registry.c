@@ -3,7 +3,7 @@
 
 extern const struct ar_transport_ops ar_transport_stdout, ar_transport_file,
     ar_transport_syslog_udp, ar_transport_syslog_tcp, ar_transport_syslog_tls, ar_transport_unix,
-    ar_transport_relp;
+    ar_transport_relp, ar_transport_relp_tls;
 
 const struct ar_transport_ops *const ar_transports[] = {
     &ar_transport_stdout,
@@ -13,5 +13,6 @@ const struct ar_transport_ops *const ar_transports[] = {
     &ar_transport_syslog_tls,
     &ar_transport_unix,
     &ar_transport_relp,
+    &ar_transport_relp_tls,
     NULL,
 };

@@ -1734,6 +1734,10 @@ def case_bad_specs(ctx):
         ("relp://127.0.0.1:514?timeout=soon", r"timeout=soon"),
         ("relp://127.0.0.1:514?format=5425", r"format=5425"),
         ("relp://127.0.0.1:514?colour=red", r"colour"),
+        ("relp://127.0.0.1:514?ca=/etc/ssl/certs/ca-certificates.crt", r"ca=/etc/ssl"),
+        ("relp+tls://127.0.0.1:514", r"mutual.*ca=FILE is missing"),
+        ("relp+tls://127.0.0.1:514?ca=%s/none.pem&cert=%s&key=%s" % (ctx.tmp, x, x),
+         r"cannot read .*none\.pem"),
     ]
     bad = []
     for spec, want in cases:

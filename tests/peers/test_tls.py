@@ -55,18 +55,26 @@ def make_certs(d):
              "cli.pem", cwd=d)
 
 
-def start_rsyslog(d, name, port, authmode):
+def start_rsyslog(d, name, port, authmode, relp=False):
     """rsyslogd -n with a gtls imtcp input on PORT (AUTHMODE: anon, or x509/certvalid
-    to require a client certificate signed by our CA), writing %rawmsg% to NAME.log."""
+    to require a client certificate signed by our CA), or with RELP an imrelp input
+    with TLS (AUTHMODE certvalid: RELP's TLS is mutual), writing %rawmsg% to
+    NAME.log."""
     received = os.path.join(d, name + ".log")
     conf = os.path.join(d, name + ".conf")
     os.makedirs(os.path.join(d, name + ".work"), exist_ok=True)
+    tcp_input = (f'module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" '
+                 f'StreamDriver.Authmode="{authmode}")\n'
+                 f'input(type="imtcp" address="127.0.0.1" port="{port}")')
+    relp_input = (f'module(load="imrelp")\n'
+                  f'input(type="imrelp" address="127.0.0.1" port="{port}" tls="on" '
+                  f'tls.caCert="{d}/ca.pem" tls.myCert="{d}/srv.pem" tls.myPrivKey="{d}/srv-key.pem" '
+                  f'tls.authMode="{authmode}")')
     with open(conf, "w") as f:
         f.write(f'''global(workDirectory="{d}/{name}.work" maxMessageSize="256k"
   DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="{d}/ca.pem"
   DefaultNetstreamDriverCertFile="{d}/srv.pem" DefaultNetstreamDriverKeyFile="{d}/srv-key.pem")
-module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.Authmode="{authmode}")
-input(type="imtcp" address="127.0.0.1" port="{port}")
+{relp_input if relp else tcp_input}
 template(name="raw" type="string" string="%rawmsg%\\n")
 *.* action(type="omfile" file="{received}" template="raw")
 ''')
@@ -179,6 +187,36 @@ def main():
                                capture_output=True, text=True, timeout=10)
             assert r.returncode == 2 and what in r.stderr, (opts, r.returncode, r.stderr)
         print("ok   unreadable credentials: exit 2 with the file named")
+
+        # relp+tls to imrelp with TLS (rsyslog-relp): mutual, verified both ways.
+        if not any(os.path.exists(os.path.join(x, "rsyslog/imrelp.so"))
+                   for x in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu")):
+            print("skip relp+tls: no imrelp (Debian rsyslog-relp)")
+            return 0
+        rport = free_port()
+        rs, rreceived = start_rsyslog(d, "relptls", rport, "certvalid", relp=True)
+        rss.append(rs)
+        creds = f"ca={d}/ca.pem&cert={d}/cli.pem&key={d}/cli-key.pem"
+        r = subprocess.run([BIN, "replay", "-n", "-q", "-o", f"relp+tls://localhost:{rport}?{creds}",
+                            *logs], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        for _ in range(50):
+            if lines(rreceived) >= len(want):
+                break
+            time.sleep(0.1)
+        rgot = [json.loads(RFC5424.match(line.rstrip("\n")).group(8)) for line in open(rreceived)]
+        assert rgot == want, f"relp+tls: {len(rgot)} received of {len(want)}"
+        print(f"ok   relp+tls: {len(rgot)} events, acknowledged, over mutual TLS")
+        for spec, what in ((f"relp+tls://localhost:{rport}?ca={d}/other-ca.pem&cert={d}/cli.pem"
+                            f"&key={d}/cli-key.pem", "wrong CA"),
+                           (f"relp+tls://127.0.0.1:{rport}?{creds}&name=siem.example", "wrong name")):
+            err = refused(spec, logs[0])
+            assert "auditrelay: output" in err and ("refused" in err or "does not carry" in err), (what, err)
+            print(f"ok   relp+tls {what} refused: " + err.strip().splitlines()[0][:200])
+        assert lines(rreceived) == len(want), "a message got through a refused certificate"
+        r = subprocess.run([BIN, "replay", "-n", "-q", "-o", f"relp+tls://localhost:{rport}?ca={d}/ca.pem",
+                            logs[0]], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and "mutual" in r.stderr, (r.returncode, r.stderr)
         return 0
     finally:
         for rs in rss:

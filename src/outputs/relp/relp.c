@@ -9,7 +9,11 @@
  *
  * At shutdown the session is closed with RELP's close command, which the peer answers
  * after everything before it; if that answer does not come, the last window of lines
- * may not have arrived, and we say so. */
+ * may not have arrived, and we say so.
+ *
+ * relp+tls is the same inside TLS (librelp's, GnuTLS): RELP's TLS is mutual, so ca=,
+ * cert= and key= are required; the peer's certificate must chain to ca= and carry
+ * the host name (or name=, which may be a wildcard such as *.example.com). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 /* librelp.h uses size_t without including its header. */
 #include <librelp.h>
 
@@ -38,6 +43,9 @@ struct relp_transport {
     size_t batch_off;           /* bytes of the current batch librelp has taken */
     struct ar_buf line;         /* one message being handed over */
     char error[640];            /* librelp's last complaint, for the user */
+    /* relp+tls: file names and the peer's expected name (empty: plain RELP) */
+    bool tls;
+    char ca[512], cert[512], key[512], name[256];
     bool close_failed;          /* the error came while closing the session */
     bool closing;
 };
@@ -55,12 +63,33 @@ static const char *relp_code_words(relpRetVal code)
     case RELP_RET_RQD_FEAT_MISSING: return "the peer does not take syslog messages";
     case RELP_RET_INCOMPAT_OFFERS: return "the peer speaks another RELP version";
     case RELP_RET_DATA_TOO_LONG: return "a message is larger than the peer takes";
+    case RELP_RET_ERR_TLS_SETUP:
+    case RELP_RET_ERR_TLS_HANDS:
+        return "TLS handshake failed: a certificate was refused by one side (the peer's by "
+               "ca= or name=, or ours by the peer), or the peer does not speak TLS";
+    case RELP_RET_AUTH_ERR_NAME: return "TLS: the peer's certificate does not carry name=";
+    case RELP_RET_AUTH_ERR_FP: return "TLS: the peer's certificate fingerprint is not permitted";
+    case RELP_RET_AUTH_NO_CERT: return "TLS: the peer presented no certificate";
+    case RELP_RET_AUTH_CERT_INVL: return "TLS: the peer's certificate is refused";
+    case RELP_RET_ERR_TLS: return "TLS error";
     default: return "librelp error";
     }
 }
 
 /* librelp reports session errors here; the output prints the last one when it
  * retries, so keep the words. */
+static void on_error(void *usr, char *objinfo, char *errmsg, relpRetVal code);
+
+/* The peer's certificate was refused (chain or name). */
+static void on_auth_error(void *usr, char *authinfo, char *errmsg, relpRetVal code)
+{
+    struct relp_transport *t = usr;
+    if (!t)
+        return;
+    snprintf(t->error, sizeof(t->error), "RELP to %s:%s: TLS: the peer's certificate is refused: "
+             "%s (%s, librelp %d)", t->host, t->port, errmsg, authinfo, (int)code);
+}
+
 static void on_error(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 {
     struct relp_transport *t = usr;
@@ -77,18 +106,20 @@ static void no_debug(char *fmt, ...)
     (void)fmt;
 }
 
-static int relp_create(const char *target, const char *options, char *err, size_t errlen,
-                       void **ret)
+static int create(bool tls, const char *target, const char *options, char *err, size_t errlen,
+                  void **ret)
 {
+    const char *scheme = tls ? "relp+tls" : "relp";
     struct relp_transport *t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
     ar_syslog_message_init(&t->msg);
     t->window = 128;
     t->timeout = 10;
+    t->tls = tls;
     if (ar_split_host_port(target, t->host, sizeof(t->host), t->port, sizeof(t->port)) < 0) {
-        snprintf(err, errlen, "output relp: wants HOST:PORT with a port number 1-65535, got '%s'",
-                 target);
+        snprintf(err, errlen, "output %s: wants HOST:PORT with a port number 1-65535, got '%s'",
+                 scheme, target);
         free(t);
         return -EINVAL;
     }
@@ -113,15 +144,61 @@ static int relp_create(const char *target, const char *options, char *err, size_
             t->max_message = n;
             continue;
         }
+        char *tls_value = !tls || !opt.value[0]       ? NULL
+                          : AR_OPTION_IS(&opt, "ca")   ? t->ca
+                          : AR_OPTION_IS(&opt, "cert") ? t->cert
+                          : AR_OPTION_IS(&opt, "key")  ? t->key
+                          : AR_OPTION_IS(&opt, "name") ? t->name
+                                                       : NULL;
+        if (tls_value) {
+            snprintf(tls_value, tls_value == t->name ? sizeof(t->name) : sizeof(t->ca), "%s",
+                     opt.value);
+            continue;
+        }
         snprintf(err, errlen,
-                 "output relp://%s: bad option '%s=%s' (" AR_SYSLOG_MESSAGE_OPTIONS
-                 ", window=1..65536, timeout=1..3600 seconds, max_message=SIZE)",
-                 target, opt.name, opt.value);
+                 "output %s://%s: bad option '%s=%s' (" AR_SYSLOG_MESSAGE_OPTIONS
+                 ", window=1..65536, timeout=1..3600 seconds, max_message=SIZE%s)",
+                 scheme, target, opt.name, opt.value,
+                 tls ? ", ca=FILE, cert=FILE, key=FILE, name=HOST" : "");
         free(t);
         return -EINVAL;
     }
+    if (tls) {
+        /* librelp reads the files at connect time: check them now, so a typo is a
+         * start-up error and not an endless reconnect. */
+        const char *missing = !t->ca[0] ? "ca=FILE" : !t->cert[0] ? "cert=FILE"
+                              : !t->key[0] ? "key=FILE" : NULL;
+        const char *unreadable = access(t->ca, R_OK) < 0     ? t->ca
+                                 : access(t->cert, R_OK) < 0 ? t->cert
+                                 : access(t->key, R_OK) < 0  ? t->key
+                                                             : NULL;
+        if (missing || unreadable) {
+            if (missing)
+                snprintf(err, errlen, "output relp+tls://%s: RELP's TLS is mutual: it wants "
+                         "ca=FILE, cert=FILE and key=FILE (%s is missing)", target, missing);
+            else
+                snprintf(err, errlen, "output relp+tls://%s: cannot read %s: %s", target,
+                         unreadable, strerror(errno));
+            free(t);
+            return -EINVAL;
+        }
+        if (!t->name[0])
+            snprintf(t->name, sizeof(t->name), "%s", t->host);
+    }
     *ret = t;
     return 0;
+}
+
+static int relp_create(const char *target, const char *options, char *err, size_t errlen,
+                       void **ret)
+{
+    return create(false, target, options, err, errlen, ret);
+}
+
+static int relp_tls_create(const char *target, const char *options, char *err, size_t errlen,
+                           void **ret)
+{
+    return create(true, target, options, err, errlen, ret);
 }
 
 /* The engine and client are made at the first connect and kept: the client's session
@@ -142,6 +219,18 @@ static int make_client(struct relp_transport *t)
     relpCltSetTimeout(t->clt, t->timeout);
     relpCltSetConnTimeout(t->clt, (int)t->timeout);
     relpCltSetWindowSize(t->clt, (int)t->window);
+    /* Verify the peer: its chain to ca= and its name (authmode "name"). */
+    if (t->tls && (relpEngineSetOnAuthErr(t->engine, on_auth_error) != RELP_RET_OK ||
+                   relpCltEnableTLS(t->clt) != RELP_RET_OK ||
+                   relpCltSetAuthMode(t->clt, (char *)"name") != RELP_RET_OK ||
+                   relpCltAddPermittedPeer(t->clt, t->name) != RELP_RET_OK ||
+                   relpCltSetCACert(t->clt, t->ca) != RELP_RET_OK ||
+                   relpCltSetOwnCert(t->clt, t->cert) != RELP_RET_OK ||
+                   relpCltSetPrivKey(t->clt, t->key) != RELP_RET_OK)) {
+        relpEngineCltDestruct(t->engine, &t->clt);
+        relpEngineDestruct(&t->engine);
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -149,7 +238,8 @@ static int relp_connect(void *vt)
 {
     struct relp_transport *t = vt;
     if (!t->clt && make_client(t) < 0) {
-        snprintf(t->error, sizeof(t->error), "RELP: cannot set up librelp");
+        snprintf(t->error, sizeof(t->error), "RELP: cannot set up librelp%s",
+                 t->tls ? " with TLS" : "");
         return -ENOMEM;
     }
     t->error[0] = '\0';
@@ -261,6 +351,12 @@ static const char *relp_error(void *vt)
 
 const struct ar_transport_ops ar_transport_relp = {
     .scheme = "relp", .create = relp_create, .connect = relp_connect, .send = relp_send,
+    .disconnect = relp_disconnect, .destroy = relp_destroy, .error = relp_error,
+    .spools = true, .acknowledged = true,
+};
+
+const struct ar_transport_ops ar_transport_relp_tls = {
+    .scheme = "relp+tls", .create = relp_tls_create, .connect = relp_connect, .send = relp_send,
     .disconnect = relp_disconnect, .destroy = relp_destroy, .error = relp_error,
     .spools = true, .acknowledged = true,
 };
