@@ -606,7 +606,9 @@ void ar_output_free(struct ar_output *o, int deadline_ms, struct ar_output_stats
         struct ar_output_stats st = ar_output_stats(o);
         fprintf(stderr, "auditrelay: output %s: waiting to send %llu queued bytes (%s)\n",
                 o->name, (unsigned long long)(st.bytes_queued - st.bytes_sent),
-                st.last_error ? strerror(-st.last_error) : "sending");
+                st.last_error == -EAGAIN ? "the peer is not taking it"
+                : st.last_error          ? strerror(-st.last_error)
+                                         : "sending");
     }
     if (ret_final)
         *ret_final = o->stats;
