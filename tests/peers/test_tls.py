@@ -89,6 +89,28 @@ template(name="raw" type="string" string="%rawmsg%\\n")
     return rs, received
 
 
+def delivered(spec, logs, received, want_n):
+    """Replays LOGS to SPEC (exit 0 expected) and returns the events the receiver wrote
+    to RECEIVED once it has WANT_N lines (or 5 s passed), each checked as RFC 5424
+    with our header and the event's timestamp."""
+    r = subprocess.run([BIN, "replay", "-n", "-q", "-o", spec, *logs], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    for _ in range(50):
+        if lines(received) >= want_n:
+            break
+        time.sleep(0.1)
+    got = []
+    for line in open(received):
+        m = RFC5424.match(line.rstrip("\n"))
+        assert m, "not RFC 5424: " + line[:120]
+        assert m.group(1) == "86" and m.group(4) == "auditrelay", line[:120]
+        ev = json.loads(m.group(8))
+        assert m.group(2) == ev["timestamp"], (m.group(2), ev["timestamp"])
+        got.append(ev)
+    return got
+
+
 def lines(path):
     return sum(1 for _ in open(path)) if os.path.exists(path) else 0
 
@@ -126,23 +148,10 @@ def main():
         logs = [os.path.join(CORPORA, "go-libaudit/testdata/normal.log"),
                 os.path.join(CORPORA, "laurel/src/testdata/record-execve-long.txt")]
         ours = os.path.join(d, "ours.json")
-        r = subprocess.run([BIN, "replay", "-n", "-q", "-o", f"file:{ours}", "-o",
-                            f"syslog+tls://localhost:{port}?ca={d}/ca.pem", *logs],
-                           capture_output=True, text=True, timeout=30)
-        assert r.returncode == 0, r.stderr
+        subprocess.run([BIN, "replay", "-n", "-q", "-o", f"file:{ours}", *logs], check=True,
+                       timeout=30)
         want = [json.loads(line) for line in open(ours)]
-        got = []
-        for _ in range(50):
-            if lines(received) >= len(want):
-                break
-            time.sleep(0.1)
-        for line in open(received):
-            m = RFC5424.match(line.rstrip("\n"))
-            assert m, "not RFC 5424: " + line[:120]
-            assert m.group(1) == "86" and m.group(4) == "auditrelay", line[:120]
-            ev = json.loads(m.group(8))
-            assert m.group(2) == ev["timestamp"], (m.group(2), ev["timestamp"])
-            got.append(ev)
+        got = delivered(f"syslog+tls://localhost:{port}?ca={d}/ca.pem", logs, received, len(want))
         assert got == want, f"{len(got)} received of {len(want)}"
         print(f"ok   syslog+tls: {len(got)} events arrived as RFC 5424 messages")
 
@@ -160,16 +169,8 @@ def main():
         mport = free_port()
         rs, mreceived = start_rsyslog(d, "mutual", mport, "x509/certvalid")
         rss.append(rs)
-        r = subprocess.run([BIN, "replay", "-n", "-q", "-o",
-                            f"syslog+tls://localhost:{mport}?ca={d}/ca.pem&cert={d}/cli.pem"
-                            f"&key={d}/cli-key.pem", *logs],
-                           capture_output=True, text=True, timeout=30)
-        assert r.returncode == 0, r.stderr
-        for _ in range(50):
-            if lines(mreceived) >= len(want):
-                break
-            time.sleep(0.1)
-        mgot = [json.loads(RFC5424.match(line.rstrip("\n")).group(8)) for line in open(mreceived)]
+        mgot = delivered(f"syslog+tls://localhost:{mport}?ca={d}/ca.pem&cert={d}/cli.pem"
+                         f"&key={d}/cli-key.pem", logs, mreceived, len(want))
         assert mgot == want, f"client certificate: {len(mgot)} received of {len(want)}"
         print(f"ok   client certificate: {len(mgot)} events to a receiver requiring one")
         err = refused(f"syslog+tls://localhost:{mport}?ca={d}/ca.pem", logs[0])
@@ -197,14 +198,7 @@ def main():
         rs, rreceived = start_rsyslog(d, "relptls", rport, "certvalid", relp=True)
         rss.append(rs)
         creds = f"ca={d}/ca.pem&cert={d}/cli.pem&key={d}/cli-key.pem"
-        r = subprocess.run([BIN, "replay", "-n", "-q", "-o", f"relp+tls://localhost:{rport}?{creds}",
-                            *logs], capture_output=True, text=True, timeout=30)
-        assert r.returncode == 0, r.stderr
-        for _ in range(50):
-            if lines(rreceived) >= len(want):
-                break
-            time.sleep(0.1)
-        rgot = [json.loads(RFC5424.match(line.rstrip("\n")).group(8)) for line in open(rreceived)]
+        rgot = delivered(f"relp+tls://localhost:{rport}?{creds}", logs, rreceived, len(want))
         assert rgot == want, f"relp+tls: {len(rgot)} received of {len(want)}"
         print(f"ok   relp+tls: {len(rgot)} events, acknowledged, over mutual TLS")
         for spec, what in ((f"relp+tls://localhost:{rport}?ca={d}/other-ca.pem&cert={d}/cli.pem"
