@@ -9,7 +9,6 @@ Settings that must never reach the kernel (-e 2, -f 2) are not used.
 
 Usage: test_live.py AUDITRELAY [CASE...]   exit 77 when audit is unavailable.
 """
-import fcntl
 import json
 import os
 import re
@@ -19,6 +18,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rules"))
+import auditnl  # noqa: E402  (tests/rules: the audit lock)
 
 BIN = os.path.abspath(sys.argv[1])
 ONLY = sys.argv[2:]
@@ -288,8 +290,7 @@ def main():
     if s.get("enabled") == "2":
         print("skip: audit configuration is locked (enabled 2) until reboot")
         return SKIP
-    lock = open("/run/auditrelay-live-tests.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    lock = auditnl.lock()
     failed = skipped = 0
     for case in CASES:
         if ONLY and case.__name__ not in ONLY:

@@ -56,7 +56,6 @@ Exit 0 all passed, 1 a case failed, 77 all skipped (no rsyslogd, not root...).
 """
 import collections
 import datetime
-import fcntl
 import grp
 import json
 import lzma
@@ -71,6 +70,9 @@ import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rules"))
+import auditnl  # noqa: E402  (tests/rules: the audit lock)
 
 SKIP = 77
 BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
@@ -1779,8 +1781,7 @@ def case_collector_spool_bound(ctx):
         raise Skip("audit unavailable: %s" % e)
     if before.get("enabled") == "2":
         raise Skip("audit configuration locked (enabled 2)")
-    lock = open("/run/auditrelay-live-tests.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)  # the live tests' lock: one user of the audit slot
+    lock = auditnl.lock()  # the live tests' lock: one user of the audit slot
     ctx.closers.append(lock.close)
     before = audit_status()
     if before["pid"] != "0" and os.path.exists("/proc/" + before["pid"]):
