@@ -226,8 +226,10 @@ static void remember_sent(struct ar_output *o)
     const char *p = o->writing;
     size_t n = o->writing_len;
     if (n > RECENT_MAX) {
+        /* Only the batch's tail fits: its first line may be cut. */
         p += n - RECENT_MAX;
         n = RECENT_MAX;
+        o->recent_overwritten = true;
     }
     if (o->recent_len + n > RECENT_MAX)
         o->recent_overwritten = true;
