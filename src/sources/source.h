@@ -1,0 +1,59 @@
+/* Sources: where records come from. Each source is a const ops table, one line in
+ * sources/registry.c; the driver (driver.c) opens the one the configuration names,
+ * starts it on the libuv loop, and stops it on SIGINT/SIGTERM or when it ends by
+ * itself (replay at the end of its input). A source hands records to the pipeline
+ * only through struct ar_source_sink and knows nothing of the pipeline's insides.
+ * Adding a source is a folder (or file) under sources/ and a line in registry.c. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+#include "parse/header.h"
+
+struct ar_collector_config;
+
+/* What a source calls; the driver implements it over the pipeline. */
+struct ar_source_sink {
+    /* One record; its spans are valid during the call only. Returns 0, or a
+     * negative errno when every output failed for good: the source stops. */
+    int (*record)(void *ctx, const struct ar_record *rec);
+    /* Records or events the source knows were lost before they reached it (the
+     * kernel's lost counter, ENOBUFS, a full BPF ring): a loss event is emitted. */
+    void (*loss)(void *ctx, const char *kind, uint64_t count);
+    /* A batch ended (the socket or ring is drained): complete events go out now. */
+    void (*batch_end)(void *ctx);
+    /* The source ended by itself (err 0: end of input) or failed (err < 0, already
+     * explained on stderr): the driver stops the run. */
+    void (*done)(void *ctx, int err);
+    void *ctx;
+};
+
+struct ar_source_ops {
+    const char *name;         /* what --source says: "unicast", "tracepoint"... */
+    const char *event_source; /* what the JSON says: "netlink", "tracepoint"... */
+    /* Sets up everything before the first record (kernel settings, rules, BPF
+     * programs) without reading. On failure everything done is undone, the reason
+     * is written to `why` (one sentence, no "auditrelay:" prefix) and -errno is
+     * returned; -EPROTONOSUPPORT, -EPERM, -EACCES, -EEXIST and -ENOSYS mean "this
+     * source cannot run on this host" (the auto mode then tries the next one). */
+    int (*open)(const struct ar_collector_config *cfg, const struct ar_source_sink *sink,
+                char *why, size_t whylen, void **ret);
+    /* Starts reading on the loop. Returns 0 or -errno. */
+    int (*start)(void *s, uv_loop_t *loop);
+    /* Stops reading: takes what is still pending (hands it to the sink), puts back
+     * what it changed on the host, and closes its loop handles (the loop then
+     * ends). Idempotent. */
+    void (*stop)(void *s);
+    /* Frees the source after the loop ended. NULL is fine. */
+    void (*close)(void *s);
+    /* Optional: the source's counters as a sentence on f (SIGUSR1 and exit). */
+    void (*print_stats)(void *s, FILE *f);
+};
+
+/* The sources, one line each (sources/registry.c). NULL-terminated. */
+extern const struct ar_source_ops *const ar_sources[];
+
+/* The source named `name`, or NULL. */
+const struct ar_source_ops *ar_source_find(const char *name);

@@ -1,0 +1,45 @@
+/* A tracepoint engine: gets samples of the plan's syscalls out of the kernel. Two
+ * exist, one file each: bpf.c (eBPF programs on the syscall tracepoints, strings
+ * copied in the kernel, a BPF ring buffer; the default) and perf.c
+ * (perf_event_open tracepoints without BPF, strings read late: the fallback for
+ * kernels older than 4.7 or where BPF is locked down). The tracepoint source
+ * (tracepoint.c) picks one and drives it from the libuv loop; engines know nothing
+ * of libuv or the pipeline. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sources/tracepoint/plan.h"
+#include "sources/tracepoint/sample.h"
+
+/* Called per sample from consume(); spans valid during the call. s->rule is the
+ * matching rule. A negative return stops consume() and is returned by it. */
+typedef int (*ar_tp_sample_fn)(const struct ar_tp_sample *s, void *userdata);
+
+struct ar_tp_engine_config {
+    size_t ring_bytes;      /* bpf: the ring buffer; perf: per CPU. 0: default */
+    uint32_t self_pid;      /* the collector's tgid: never traced */
+};
+
+struct ar_tp_engine_ops {
+    const char *name;       /* "bpf", "perf" */
+    /* Loads, configures and attaches everything the plan needs. On failure
+     * everything is released again and `why` says in words what the kernel or
+     * host refused ("BPF is not available: CAP_BPF and CAP_PERFMON (or
+     * CAP_SYS_ADMIN) needed", "tracefs: no event syscalls/sys_enter_openat")
+     * and -errno is returned (-EPERM, -ENOSYS, -ENOENT...). */
+    int (*open)(const struct ar_tp_plan *plan, const struct ar_tp_engine_config *cfg,
+                ar_tp_sample_fn emit, void *userdata, char *why, size_t whylen, void **ret);
+    /* One fd that becomes readable when samples are waiting (epoll fd). */
+    int (*fd)(void *e);
+    /* Takes every sample ready now (also those sent without a wake-up), calling
+     * emit for each matching one. Returns the number emitted or -errno. */
+    int (*consume)(void *e);
+    /* Samples lost so far in the kernel (ring full, PERF_RECORD_LOST): cumulative. */
+    uint64_t (*lost)(void *e);
+    /* Detaches and frees everything: no program, link, map, perf fd or tracefs
+     * change is left behind. NULL is fine. */
+    void (*close)(void *e);
+};
+
+extern const struct ar_tp_engine_ops ar_tp_engine_bpf, ar_tp_engine_perf;
