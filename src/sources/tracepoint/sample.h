@@ -43,7 +43,8 @@ struct ar_tp_sample {
     struct ar_span exe;     /* full path of the executable; len 0: unknown */
     struct ar_span cwd;     /* the process's cwd; len 0: not collected */
     struct ar_span tty;     /* "pts0", "tty1"; len 0: none ("(none)") */
-    struct ar_span paths[AR_TP_MAX_PATHS]; /* path arguments as the caller gave them */
+    struct ar_span paths[AR_TP_MAX_PATHS]; /* path arguments as the caller gave them, in
+                                            argument order (plan.h ar_tp_syscall) */
     unsigned npaths;
     struct ar_span argv[AR_TP_MAX_ARGS];   /* execve argv (also the PROCTITLE source) */
     unsigned nargv;
