@@ -46,8 +46,8 @@
 #define P2AT(d1, a, d2, b) 2, {a, b}, {d1, d2}, {false, false}
 static const struct ar_tp_syscall sc_x86_64[] = {
     {"open", 2, PERM_R | PERM_W, AR_TP_SC_OPEN, P1(0)},
-    {"execve", 59, PERM_X, AR_TP_SC_EXEC, P1(0)},
     {"bind", 49, PERM_W, AR_TP_SC_CLASS, NOPATH},
+    {"execve", 59, PERM_X, AR_TP_SC_EXEC, P1(0)},
     {"truncate", 76, PERM_W, AR_TP_SC_CLASS, P1(0)},
     {"ftruncate", 77, PERM_W, AR_TP_SC_CLASS, NOPATH},
     {"rename", 82, PERM_W, AR_TP_SC_CLASS, P2(0, 1)},

@@ -17,7 +17,7 @@
 #include "rules/rules.h"
 #include "sources/tracepoint/sample.h"
 
-#define AR_TP_MAX_RULES 32
+#define AR_TP_MAX_RULES 64  /* the shipped rule set alone has 43 */
 #define AR_TP_MAX_CONDS 8
 #define AR_TP_MAX_PREFIX 256   /* bytes of a watched path or -F dir= prefix */
 #define AR_TP_NR_SYSCALLS 512  /* x86_64 syscall numbers below this */
@@ -75,7 +75,7 @@ struct ar_tp_cond {
  * kernel would also apply the numbers to 32-bit syscalls, which auditctl warns
  * about. -S all without -F arch keeps arch 0 (every arch), as in the kernel. */
 struct ar_tp_rule {
-    struct ar_rules_origin origin;
+    struct ar_rules_origin origin; /* .file points into the ar_rules set: valid while it lives */
     bool never;             /* action never: matching suppresses the event */
     uint32_t arch;          /* AUDIT_ARCH_* the rule is for; 0: any */
     bool all_syscalls;      /* -S all (not a watch): every syscall of the arch */
