@@ -1,1 +1,316 @@
+/* A traced syscall as audit's records. The field order and formatting are the
+ * kernel's (kernel/auditsc.c audit_log_exit, audit_log_task_info,
+ * audit_log_execve_info, audit_log_proctitle; kernel/audit.c audit_log_key,
+ * audit_log_untrustedstring), and so is the record order: SYSCALL, EXECVE,
+ * SOCKADDR, CWD, PATH..., PROCTITLE, EOE. Each record's body is built in one
+ * buffer owned by the render object and handed to the callback; the buffer only
+ * grows, so a warmed object renders without allocating. */
 #include "sources/tracepoint/render.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/audit.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* audit_log_proctitle reads at most this much of the command line. */
+#define PROCTITLE_MAX 128
+
+struct ar_tp_render {
+    uint32_t serial;
+    char *buf;
+    size_t len, cap;
+    bool oom;
+};
+
+int ar_tp_render_new(uint32_t first_serial, struct ar_tp_render **ret)
+{
+    struct ar_tp_render *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    r->cap = 4096;
+    r->buf = malloc(r->cap);
+    if (!r->buf) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->serial = first_serial;
+    *ret = r;
+    return 0;
+}
+
+void ar_tp_render_free(struct ar_tp_render *r)
+{
+    if (!r)
+        return;
+    free(r->buf);
+    free(r);
+}
+
+static bool reserve(struct ar_tp_render *r, size_t more)
+{
+    if (r->oom)
+        return false;
+    if (r->len + more <= r->cap)
+        return true;
+    size_t cap = r->cap;
+    while (cap < r->len + more)
+        cap *= 2;
+    char *b = realloc(r->buf, cap);
+    if (!b) {
+        r->oom = true;
+        return false;
+    }
+    r->buf = b;
+    r->cap = cap;
+    return true;
+}
+
+static void put(struct ar_tp_render *r, const char *p, size_t len)
+{
+    if (!reserve(r, len))
+        return;
+    memcpy(r->buf + r->len, p, len);
+    r->len += len;
+}
+
+#define PUT_LIT(r, lit) put((r), (lit), sizeof(lit) - 1)
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void
+putf(struct ar_tp_render *r, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    /* Every format here is numbers and short literals: it fits. */
+    if (n > 0)
+        put(r, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static void put_hex(struct ar_tp_render *r, const unsigned char *p, size_t len)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    if (!reserve(r, len * 2))
+        return;
+    char *o = r->buf + r->len;
+    for (size_t i = 0; i < len; i++) {
+        o[2 * i] = digits[p[i] >> 4];
+        o[2 * i + 1] = digits[p[i] & 15];
+    }
+    r->len += len * 2;
+}
+
+/* audit_string_contains_control: a quote, a space or control byte, or above '~'. */
+static bool needs_hex(const unsigned char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] == '"' || p[i] < 0x21 || p[i] > 0x7e)
+            return true;
+    return false;
+}
+
+/* audit_log_n_untrustedstring: "text" when printable, else upper-case hex. */
+static void put_untrusted(struct ar_tp_render *r, const void *s, size_t len)
+{
+    const unsigned char *p = s;
+    if (needs_hex(p, len)) {
+        put_hex(r, p, len);
+    } else {
+        PUT_LIT(r, "\"");
+        put(r, s, len);
+        PUT_LIT(r, "\"");
+    }
+}
+
+/* A span cut at its first NUL (comm and tty are C strings in the kernel). */
+static struct ar_span cstr(struct ar_span s)
+{
+    const char *nul = s.len ? memchr(s.p, 0, s.len) : NULL;
+    if (nul)
+        s.len = (size_t)(nul - s.p);
+    return s;
+}
+
+static int emit_record(struct ar_tp_render *r, uint32_t type, const struct ar_tp_sample *s,
+                       ar_tp_record_fn emit, void *userdata)
+{
+    if (r->oom)
+        return -ENOMEM;
+    struct ar_record rec = {
+        .type = type,
+        .sec = s->time_ns / 1000000000u,
+        .msec = (uint32_t)(s->time_ns % 1000000000u / 1000000u),
+        .serial = r->serial,
+        .has_time = true,
+        .node = {"", 0},
+        .body = {r->buf, r->len},
+        .enriched = {"", 0},
+    };
+    return emit(&rec, userdata);
+}
+
+static void put_late(struct ar_tp_render *r, bool late, const char *fields)
+{
+    if (!late)
+        return;
+    PUT_LIT(r, " late=");
+    put(r, fields, strlen(fields));
+}
+
+static void syscall_body(struct ar_tp_render *r, const struct ar_tp_plan *plan,
+                         const struct ar_tp_sample *s)
+{
+    putf(r, "arch=%x syscall=%d success=%s exit=%" PRId64, s->arch, s->syscall,
+         ar_tp_exit_success(s->exit) ? "yes" : "no", s->exit);
+    putf(r, " a0=%" PRIx64 " a1=%" PRIx64 " a2=%" PRIx64 " a3=%" PRIx64 " items=%u", s->args[0],
+         s->args[1], s->args[2], s->args[3], s->npaths);
+    putf(r, " ppid=%u pid=%u", s->ppid, s->pid);
+    if (s->has_auid)
+        putf(r, " auid=%u", s->auid);
+    putf(r, " uid=%u gid=%u euid=%u suid=%u fsuid=%u egid=%u sgid=%u fsgid=%u tty=", s->uid,
+         s->gid, s->euid, s->suid, s->fsuid, s->egid, s->sgid, s->fsgid);
+    struct ar_span tty = cstr(s->tty);
+    if (tty.len == 0)
+        PUT_LIT(r, "(none)");
+    else if (needs_hex((const unsigned char *)tty.p, tty.len))
+        put_hex(r, (const unsigned char *)tty.p, tty.len);
+    else
+        put(r, tty.p, tty.len);
+    if (s->has_auid)
+        putf(r, " ses=%u", s->ses);
+    struct ar_span comm = cstr(s->comm);
+    PUT_LIT(r, " comm=");
+    put_untrusted(r, comm.p, comm.len);
+    if (s->exe.len) {
+        PUT_LIT(r, " exe=");
+        put_untrusted(r, s->exe.p, s->exe.len);
+    }
+    PUT_LIT(r, " key=");
+    const char *key = NULL;
+    if (plan && s->rule >= 0 && (unsigned)s->rule < plan->nrules)
+        key = plan->rules[s->rule].key;
+    if (key && key[0])
+        put_untrusted(r, key, strnlen(key, AR_TP_KEY_MAX));
+    else
+        PUT_LIT(r, "(null)");
+    bool late_exe = (s->late & AR_TP_LATE_EXE) && s->exe.len;
+    bool late_ids = s->late & AR_TP_LATE_IDS;
+    if (late_exe || late_ids) {
+        PUT_LIT(r, " late=");
+        if (late_exe)
+            PUT_LIT(r, "exe");
+        if (late_exe && late_ids)
+            PUT_LIT(r, ",");
+        if (late_ids) {
+            if (s->has_auid)
+                PUT_LIT(r, "auid,");
+            PUT_LIT(r, "uid,gid,euid,suid,fsuid,egid,sgid,fsgid");
+            if (s->has_auid)
+                PUT_LIT(r, ",ses");
+        }
+    }
+}
+
+int ar_tp_render(struct ar_tp_render *r, const struct ar_tp_plan *plan,
+                 const struct ar_tp_sample *s, ar_tp_record_fn emit, void *userdata)
+{
+    if (s->kind != AR_TP_SYSCALL)
+        return 0;
+    r->oom = false;
+    int ret;
+
+    r->len = 0;
+    syscall_body(r, plan, s);
+    if ((ret = emit_record(r, AUDIT_SYSCALL, s, emit, userdata)) < 0)
+        goto out;
+
+    unsigned nargv = s->nargv < AR_TP_MAX_ARGS ? s->nargv : AR_TP_MAX_ARGS;
+    if (nargv) {
+        /* Long arguments are not split into aN_len/aN[i] chunks as the kernel does
+         * past its record size: a record here may be as long as the args are. */
+        r->len = 0;
+        putf(r, "argc=%u", nargv);
+        for (unsigned i = 0; i < nargv; i++) {
+            putf(r, " a%u=", i);
+            put_untrusted(r, s->argv[i].p, s->argv[i].len);
+        }
+        /* The engine carried fewer args (or shorter ones) than the process had. */
+        if (s->argv_truncated)
+            PUT_LIT(r, " truncated=yes");
+        put_late(r, s->late & AR_TP_LATE_ARGV, "argv");
+        if ((ret = emit_record(r, AUDIT_EXECVE, s, emit, userdata)) < 0)
+            goto out;
+    }
+
+    if (s->sockaddr.len) {
+        r->len = 0;
+        PUT_LIT(r, "saddr=");
+        put_hex(r, (const unsigned char *)s->sockaddr.p, s->sockaddr.len);
+        put_late(r, s->late & AR_TP_LATE_SOCKADDR, "saddr");
+        if ((ret = emit_record(r, AUDIT_SOCKADDR, s, emit, userdata)) < 0)
+            goto out;
+    }
+
+    if (s->cwd.len) {
+        r->len = 0;
+        PUT_LIT(r, "cwd=");
+        put_untrusted(r, s->cwd.p, s->cwd.len);
+        put_late(r, s->late & AR_TP_LATE_CWD, "cwd");
+        if ((ret = emit_record(r, AUDIT_CWD, s, emit, userdata)) < 0)
+            goto out;
+    }
+
+    unsigned npaths = s->npaths < AR_TP_MAX_PATHS ? s->npaths : AR_TP_MAX_PATHS;
+    for (unsigned i = 0; i < npaths; i++) {
+        /* Only the name: inode, dev, mode, owner and nametype are not known. */
+        r->len = 0;
+        putf(r, "item=%u name=", i);
+        if (s->paths[i].len)
+            put_untrusted(r, s->paths[i].p, s->paths[i].len);
+        else
+            PUT_LIT(r, "(null)");
+        put_late(r, s->late & (i == 0 ? AR_TP_LATE_PATH0 : AR_TP_LATE_PATH1), "name");
+        if ((ret = emit_record(r, AUDIT_PATH, s, emit, userdata)) < 0)
+            goto out;
+    }
+
+    if (nargv) {
+        /* The command line as /proc/PID/cmdline holds it (args NUL-terminated),
+         * the first 128 bytes, trailing NULs trimmed (audit_proctitle_rtrim). */
+        char title[PROCTITLE_MAX];
+        size_t tlen = 0;
+        for (unsigned i = 0; i < nargv && tlen < sizeof(title); i++) {
+            size_t n = s->argv[i].len;
+            if (n > sizeof(title) - tlen)
+                n = sizeof(title) - tlen;
+            memcpy(title + tlen, s->argv[i].p, n);
+            tlen += n;
+            if (tlen < sizeof(title))
+                title[tlen++] = 0;
+        }
+        while (tlen && title[tlen - 1] == 0)
+            tlen--;
+        if (tlen) {
+            r->len = 0;
+            PUT_LIT(r, "proctitle=");
+            put_untrusted(r, title, tlen);
+            put_late(r, s->late & AR_TP_LATE_ARGV, "proctitle");
+            if ((ret = emit_record(r, AUDIT_PROCTITLE, s, emit, userdata)) < 0)
+                goto out;
+        }
+    }
+
+    r->len = 0;
+    ret = emit_record(r, AUDIT_EOE, s, emit, userdata);
+out:
+    /* A sample is one event whatever happened to its records. */
+    r->serial++;
+    return ret < 0 ? ret : 0;
+}
