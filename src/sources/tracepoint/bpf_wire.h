@@ -1,0 +1,96 @@
+/* What the BPF engine's kernel half (tracepoint.bpf.c) and its userspace half
+ * (bpf.c) share: the configuration the loader writes into the object's read-only
+ * data before load, and the record the programs put in the ring buffer. Private to
+ * the BPF engine: the rest of the source sees struct ar_tp_sample only. Plain
+ * fixed-size types, the same layout on both sides. */
+#pragma once
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define AR_BPF_MAX_RULES 64      /* = AR_TP_MAX_RULES */
+#define AR_BPF_MAX_CONDS 8       /* = AR_TP_MAX_CONDS */
+#define AR_BPF_PREFIX 256        /* = AR_TP_MAX_PREFIX */
+#define AR_BPF_NR 512            /* = AR_TP_NR_SYSCALLS */
+#define AR_BPF_MAX_ARGS 64       /* = AR_TP_MAX_ARGS */
+
+/* Caps on what one record carries; a longer value is cut and flagged. */
+#define AR_BPF_PATH_CAP 4096     /* a path argument, NUL included */
+#define AR_BPF_CWD_CAP 4096
+#define AR_BPF_EXE_CAP 1024
+#define AR_BPF_ARGV_CAP 8192     /* execve argv, NUL-separated */
+#define AR_BPF_SA_CAP 128        /* sockaddr_storage */
+#define AR_BPF_TTY_CAP 64
+
+/* Per-syscall facts (x86_64 numbers) the loader computes, packed in a u32:
+ * which arguments are paths (and which argument is their directory fd), audit's
+ * permission classes, and how sockaddr arguments are found. */
+#define AR_BPF_SI_NONE 7u
+#define AR_BPF_SI_P0(v) ((v) & 7u)            /* path0 argument index; 7: none */
+#define AR_BPF_SI_D0(v) (((v) >> 3) & 7u)     /* path0's dirfd argument; 7: cwd */
+#define AR_BPF_SI_P1(v) (((v) >> 6) & 7u)
+#define AR_BPF_SI_D1(v) (((v) >> 9) & 7u)
+#define AR_BPF_SI_PERM(v) (((v) >> 12) & 15u) /* AUDIT_PERM_* the syscall is in */
+#define AR_BPF_SI_OPEN(v) (((v) >> 16) & 7u)  /* ACC_MODE of: 1 a1, 2 a2; 3 read|write */
+#define AR_BPF_SI_SA(v) (((v) >> 19) & 3u)    /* sockaddr: 1 connect/bind a1,a2; 2 accept (exit) */
+#define AR_BPF_SI_EXEC(v) (((v) >> 21) & 3u)  /* 1 execve (a0, a1), 2 execveat (a1, a2) */
+#define AR_BPF_SI_M0 (1u << 23)               /* path0 is matched by path rules */
+#define AR_BPF_SI_M1 (1u << 24)
+#define AR_BPF_SI_MAKE(p0, d0, p1, d1, perm, open, sa, exec)                      \
+    ((__u32)(p0) | (__u32)(d0) << 3 | (__u32)(p1) << 6 | (__u32)(d1) << 9 |       \
+     (__u32)(perm) << 12 | (__u32)(open) << 16 | (__u32)(sa) << 19 | (__u32)(exec) << 21)
+
+/* Condition fields and operators: the values of enum ar_tp_field / ar_tp_op. */
+enum { AR_BPF_F_PID, AR_BPF_F_PPID, AR_BPF_F_UID, AR_BPF_F_EUID, AR_BPF_F_SUID,
+       AR_BPF_F_FSUID, AR_BPF_F_GID, AR_BPF_F_EGID, AR_BPF_F_SGID, AR_BPF_F_FSGID,
+       AR_BPF_F_AUID, AR_BPF_F_SES, AR_BPF_F_EXIT, AR_BPF_F_SUCCESS, AR_BPF_F_A0,
+       AR_BPF_F_A1, AR_BPF_F_A2, AR_BPF_F_A3, AR_BPF_F_COUNT };
+enum { AR_BPF_EQ, AR_BPF_NE, AR_BPF_LT, AR_BPF_LE, AR_BPF_GT, AR_BPF_GE,
+       AR_BPF_BIT_MASK, AR_BPF_BIT_TEST };
+
+struct ar_bpf_cond {
+    __u8 field, op, vs_field, field2;
+    __u32 pad;
+    __s64 value;
+};
+
+struct ar_bpf_rule {
+    __u64 syscalls[AR_BPF_NR / 64];
+    struct ar_bpf_cond conds[AR_BPF_MAX_CONDS];
+    __u32 nconds;
+    __u32 perm;
+    __u32 arch;                  /* AUDIT_ARCH_*; 0: any */
+    __u8 never, all_syscalls, path_is_dir, pad;
+    __u32 path_len;              /* 0: no path condition */
+    char path[AR_BPF_PREFIX + 8];/* zero padded */
+};
+
+/* Record flags. */
+#define AR_BPF_R_HAS_AUID (1u << 0)
+#define AR_BPF_R_ARGV_TRUNC (1u << 1)
+#define AR_BPF_R_PATH0_LATE (1u << 2)   /* copied at exit, not entry */
+#define AR_BPF_R_PATH1_LATE (1u << 3)
+#define AR_BPF_R_SA_LATE (1u << 4)
+#define AR_BPF_R_TRUNC (1u << 5)        /* a path, cwd or exe was cut at its cap */
+
+/* One joined syscall in the ring: this header, then exe, cwd, tty, path0, path1,
+ * sockaddr and argv (NUL-separated) bytes back to back, lengths below. */
+struct ar_bpf_rec {
+    __u64 ts;                    /* bpf_ktime_get_ns() at entry (CLOCK_MONOTONIC) */
+    __s64 exit;
+    __u64 args[4];
+    __s32 nr;
+    __u32 arch;
+    __u32 pid, ppid;
+    __u32 ids[8];                /* uid euid suid fsuid gid egid sgid fsgid */
+    __u32 auid, ses;
+    __s32 rule;
+    __u32 flags;
+    char comm[16];
+    __u16 exe_len, cwd_len, tty_len, sa_len;
+    __u16 path_len[2];
+    __u16 argv_len, npaths;
+};
+
+/* Counters (a per-CPU array): what the programs could not deliver. */
+enum { AR_BPF_C_RING_FULL, AR_BPF_C_NO_SLOT, AR_BPF_C_COUNT };
