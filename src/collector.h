@@ -1,5 +1,6 @@
-/* The live collector: the audit netlink source on a libuv loop, feeding the
- * pipeline, with the kernel settings it changed put back on exit. */
+/* The collector: one driver for every source. It opens the outputs and the
+ * pipeline, opens the source the configuration names (sources/registry.c), runs
+ * it on a libuv loop until SIGINT/SIGTERM or the end of its input, and reports. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,7 +10,15 @@
 #define AR_MAX_OUTPUTS 16
 #define AR_MAX_RULE_PATHS 16
 
-enum ar_source_mode { AR_SOURCE_AUTO, AR_SOURCE_UNICAST, AR_SOURCE_MULTICAST };
+enum ar_source_mode {
+    AR_SOURCE_AUTO,        /* audit (slot, else multicast), else tracepoints */
+    AR_SOURCE_UNICAST,
+    AR_SOURCE_MULTICAST,
+    AR_SOURCE_TRACEPOINT,
+    AR_SOURCE_REPLAY,      /* `auditrelay replay`: files or stdin */
+};
+
+enum ar_tp_engine_choice { AR_TP_ENGINE_AUTO, AR_TP_ENGINE_BPF, AR_TP_ENGINE_PERF };
 
 struct ar_collector_config {
     enum ar_source_mode source;
@@ -23,18 +32,31 @@ struct ar_collector_config {
     bool set_failure;           /* failure mode 0 silent, 1 printk, 2 panic */
     uint32_t failure;
     int rcvbuf;                 /* socket receive buffer bytes */
+    enum ar_tp_engine_choice tracepoint_engine;
+    uint64_t tracepoint_ring;   /* ring bytes (bpf: one ring; perf: per CPU); 0: default */
     char *outputs[AR_MAX_OUTPUTS]; /* output specs; none: stdout */
     size_t noutputs;
-    struct ar_output_config output; /* queue bounds, spool (policy drop) */
+    struct ar_output_config output; /* queue bounds, spool, policy */
     const char *rules[AR_MAX_RULE_PATHS]; /* rule files/dirs; none: the default set */
     size_t nrules;
     bool no_rules;              /* install no rules at all */
     bool keep_rules;            /* leave the installed rules in place on exit */
-    struct ar_pipeline_config pipeline; /* sink is set by the collector */
+    /* replay: the files ("-" stdin; none: stdin), progress bar, no report */
+    char *const *files;
+    size_t nfiles;
+    bool progress;
+    bool quiet;
+    struct ar_pipeline_config pipeline; /* sink and source name are set by the driver */
 };
 
 void ar_collector_config_default(struct ar_collector_config *ret);
 
-/* Runs until SIGINT/SIGTERM. Returns the process exit status (0 clean stop, 1 on a
- * setup error, which it explains on stderr). */
+/* The words of --source and --tracepoint-engine (and their config keys): "auto",
+ * "unicast", "multicast", "tracepoint"; "auto", "bpf", "perf". Return 0 or -EINVAL. */
+int ar_collector_parse_source(const char *s, enum ar_source_mode *ret);
+int ar_collector_parse_engine(const char *s, enum ar_tp_engine_choice *ret);
+
+/* Runs until SIGINT/SIGTERM, or the end of the input for replay. Returns the
+ * process exit status (0 clean stop; 1 on a setup, input or output error, which it
+ * explains on stderr). */
 int ar_collector_run(const struct ar_collector_config *cfg);

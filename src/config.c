@@ -58,7 +58,7 @@ static bool parse_u32(const char *v, uint32_t *ret)
 }
 
 /* One table of keys: section, name, and how to apply a value. */
-enum kind { K_SOURCE, K_BOOL, K_U32, K_FAILURE, K_FORMAT, K_OUTPUT, K_STRING, K_SIZE, K_RULES };
+enum kind { K_SOURCE, K_ENGINE, K_BOOL, K_U32, K_FAILURE, K_FORMAT, K_OUTPUT, K_STRING, K_SIZE, K_RULES };
 
 struct key {
     const char *section, *name;
@@ -70,6 +70,8 @@ struct key {
 #define OFF(f) offsetof(struct ar_collector_config, f)
 static const struct key keys[] = {
     {"collector", "source", K_SOURCE, OFF(source), SIZE_MAX},
+    {"collector", "tracepoint_engine", K_ENGINE, OFF(tracepoint_engine), SIZE_MAX},
+    {"collector", "tracepoint_ring", K_SIZE, OFF(tracepoint_ring), SIZE_MAX},
     {"collector", "takeover", K_BOOL, OFF(takeover), SIZE_MAX},
     {"collector", "enable", K_BOOL, OFF(enable), SIZE_MAX},
     {"collector", "backlog_limit", K_U32, OFF(backlog_limit), SIZE_MAX},
@@ -98,19 +100,13 @@ static int on_value(void *user, const char *section, const char *name, const cha
             continue;
         bool ok = false;
         switch (k->kind) {
-        case K_SOURCE: {
-            enum ar_source_mode *m = (enum ar_source_mode *)(base + k->offset);
-            ok = true;
-            if (!strcmp(value, "auto"))
-                *m = AR_SOURCE_AUTO;
-            else if (!strcmp(value, "unicast"))
-                *m = AR_SOURCE_UNICAST;
-            else if (!strcmp(value, "multicast"))
-                *m = AR_SOURCE_MULTICAST;
-            else
-                ok = false;
+        case K_SOURCE:
+            ok = ar_collector_parse_source(value, (enum ar_source_mode *)(base + k->offset)) == 0;
             break;
-        }
+        case K_ENGINE:
+            ok = ar_collector_parse_engine(value,
+                                           (enum ar_tp_engine_choice *)(base + k->offset)) == 0;
+            break;
         case K_BOOL:
             ok = parse_bool(value, (bool *)(base + k->offset));
             break;

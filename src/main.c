@@ -15,19 +15,12 @@
 #include "outputs/util.h"
 #include "pipeline.h"
 #include "rules/cli.h"
-#include "sources/replay.h"
 
 #ifndef AR_VERSION
 #define AR_VERSION "0.0.0"
 #endif
 
 enum exit_code { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
-
-static void on_sighup(int sig)
-{
-    (void)sig;
-    ar_outputs_reopen();
-}
 
 /* Output queue options, the same for both commands (and [output] in the config). */
 enum { OPT_SPOOL = 512, OPT_MAX_MEMORY, OPT_MAX_SPOOL };
@@ -103,37 +96,6 @@ static void replay_usage(FILE *f)
             "2 usage errors.\n");
 }
 
-static void print_report(const struct ar_pipeline *p, const struct ar_replay_report *rep)
-{
-    const struct ar_pipeline_stats *ps = ar_pipeline_stats(p);
-    const struct ar_reasm_stats *rs = ar_pipeline_reasm_stats(p);
-    const struct ar_encoder_stats *es = ar_pipeline_encoder_stats(p);
-    fprintf(stderr,
-            "auditrelay: %llu events, %llu records from %llu lines (%llu bytes, %llu files); "
-            "%llu malformed lines; %llu serial gaps (%llu serials lost)\n",
-            (unsigned long long)rs->events, (unsigned long long)ps->records,
-            (unsigned long long)ps->lines, (unsigned long long)rep->bytes,
-            (unsigned long long)rep->files, (unsigned long long)ps->malformed,
-            (unsigned long long)rs->gap_events, (unsigned long long)rs->lost);
-    for (size_t i = 0; i < rep->nmalformed; i++)
-        fprintf(stderr, "auditrelay: malformed line %s:%llu\n", rep->malformed[i].file,
-                (unsigned long long)rep->malformed[i].line);
-    if (ps->malformed > rep->nmalformed)
-        fprintf(stderr, "auditrelay: ... and %llu more malformed lines\n",
-                (unsigned long long)(ps->malformed - rep->nmalformed));
-    if (rs->evicted || rs->dropped_records || es->field_overflow || rs->serial_resets ||
-        rs->stray_eoe || es->unterminated || es->invalid_utf8 || rep->long_lines)
-        fprintf(stderr,
-                "auditrelay: %llu events evicted (too many in flight), %llu records over the "
-                "per-event caps, %llu records over the field cap, %llu unterminated quotes, "
-                "%llu values not UTF-8 (kept as hex), %llu serial restarts, %llu stray EOE, "
-                "%llu lines too long\n",
-                (unsigned long long)rs->evicted, (unsigned long long)rs->dropped_records,
-                (unsigned long long)es->field_overflow, (unsigned long long)es->unterminated,
-                (unsigned long long)es->invalid_utf8, (unsigned long long)rs->serial_resets,
-                (unsigned long long)rs->stray_eoe, (unsigned long long)rep->long_lines);
-}
-
 static int parse_format(const char *s, enum ar_format *ret)
 {
     if (strcmp(s, "json") == 0)
@@ -164,46 +126,43 @@ static int cmd_replay(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {0},
     };
-    struct ar_pipeline_config cfg;
-    ar_pipeline_config_default(&cfg);
-    cfg.source = "replay";
+    struct ar_collector_config run;
+    ar_collector_config_default(&run);
+    run.source = AR_SOURCE_REPLAY;
+    struct ar_pipeline_config *cfg = &run.pipeline;
     /* Encoding is most of a replay's work: spread it over the CPUs. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg.encode_threads = ncpu > 1 ? (unsigned)(ncpu > 4 ? 4 : ncpu) : 0;
+    cfg->encode_threads = ncpu > 1 ? (unsigned)(ncpu > 4 ? 4 : ncpu) : 0;
     int progress = -1; /* auto */
-    bool quiet = false;
-    char *outputs[AR_MAX_OUTPUTS];
-    size_t noutputs = 0;
-    struct ar_output_config ocfg;
-    ar_output_config_default(&ocfg);
-    ocfg.policy = AR_OUTPUT_BLOCK; /* a replay can wait for a slow or restarting peer */
+    struct ar_output_config *ocfg = &run.output;
+    ocfg->policy = AR_OUTPUT_BLOCK; /* a replay can wait for a slow or restarting peer */
     /* Waiting costs nothing in a replay, so a large queue buys nothing but memory. */
-    ocfg.max_memory = 16u << 20;
+    ocfg->max_memory = 16u << 20;
     int c;
     bool bad = false;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:o:nqhV", longopts, NULL)) != -1) {
-        if (output_queue_option(c, optarg, &ocfg, &bad)) {
+        if (output_queue_option(c, optarg, ocfg, &bad)) {
             if (bad)
                 return EXIT_USAGE;
             continue;
         }
         switch (c) {
         case 'o':
-            if (noutputs == AR_MAX_OUTPUTS) {
+            if (run.noutputs == AR_MAX_OUTPUTS) {
                 fprintf(stderr, "auditrelay replay: at most %d outputs\n", AR_MAX_OUTPUTS);
                 return EXIT_USAGE;
             }
-            outputs[noutputs++] = optarg;
+            run.outputs[run.noutputs++] = optarg;
             break;
         case 'f':
-            if (parse_format(optarg, &cfg.format) < 0) {
+            if (parse_format(optarg, &cfg->format) < 0) {
                 fprintf(stderr, "auditrelay replay: unknown format '%s' (json, go-audit)\n", optarg);
                 return EXIT_USAGE;
             }
             break;
         case 'n':
-            cfg.resolve_ids = false;
+            cfg->resolve_ids = false;
             break;
         case OPT_PROGRESS:
             progress = 1;
@@ -212,7 +171,7 @@ static int cmd_replay(int argc, char **argv)
             progress = 0;
             break;
         case 'q':
-            quiet = true;
+            run.quiet = true;
             break;
         case OPT_MAX_IN_FLIGHT: {
             char *end;
@@ -221,7 +180,7 @@ static int cmd_replay(int argc, char **argv)
                 fprintf(stderr, "auditrelay replay: --max-in-flight wants 1..16777216\n");
                 return EXIT_USAGE;
             }
-            cfg.reasm.max_in_flight = v;
+            cfg->reasm.max_in_flight = v;
             break;
         }
         case OPT_THREADS: {
@@ -231,7 +190,7 @@ static int cmd_replay(int argc, char **argv)
                 fprintf(stderr, "auditrelay replay: --threads wants 0..64\n");
                 return EXIT_USAGE;
             }
-            cfg.encode_threads = (unsigned)v;
+            cfg->encode_threads = (unsigned)v;
             break;
         }
         case 'h':
@@ -245,43 +204,12 @@ static int cmd_replay(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    struct ar_outputs set;
-    int r = ar_outputs_open(&set, outputs, noutputs, &ocfg);
-    if (r < 0)
-        return EXIT_USAGE;
-    /* logrotate moves a file output away and sends SIGHUP: reopen it. */
-    struct sigaction hup = {.sa_handler = on_sighup};
-    sigaction(SIGHUP, &hup, NULL);
-    cfg.sink = (struct ar_sink){
-        .write = ar_outputs_write, .dropped = ar_outputs_sink_dropped, .ctx = &set};
-    struct ar_pipeline *p;
-    r = ar_pipeline_new(&cfg, &p);
-    if (r < 0) {
-        fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
-        ar_outputs_close(&set, 0, false, NULL);
-        return EXIT_INPUT;
-    }
-    struct ar_replay_options opts = {
-        .progress = progress == 1 || (progress == -1 && isatty(STDERR_FILENO)),
-    };
-    struct ar_replay_report rep = {0};
-    r = ar_replay_run(p, argv + optind, (size_t)(argc - optind), &opts, &rep);
-    int code = EXIT_OK;
-    if (r == -EPIPE) {
-        /* The reader closed the pipe (`| head`): not our error. */
-    } else if (r < 0) {
-        fprintf(stderr, "auditrelay: writing output failed: %s\n", strerror(-r));
-        code = EXIT_INPUT;
-    }
+    run.files = argv + optind;
+    run.nfiles = (size_t)(argc - optind);
+    run.progress = progress == 1 || (progress == -1 && isatty(STDERR_FILENO));
     /* Every line reaches every output before the report (a peer that is down is
-     * waited for: a replay loses nothing). */
-    ar_outputs_close(&set, -1, true, NULL);
-    if (!quiet)
-        print_report(p, &rep);
-    if (rep.input_errors || ar_pipeline_stats(p)->malformed)
-        code = EXIT_INPUT;
-    ar_pipeline_free(p);
-    return code;
+     * waited for: a replay loses nothing). Exit 1 after input errors. */
+    return ar_collector_run(&run);
 }
 
 static void run_usage(FILE *f)
@@ -290,15 +218,22 @@ static void run_usage(FILE *f)
             "Usage: auditrelay [run] [OPTIONS]\n"
             "\n"
             "Collects audit events from the kernel and writes one JSON object per event to\n"
-            "stdout until SIGINT or SIGTERM. Needs root (CAP_AUDIT_CONTROL, CAP_AUDIT_READ).\n"
+            "stdout until SIGINT or SIGTERM. Needs root (CAP_AUDIT_CONTROL, CAP_AUDIT_READ;\n"
+            "the tracepoint source: CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN).\n"
             "Switches auditing on while it runs and puts the previous settings back on exit.\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE         settings file (INI; default " AR_CONFIG_DEFAULT_PATH "\n"
             "                            when it exists); options override it\n"
             "  -s, --source MODE         auto (default): the audit daemon slot when it is free,\n"
-            "                            else the read-only multicast group; unicast: the slot\n"
-            "                            only; multicast: read beside auditd\n"
+            "                            else the read-only multicast group, else (no audit\n"
+            "                            in the kernel, no permission) tracepoints; unicast:\n"
+            "                            the slot only; multicast: read beside auditd;\n"
+            "                            tracepoint: syscall tracepoints (eBPF or perf) driven\n"
+            "                            by the same rules, without the audit subsystem\n"
+            "      --tracepoint-engine E auto (default: bpf when the kernel allows it), bpf,\n"
+            "                            or perf (no BPF; strings read late, marked so)\n"
+            "      --tracepoint-ring SIZE  ring buffer (bpf: 8M; perf: 1M per CPU)\n"
             "      --takeover            stop the process holding the slot (SIGTERM) and take it\n"
             "      --no-enable           do not switch auditing on (enabled=1)\n"
             "      --backlog-limit N     kernel backlog while running (default 8192)\n"
@@ -339,10 +274,12 @@ static int parse_u32(const char *s, uint32_t *ret)
 static int cmd_run(int argc, char **argv)
 {
     enum { OPT_TAKEOVER = 256, OPT_NO_ENABLE, OPT_BACKLOG, OPT_WAIT, OPT_RATE, OPT_FAILURE,
-           OPT_RULES, OPT_NO_RULES, OPT_KEEP_RULES };
+           OPT_RULES, OPT_NO_RULES, OPT_KEEP_RULES, OPT_TP_ENGINE, OPT_TP_RING };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"source", required_argument, NULL, 's'},
+        {"tracepoint-engine", required_argument, NULL, OPT_TP_ENGINE},
+        {"tracepoint-ring", required_argument, NULL, OPT_TP_RING},
         {"takeover", no_argument, NULL, OPT_TAKEOVER},
         {"no-enable", no_argument, NULL, OPT_NO_ENABLE},
         {"backlog-limit", required_argument, NULL, OPT_BACKLOG},
@@ -421,18 +358,29 @@ static int cmd_run(int argc, char **argv)
             cfg.keep_rules = true;
             break;
         case 's':
-            if (strcmp(optarg, "auto") == 0)
-                cfg.source = AR_SOURCE_AUTO;
-            else if (strcmp(optarg, "unicast") == 0)
-                cfg.source = AR_SOURCE_UNICAST;
-            else if (strcmp(optarg, "multicast") == 0)
-                cfg.source = AR_SOURCE_MULTICAST;
-            else {
-                fprintf(stderr, "auditrelay: unknown source '%s' (auto, unicast, multicast)\n",
+            if (ar_collector_parse_source(optarg, &cfg.source) < 0) {
+                fprintf(stderr, "auditrelay: unknown source '%s' (auto, unicast, multicast, "
+                                "tracepoint)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_TP_ENGINE:
+            if (ar_collector_parse_engine(optarg, &cfg.tracepoint_engine) < 0) {
+                fprintf(stderr, "auditrelay: unknown tracepoint engine '%s' (auto, bpf, perf)\n",
                         optarg);
                 return EXIT_USAGE;
             }
             break;
+        case OPT_TP_RING: {
+            uint64_t v;
+            if (ar_parse_size(optarg, &v) < 0 || v < 4096 || v > (1ull << 30)) {
+                fprintf(stderr, "auditrelay: --tracepoint-ring wants a size from 4k to 1G "
+                                "(like 8M), got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            cfg.tracepoint_ring = v;
+            break;
+        }
         case OPT_TAKEOVER:
             cfg.takeover = true;
             break;

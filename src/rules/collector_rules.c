@@ -151,12 +151,10 @@ static void save_state(const struct ar_rules_session *s, const char *path, FILE 
     free(tmp);
 }
 
-int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *log,
-                             struct ar_rules_session **ret)
+int ar_rules_collector_compile(const struct ar_rules_collector_config *cfg, FILE *log,
+                               struct ar_rules **ret)
 {
     *ret = NULL;
-    if (cfg->state_path)
-        recover(cfg->state_path, log);
     const char *default_path = AR_RULES_DEFAULT_PATH;
     const char *const *paths = cfg->paths;
     size_t npaths = cfg->npaths;
@@ -190,6 +188,20 @@ int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *
         ar_rules_free(rules);
         return -EINVAL;
     }
+    *ret = rules;
+    return 0;
+}
+
+int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *log,
+                             struct ar_rules_session **ret)
+{
+    *ret = NULL;
+    if (cfg->state_path)
+        recover(cfg->state_path, log);
+    struct ar_rules *rules;
+    int rc = ar_rules_collector_compile(cfg, log, &rules);
+    if (rc < 0 || !rules)
+        return rc;
     struct ar_rules_session *s;
     struct ar_rules_failure failure = {0};
     rc = ar_rules_session_start(rules, cfg->flags | AR_RULES_SHARED, &s, &failure);

@@ -27,6 +27,13 @@ struct ar_rules_collector_config {
 #define AR_RULES_STATE_PATH "/run/auditrelay.rules.state"
 #endif
 
+/* Compiles the configured rule files (or the default set) for this host, with
+ * diagnostics on `log`. Returns 0 with *ret set (NULL when there is nothing to
+ * compile: no files given and no default set), or -errno after saying why: rule
+ * errors (-EINVAL). The tracepoint source compiles its rules here too. */
+int ar_rules_collector_compile(const struct ar_rules_collector_config *cfg, FILE *log,
+                               struct ar_rules **ret);
+
 /* Compiles and installs. Diagnostics, notes and the summary go to `log` (lines
  * starting "auditrelay: "). Returns 0 with *ret set (NULL when there was nothing
  * to load), or -errno after saying why on `log`: rule errors (-EINVAL) or a

@@ -9,6 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collector.h"
+#include "sources/source.h"
+
 #define READ_CHUNK (1u << 20)
 
 struct progress {
@@ -17,6 +20,34 @@ struct progress {
     uint64_t done;
     struct timespec last;
     const char *name;
+};
+
+struct replay {
+    struct ar_source_sink sink;
+    char *const *files;
+    size_t nfiles, next;        /* next file to open */
+    bool quiet;
+    /* the file being read */
+    int fd;
+    const char *name;
+    bool is_stdin;
+    uint64_t lineno;
+    bool skipping;              /* inside a line longer than AR_REPLAY_MAX_LINE */
+    char *buf;
+    size_t cap, len;
+    /* the loop */
+    uv_loop_t *loop;
+    uv_idle_t idle;             /* regular files: a chunk per loop turn */
+    uv_poll_t poll;             /* pipes and terminals: when readable */
+    bool polling, started, stopped;
+    struct progress pg;
+    /* the report */
+    uint64_t files_read, bytes, input_errors, long_lines, lines, malformed;
+    struct {
+        const char *file;
+        uint64_t line;
+    } samples[AR_REPLAY_MALFORMED_SAMPLES];
+    size_t nsamples;
 };
 
 static void progress_draw(struct progress *pg, bool final)
@@ -38,138 +69,271 @@ static void progress_draw(struct progress *pg, bool final)
     fprintf(stderr, "\r%-24.24s [%s] %3u%%%s", pg->name, bar, pct, final ? "\n" : "");
 }
 
-static void note_malformed(struct ar_replay_report *rep, const char *file, uint64_t line)
+static void note_malformed(struct replay *rp)
 {
-    if (rep->nmalformed < AR_REPLAY_MALFORMED_SAMPLES) {
-        rep->malformed[rep->nmalformed].file = file;
-        rep->malformed[rep->nmalformed].line = line;
-        rep->nmalformed++;
+    rp->malformed++;
+    if (rp->nsamples < AR_REPLAY_MALFORMED_SAMPLES) {
+        rp->samples[rp->nsamples].file = rp->name;
+        rp->samples[rp->nsamples].line = rp->lineno;
+        rp->nsamples++;
     }
 }
 
-/* Reads one file descriptor to the end, line by line. Returns 0, -errno from read
- * (counted as an input error by the caller) or a sink error (> -4096 too; the
- * caller tells them apart by *sink_failed). */
-static int replay_fd(struct ar_pipeline *p, int fd, const char *name,
-                     const struct ar_replay_options *opts, struct ar_replay_report *rep,
-                     struct progress *pg, bool *sink_failed)
+static void finish(struct replay *rp, int err)
 {
-    size_t cap = READ_CHUNK * 2, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return -ENOMEM;
-    uint64_t lineno = 0;
-    bool skipping = false; /* inside a line longer than max_line */
-    int ret = 0;
-    for (;;) {
-        if (cap - len < READ_CHUNK) {
-            /* Only reached while one line spans the buffer: grow up to max_line. */
-            if (cap >= opts->max_line + READ_CHUNK) {
-                skipping = true;
-                len = 0;
-            } else {
-                char *nb = realloc(buf, cap * 2);
-                if (!nb) {
-                    ret = -ENOMEM;
-                    break;
-                }
-                buf = nb;
-                cap *= 2;
-            }
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            ret = -errno;
-            break;
-        }
-        rep->bytes += (uint64_t)n;
-        pg->done += (uint64_t)n;
-        size_t scan_from = len;
-        len += (size_t)n;
-        bool eof = n == 0;
-        char *start = buf, *end = buf + len;
-        char *nl = memchr(buf + scan_from, '\n', len - scan_from);
-        while (nl || (eof && start < end)) {
-            char *line_end = nl ? nl : end;
-            lineno++;
-            if (skipping) {
-                skipping = false;
-                rep->long_lines++;
-                note_malformed(rep, name, lineno);
-                ar_pipeline_line(p, "", 0); /* counted as malformed */
-            } else if (line_end > start) {
-                int r = ar_pipeline_line(p, start, (size_t)(line_end - start));
-                if (r == 1) {
-                    note_malformed(rep, name, lineno);
-                } else if (r < 0) {
-                    *sink_failed = true;
-                    ret = r;
-                    goto out;
-                }
-            }
-            start = nl ? nl + 1 : end;
-            nl = start < end ? memchr(start, '\n', (size_t)(end - start)) : NULL;
-        }
-        if (eof)
-            break;
-        len = (size_t)(end - start);
-        memmove(buf, start, len);
-        progress_draw(pg, false);
-    }
-out:
-    free(buf);
-    return ret;
+    progress_draw(&rp->pg, true);
+    rp->sink.done(rp->sink.ctx, err);
 }
 
-int ar_replay_run(struct ar_pipeline *p, char *const *files, size_t nfiles,
-                  const struct ar_replay_options *opts, struct ar_replay_report *report)
+static void on_idle(uv_idle_t *h);
+static void on_readable(uv_poll_t *h, int status, int events);
+
+static void close_file(struct replay *rp)
 {
-    static char *const stdin_only[] = {"-"};
-    struct ar_replay_options o = *opts;
-    if (o.max_line == 0)
-        o.max_line = 16u << 20;
-    if (nfiles == 0) {
-        files = stdin_only;
-        nfiles = 1;
+    if (rp->polling) {
+        uv_poll_stop(&rp->poll);
+        uv_close((uv_handle_t *)&rp->poll, NULL);
+        rp->polling = false;
     }
-    struct progress pg = {0};
-    if (o.progress) {
-        for (size_t i = 0; i < nfiles; i++) {
-            struct stat st;
-            if (strcmp(files[i], "-") != 0 && stat(files[i], &st) == 0 && S_ISREG(st.st_mode))
-                pg.total += (uint64_t)st.st_size;
-        }
-        pg.on = pg.total > 0;
-        clock_gettime(CLOCK_MONOTONIC, &pg.last);
-    }
-    int ret = 0;
-    for (size_t i = 0; i < nfiles && ret == 0; i++) {
-        const char *name = files[i];
-        bool is_stdin = strcmp(name, "-") == 0;
-        int fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
+    if (rp->fd >= 0 && !rp->is_stdin)
+        close(rp->fd);
+    rp->fd = -1;
+}
+
+/* Opens the next readable input and arranges for it to be read; at the end of
+ * the list the replay is done. */
+static void open_next(struct replay *rp)
+{
+    while (rp->next < rp->nfiles) {
+        const char *name = rp->files[rp->next++];
+        rp->is_stdin = strcmp(name, "-") == 0;
+        int fd = rp->is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             fprintf(stderr, "auditrelay: cannot open %s: %s\n", name, strerror(errno));
-            report->input_errors++;
+            rp->input_errors++;
             continue;
         }
-        if (!is_stdin)
+        struct stat st;
+        bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        if (!rp->is_stdin)
             posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        report->files++;
-        pg.name = is_stdin ? "stdin" : name;
-        bool sink_failed = false;
-        int r = replay_fd(p, fd, is_stdin ? "stdin" : name, &o, report, &pg, &sink_failed);
-        if (r < 0 && sink_failed) {
-            ret = r;
-        } else if (r < 0) {
-            fprintf(stderr, "auditrelay: error reading %s: %s\n", name, strerror(-r));
-            report->input_errors++;
+        rp->fd = fd;
+        rp->name = rp->is_stdin ? "stdin" : name;
+        rp->pg.name = rp->name;
+        rp->files_read++;
+        rp->lineno = 0;
+        rp->len = 0;
+        rp->skipping = false;
+        if (!regular && uv_poll_init(rp->loop, &rp->poll, fd) == 0) {
+            rp->poll.data = rp;
+            rp->polling = true;
+            uv_idle_stop(&rp->idle);
+            uv_poll_start(&rp->poll, UV_READABLE, on_readable);
+        } else {
+            uv_idle_start(&rp->idle, on_idle);
         }
-        if (!is_stdin)
-            close(fd);
+        return;
     }
-    progress_draw(&pg, true);
-    int r = ar_pipeline_flush(p);
-    return ret < 0 ? ret : r;
+    uv_idle_stop(&rp->idle);
+    finish(rp, 0);
 }
+
+/* Feeds the complete lines in the buffer (and the last one at EOF) and keeps the
+ * partial rest. Returns 0 or a sink error. */
+static int feed_lines(struct replay *rp, size_t scan_from, bool eof)
+{
+    char *start = rp->buf, *end = rp->buf + rp->len;
+    char *nl = memchr(rp->buf + scan_from, '\n', rp->len - scan_from);
+    while (nl || (eof && start < end)) {
+        char *line_end = nl ? nl : end;
+        rp->lineno++;
+        rp->lines++;
+        if (rp->skipping) {
+            rp->skipping = false;
+            rp->long_lines++;
+            note_malformed(rp);
+        } else if (line_end > start) {
+            int r = rp->sink.line(rp->sink.ctx, start, (size_t)(line_end - start));
+            if (r == 1)
+                note_malformed(rp);
+            else if (r < 0)
+                return r;
+        }
+        start = nl ? nl + 1 : end;
+        nl = start < end ? memchr(start, '\n', (size_t)(end - start)) : NULL;
+    }
+    rp->len = (size_t)(end - start);
+    memmove(rp->buf, start, rp->len);
+    return 0;
+}
+
+/* One read of the current input. */
+static void read_some(struct replay *rp)
+{
+    if (rp->cap - rp->len < READ_CHUNK) {
+        /* Only reached while one line spans the buffer: grow up to the line cap. */
+        if (rp->cap >= AR_REPLAY_MAX_LINE + READ_CHUNK) {
+            rp->skipping = true;
+            rp->len = 0;
+        } else {
+            char *nb = realloc(rp->buf, rp->cap * 2);
+            if (!nb) {
+                fprintf(stderr, "auditrelay: out of memory reading %s\n", rp->name);
+                close_file(rp);
+                finish(rp, -ENOMEM);
+                return;
+            }
+            rp->buf = nb;
+            rp->cap *= 2;
+        }
+    }
+    ssize_t n = read(rp->fd, rp->buf + rp->len, rp->cap - rp->len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n < 0) {
+        fprintf(stderr, "auditrelay: error reading %s: %s\n", rp->name, strerror(errno));
+        rp->input_errors++;
+        close_file(rp);
+        open_next(rp);
+        return;
+    }
+    rp->bytes += (uint64_t)n;
+    rp->pg.done += (uint64_t)n;
+    size_t scan_from = rp->len;
+    rp->len += (size_t)n;
+    int r = feed_lines(rp, scan_from, n == 0);
+    if (r < 0) {
+        close_file(rp);
+        uv_idle_stop(&rp->idle);
+        finish(rp, r);
+        return;
+    }
+    progress_draw(&rp->pg, false);
+    if (n == 0) {
+        close_file(rp);
+        open_next(rp);
+    }
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    read_some(h->data);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+    read_some(h->data);
+}
+
+static void replay_close(void *p)
+{
+    struct replay *rp = p;
+    if (!rp)
+        return;
+    free(rp->buf);
+    free(rp);
+}
+
+static int replay_open(const struct ar_collector_config *cfg, const struct ar_source_sink *sink,
+                       char *why, size_t whylen, void **ret)
+{
+    static char *const stdin_only[] = {"-"};
+    struct replay *rp = calloc(1, sizeof(*rp));
+    if (!rp || !(rp->buf = malloc(READ_CHUNK * 2))) {
+        free(rp);
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    rp->cap = READ_CHUNK * 2;
+    rp->sink = *sink;
+    rp->fd = -1;
+    rp->quiet = cfg->quiet;
+    rp->files = cfg->nfiles ? cfg->files : stdin_only;
+    rp->nfiles = cfg->nfiles ? cfg->nfiles : 1;
+    if (cfg->progress) {
+        for (size_t i = 0; i < rp->nfiles; i++) {
+            struct stat st;
+            if (strcmp(rp->files[i], "-") != 0 && stat(rp->files[i], &st) == 0 &&
+                S_ISREG(st.st_mode))
+                rp->pg.total += (uint64_t)st.st_size;
+        }
+        rp->pg.on = rp->pg.total > 0;
+        clock_gettime(CLOCK_MONOTONIC, &rp->pg.last);
+    }
+    *ret = rp;
+    return 0;
+}
+
+static int replay_start(void *p, uv_loop_t *loop)
+{
+    struct replay *rp = p;
+    rp->loop = loop;
+    uv_idle_init(loop, &rp->idle);
+    rp->idle.data = rp;
+    rp->started = true;
+    open_next(rp);
+    return 0;
+}
+
+static void replay_stop(void *p)
+{
+    struct replay *rp = p;
+    if (rp->stopped)
+        return;
+    rp->stopped = true;
+    close_file(rp);
+    if (rp->started) {
+        uv_idle_stop(&rp->idle);
+        uv_close((uv_handle_t *)&rp->idle, NULL);
+    }
+}
+
+static void replay_print_stats(void *p, const struct ar_source_counts *c, const char *when,
+                               FILE *f)
+{
+    struct replay *rp = p;
+    const struct ar_reasm_stats *rs = c->reasm;
+    const struct ar_encoder_stats *es = c->encoder;
+    fprintf(f,
+            "auditrelay: %llu events, %llu records from %llu lines (%llu bytes, %llu files); "
+            "%llu malformed lines; %llu serial gaps (%llu serials lost)\n",
+            (unsigned long long)c->events, (unsigned long long)c->records,
+            (unsigned long long)rp->lines, (unsigned long long)rp->bytes,
+            (unsigned long long)rp->files_read, (unsigned long long)rp->malformed,
+            (unsigned long long)rs->gap_events, (unsigned long long)rs->lost);
+    for (size_t i = 0; i < rp->nsamples; i++)
+        fprintf(f, "auditrelay: malformed line %s:%llu\n", rp->samples[i].file,
+                (unsigned long long)rp->samples[i].line);
+    if (rp->malformed > rp->nsamples)
+        fprintf(f, "auditrelay: ... and %llu more malformed lines\n",
+                (unsigned long long)(rp->malformed - rp->nsamples));
+    if (rs->evicted || rs->dropped_records || es->field_overflow || rs->serial_resets ||
+        rs->stray_eoe || es->unterminated || es->invalid_utf8 || rp->long_lines)
+        fprintf(f,
+                "auditrelay: %llu events evicted (too many in flight), %llu records over the "
+                "per-event caps, %llu records over the field cap, %llu unterminated quotes, "
+                "%llu values not UTF-8 (kept as hex), %llu serial restarts, %llu stray EOE, "
+                "%llu lines too long\n",
+                (unsigned long long)rs->evicted, (unsigned long long)rs->dropped_records,
+                (unsigned long long)es->field_overflow, (unsigned long long)es->unterminated,
+                (unsigned long long)es->invalid_utf8, (unsigned long long)rs->serial_resets,
+                (unsigned long long)rs->stray_eoe, (unsigned long long)rp->long_lines);
+}
+
+static int replay_exit_status(void *p)
+{
+    struct replay *rp = p;
+    return rp->input_errors || rp->malformed ? 1 : 0;
+}
+
+const struct ar_source_ops ar_source_replay = {
+    .name = "replay",
+    .event_source = "replay",
+    .live = false,
+    .open = replay_open,
+    .start = replay_start,
+    .stop = replay_stop,
+    .close = replay_close,
+    .print_stats = replay_print_stats,
+    .exit_status = replay_exit_status,
+};

@@ -10,15 +10,29 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <uv.h>
+#include "encode/encoder.h"
 #include "parse/header.h"
+#include "reasm/reasm.h"
 
 struct ar_collector_config;
+
+/* The run's counters, for a source's report (print_stats). */
+struct ar_source_counts {
+    uint64_t records, events, bytes_out;
+    uint64_t output_dropped;             /* lines, summed over the outputs */
+    const struct ar_reasm_stats *reasm;
+    const struct ar_encoder_stats *encoder;
+};
 
 /* What a source calls; the driver implements it over the pipeline. */
 struct ar_source_sink {
     /* One record; its spans are valid during the call only. Returns 0, or a
      * negative errno when every output failed for good: the source stops. */
     int (*record)(void *ctx, const struct ar_record *rec);
+    /* One line of a text log (no newline; '#' lines are comments): parsed and fed
+     * like a record. Returns 0, 1 when the line is not an audit record (counted),
+     * or a negative errno as record() does. */
+    int (*line)(void *ctx, const char *p, size_t len);
     /* Records or events the source knows were lost before they reached it (the
      * kernel's lost counter, ENOBUFS, a full BPF ring): a loss event is emitted. */
     void (*loss)(void *ctx, const char *kind, uint64_t count);
@@ -33,6 +47,10 @@ struct ar_source_sink {
 struct ar_source_ops {
     const char *name;         /* what --source says: "unicast", "tracepoint"... */
     const char *event_source; /* what the JSON says: "netlink", "tracepoint"... */
+    /* Live: records arrive in real time, so events idle for a while are completed on
+     * a timer and outputs drop rather than wait. Not live (replay): log time only,
+     * and the outputs wait for a slow peer. */
+    bool live;
     /* Sets up everything before the first record (kernel settings, rules, BPF
      * programs) without reading. On failure everything done is undone, the reason
      * is written to `why` (one sentence, no "auditrelay:" prefix) and -errno is
@@ -48,8 +66,12 @@ struct ar_source_ops {
     void (*stop)(void *s);
     /* Frees the source after the loop ended. NULL is fine. */
     void (*close)(void *s);
-    /* Optional: the source's counters as a sentence on f (SIGUSR1 and exit). */
-    void (*print_stats)(void *s, FILE *f);
+    /* The run's report on f (SIGUSR1 and exit; `when` is "stats" or "exit"): the
+     * run's counters with the source's own, in the source's words. */
+    void (*print_stats)(void *s, const struct ar_source_counts *c, const char *when, FILE *f);
+    /* Optional: the exit status the source asks for at the end (replay: 1 after
+     * input errors or malformed lines); 0 when absent. */
+    int (*exit_status)(void *s);
 };
 
 /* The sources, one line each (sources/registry.c). NULL-terminated. */

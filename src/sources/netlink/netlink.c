@@ -1,0 +1,485 @@
+/* The audit netlink source (unicast: the audit daemon slot; multicast: read only
+ * beside another daemon): claims the slot, changes the kernel's audit settings it
+ * runs with and installs its rules, reads records in batches on the loop, polls the
+ * kernel's lost counter, and puts everything back when it stops. What to put back
+ * survives a SIGKILL in small state files, so that the next run restores the
+ * machine's original values rather than the ones we had set. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "rules/collector_rules.h"
+#include "sources/netlink/socket.h"
+#include "sources/source.h"
+
+#define LOST_POLL_MS 1000
+/* After draining the socket, wait this long before polling it again: under load the
+ * records of a millisecond are read in one go instead of one wake-up each (the
+ * socket buffer holds far more than that); idle, it adds at most this latency. */
+#define COALESCE_MS 1
+
+struct netlink_source {
+    const struct ar_collector_config *cfg;
+    struct ar_source_sink sink;
+    struct ar_audit_nl *nl;
+    struct ar_rules_session *rules; /* the rules we installed, NULL when none */
+    uv_loop_t *loop;
+    uv_poll_t poll;
+    uv_timer_t lost_timer, coalesce_timer;
+    bool started, stopped;
+    bool unicast;
+    bool own_pid;
+    uint32_t backlog_limit;       /* in force while we run (unicast) */
+    struct audit_status before;   /* kernel settings when we started */
+    uint32_t changed_mask;        /* AUDIT_STATUS_* fields we changed */
+    uint32_t last_lost;
+    uint64_t kernel_lost;
+};
+
+static void on_record(const struct ar_record *rec, void *userdata)
+{
+    struct netlink_source *s = userdata;
+    int r = s->sink.record(s->sink.ctx, rec);
+    if (r < 0 && !s->stopped)
+        s->sink.done(s->sink.ctx, r);
+}
+
+static void process_name(uint32_t pid, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+    FILE *f = fopen(path, "r");
+    buf[0] = 0;
+    if (f) {
+        if (fgets(buf, (int)size, f))
+            buf[strcspn(buf, "\n")] = 0;
+        fclose(f);
+    }
+    if (!buf[0])
+        snprintf(buf, size, "?");
+}
+
+static bool process_alive(uint32_t pid)
+{
+    return pid && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+static const char *state_path(void)
+{
+    const char *p = getenv("AUDITRELAY_STATE_FILE");
+    return p && *p ? p : "/run/auditrelay.state";
+}
+
+static void state_save(const struct netlink_source *s)
+{
+    FILE *f = fopen(state_path(), "w");
+    if (!f)
+        return;
+    fprintf(f,
+            "pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u rate_limit=%u "
+            "failure=%u\n",
+            getpid(), s->changed_mask, s->before.enabled, s->before.backlog_limit,
+            s->before.backlog_wait_time, s->before.rate_limit, s->before.failure);
+    fclose(f);
+}
+
+/* Loads what a previous run that died without cleaning up had changed. */
+static void state_recover(struct netlink_source *s)
+{
+    FILE *f = fopen(state_path(), "r");
+    if (!f)
+        return;
+    int pid;
+    unsigned mask, enabled, backlog, wait, rate, failure;
+    int n = fscanf(f,
+                   "pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u "
+                   "rate_limit=%u failure=%u",
+                   &pid, &mask, &enabled, &backlog, &wait, &rate, &failure);
+    fclose(f);
+    if (n != 7 || pid == getpid() || process_alive((uint32_t)pid))
+        return;
+    fprintf(stderr,
+            "auditrelay: a previous run (pid %d) stopped without restoring the kernel's audit "
+            "settings; they will be restored on exit\n",
+            pid);
+    s->before.enabled = enabled;
+    s->before.backlog_limit = backlog;
+    s->before.backlog_wait_time = wait;
+    s->before.rate_limit = rate;
+    s->before.failure = failure;
+    s->changed_mask = mask;
+}
+
+static void check_lost(struct netlink_source *s)
+{
+    struct audit_status st;
+    if (ar_audit_nl_get_status(s->nl, &st) < 0)
+        return;
+    if (st.lost > s->last_lost) {
+        uint32_t n = st.lost - s->last_lost;
+        s->kernel_lost += n;
+        fprintf(stderr, "auditrelay: the kernel lost %u records (its lost counter is %u)\n", n,
+                st.lost);
+        s->sink.loss(s->sink.ctx, "kernel_lost", n);
+    }
+    s->last_lost = st.lost;
+}
+
+static void on_lost_timer(uv_timer_t *t)
+{
+    check_lost(t->data);
+}
+
+/* Reads what the socket holds; ENOBUFS (the kernel dropped records for us) becomes
+ * a loss event. Returns 0 or -errno on a hard error. */
+static int drain(struct netlink_source *s)
+{
+    uint64_t enobufs = ar_audit_nl_stats(s->nl)->enobufs;
+    int r = ar_audit_nl_drain(s->nl);
+    uint64_t more = ar_audit_nl_stats(s->nl)->enobufs - enobufs;
+    if (more)
+        s->sink.loss(s->sink.ctx, "enobufs", more);
+    return r < 0 ? r : 0;
+}
+
+static void on_readable(uv_poll_t *p, int status, int events);
+
+static void on_coalesce_timer(uv_timer_t *t)
+{
+    struct netlink_source *s = t->data;
+    if (!s->stopped)
+        uv_poll_start(&s->poll, UV_READABLE, on_readable);
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+    struct netlink_source *s = p->data;
+    uv_poll_stop(&s->poll);
+    uv_timer_start(&s->coalesce_timer, on_coalesce_timer, COALESCE_MS, 0);
+    int r = drain(s);
+    if (r < 0) {
+        fprintf(stderr, "auditrelay: reading the audit socket failed: %s\n", strerror(-r));
+        s->sink.done(s->sink.ctx, r);
+        return;
+    }
+    s->sink.batch_end(s->sink.ctx);
+}
+
+static const char *rules_state_path(void)
+{
+    const char *p = getenv("AUDITRELAY_RULES_STATE_FILE");
+    return p && *p ? p : AR_RULES_STATE_PATH;
+}
+
+/* Rules go in after our settings and come out before the settings are restored,
+ * so no rule of ours runs on the machine's own settings. */
+static int install_rules(struct netlink_source *s)
+{
+    const struct ar_collector_config *cfg = s->cfg;
+    /* The default set only when we are the audit daemon: beside auditd, its
+     * administrator decides the rules. Rules given explicitly are always loaded. */
+    if (cfg->no_rules || (cfg->nrules == 0 && !s->own_pid))
+        return 0;
+    struct ar_rules_collector_config rcfg = {
+        .paths = cfg->rules, .npaths = cfg->nrules, .state_path = rules_state_path()};
+    return ar_rules_collector_start(&rcfg, stderr, &s->rules) < 0 ? -1 : 0;
+}
+
+static void restore_kernel(struct netlink_source *s)
+{
+    if (s->rules) {
+        ar_rules_collector_stop(s->rules, s->cfg->keep_rules, rules_state_path(), stderr);
+        s->rules = NULL;
+    }
+    if (s->own_pid) {
+        struct audit_status st = {.mask = AUDIT_STATUS_PID, .pid = 0};
+        int r = ar_audit_nl_set(s->nl, &st);
+        if (r < 0)
+            fprintf(stderr, "auditrelay: releasing the audit daemon slot failed: %s\n",
+                    strerror(-r));
+        s->own_pid = false;
+    }
+    if (s->changed_mask) {
+        struct audit_status st = s->before;
+        st.mask = s->changed_mask;
+        int r = ar_audit_nl_set(s->nl, &st);
+        if (r < 0)
+            fprintf(stderr, "auditrelay: restoring the kernel's audit settings failed: %s\n",
+                    strerror(-r));
+        s->changed_mask = 0;
+    }
+    if (s->unicast)
+        unlink(state_path());
+}
+
+/* Frees the slot held by a live daemon when the user asked for it: SIGTERM, then
+ * wait for the kernel to see the slot empty. */
+static int take_over(struct netlink_source *s, uint32_t pid)
+{
+    if (kill((pid_t)pid, SIGTERM) < 0)
+        return -errno;
+    for (int i = 0; i < 100; i++) {
+        struct audit_status st;
+        usleep(50 * 1000);
+        if (ar_audit_nl_get_status(s->nl, &st) == 0 && (st.pid == 0 || !process_alive(st.pid)))
+            return 0;
+    }
+    return -ETIMEDOUT;
+}
+
+static int claim_slot(struct netlink_source *s)
+{
+    struct audit_status st = {.mask = AUDIT_STATUS_PID, .pid = (uint32_t)getpid()};
+    int r;
+    /* After a daemon dies (SIGKILL) the kernel keeps its slot until a send to it
+     * fails; our own attempt logs a record that makes it notice. Retry briefly. */
+    for (int i = 0; i < 30; i++) {
+        r = ar_audit_nl_set(s->nl, &st);
+        if (r != -EEXIST)
+            break;
+        struct audit_status now;
+        if (ar_audit_nl_get_status(s->nl, &now) == 0 && process_alive(now.pid) &&
+            now.pid != (uint32_t)getpid())
+            break;
+        usleep(100 * 1000);
+    }
+    return r;
+}
+
+static int open_socket(struct netlink_source *s, enum ar_audit_nl_mode mode, char *why,
+                       size_t whylen)
+{
+    int r = ar_audit_nl_open(mode, s->cfg->rcvbuf, on_record, s, &s->nl);
+    if (r < 0)
+        snprintf(why, whylen, "cannot open the kernel audit socket%s: %s%s",
+                 mode == AR_AUDIT_NL_MULTICAST ? " (multicast)" : "", strerror(-r),
+                 r == -EPROTONOSUPPORT ? " (this kernel has no audit support)"
+                 : r == -EPERM         ? " (CAP_AUDIT_CONTROL and CAP_AUDIT_READ needed)"
+                                       : "");
+    return r;
+}
+
+/* Kernel settings we run with (enabled, backlog...), remembered to put back. */
+static int apply_settings(struct netlink_source *s, char *why, size_t whylen)
+{
+    const struct ar_collector_config *cfg = s->cfg;
+    struct audit_status st = {0};
+    if (cfg->enable && s->before.enabled == 0) {
+        st.mask |= AUDIT_STATUS_ENABLED;
+        st.enabled = 1;
+    }
+    if (cfg->backlog_limit && cfg->backlog_limit != s->before.backlog_limit) {
+        st.mask |= AUDIT_STATUS_BACKLOG_LIMIT;
+        st.backlog_limit = cfg->backlog_limit;
+    }
+    if (cfg->set_backlog_wait_time && cfg->backlog_wait_time != s->before.backlog_wait_time) {
+        st.mask |= AUDIT_STATUS_BACKLOG_WAIT_TIME;
+        st.backlog_wait_time = cfg->backlog_wait_time;
+    }
+    if (cfg->set_failure && cfg->failure != s->before.failure) {
+        st.mask |= AUDIT_STATUS_FAILURE;
+        st.failure = cfg->failure;
+    }
+    if (cfg->set_rate_limit && cfg->rate_limit != s->before.rate_limit) {
+        st.mask |= AUDIT_STATUS_RATE_LIMIT;
+        st.rate_limit = cfg->rate_limit;
+    }
+    if (st.mask) {
+        int r = ar_audit_nl_set(s->nl, &st);
+        if (r < 0 && s->before.enabled != 2) {
+            snprintf(why, whylen, "cannot change the kernel's audit settings: %s", strerror(-r));
+            return r;
+        }
+        if (r < 0)
+            fprintf(stderr, "auditrelay: cannot change the kernel's audit settings: %s (the "
+                            "configuration is locked: enabled=2)\n", strerror(-r));
+        else
+            s->changed_mask |= st.mask;
+    }
+    state_save(s);
+    s->backlog_limit = (st.mask & AUDIT_STATUS_BACKLOG_LIMIT) ? st.backlog_limit
+                                                              : s->before.backlog_limit;
+    return 0;
+}
+
+static int setup(struct netlink_source *s, char *why, size_t whylen)
+{
+    const struct ar_collector_config *cfg = s->cfg;
+    bool multicast = cfg->source == AR_SOURCE_MULTICAST;
+    int r = open_socket(s, multicast ? AR_AUDIT_NL_MULTICAST : AR_AUDIT_NL_UNICAST, why, whylen);
+    if (r < 0)
+        return r;
+    r = ar_audit_nl_get_status(s->nl, &s->before);
+    if (r < 0) {
+        snprintf(why, whylen, "cannot read the kernel's audit status: %s", strerror(-r));
+        return r;
+    }
+    s->last_lost = s->before.lost;
+    uint32_t owner = s->before.pid;
+    bool owner_alive = owner && owner != (uint32_t)getpid() && process_alive(owner);
+    char name[64] = "";
+    if (owner_alive)
+        process_name(owner, name, sizeof(name));
+    if (multicast) {
+        fprintf(stderr, "auditrelay: reading the multicast audit log group (read only)\n");
+        return 0;
+    }
+    if (owner_alive && cfg->takeover) {
+        fprintf(stderr, "auditrelay: taking the audit daemon slot from pid %u (%s)\n", owner,
+                name);
+        if ((r = take_over(s, owner)) < 0) {
+            snprintf(why, whylen, "pid %u (%s) did not release the audit daemon slot: %s",
+                     owner, name, strerror(-r));
+            return r;
+        }
+        owner_alive = false;
+    }
+    if (owner_alive) {
+        if (cfg->source == AR_SOURCE_UNICAST) {
+            snprintf(why, whylen,
+                     "the audit daemon slot is held by pid %u (%s). Use --source multicast to "
+                     "read beside it, or --takeover to replace it (it is sent SIGTERM).",
+                     owner, name);
+            return -EEXIST;
+        }
+        ar_audit_nl_close(s->nl);
+        s->nl = NULL;
+        r = ar_audit_nl_open(AR_AUDIT_NL_MULTICAST, cfg->rcvbuf, on_record, s, &s->nl);
+        if (r < 0) {
+            snprintf(why, whylen,
+                     "the audit daemon slot is held by pid %u (%s) and the audit multicast "
+                     "group refused us: %s",
+                     owner, name, strerror(-r));
+            return r;
+        }
+        fprintf(stderr,
+                "auditrelay: the audit daemon slot is held by pid %u (%s): reading the "
+                "multicast group beside it (read only)\n",
+                owner, name);
+        return 0;
+    }
+    r = claim_slot(s);
+    if (r < 0) {
+        snprintf(why, whylen, "cannot take the audit daemon slot: %s", strerror(-r));
+        return r;
+    }
+    s->own_pid = true;
+    s->unicast = true;
+    state_recover(s);
+    return apply_settings(s, why, whylen);
+}
+
+static void netlink_close(void *p)
+{
+    struct netlink_source *s = p;
+    if (!s)
+        return;
+    ar_audit_nl_close(s->nl);
+    free(s);
+}
+
+static int netlink_open(const struct ar_collector_config *cfg, const struct ar_source_sink *sink,
+                        char *why, size_t whylen, void **ret)
+{
+    struct netlink_source *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->cfg = cfg;
+    s->sink = *sink;
+    int r = setup(s, why, whylen);
+    if (r == 0 && install_rules(s) < 0) {
+        /* Explained on stderr by the rules layer. */
+        snprintf(why, whylen, "the audit rules were not installed");
+        r = -EINVAL;
+    }
+    if (r < 0) {
+        restore_kernel(s);
+        netlink_close(s);
+        return r;
+    }
+    /* Said once everything is in place: tests and users wait for this line. */
+    if (s->own_pid)
+        fprintf(stderr, "auditrelay: collecting as the audit daemon (pid %d, backlog_limit %u)\n",
+                getpid(), s->backlog_limit);
+    else
+        fprintf(stderr, "auditrelay: collecting from the audit multicast group\n");
+    *ret = s;
+    return 0;
+}
+
+static int netlink_start(void *p, uv_loop_t *loop)
+{
+    struct netlink_source *s = p;
+    s->loop = loop;
+    uv_poll_init(loop, &s->poll, ar_audit_nl_fd(s->nl));
+    uv_timer_init(loop, &s->coalesce_timer);
+    uv_timer_init(loop, &s->lost_timer);
+    s->poll.data = s->coalesce_timer.data = s->lost_timer.data = s;
+    s->started = true;
+    uv_poll_start(&s->poll, UV_READABLE, on_readable);
+    uv_timer_start(&s->lost_timer, on_lost_timer, LOST_POLL_MS, LOST_POLL_MS);
+    return 0;
+}
+
+/* Stop reading, take what the socket still holds, give the slot and the settings
+ * back, and count what the kernel lost meanwhile. */
+static void netlink_stop(void *p)
+{
+    struct netlink_source *s = p;
+    if (s->stopped)
+        return;
+    s->stopped = true;
+    if (s->started) {
+        uv_poll_stop(&s->poll);
+        drain(s);
+    }
+    restore_kernel(s);
+    check_lost(s);
+    if (s->started) {
+        uv_close((uv_handle_t *)&s->poll, NULL);
+        uv_close((uv_handle_t *)&s->lost_timer, NULL);
+        uv_close((uv_handle_t *)&s->coalesce_timer, NULL);
+    }
+}
+
+static void netlink_print_stats(void *p, const struct ar_source_counts *c, const char *when,
+                                FILE *f)
+{
+    struct netlink_source *s = p;
+    fprintf(f,
+            "auditrelay: %s: %llu records, %llu events, %llu bytes out, kernel lost %llu, "
+            "ENOBUFS %llu, serial gaps %llu (%llu serials), output dropped %llu lines\n",
+            when, (unsigned long long)c->records, (unsigned long long)c->events,
+            (unsigned long long)c->bytes_out, (unsigned long long)s->kernel_lost,
+            (unsigned long long)ar_audit_nl_stats(s->nl)->enobufs,
+            (unsigned long long)c->reasm->gap_events, (unsigned long long)c->reasm->lost,
+            (unsigned long long)c->output_dropped);
+}
+
+const struct ar_source_ops ar_source_unicast = {
+    .name = "unicast",
+    .event_source = "netlink",
+    .live = true,
+    .open = netlink_open,
+    .start = netlink_start,
+    .stop = netlink_stop,
+    .close = netlink_close,
+    .print_stats = netlink_print_stats,
+};
+
+/* The same source; the mode comes from the configuration (multicast only reads). */
+const struct ar_source_ops ar_source_multicast = {
+    .name = "multicast",
+    .event_source = "netlink",
+    .live = true,
+    .open = netlink_open,
+    .start = netlink_start,
+    .stop = netlink_stop,
+    .close = netlink_close,
+    .print_stats = netlink_print_stats,
+};

@@ -1,0 +1,274 @@
+#include "sources/netlink/socket.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libaudit.h> /* MAX_AUDIT_MESSAGE_LENGTH; header only */
+#include <libmnl/libmnl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Records are up to MAX_AUDIT_MESSAGE_LENGTH (8970) bytes, more than
+ * MNL_SOCKET_BUFFER_SIZE: size every receive buffer for the largest. */
+#define RECORD_BUF NLMSG_ALIGN(MAX_AUDIT_MESSAGE_LENGTH + 256)
+#define BATCH 64
+#define REPLY_TIMEOUT_MS 2000
+
+struct ar_audit_nl {
+    struct mnl_socket *reader;
+    struct mnl_socket *control;
+    ar_audit_record_fn on_record;
+    void *userdata;
+    uint32_t seq;
+    struct ar_audit_nl_stats stats;
+    /* Each buffer starts on a netlink header: RECORD_BUF keeps them aligned. */
+    char (*bufs)[RECORD_BUF];
+    struct mmsghdr msgs[BATCH];
+    struct iovec iovs[BATCH];
+    struct sockaddr_nl addrs[BATCH];
+};
+
+static int open_socket(unsigned groups, struct mnl_socket **ret)
+{
+    struct mnl_socket *s = mnl_socket_open2(NETLINK_AUDIT, SOCK_CLOEXEC);
+    if (!s)
+        return -errno;
+    if (mnl_socket_bind(s, groups, MNL_SOCKET_AUTOPID) < 0) {
+        int r = -errno;
+        mnl_socket_close(s);
+        return r;
+    }
+    *ret = s;
+    return 0;
+}
+
+int ar_audit_nl_open(enum ar_audit_nl_mode mode, int rcvbuf, ar_audit_record_fn on_record,
+                     void *userdata, struct ar_audit_nl **ret)
+{
+    struct ar_audit_nl *nl = calloc(1, sizeof(*nl));
+    if (!nl)
+        return -ENOMEM;
+    nl->on_record = on_record;
+    nl->userdata = userdata;
+    nl->seq = (uint32_t)time(NULL);
+    nl->bufs = malloc(sizeof(*nl->bufs) * BATCH);
+    int r = nl->bufs ? 0 : -ENOMEM;
+    if (r == 0)
+        r = open_socket(mode == AR_AUDIT_NL_MULTICAST ? 1u << (AUDIT_NLGRP_READLOG - 1) : 0,
+                        &nl->reader);
+    if (r == 0)
+        r = open_socket(0, &nl->control);
+    if (r < 0) {
+        ar_audit_nl_close(nl);
+        return r;
+    }
+    int fd = mnl_socket_get_fd(nl->reader);
+    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    for (int i = 0; i < BATCH; i++) {
+        nl->iovs[i] = (struct iovec){nl->bufs[i], RECORD_BUF};
+        nl->msgs[i].msg_hdr = (struct msghdr){
+            .msg_name = &nl->addrs[i], .msg_namelen = sizeof(nl->addrs[i]),
+            .msg_iov = &nl->iovs[i], .msg_iovlen = 1};
+    }
+    *ret = nl;
+    return 0;
+}
+
+void ar_audit_nl_close(struct ar_audit_nl *nl)
+{
+    if (!nl)
+        return;
+    if (nl->reader)
+        mnl_socket_close(nl->reader);
+    if (nl->control)
+        mnl_socket_close(nl->control);
+    free(nl->bufs);
+    free(nl);
+}
+
+int ar_audit_nl_fd(const struct ar_audit_nl *nl)
+{
+    return mnl_socket_get_fd(nl->reader);
+}
+
+const struct ar_audit_nl_stats *ar_audit_nl_stats(const struct ar_audit_nl *nl)
+{
+    return &nl->stats;
+}
+
+/* Handles one datagram from the reading socket. The kernel sets nlmsg_len of
+ * records to the payload length alone (kernel/audit.c, audit_log_end), so the length
+ * comes from the datagram, not the header. Returns the NLMSG_ERROR code for acks
+ * with sequence `want_seq` (1 when it was not such an ack). */
+static int handle_datagram(struct ar_audit_nl *nl, const char *buf, size_t len,
+                           const struct sockaddr_nl *from, uint32_t want_seq)
+{
+    nl->stats.datagrams++;
+    nl->stats.bytes += len;
+    if (from->nl_pid != 0) {
+        nl->stats.foreign++;
+        return 1;
+    }
+    if (len < sizeof(struct nlmsghdr))
+        return 1;
+    const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+    if (h->nlmsg_type == NLMSG_ERROR) {
+        if (len >= NLMSG_HDRLEN + sizeof(struct nlmsgerr) && want_seq && h->nlmsg_seq == want_seq) {
+            const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+            return e->error;
+        }
+        return 1;
+    }
+    if (h->nlmsg_type < AUDIT_FIRST_USER_MSG || h->nlmsg_type > AUDIT_LAST_USER_MSG2)
+        return 1; /* replies and control messages */
+    const char *payload = buf + NLMSG_HDRLEN;
+    struct ar_record rec;
+    if (ar_header_parse_netlink(h->nlmsg_type, payload, buf + len, &rec) < 0) {
+        nl->stats.bad++;
+        return 1;
+    }
+    nl->stats.records++;
+    nl->on_record(&rec, nl->userdata);
+    return 1;
+}
+
+/* Reads one batch; returns the number of datagrams, 0 on EAGAIN, or -errno. */
+static int read_batch(struct ar_audit_nl *nl, uint32_t want_seq, int *ack)
+{
+    int fd = mnl_socket_get_fd(nl->reader);
+    for (int i = 0; i < BATCH; i++)
+        nl->msgs[i].msg_hdr.msg_namelen = sizeof(nl->addrs[i]);
+    int n = recvmmsg(fd, nl->msgs, BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return 0;
+        if (errno == ENOBUFS) {
+            /* The kernel dropped records for us; the socket stays usable. */
+            nl->stats.enobufs++;
+            return 1;
+        }
+        return -errno;
+    }
+    for (int i = 0; i < n; i++) {
+        int r = handle_datagram(nl, nl->bufs[i], nl->msgs[i].msg_len, &nl->addrs[i], want_seq);
+        if (r <= 0 && ack)
+            *ack = r;
+    }
+    return n;
+}
+
+int ar_audit_nl_drain(struct ar_audit_nl *nl)
+{
+    uint64_t before = nl->stats.records;
+    for (;;) {
+        int n = read_batch(nl, 0, NULL);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            break;
+    }
+    return (int)(nl->stats.records - before);
+}
+
+static int send_request(struct mnl_socket *s, uint16_t type, const void *payload, size_t len,
+                        uint32_t seq)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+    h->nlmsg_type = type;
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    h->nlmsg_seq = seq;
+    if (payload)
+        memcpy(mnl_nlmsg_put_extra_header(h, len), payload, len);
+    if (mnl_socket_sendto(s, h, h->nlmsg_len) < 0)
+        return -errno;
+    return 0;
+}
+
+static int wait_readable(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int r = poll(&pfd, 1, REPLY_TIMEOUT_MS);
+    if (r < 0)
+        return -errno;
+    return r == 0 ? -ETIMEDOUT : 0;
+}
+
+/* Waits on the control socket for the answer to request `seq`: its ack, and when
+ * reply_type is not 0 also a reply of that type (the kernel acks first, then replies
+ * from another thread: either order). The reply's payload is copied to reply. */
+static int control_wait(struct ar_audit_nl *nl, uint32_t seq, uint16_t reply_type, void *reply,
+                        size_t reply_size)
+{
+    _Alignas(struct nlmsghdr) char buf[RECORD_BUF];
+    bool have = reply_type == 0, acked = false;
+    int fd = mnl_socket_get_fd(nl->control);
+    while (!have || !acked) {
+        int r = wait_readable(fd);
+        if (r < 0)
+            return r;
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n < 0)
+            return -errno;
+        const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+        if ((size_t)n < NLMSG_HDRLEN || h->nlmsg_seq != seq)
+            continue;
+        if (reply_type && h->nlmsg_type == reply_type) {
+            size_t plen = (size_t)n - NLMSG_HDRLEN;
+            memset(reply, 0, reply_size);
+            memcpy(reply, mnl_nlmsg_get_payload(h), plen < reply_size ? plen : reply_size);
+            have = true;
+        } else if (h->nlmsg_type == NLMSG_ERROR &&
+                   (size_t)n >= NLMSG_HDRLEN + sizeof(struct nlmsgerr)) {
+            const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+            if (e->error)
+                return e->error;
+            acked = true;
+        }
+    }
+    return 0;
+}
+
+int ar_audit_nl_get_status(struct ar_audit_nl *nl, struct audit_status *ret)
+{
+    uint32_t seq = ++nl->seq;
+    int r = send_request(nl->control, AUDIT_GET, NULL, 0, seq);
+    if (r < 0)
+        return r;
+    struct audit_status s;
+    r = control_wait(nl, seq, AUDIT_GET, &s, sizeof(s));
+    if (r == 0)
+        *ret = s;
+    return r;
+}
+
+int ar_audit_nl_set(struct ar_audit_nl *nl, const struct audit_status *s)
+{
+    uint32_t seq = ++nl->seq;
+    if (!(s->mask & AUDIT_STATUS_PID)) {
+        int r = send_request(nl->control, AUDIT_SET, s, sizeof(*s), seq);
+        return r < 0 ? r : control_wait(nl, seq, 0, NULL, 0);
+    }
+    /* The daemon slot is whatever socket sent the request: the reader. Records may
+     * arrive before the ack; they go to the pipeline as usual. */
+    int r = send_request(nl->reader, AUDIT_SET, s, sizeof(*s), seq);
+    if (r < 0)
+        return r;
+    int fd = mnl_socket_get_fd(nl->reader);
+    for (;;) {
+        r = wait_readable(fd);
+        if (r < 0)
+            return r;
+        int ack = 1;
+        int n = read_batch(nl, seq, &ack);
+        if (n < 0)
+            return n;
+        if (ack <= 0)
+            return ack;
+    }
+}
