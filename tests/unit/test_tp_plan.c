@@ -29,9 +29,9 @@ static int fake_user(const char *name, uint32_t *ret, void *ud)
 static bool fake_is_dir(const char *path, void *ud)
 {
     (void)ud;
-    static const char *const dirs[] = {"/tmp/d", "/etc/ssh", "/etc/pam.d", "/etc/security",
-                                       "/etc/sudoers.d", "/etc/modprobe.d", "/etc/audit",
-                                       "/etc/auditrelay", "/var/log/audit"};
+    static const char *const dirs[] = {"/tmp/d",        "/etc/ssh",        "/etc/pam.d",
+                                       "/etc/security", "/etc/sudoers.d",  "/etc/modprobe.d",
+                                       "/etc/audit",    "/etc/auditrelay", "/var/log/audit"};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
         if (strcmp(path, dirs[i]) == 0)
             return true;
@@ -95,12 +95,12 @@ static int nr64(const char *name)
 }
 
 /* Expects `text` (one rule) to be refused with exactly `line`. */
-#define REFUSED(text, line)                                                                      \
-    do {                                                                                         \
-        memset(&plan, 0x5a, sizeof(plan));                                                       \
-        CHECK(build(text, &plan) == -EINVAL);                                                    \
-        CHECK_STR(logtext, line);                                                                \
-        CHECK(plan.nrules == 0x5a5a5a5au); /* untouched */                                       \
+#define REFUSED(text, line)                                                                        \
+    do {                                                                                           \
+        memset(&plan, 0x5a, sizeof(plan));                                                         \
+        CHECK(build(text, &plan) == -EINVAL);                                                      \
+        CHECK_STR(logtext, line);                                                                  \
+        CHECK(plan.nrules == 0x5a5a5a5au); /* untouched */                                         \
     } while (0)
 
 #define PREFIX "auditrelay: t.rules:1: "
@@ -108,75 +108,78 @@ static int nr64(const char *name)
 
 static void test_refusals(void)
 {
-    REFUSED("-a never,task\n", PREFIX "-a never,task" WHY
+    REFUSED("-a never,task\n", PREFIX
+            "-a never,task" WHY
             "only exit-list rules can be traced; the task list decides at fork whether a task "
             "is audited at all\n");
-    REFUSED("-a always,user -F uid=0\n", PREFIX "-a always,user -F uid=0" WHY
-            "only exit-list rules can be traced; the user list filters messages from user "
-            "space\n");
-    REFUSED("-a always,exclude -F msgtype=CWD\n", PREFIX "-a always,exclude -F msgtype=CWD" WHY
+    REFUSED("-a always,user -F uid=0\n",
+            PREFIX "-a always,user -F uid=0" WHY
+                   "only exit-list rules can be traced; the user list filters messages from user "
+                   "space\n");
+    REFUSED("-a always,exclude -F msgtype=CWD\n", PREFIX
+            "-a always,exclude -F msgtype=CWD" WHY
             "only exit-list rules can be traced; the exclude list filters records by type\n");
-    REFUSED("-a never,filesystem -F fstype=tracefs -k x\n",
-            PREFIX "-a never,filesystem -F fstype=tracefs -F key=x" WHY
+    REFUSED("-a never,filesystem -F fstype=tracefs -k x\n", PREFIX
+            "-a never,filesystem -F fstype=tracefs -F key=x" WHY
             "only exit-list rules can be traced; the filesystem list needs the file system of "
             "every file touched\n");
     REFUSED("-a always,io_uring -S openat -k x\n",
             PREFIX "-a always,io_uring -S openat -F key=x" WHY
-            "only exit-list rules can be traced; io_uring operations are not syscalls\n");
+                   "only exit-list rules can be traced; io_uring operations are not syscalls\n");
     REFUSED("-a always,exit -F arch=b64 -S openat -F subj_type=unconfined_t\n",
             PREFIX "-a always,exit -F arch=b64 -S openat -F subj_type=unconfined_t" WHY
-            "subj_type= needs the task's LSM (SELinux) label, which is not traced\n");
+                   "subj_type= needs the task's LSM (SELinux) label, which is not traced\n");
     REFUSED("-a always,exit -F arch=b64 -S openat -F obj_user=system_u\n",
             PREFIX "-a always,exit -F arch=b64 -S openat -F obj_user=system_u" WHY
-            "obj_user= needs the file's LSM (SELinux) label, which is not traced\n");
-    REFUSED("-a always,exit -F arch=b64 -S openat -F inode=12\n",
-            PREFIX "-a always,exit -F arch=b64 -S openat -F inode=12" WHY
+                   "obj_user= needs the file's LSM (SELinux) label, which is not traced\n");
+    REFUSED("-a always,exit -F arch=b64 -S openat -F inode=12\n", PREFIX
+            "-a always,exit -F arch=b64 -S openat -F inode=12" WHY
             "inode= needs the inode of the files the syscall touched, which is not traced\n");
     REFUSED("-a always,exit -F arch=b64 -S openat -F devmajor=8\n",
             PREFIX "-a always,exit -F arch=b64 -S openat -F devmajor=8" WHY
-            "devmajor= needs the device of the files the syscall touched, which is not "
-            "traced\n");
+                   "devmajor= needs the device of the files the syscall touched, which is not "
+                   "traced\n");
     REFUSED("-a always,exit -F arch=b64 -S openat -F devminor=1\n",
             PREFIX "-a always,exit -F arch=b64 -S openat -F devminor=1" WHY
-            "devminor= needs the device of the files the syscall touched, which is not "
-            "traced\n");
-    REFUSED("-a always,exit -F arch=b64 -S openat -F filetype=file\n",
-            PREFIX "-a always,exit -F arch=b64 -S openat -F filetype=32768" WHY
+                   "devminor= needs the device of the files the syscall touched, which is not "
+                   "traced\n");
+    REFUSED("-a always,exit -F arch=b64 -S openat -F filetype=file\n", PREFIX
+            "-a always,exit -F arch=b64 -S openat -F filetype=32768" WHY
             "filetype= needs the type of the files the syscall touched, which is not traced\n");
-    REFUSED("-a always,exit -F arch=b64 -S openat -F exe=/usr/bin/id\n",
-            PREFIX "-a always,exit -F arch=b64 -S openat -F exe=/usr/bin/id" WHY
+    REFUSED("-a always,exit -F arch=b64 -S openat -F exe=/usr/bin/id\n", PREFIX
+            "-a always,exit -F arch=b64 -S openat -F exe=/usr/bin/id" WHY
             "exe= matches the executable's inode; the tracepoint source sees only its path\n");
-    REFUSED("-a always,exit -F arch=b64 -S openat -F obj_uid=0\n",
-            PREFIX "-a always,exit -F arch=b64 -S openat -F obj_uid=0" WHY
+    REFUSED("-a always,exit -F arch=b64 -S openat -F obj_uid=0\n", PREFIX
+            "-a always,exit -F arch=b64 -S openat -F obj_uid=0" WHY
             "obj_uid= needs the owner of the files the syscall touched, which is not traced\n");
-    REFUSED("-a always,exit -F arch=b64 -S openat -F obj_gid=0\n",
-            PREFIX "-a always,exit -F arch=b64 -S openat -F obj_gid=0" WHY
+    REFUSED("-a always,exit -F arch=b64 -S openat -F obj_gid=0\n", PREFIX
+            "-a always,exit -F arch=b64 -S openat -F obj_gid=0" WHY
             "obj_gid= needs the group of the files the syscall touched, which is not traced\n");
     REFUSED("-a always,exit -F arch=b64 -S openat -F pers=1\n",
             PREFIX "-a always,exit -F arch=b64 -S openat -F pers=1" WHY
-            "pers= (the task's personality) is not traced\n");
+                   "pers= (the task's personality) is not traced\n");
     REFUSED("-a always,exit -F arch=b64 -S connect -F saddr_fam=2\n",
             PREFIX "-a always,exit -F arch=b64 -S connect -F saddr_fam=2" WHY
-            "saddr_fam= needs the socket address family, which is not traced\n");
+                   "saddr_fam= needs the socket address family, which is not traced\n");
     REFUSED("-a always,exit -F arch=b64 -S openat -C uid=obj_uid\n",
             PREFIX "-a always,exit -F arch=b64 -S openat -C uid=obj_uid" WHY
-            "-C with obj_uid or obj_gid needs the owner of the files the syscall touched, "
-            "which is not traced\n");
+                   "-C with obj_uid or obj_gid needs the owner of the files the syscall touched, "
+                   "which is not traced\n");
     REFUSED("-a always,exit -F arch=aarch64 -S openat\n",
             PREFIX "-a always,exit -F arch=b64 -S openat" WHY
-            "arch aarch64: only x86_64 and i386 syscalls are traced\n");
-    REFUSED("-a always,exit -F arch=b64 -S openat -F path=/etc/passwd\n",
-            PREFIX "-a always,exit -F arch=b64 -S openat -F path=/etc/passwd" WHY
+                   "arch aarch64: only x86_64 and i386 syscalls are traced\n");
+    REFUSED("-a always,exit -F arch=b64 -S openat -F path=/etc/passwd\n", PREFIX
+            "-a always,exit -F arch=b64 -S openat -F path=/etc/passwd" WHY
             "a path or dir without -F perm matches every syscall that touches the file; give "
             "the permissions (-p rwxa) so that the syscalls are known\n");
     REFUSED("-a always,exit -F arch=b32 -S open -F path=/etc/passwd -F perm=w\n",
             PREFIX "-a always,exit -F arch=b32 -S open -F path=/etc/passwd -F perm=w" WHY
-            "watches and -F perm are traced for x86_64 syscalls only\n");
+                   "watches and -F perm are traced for x86_64 syscalls only\n");
     REFUSED("-a always,exit -F arch=b64 -S openat -F pid=1 -F pid=2 -F pid=3 -F pid=4 -F pid=5 "
             "-F pid=6 -F pid=7 -F pid=8 -F pid=9\n",
             PREFIX "-a always,exit -F arch=b64 -S openat -F pid=1 -F pid=2 -F pid=3 -F pid=4 "
                    "-F pid=5 -F pid=6 -F pid=7 -F pid=8 -F pid=9" WHY
-            "more than 8 conditions in one rule\n");
+                   "more than 8 conditions in one rule\n");
 
     /* A path of AR_TP_MAX_PREFIX bytes does not fit; one byte less does. */
     char rule[600], want[1200], path[AR_TP_MAX_PREFIX + 1];
@@ -184,8 +187,8 @@ static void test_refusals(void)
     path[0] = '/';
     path[AR_TP_MAX_PREFIX] = 0;
     snprintf(rule, sizeof(rule), "-w %s -p w\n", path);
-    snprintf(want, sizeof(want), PREFIX "-w %s -p w" WHY "the path is longer than %d bytes\n",
-             path, AR_TP_MAX_PREFIX - 1);
+    snprintf(want, sizeof(want), PREFIX "-w %s -p w" WHY "the path is longer than %d bytes\n", path,
+             AR_TP_MAX_PREFIX - 1);
     REFUSED(rule, want);
     path[AR_TP_MAX_PREFIX - 1] = 0;
     snprintf(rule, sizeof(rule), "-w %s -p w\n", path);
@@ -200,11 +203,10 @@ static void test_refusals(void)
         strcat(text, line);
     }
     CHECK(build(text, &plan) == -EINVAL);
-    CHECK_STR(logtext,
-              "auditrelay: t.rules:65: -a always,exit -F arch=b64 -S openat -F uid=64" WHY
-              "more than 64 rules\n"
-              "auditrelay: t.rules:66: -a always,exit -F arch=b64 -S openat -F uid=65" WHY
-              "more than 64 rules\n");
+    CHECK_STR(logtext, "auditrelay: t.rules:65: -a always,exit -F arch=b64 -S openat -F uid=64" WHY
+                       "more than 64 rules\n"
+                       "auditrelay: t.rules:66: -a always,exit -F arch=b64 -S openat -F uid=65" WHY
+                       "more than 64 rules\n");
 
     /* Every refusal is reported, not only the first; the good rules around them do
      * not make the build succeed. */
@@ -218,9 +220,11 @@ static void test_refusals(void)
 static void test_accepted(void)
 {
     /* A syscall rule with fields, key and the unset auid. */
-    CHECK(build("-a always,exit -F arch=b64 -S openat,unlinkat -F auid>=1000 -F auid!=unset "
-                "-F exit=-EACCES -F success=0 -F a2&0x40 -F a1&=3 -F ppid<5 -F sessionid=7 -k files\n",
-                &plan) == 0);
+    CHECK(
+        build(
+            "-a always,exit -F arch=b64 -S openat,unlinkat -F auid>=1000 -F auid!=unset "
+            "-F exit=-EACCES -F success=0 -F a2&0x40 -F a1&=3 -F ppid<5 -F sessionid=7 -k files\n",
+            &plan) == 0);
     CHECK_STR(logtext, "");
     CHECK(plan.nrules == 1);
     const struct ar_tp_rule *t = &plan.rules[0];
@@ -289,21 +293,20 @@ static void test_accepted(void)
     CHECK_STR(t->path, "/etc/passwd");
     CHECK(t->path_len == 11 && !t->path_is_dir && t->perm == (AUDIT_PERM_WRITE | AUDIT_PERM_ATTR));
     CHECK(!t->all_syscalls && t->arch == AUDIT_ARCH_X86_64);
-    static const char *const wa_in[] = {"open", "openat", "openat2", "creat", "truncate",
-                                        "unlink", "unlinkat", "rename", "renameat", "renameat2",
-                                        "link", "linkat", "symlink", "symlinkat", "mkdir",
-                                        "mkdirat", "rmdir", "mknod", "mknodat", "chmod",
-                                        "fchmodat", "chown", "lchown", "fchownat", "setxattr",
-                                        "lsetxattr", "removexattr", "lremovexattr", "acct",
-                                        "swapon"};
+    static const char *const wa_in[] = {
+        "open",     "openat",    "openat2",     "creat",        "truncate", "unlink",
+        "unlinkat", "rename",    "renameat",    "renameat2",    "link",     "linkat",
+        "symlink",  "symlinkat", "mkdir",       "mkdirat",      "rmdir",    "mknod",
+        "mknodat",  "chmod",     "fchmodat",    "chown",        "lchown",   "fchownat",
+        "setxattr", "lsetxattr", "removexattr", "lremovexattr", "acct",     "swapon"};
     for (size_t i = 0; i < sizeof(wa_in) / sizeof(wa_in[0]); i++) {
         if (!bit(t->syscalls, (unsigned)nr64(wa_in[i])))
             fprintf(stderr, "-p wa misses %s\n", wa_in[i]);
         CHECK(bit(t->syscalls, (unsigned)nr64(wa_in[i])));
     }
-    static const char *const wa_out[] = {"fchmod", "ftruncate", "fchown", "fsetxattr", "write",
-                                         "readlink", "getxattr", "execve", "stat", "utimensat",
-                                         "bind", "quotactl"};
+    static const char *const wa_out[] = {"fchmod", "ftruncate", "fchown",   "fsetxattr",
+                                         "write",  "readlink",  "getxattr", "execve",
+                                         "stat",   "utimensat", "bind",     "quotactl"};
     for (size_t i = 0; i < sizeof(wa_out) / sizeof(wa_out[0]); i++)
         CHECK(!bit(t->syscalls, (unsigned)nr64(wa_out[i])));
     CHECK(plan.need_cwd && !plan.raw_syscalls);
@@ -531,8 +534,8 @@ static void test_match(void)
           !ar_tp_exit_success(-1));
 
     /* auid unset, sessionid. */
-    CHECK(build("-a always,exit -F arch=b64 -S mount -F auid!=unset -F sessionid<10 -k m\n", &plan) ==
-          0);
+    CHECK(build("-a always,exit -F arch=b64 -S mount -F auid!=unset -F sessionid<10 -k m\n",
+                &plan) == 0);
     s = sample("mount", 0);
     CHECK(ar_tp_plan_match(&plan, &s) == 0);
     s.auid = 4294967295;
@@ -573,7 +576,8 @@ static void test_table(void)
     const struct ar_tp_syscall *t = ar_tp_syscall_table(&n);
     CHECK(n > 40);
     for (size_t i = 0; i < n; i++) {
-        int nr = ar_syscall_number(AUDIT_ARCH_X86_64, (struct ar_span){t[i].name, strlen(t[i].name)});
+        int nr =
+            ar_syscall_number(AUDIT_ARCH_X86_64, (struct ar_span){t[i].name, strlen(t[i].name)});
         /* Newer than this machine's headers (6.6): the kernel's number. */
         if (nr == -ENOENT && strcmp(t[i].name, "fchmodat2") == 0)
             nr = 452;

@@ -281,9 +281,8 @@ static int to_reasm(const struct ar_record *rec, void *ud)
 {
     struct ar_reasm *ra = ud;
     char text[8192];
-    int n = snprintf(text, sizeof(text), "audit(%llu.%03u:%u): %.*s",
-                     (unsigned long long)rec->sec, rec->msec, rec->serial, (int)rec->body.len,
-                     rec->body.p);
+    int n = snprintf(text, sizeof(text), "audit(%llu.%03u:%u): %.*s", (unsigned long long)rec->sec,
+                     rec->msec, rec->serial, (int)rec->body.len, rec->body.p);
     CHECK(n > 0 && (size_t)n < sizeof(text));
     struct ar_record parsed;
     CHECK(ar_header_parse_netlink(rec->type, text, text + n, &parsed) == 0);
@@ -297,8 +296,8 @@ static cJSON *through_pipeline(const struct ar_tp_sample *s)
 {
     struct ar_idcache *ids;
     CHECK(ar_idcache_new(fake_lookup, &ids) == 0);
-    struct ar_encoder_config ecfg = {.format = AR_FORMAT_JSON, .source = "tracepoint",
-                                     .native_arch = 0xc000003e};
+    struct ar_encoder_config ecfg = {
+        .format = AR_FORMAT_JSON, .source = "tracepoint", .native_arch = 0xc000003e};
     struct ar_encoder *enc;
     CHECK(ar_encoder_new(&ecfg, ids, &enc) == 0);
     struct ar_reasm_config rcfg;
@@ -329,7 +328,7 @@ static cJSON *at(cJSON *j, const char *path)
     cJSON *cur = j;
     for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
         cur = tok[0] >= '0' && tok[0] <= '9' ? cJSON_GetArrayItem(cur, atoi(tok))
-                                              : cJSON_GetObjectItemCaseSensitive(cur, tok);
+                                             : cJSON_GetObjectItemCaseSensitive(cur, tok);
     return cur;
 }
 

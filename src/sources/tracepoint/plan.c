@@ -39,11 +39,13 @@
  * hold them, as their path is not an argument: quotactl's block device, bind's unix
  * socket path (inside the sockaddr). The utime family is in no audit class (the
  * kernel does not match -p a on it either). */
+/* clang-format off */
 #define NOPATH 0, {-1, -1}, {-1, -1}, {false, false}
 #define P1(a) 1, {a, -1}, {-1, -1}, {false, false}
 #define P1AT(d, a) 1, {a, -1}, {d, -1}, {false, false}
 #define P2(a, b) 2, {a, b}, {-1, -1}, {false, false}
 #define P2AT(d1, a, d2, b) 2, {a, b}, {d1, d2}, {false, false}
+/* clang-format on */
 static const struct ar_tp_syscall sc_x86_64[] = {
     {"open", 2, PERM_R | PERM_W, AR_TP_SC_OPEN, P1(0)},
     {"bind", 49, PERM_W, AR_TP_SC_CLASS, NOPATH},
@@ -186,26 +188,22 @@ static const struct {
     uint32_t audit;
     uint8_t field;
 } task_fields[] = {
-    {AUDIT_PID, AR_TP_F_PID},     {AUDIT_PPID, AR_TP_F_PPID},     {AUDIT_UID, AR_TP_F_UID},
-    {AUDIT_EUID, AR_TP_F_EUID},   {AUDIT_SUID, AR_TP_F_SUID},     {AUDIT_FSUID, AR_TP_F_FSUID},
-    {AUDIT_GID, AR_TP_F_GID},     {AUDIT_EGID, AR_TP_F_EGID},     {AUDIT_SGID, AR_TP_F_SGID},
-    {AUDIT_FSGID, AR_TP_F_FSGID}, {AUDIT_LOGINUID, AR_TP_F_AUID}, {AUDIT_SESSIONID, AR_TP_F_SES},
+    {AUDIT_PID, AR_TP_F_PID},     {AUDIT_PPID, AR_TP_F_PPID},       {AUDIT_UID, AR_TP_F_UID},
+    {AUDIT_EUID, AR_TP_F_EUID},   {AUDIT_SUID, AR_TP_F_SUID},       {AUDIT_FSUID, AR_TP_F_FSUID},
+    {AUDIT_GID, AR_TP_F_GID},     {AUDIT_EGID, AR_TP_F_EGID},       {AUDIT_SGID, AR_TP_F_SGID},
+    {AUDIT_FSGID, AR_TP_F_FSGID}, {AUDIT_LOGINUID, AR_TP_F_AUID},   {AUDIT_SESSIONID, AR_TP_F_SES},
     {AUDIT_EXIT, AR_TP_F_EXIT},   {AUDIT_SUCCESS, AR_TP_F_SUCCESS}, {AUDIT_ARG0, AR_TP_F_A0},
-    {AUDIT_ARG1, AR_TP_F_A1},     {AUDIT_ARG2, AR_TP_F_A2},       {AUDIT_ARG3, AR_TP_F_A3},
+    {AUDIT_ARG1, AR_TP_F_A1},     {AUDIT_ARG2, AR_TP_F_A2},         {AUDIT_ARG3, AR_TP_F_A3},
 };
 
 static const struct {
     uint32_t flag;
     uint8_t op;
 } ops[] = {
-    {AUDIT_EQUAL, AR_TP_EQ},
-    {AUDIT_NOT_EQUAL, AR_TP_NE},
-    {AUDIT_LESS_THAN, AR_TP_LT},
-    {AUDIT_LESS_THAN_OR_EQUAL, AR_TP_LE},
-    {AUDIT_GREATER_THAN, AR_TP_GT},
-    {AUDIT_GREATER_THAN_OR_EQUAL, AR_TP_GE},
-    {AUDIT_BIT_MASK, AR_TP_BIT_MASK},
-    {AUDIT_BIT_TEST, AR_TP_BIT_TEST},
+    {AUDIT_EQUAL, AR_TP_EQ},          {AUDIT_NOT_EQUAL, AR_TP_NE},
+    {AUDIT_LESS_THAN, AR_TP_LT},      {AUDIT_LESS_THAN_OR_EQUAL, AR_TP_LE},
+    {AUDIT_GREATER_THAN, AR_TP_GT},   {AUDIT_GREATER_THAN_OR_EQUAL, AR_TP_GE},
+    {AUDIT_BIT_MASK, AR_TP_BIT_MASK}, {AUDIT_BIT_TEST, AR_TP_BIT_TEST},
 };
 
 /* -C between two of the task's ids; the comparisons with obj_uid/obj_gid (the
@@ -246,8 +244,7 @@ static const struct {
     {AUDIT_OBJ_ROLE, "obj_role= needs the file's LSM (SELinux) label, which is not traced"},
     {AUDIT_OBJ_TYPE, "obj_type= needs the file's LSM (SELinux) label, which is not traced"},
     {AUDIT_OBJ_LEV_LOW, "obj_lev_low= needs the file's LSM (SELinux) label, which is not traced"},
-    {AUDIT_OBJ_LEV_HIGH,
-     "obj_lev_high= needs the file's LSM (SELinux) label, which is not traced"},
+    {AUDIT_OBJ_LEV_HIGH, "obj_lev_high= needs the file's LSM (SELinux) label, which is not traced"},
     {AUDIT_INODE, "inode= needs the inode of the files the syscall touched, which is not traced"},
     {AUDIT_DEVMAJOR, "devmajor= needs the device of the files the syscall touched, which is not "
                      "traced"},
@@ -333,8 +330,7 @@ static int op_from_flag(uint32_t flag)
 static bool add_cond(struct ar_tp_rule *t, struct ar_tp_cond c, struct refusal *rf)
 {
     if (t->nconds >= AR_TP_MAX_CONDS) {
-        snprintf(rf->why, sizeof(rf->why), "more than %d conditions in one rule",
-                 AR_TP_MAX_CONDS);
+        snprintf(rf->why, sizeof(rf->why), "more than %d conditions in one rule", AR_TP_MAX_CONDS);
         return false;
     }
     t->conds[t->nconds++] = c;
@@ -395,8 +391,8 @@ static bool translate(const struct audit_rule_data *r, size_t size, uint32_t mac
             if (task_fields[k].audit != field)
                 continue;
             done = true;
-            struct ar_tp_cond c = {.field = task_fields[k].field, .op = (uint8_t)op,
-                                   .value = value};
+            struct ar_tp_cond c = {
+                .field = task_fields[k].field, .op = (uint8_t)op, .value = value};
             /* success= compares the kernel's AUDITSC_SUCCESS (1) or AUDITSC_FAILURE
              * (2), as audit_filter_rules does; the sample's side is mapped alike. */
             if (field == AUDIT_SUCCESS)
@@ -414,13 +410,13 @@ static bool translate(const struct audit_rule_data *r, size_t size, uint32_t mac
             /* What the kernel makes of auid=unset: test whether the loginuid is set. */
             if ((op != AR_TP_EQ && op != AR_TP_NE) || value > 1)
                 return refuse(rf, "loginuid_set takes only = or != with 0 or 1");
-            if (!add_cond(t,
-                          (struct ar_tp_cond){.field = AR_TP_F_AUID,
-                                              .op = (uint8_t)((op == AR_TP_EQ) == (value == 1)
-                                                                  ? AR_TP_NE
-                                                                  : AR_TP_EQ),
-                                              .value = AUDIT_UID_UNSET},
-                          rf))
+            if (!add_cond(
+                    t,
+                    (struct ar_tp_cond){
+                        .field = AR_TP_F_AUID,
+                        .op = (uint8_t)((op == AR_TP_EQ) == (value == 1) ? AR_TP_NE : AR_TP_EQ),
+                        .value = AUDIT_UID_UNSET},
+                    rf))
                 return false;
             break;
         case AUDIT_ARCH:
@@ -481,7 +477,8 @@ static bool translate(const struct audit_rule_data *r, size_t size, uint32_t mac
                 return refuse(rf, "-C with obj_uid or obj_gid needs the owner of the files "
                                   "the syscall touched, which is not traced");
             if (!add_cond(t,
-                          (struct ar_tp_cond){.field = compares[k].left, .op = (uint8_t)op,
+                          (struct ar_tp_cond){.field = compares[k].left,
+                                              .op = (uint8_t)op,
                                               .field_vs_field = true,
                                               .field2 = compares[k].right},
                           rf))
@@ -554,8 +551,8 @@ static void report(FILE *log, const struct ar_rules_op *op, uint32_t machine, co
     char *text = NULL;
     int n = ar_rules_format(op->rule, op->rule_size, machine, &text);
     fprintf(log, "auditrelay: %s:%u: %s: cannot be traced by the tracepoint source: %s\n",
-            op->origin.file ? op->origin.file : "-", op->origin.line,
-            n >= 0 ? text : "(rule)", why);
+            op->origin.file ? op->origin.file : "-", op->origin.line, n >= 0 ? text : "(rule)",
+            why);
     free(text);
 }
 

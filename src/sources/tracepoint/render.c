@@ -174,8 +174,8 @@ static void syscall_body(struct ar_tp_render *r, const struct ar_tp_plan *plan,
     putf(r, " ppid=%u pid=%u", s->ppid, s->pid);
     if (s->has_auid)
         putf(r, " auid=%u", s->auid);
-    putf(r, " uid=%u gid=%u euid=%u suid=%u fsuid=%u egid=%u sgid=%u fsgid=%u tty=", s->uid,
-         s->gid, s->euid, s->suid, s->fsuid, s->egid, s->sgid, s->fsgid);
+    putf(r, " uid=%u gid=%u euid=%u suid=%u fsuid=%u egid=%u sgid=%u fsgid=%u tty=", s->uid, s->gid,
+         s->euid, s->suid, s->fsuid, s->egid, s->sgid, s->fsgid);
     struct ar_span tty = cstr(s->tty);
     if (tty.len == 0)
         PUT_LIT(r, "(none)");
