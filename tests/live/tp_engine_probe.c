@@ -11,6 +11,7 @@
  * rule (every listed syscall) is keyed "probe". --none runs the command with no
  * engine (the baseline). Samples are counted for the command's process tree. Exit
  * 77 when not root or the engine is not built. */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/audit.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,6 +145,33 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* After close nothing of ours is left: every program, link, map and perf event
+ * lives as long as an fd of this process (nothing is pinned), so no such fd may
+ * remain. Returns how many remain. */
+static int held_fds(void)
+{
+    int held = 0;
+    DIR *fds = opendir("/proc/self/fd");
+    for (struct dirent *de; fds && (de = readdir(fds));) {
+        char path[300], target[256];
+        snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        if (n <= 0)
+            continue;
+        target[n] = 0;
+        if (strstr(target, "bpf") || strstr(target, "perf_event") || strstr(target, "btf"))
+            held++;
+    }
+    if (fds)
+        closedir(fds);
+    return held;
+}
+
+static double tv_s(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
 static int add_syscalls(uint64_t *bits, const char *list)
 {
     char *dup = strdup(list), *save = NULL;
@@ -242,7 +271,8 @@ int main(int argc, char **argv)
         struct ar_tp_engine_config cfg = {.ring_bytes = ring, .self_pid = (uint32_t)getpid()};
         int err = ops->open(&plan, &cfg, on_sample, &st, why, sizeof(why), &eng);
         if (err < 0) {
-            fprintf(stderr, "tp_engine_probe: open: %s (%s)\n", why, strerror(-err));
+            fprintf(stderr, "tp_engine_probe: open: %s (%s); bpf/perf fds left %d\n", why,
+                    strerror(-err), held_fds());
             return err == -EPERM || err == -ENOSYS ? 77 : 1;
         }
     }
@@ -255,6 +285,7 @@ int main(int argc, char **argv)
     tree[ntree++] = (uint32_t)child;
     int status = 0;
     double t1 = 0;
+    struct rusage ru = {0}, self;
     for (;;) {
         if (eng) {
             struct pollfd p = {.fd = ops->fd(eng), .events = POLLIN};
@@ -263,13 +294,13 @@ int main(int argc, char **argv)
         } else {
             usleep(1000);
         }
-        pid_t w = waitpid(child, &status, WNOHANG);
+        pid_t w = wait4(child, &status, WNOHANG, &ru);
         if (w == child) {
             t1 = now_s();
             break;
         }
         if (stop_flag) {
-            waitpid(child, &status, 0);
+            wait4(child, &status, 0, &ru);
             t1 = now_s();
             break;
         }
@@ -280,14 +311,20 @@ int main(int argc, char **argv)
         lost = ops->lost(eng);
         ops->close(eng);
     }
+    int held = held_fds();
     fflush(stdout);
+    getrusage(RUSAGE_SELF, &self);
+    fprintf(stderr, "tp_engine_probe: command cpu %.3f s (user %.3f sys %.3f), reader cpu %.3f s\n",
+            tv_s(ru.ru_utime) + tv_s(ru.ru_stime), tv_s(ru.ru_utime), tv_s(ru.ru_stime),
+            tv_s(self.ru_utime) + tv_s(self.ru_stime));
     fprintf(stderr,
             "tp_engine_probe: open %.3f s, command %.3f s (exit %d), samples %" PRIu64
             " (tree %" PRIu64 "), lost %" PRIu64 ", path right %" PRIu64 ", exe right %" PRIu64
-            ", comm %" PRIu64 ", late %" PRIu64 ", rule differs from ar_tp_plan_match %" PRIu64,
+            ", comm %" PRIu64 ", late %" PRIu64 ", rule differs from ar_tp_plan_match %" PRIu64
+            ", bpf/perf fds after close %d",
             t0 - t_open, t1 - t0, WIFEXITED(status) ? WEXITSTATUS(status) : -1, st.total,
             st.tree_samples, lost, st.path_right, st.exe_right, st.comm_right, st.late,
-            st.rule_mismatch);
+            st.rule_mismatch, held);
     for (unsigned k = 0; k < plan.nrules; k++)
         fprintf(stderr, ", rule %u (%s%s) %" PRIu64, k, plan.rules[k].never ? "never " : "",
                 plan.rules[k].key, st.by_rule[k]);
