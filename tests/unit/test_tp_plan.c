@@ -168,10 +168,15 @@ static void test_refusals(void)
     REFUSED("-a always,exit -F arch=aarch64 -S openat\n",
             PREFIX "-a always,exit -F arch=b64 -S openat" WHY
                    "arch aarch64: only x86_64 and i386 syscalls are traced\n");
-    REFUSED("-a always,exit -F arch=b64 -S openat -F path=/etc/passwd\n", PREFIX
-            "-a always,exit -F arch=b64 -S openat -F path=/etc/passwd" WHY
-            "a path or dir without -F perm matches every syscall that touches the file; give "
-            "the permissions (-p rwxa) so that the syscalls are known\n");
+    REFUSED("-a always,exit -F arch=b64 -S all -F path=/etc/passwd\n", PREFIX
+            "-a always,exit -F arch=b64 -S all -F path=/etc/passwd" WHY
+            "a path or dir without -F perm and -S matches every syscall that touches the "
+            "file; give the permissions (-p rwxa) or the syscalls (-S) so that the syscalls "
+            "are known\n");
+    REFUSED("-a always,exit -F arch=b64 -S openat,fstat -F dir=/etc\n", PREFIX
+            "-a always,exit -F arch=b64 -S fstat,openat -F dir=/etc" WHY
+            "-F path/dir with syscall fstat: it takes no path argument the source copies, so "
+            "the path could never be seen\n");
     REFUSED("-a always,exit -F arch=b32 -S open -F path=/etc/passwd -F perm=w\n",
             PREFIX "-a always,exit -F arch=b32 -S open -F path=/etc/passwd -F perm=w" WHY
                    "watches and -F perm are traced for x86_64 syscalls only\n");
@@ -248,6 +253,13 @@ static void test_accepted(void)
     CHECK_STR(t->key, "files");
     CHECK(t->origin.line == 1);
     CHECK(t->path_len == 0 && t->perm == 0);
+
+    /* -S with -F dir= and no perm: the listed syscalls, the dir matched on their paths. */
+    CHECK(build("-a always,exit -F arch=b64 -S openat,unlinkat -F dir=/tmp/x -k d\n", &plan) == 0);
+    CHECK_STR(logtext, "");
+    CHECK(plan.nrules == 1 && plan.rules[0].path_is_dir && plan.rules[0].perm == 0);
+    CHECK(bit(plan.rules[0].syscalls, 257) && bit(plan.rules[0].syscalls, 263) &&
+          popcount(plan.rules[0].syscalls) == 2);
 
     /* Several keys keep audit's \001 joining. */
     CHECK(build("-a always,exit -F arch=b64 -S chmod -k one -k two\n", &plan) == 0);

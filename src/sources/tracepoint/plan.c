@@ -499,16 +499,36 @@ static bool translate(const struct audit_rule_data *r, size_t size, uint32_t mac
                  name ? name : "unknown");
         return false;
     }
-    if (has_path && !has_perm)
-        return refuse(rf, "a path or dir without -F perm matches every syscall that touches "
-                          "the file; give the permissions (-p rwxa) so that the syscalls are "
-                          "known");
+    bool all = mask_is_all(r);
+    if (has_path && !has_perm && all)
+        return refuse(rf, "a path or dir without -F perm and -S matches every syscall that "
+                          "touches the file; give the permissions (-p rwxa) or the syscalls "
+                          "(-S) so that the syscalls are known");
     if ((has_path || has_perm) && arch == AUDIT_ARCH_I386)
         return refuse(rf, "watches and -F perm are traced for x86_64 syscalls only");
     if (has_perm && t->perm == 0)
         return refuse(rf, "an empty perm matches nothing");
 
-    bool all = mask_is_all(r);
+    if (has_path && !has_perm) {
+        /* -S list with -F path= or -F dir=: the path can only be seen in the path
+         * arguments the engines copy, so every listed syscall must have one. */
+        t->arch = AUDIT_ARCH_X86_64;
+        for (unsigned nr = 0; nr < AUDIT_BITMASK_SIZE * 32; nr++) {
+            if (!mask_test(r, nr))
+                continue;
+            const struct ar_tp_syscall *sc = ar_tp_syscall_find(AUDIT_ARCH_X86_64, (int)nr);
+            if (!sc || sc->npaths == 0) {
+                const char *name = ar_syscall_name(AUDIT_ARCH_X86_64, (int)nr);
+                snprintf(rf->why, sizeof(rf->why),
+                         "-F path/dir with syscall %s: it takes no path argument the source "
+                         "copies, so the path could never be seen",
+                         name ? name : "(unknown)");
+                return false;
+            }
+            bitmap_set(t->syscalls, nr);
+        }
+        return true;
+    }
     if (has_perm) {
         /* A watch or perm rule can only match syscalls of its permission classes
          * (audit_match_perm), and a path rule only those naming a path: hook those,
