@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -203,6 +204,18 @@ struct proc {
     size_t exe_len, cwd_len;
 };
 
+/* A joined syscall waiting for its late reads. Path reads are batched: one
+ * process_vm_readv per process for a whole batch costs a fraction of one per
+ * sample (the task lookup and access check are per call). */
+#define BATCH 128
+#define CHUNK 256            /* first read of each path; the rest one by one */
+struct pend {
+    struct task t;
+    int64_t ret;
+    ssize_t plen[AR_TP_MAX_PATHS]; /* >= 0 read, < 0 failed */
+    char path[AR_TP_MAX_PATHS][STR_MAX];
+};
+
 struct ring {
     int fd;
     void *base;
@@ -241,14 +254,16 @@ struct perf_engine {
 
     /* counters (debug and tests) */
     uint64_t n_records, n_samples, n_emitted, n_orphan_exit, n_stale, n_unfinished,
-        n_self, n_late_fail, n_evicted_procs, n_bad;
+        n_self, n_late_fail, n_evicted_procs, n_bad, n_throttle;
 
     /* tracefs */
     char tracefs[PATH_MAX];
     char mounted[PATH_MAX];    /* what we mounted ourselves; "" none */
 
+    struct pend *batch;        /* BATCH entries */
+    unsigned nbatch, batch_read, batch_done; /* read: paths done; done: emitted */
+
     /* per-sample scratch: spans in the emitted sample point here */
-    char path[AR_TP_MAX_PATHS][STR_MAX];
     char argvbuf[ARGV_BYTES];
     uint8_t sockaddr[SOCKADDR_MAX];
     char comm[16];
@@ -553,8 +568,9 @@ static int event_attach(struct perf_engine *e, uint32_t id, const char *what, bo
         attr.type = PERF_TYPE_TRACEPOINT;
         attr.config = id;
         attr.sample_period = 1;
-        attr.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
-                           PERF_SAMPLE_RAW;
+        /* No PERF_SAMPLE_CPU: the ring says which CPU, and 8 bytes less per
+         * record is 10% more records per ring. */
+        attr.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_RAW;
         attr.disabled = 1;
         attr.sample_id_all = 1;
         attr.watermark = 1;
@@ -771,7 +787,8 @@ static int perf_open_engine(const struct ar_tp_plan *plan, const struct ar_tp_en
     e->rings = calloc((size_t)e->ncpu, sizeof *e->rings);
     e->evs = calloc(MAX_EVENTS, sizeof *e->evs);
     e->ev_by_id = calloc(65536, sizeof *e->ev_by_id);
-    if (!e->rings || !e->evs || !e->ev_by_id ||
+    e->batch = calloc(BATCH, sizeof *e->batch);
+    if (!e->rings || !e->evs || !e->ev_by_id || !e->batch ||
         ht_init(&e->tasks, TASK_CAP, sizeof(struct task)) < 0 ||
         ht_init(&e->procs, PROC_CAP, sizeof(struct proc)) < 0) {
         whyf(why, whylen, "out of memory");
@@ -787,6 +804,18 @@ static int perf_open_engine(const struct ar_tp_plan *plan, const struct ar_tp_en
     }
     if ((err = tracefs_acquire(e, why, whylen)) < 0)
         goto fail;
+    /* One fd per event per CPU: 80 syscalls on 64 CPUs are 10k fds, past the usual
+     * soft limit of 1024. Raise the soft limit toward the hard one when needed
+     * (the fds are this process's; libuv has no select() limit). */
+    unsigned nsc = 0;
+    for (int nr = 0; nr < AR_TP_NR_SYSCALLS; nr++)
+        nsc += plan->syscalls[nr / 64] >> (nr % 64) & 1;
+    rlim_t need = (rlim_t)(1 + (e->raw ? 2 : 2 * nsc)) * (rlim_t)e->ncpu + 256;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 
     /* sched_process_exec first: it owns each CPU's ring and carries the
      * side-band records (comm, fork, exit). */
@@ -1097,9 +1126,26 @@ static void argv_read(struct perf_engine *e, struct ar_tp_sample *s, const struc
         s->late |= AR_TP_LATE_ARGV;
 }
 
-static void sample_build_and_emit(struct perf_engine *e, struct task *t, int64_t ret,
-                                  int *emitted, int *stop)
+static const struct sc_info *sc_of(const struct perf_engine *e, const struct task *t)
 {
+    if (t->nr < 0 || t->nr >= AR_TP_NR_SYSCALLS)
+        return NULL;
+    const struct sc_info *sc = t->arch == AUDIT_ARCH_I386 ? &e->sc32[t->nr] : &e->sc64[t->nr];
+    return sc->known ? sc : NULL;
+}
+
+static bool is_exec(const struct task *t)
+{
+    return t->arch == AUDIT_ARCH_X86_64 ? t->nr == 59 || t->nr == 322
+                                        : t->nr == 11 || t->nr == 358;
+}
+
+/* Builds and emits one batched sample: returns the emit callback's result
+ * (0 when the plan did not match). */
+static int sample_build_and_emit(struct perf_engine *e, struct pend *pd)
+{
+    const struct task *t = &pd->t;
+    int64_t ret = pd->ret;
     struct ar_tp_sample s;
     memset(&s, 0, sizeof s);
     s.kind = AR_TP_SYSCALL;
@@ -1109,9 +1155,7 @@ static void sample_build_and_emit(struct perf_engine *e, struct task *t, int64_t
     s.exit = ret;
     memcpy(s.args, t->args, sizeof s.args);
     s.pid = t->pid;
-    const struct sc_info *sc = NULL;
-    if (t->nr >= 0 && t->nr < AR_TP_NR_SYSCALLS)
-        sc = t->arch == AUDIT_ARCH_I386 ? &e->sc32[t->nr] : &e->sc64[t->nr];
+    const struct sc_info *sc = sc_of(e, t);
 
     struct proc *p = proc_get(e, t->pid, true);
     if (p) {
@@ -1161,22 +1205,21 @@ static void sample_build_and_emit(struct perf_engine *e, struct task *t, int64_t
         }
     }
 
-    if (sc && sc->known) {
-        bool exec = (t->nr == 59 || t->nr == 322) && t->arch == AUDIT_ARCH_X86_64;
+    if (sc) {
         for (unsigned i = 0; i < sc->npath; i++) {
-            if (i == 0 && exec && t->exec_seen && p && p->execfn) {
+            if (i == 0 && is_exec(t) && t->exec_seen && p && p->execfn) {
                 /* Copied by the kernel at exec: not late. */
                 s.paths[0] = (struct ar_span){p->execfn, strlen(p->execfn)};
                 s.npaths = 1;
                 continue;
             }
-            ssize_t n = read_user_str(t->pid, t->args[sc->path_arg[i]], e->path[i], STR_MAX);
+            ssize_t n = pd->plen[i];
             s.late |= i == 0 ? AR_TP_LATE_PATH0 : AR_TP_LATE_PATH1;
             if (n < 0) {
                 e->n_late_fail++;
                 n = 0;
             }
-            s.paths[i] = (struct ar_span){e->path[i], (size_t)n};
+            s.paths[i] = (struct ar_span){pd->path[i], (size_t)n};
             s.npaths = i + 1;
         }
         if (sc->sa_arg >= 0 && sc->salen_arg >= 0 && ret >= 0) {
@@ -1199,40 +1242,152 @@ static void sample_build_and_emit(struct perf_engine *e, struct task *t, int64_t
     }
     int rule = ar_tp_plan_match(e->plan, &s);
     if (rule < 0)
-        return;
+        return 0;
     s.rule = rule;
     int r = e->emit(&s, e->userdata);
-    if (r < 0) {
-        *stop = r;
-        return;
-    }
-    (*emitted)++;
-    e->n_emitted++;
+    if (r >= 0)
+        e->n_emitted++;
+    return r < 0 ? r : 1;
 }
 
-static void on_sample(struct perf_engine *e, const uint8_t *rec, uint32_t len, int *emitted,
-                      int *stop)
+/* The path arguments of the batch: per process, one process_vm_readv of the
+ * first CHUNK bytes (up to the page end) of every path; an element that fails
+ * is read alone and the batch goes on after it; a string longer than its chunk
+ * is finished alone. */
+struct pref {
+    uint32_t pid;
+    uint16_t slot;
+    uint8_t arg;
+    uint16_t len;
+};
+
+static int pref_cmp(const void *a, const void *b)
 {
-    /* header, pid, tid, time, cpu, res, raw size, raw */
-    if (len < 8 + 8 + 8 + 8 + 4 + 2) {
+    const struct pref *x = a, *y = b;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    return x->slot != y->slot ? (x->slot < y->slot ? -1 : 1) : x->arg - y->arg;
+}
+
+static void batch_read_paths(struct perf_engine *e, unsigned from)
+{
+    static struct pref refs[BATCH * AR_TP_MAX_PATHS];
+    unsigned nref = 0;
+    for (unsigned i = from; i < e->nbatch; i++) {
+        struct pend *pd = &e->batch[i];
+        const struct sc_info *sc = sc_of(e, &pd->t);
+        for (unsigned j = 0; j < AR_TP_MAX_PATHS; j++)
+            pd->plen[j] = -EFAULT;
+        if (!sc)
+            continue;
+        for (unsigned j = 0; j < sc->npath; j++) {
+            uint64_t a = pd->t.args[sc->path_arg[j]];
+            if (!a || (j == 0 && is_exec(&pd->t) && pd->t.exec_seen))
+                continue;
+            size_t chunk = 4096 - (size_t)(a & 4095);
+            refs[nref++] = (struct pref){pd->t.pid, (uint16_t)i, (uint8_t)j,
+                                         (uint16_t)(chunk < CHUNK ? chunk : CHUNK)};
+        }
+    }
+    qsort(refs, nref, sizeof *refs, pref_cmp);
+    struct iovec liov[BATCH * AR_TP_MAX_PATHS], riov[BATCH * AR_TP_MAX_PATHS];
+    for (unsigned g = 0; g < nref;) {
+        unsigned end = g;
+        while (end < nref && refs[end].pid == refs[g].pid)
+            end++;
+        unsigned k = g;
+        while (k < end) {
+            unsigned n = 0;
+            for (unsigned q = k; q < end; q++, n++) {
+                struct pend *pd = &e->batch[refs[q].slot];
+                liov[n] = (struct iovec){pd->path[refs[q].arg], refs[q].len};
+                riov[n] = (struct iovec){
+                    (void *)(uintptr_t)pd->t.args[sc_of(e, &pd->t)->path_arg[refs[q].arg]],
+                    refs[q].len};
+            }
+            ssize_t r = process_vm_readv((pid_t)refs[g].pid, liov, n, riov, n, 0);
+            if (r < 0 && errno == ESRCH)
+                break; /* gone: every path of it stays unread */
+            if (r < 0)
+                r = 0;
+            /* Whole elements first; the first short one is read alone. */
+            while (k < end && (size_t)r >= refs[k].len) {
+                struct pend *pd = &e->batch[refs[k].slot];
+                char *buf = pd->path[refs[k].arg];
+                r -= refs[k].len;
+                char *z = memchr(buf, '\0', refs[k].len);
+                if (z) {
+                    pd->plen[refs[k].arg] = z - buf;
+                } else {
+                    uint64_t addr = pd->t.args[sc_of(e, &pd->t)->path_arg[refs[k].arg]];
+                    ssize_t m = read_user_str(pd->t.pid, addr + refs[k].len, buf + refs[k].len,
+                                              STR_MAX - refs[k].len);
+                    pd->plen[refs[k].arg] = m < 0 ? m : (ssize_t)refs[k].len + m;
+                }
+                k++;
+            }
+            if (k < end) {
+                struct pend *pd = &e->batch[refs[k].slot];
+                uint64_t addr = pd->t.args[sc_of(e, &pd->t)->path_arg[refs[k].arg]];
+                pd->plen[refs[k].arg] =
+                    read_user_str(pd->t.pid, addr, pd->path[refs[k].arg], STR_MAX);
+                k++;
+            }
+        }
+        g = end;
+    }
+}
+
+/* Reads and emits what the batch holds. Returns < 0 when emit asked to stop
+ * (the rest stays for the next consume). */
+static int batch_flush(struct perf_engine *e, int *emitted)
+{
+    if (e->batch_read < e->nbatch) {
+        batch_read_paths(e, e->batch_read);
+        e->batch_read = e->nbatch;
+    }
+    while (e->batch_done < e->nbatch) {
+        int r = sample_build_and_emit(e, &e->batch[e->batch_done]);
+        if (r < 0)
+            return r;
+        e->batch_done++;
+        *emitted += r;
+    }
+    e->nbatch = e->batch_read = e->batch_done = 0;
+    return 0;
+}
+
+/* The caller made room (nbatch < BATCH). */
+static int batch_add(struct perf_engine *e, const struct task *t, int64_t ret)
+{
+    struct pend *pd = &e->batch[e->nbatch++];
+    pd->t = *t;
+    pd->ret = ret;
+    return 0;
+}
+
+static int on_sample(struct perf_engine *e, const uint8_t *rec, uint32_t len, int *emitted)
+{
+    /* header, pid, tid, time, raw size, raw (then the user regs for raw_syscalls) */
+    if (len < 8 + 8 + 8 + 4 + 8) {
         e->n_bad++;
-        return;
+        return 0;
     }
     uint32_t pid, tid, rawlen;
     uint64_t time;
     memcpy(&pid, rec + 8, 4);
     memcpy(&tid, rec + 12, 4);
     memcpy(&time, rec + 16, 8);
-    memcpy(&rawlen, rec + 32, 4);
-    const uint8_t *raw = rec + 36;
-    if (rawlen > len - 36 || rawlen < 8) {
+    memcpy(&rawlen, rec + 24, 4);
+    const uint8_t *raw = rec + 28;
+    if (rawlen > len - 28 || rawlen < 8) {
         e->n_bad++;
-        return;
+        return 0;
     }
     e->n_samples++;
     if (pid == e->self_pid) {
         e->n_self++;
-        return;
+        return 0;
     }
     time += (uint64_t)e->clock_offset;
     uint16_t type;
@@ -1240,7 +1395,7 @@ static void on_sample(struct perf_engine *e, const uint8_t *rec, uint32_t len, i
     unsigned idx = e->ev_by_id[type];
     if (!idx) {
         e->n_bad++;
-        return;
+        return 0;
     }
     const struct ev *ev = &e->evs[idx - 1];
     switch (ev->kind) {
@@ -1248,9 +1403,14 @@ static void on_sample(struct perf_engine *e, const uint8_t *rec, uint32_t len, i
     case EV_RAW_ENTER: {
         struct task *t = task_get(e, tid);
         if (!t)
-            return;
-        if (t->pending)
-            e->n_stale++; /* its exit never came (lost, or exit/exit_group) */
+            return 0;
+        if (t->pending) {
+            /* The previous syscall's exit never came: exit and exit_group end
+             * with the thread (PERF_RECORD_EXIT), so this is a sample the
+             * kernel dropped without saying (see orphan exits). */
+            e->n_stale++;
+            e->lost++;
+        }
         t->pid = pid;
         t->touched = time;
         t->pending = true;
@@ -1266,7 +1426,7 @@ static void on_sample(struct perf_engine *e, const uint8_t *rec, uint32_t len, i
         } else {
             int64_t nr = raw_s(raw, rawlen, ev->id_off, 8);
             /* The user registers' ABI (after the raw data) tells a 32-bit task. */
-            uint32_t after = 36 + rawlen;
+            uint32_t after = 28 + rawlen;
             uint64_t abi = 0;
             if (after + 8 <= len)
                 memcpy(&abi, rec + after, 8);
@@ -1275,30 +1435,50 @@ static void on_sample(struct perf_engine *e, const uint8_t *rec, uint32_t len, i
             for (unsigned i = 0; i < 6; i++)
                 t->args[i] = raw_u(raw, rawlen, (uint16_t)(ev->args_off + 8 * i), 8);
         }
-        return;
+        return 0;
     }
     case EV_SYS_EXIT:
     case EV_RAW_EXIT: {
         struct task *t = ht_get(&e->tasks, tid);
         int32_t nr = ev->kind == EV_SYS_EXIT ? ev->nr : (int32_t)raw_s(raw, rawlen, ev->id_off, 8);
         if (!t || !t->pending || t->nr != nr) {
+            /* An exit without its entry. The first of a thread may be a syscall
+             * that was in flight when we started; after that the entry was lost
+             * in the kernel without a PERF_RECORD_LOST: a BPF program on the same
+             * tracepoint that returns 0 suppresses every perf sample of it. */
             e->n_orphan_exit++;
-            return;
+            if (t && t->touched)
+                e->lost++;
+            else if ((t = task_get(e, tid)) != NULL)
+                t->pid = pid;
+            if (t) {
+                t->touched = time;
+                t->pending = false;
+            }
+            return 0;
+        }
+        if (e->nbatch == BATCH) {
+            int fr = batch_flush(e, emitted);
+            if (fr < 0)
+                return fr; /* the record stays in the ring for the next consume */
         }
         t->pending = false;
         t->touched = time;
         t->pid = pid;
-        sample_build_and_emit(e, t, raw_s(raw, rawlen, ev->ret_off, ev->ret_size), emitted, stop);
-        return;
+        return batch_add(e, t, raw_s(raw, rawlen, ev->ret_off, ev->ret_size));
     }
     case EV_EXEC: {
+        /* Exec changes what /proc says about the process: the batch first. */
+        int fr = batch_flush(e, emitted);
+        if (fr < 0)
+            return fr;
         uint32_t loc = (uint32_t)raw_u(raw, rawlen, ev->fn_off, 4);
         uint32_t off = loc & 0xffff, flen = loc >> 16;
         uint32_t npid = (uint32_t)raw_u(raw, rawlen, ev->pid_off, 4);
         uint32_t opid = (uint32_t)raw_u(raw, rawlen, ev->oldpid_off, 4);
         if (off + flen > rawlen || flen == 0) {
             e->n_bad++;
-            return;
+            return 0;
         }
         const char *fn = (const char *)raw + off;
         size_t fl = strnlen(fn, flen);
@@ -1324,19 +1504,33 @@ static void on_sample(struct perf_engine *e, const uint8_t *rec, uint32_t len, i
         struct task *t = ht_get(&e->tasks, npid);
         if (t && t->pending)
             t->exec_seen = true;
-        return;
+        return 0;
     }
     }
+    return 0;
 }
 
-static void on_record(struct perf_engine *e, const struct perf_event_header *h, int *emitted,
-                      int *stop)
+static int on_record(struct perf_engine *e, const struct perf_event_header *h, int *emitted)
 {
     const uint8_t *rec = (const uint8_t *)h;
     e->n_records++;
+    if (h->type == PERF_RECORD_SAMPLE)
+        return on_sample(e, rec, h->size, emitted);
+    /* Side-band records change the state the batch's samples are read with. */
+    int fr = batch_flush(e, emitted);
+    if (fr < 0)
+        return fr;
     switch (h->type) {
-    case PERF_RECORD_SAMPLE:
-        on_sample(e, rec, h->size, emitted, stop);
+    case PERF_RECORD_THROTTLE:
+        e->n_throttle++;
+        break;
+    case PERF_RECORD_LOST_SAMPLES:
+        /* Samples the kernel dropped without the ring being full. */
+        if (h->size >= 16) {
+            uint64_t n;
+            memcpy(&n, rec + 8, 8);
+            e->lost += n;
+        }
         break;
     case PERF_RECORD_LOST:
         if (h->size >= 24) {
@@ -1412,6 +1606,7 @@ static void on_record(struct perf_engine *e, const struct perf_event_header *h, 
     default:
         break;
     }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- rings */
@@ -1423,9 +1618,9 @@ static uint64_t record_time(const struct perf_event_header *h)
     if (h->type == PERF_RECORD_SAMPLE) {
         if (h->size >= 24)
             memcpy(&t, rec + 16, 8);
-    } else if (h->size >= 8 + 24) {
-        /* sample_id_all trailer: pid, tid, time, cpu, res */
-        memcpy(&t, rec + h->size - 16, 8);
+    } else if (h->size >= 8 + 16) {
+        /* sample_id_all trailer: pid, tid, time */
+        memcpy(&t, rec + h->size - 8, 8);
     }
     return t;
 }
@@ -1474,7 +1669,7 @@ static int perf_consume(void *p)
         ring_peek(e, r);
         active += r->cur != NULL;
     }
-    int emitted = 0, stop = 0;
+    int emitted = 0, stop = batch_flush(e, &emitted);
     /* Merge the rings by time so that entry, exec and exit of a thread that
      * moved between CPUs come in order. */
     while (active && !stop) {
@@ -1484,14 +1679,18 @@ static int perf_consume(void *p)
             if (r->cur && (!best || r->cur_time < best->cur_time))
                 best = r;
         }
-        on_record(e, best->cur, &emitted, &stop);
+        stop = on_record(e, best->cur, &emitted);
+        if (stop < 0)
+            break; /* this record was not taken: it stays in the ring */
         best->tail += best->cur->size;
         __atomic_store_n(&best->meta->data_tail, best->tail, __ATOMIC_RELEASE);
         ring_peek(e, best);
         if (!best->cur)
             active--;
     }
-    return stop ? stop : emitted;
+    if (stop >= 0)
+        stop = batch_flush(e, &emitted);
+    return stop < 0 ? stop : emitted;
 }
 
 static int perf_fd(void *p)
@@ -1536,15 +1735,18 @@ static void perf_close(void *p)
     if (getenv("AR_TP_PERF_STATS"))
         fprintf(stderr, "perf engine: records %" PRIu64 " samples %" PRIu64 " emitted %" PRIu64
                 " lost %" PRIu64 " self %" PRIu64 " orphan_exit %" PRIu64 " stale %" PRIu64
-                " unfinished %" PRIu64 " late_fail %" PRIu64 " bad %" PRIu64 " kfilter %d\n",
+                " unfinished %" PRIu64 " late_fail %" PRIu64 " bad %" PRIu64 " throttle %" PRIu64
+                " kfilter %d\n",
                 e->n_records, e->n_samples, e->n_emitted, e->lost, e->n_self, e->n_orphan_exit,
-                e->n_stale, e->n_unfinished, e->n_late_fail, e->n_bad, e->kernel_filter);
+                e->n_stale, e->n_unfinished, e->n_late_fail, e->n_bad, e->n_throttle,
+                e->kernel_filter);
     free(e->tasks.slots);
     free(e->procs.slots);
     free(e->fds);
     free(e->rings);
     free(e->evs);
     free(e->ev_by_id);
+    free(e->batch);
     free(e);
 }
 
