@@ -128,6 +128,13 @@ const struct ar_tp_syscall *ar_tp_syscall_find(uint32_t arch, int nr)
     return NULL;
 }
 
+const char *ar_tp_syscall_name(uint32_t arch, int nr)
+{
+    /* The table knows syscalls newer than the build machine's headers (fchmodat2). */
+    const struct ar_tp_syscall *sc = ar_tp_syscall_find(arch, nr);
+    return sc ? sc->name : ar_syscall_name(arch, (uint32_t)nr);
+}
+
 /* The kernel's ACC_MODE: O_RDONLY reads, O_WRONLY writes, O_RDWR (and 3) both.
  * O_CREAT and O_TRUNC do not count: audit_match_perm looks at O_ACCMODE only. */
 static uint32_t acc_mode(uint64_t flags)

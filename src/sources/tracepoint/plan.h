@@ -155,6 +155,10 @@ struct ar_tp_syscall {
 const struct ar_tp_syscall *ar_tp_syscall_table(size_t *ret_count);
 const struct ar_tp_syscall *ar_tp_syscall_find(uint32_t arch, int nr);
 
+/* The syscall's name (what its tracepoints are named after): the table above, then
+ * the generated tables; NULL when neither knows it. Engines name tracepoints with it. */
+const char *ar_tp_syscall_name(uint32_t arch, int nr);
+
 /* The sample's permission class (AUDIT_PERM_* bits) as audit_match_perm sees it:
  * the syscall's class; for open/openat ACC_MODE of the flags (O_RDONLY: read,
  * O_WRONLY: write, O_RDWR: both; O_CREAT and O_TRUNC do not count, as in the
