@@ -3,8 +3,11 @@
  * comm right. Not a unit test: a probe for measuring (bench numbers in the commit
  * messages come from it).
  *
- *   tp_perf_probe [--ring BYTES] [--syscalls 257,59] [--expect PATH] [--exe PATH]
+ *   tp_perf_probe [--ring BYTES] [--syscalls 257,59] [--raw] [--expect PATH] [--exe PATH]
  *                 [--comm NAME] [--none] [--quiet] -- COMMAND ARGS...
+ *
+ * --raw hooks raw_syscalls (plan.raw_syscalls) instead of the per-syscall
+ * tracepoints; --none runs the command without the engine (the baseline).
  *
  * Samples are counted only for the command's process tree (pid, and pids whose
  * ppid is in the tree as the samples arrive). Exit 77 when not root. */
@@ -147,6 +150,8 @@ int main(int argc, char **argv)
             st.exe = argv[++i];
         else if (!strcmp(argv[i], "--comm") && i + 1 < argc)
             st.comm = argv[++i];
+        else if (!strcmp(argv[i], "--raw"))
+            plan.raw_syscalls = true;
         else if (!strcmp(argv[i], "--none"))
             none = true;
         else if (!strcmp(argv[i], "--quiet"))
@@ -162,7 +167,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: tp_perf_probe [options] -- COMMAND ARGS...\n");
         return 2;
     }
-    if (geteuid() != 0) {
+    if (geteuid() != 0 && !getenv("TP_PERF_PROBE_ANY_USER")) {
         fprintf(stderr, "tp_perf_probe: skipped: needs root (perf tracepoints, tracefs)\n");
         return 77;
     }

@@ -329,7 +329,7 @@ static bool find_mount(const char *type, const char *sub, char *out, size_t outl
             continue;
         char probe[PATH_MAX];
         snprintf(probe, sizeof probe, "%s%s/events", dir, sub);
-        if (access(probe, F_OK) == 0) {
+        if (access(probe, F_OK) == 0 || errno == EACCES) {
             snprintf(out, outlen, "%s%s", dir, sub);
             found = true;
         }
@@ -391,6 +391,11 @@ static int format_read(struct perf_engine *e, const char *group, const char *nam
     char path[PATH_MAX + 128], buf[8192];
     snprintf(path, sizeof path, "%s/events/%s/%s/id", e->tracefs, group, name);
     ssize_t n = read_small(path, buf, sizeof buf);
+    if (n == -EACCES || n == -EPERM) {
+        whyf(why, whylen, "tracefs: %s: permission denied (perf tracepoints need root, or "
+             "CAP_PERFMON and read access to tracefs)", path);
+        return -EPERM;
+    }
     if (n < 0) {
         snprintf(path, sizeof path, "%s/events/%s", e->tracefs, group);
         if (!strcmp(group, "syscalls") && access(path, F_OK) != 0) {
@@ -1441,6 +1446,16 @@ static int on_sample(struct perf_engine *e, const uint8_t *rec, uint32_t len, in
     case EV_RAW_EXIT: {
         struct task *t = ht_get(&e->tasks, tid);
         int32_t nr = ev->kind == EV_SYS_EXIT ? ev->nr : (int32_t)raw_s(raw, rawlen, ev->id_off, 8);
+        if (t && t->pending && t->nr != nr && ev->kind == EV_RAW_EXIT &&
+            (t->arch == AUDIT_ARCH_X86_64 ? t->nr == 15 : t->nr == 119 || t->nr == 173)) {
+            /* rt_sigreturn returns into the interrupted context: raw_syscalls
+             * reports that context's number (or -1) at its exit. No event. */
+            t->pending = false;
+            t->touched = time;
+            return 0;
+        }
+        if (nr < 0)
+            return 0;
         if (!t || !t->pending || t->nr != nr) {
             /* An exit without its entry. The first of a thread may be a syscall
              * that was in flight when we started; after that the entry was lost
