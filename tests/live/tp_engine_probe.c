@@ -5,10 +5,11 @@
  *
  *   tp_engine_probe [--ring BYTES] [--syscalls openat,execve,connect] [--expect PATH]
  *                   [--watch PATH [--dir]] [--never-uid UID] [--exe PATH]
- *                   [--print] [--none] -- COMMAND ARGS...
+ *                   [--raw] [--print] [--none] -- COMMAND ARGS...
  *
  * --watch adds a path rule (-p rw) before the plain rule, keyed "watch"; the plain
- * rule (every listed syscall) is keyed "probe". --none runs the command with no
+ * rule (every listed syscall) is keyed "probe". --raw hooks raw_syscalls instead
+ * of the per-syscall tracepoints. --never-uid puts a never rule first. --none runs the command with no
  * engine (the baseline). Samples are counted for the command's process tree. Exit
  * 77 when not root or the engine is not built. */
 #include <dirent.h>
@@ -192,7 +193,7 @@ int main(int argc, char **argv)
 {
     size_t ring = 0;
     const char *syscalls = "open,openat,execve,connect", *watch = NULL;
-    bool dir = false, none = false;
+    bool dir = false, none = false, raw = false;
     long never_uid = -1;
     struct stats st = {0};
     int i = 1;
@@ -209,6 +210,8 @@ int main(int argc, char **argv)
             watch = argv[++i];
         else if (!strcmp(argv[i], "--never-uid") && i + 1 < argc)
             never_uid = strtol(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--raw"))
+            raw = true;
         else if (!strcmp(argv[i], "--dir"))
             dir = true;
         else if (!strcmp(argv[i], "--print"))
@@ -257,6 +260,7 @@ int main(int argc, char **argv)
     strcpy(r->key, "probe");
     memcpy(plan.syscalls, bits, sizeof(bits));
     plan.need_cwd = true;
+    plan.raw_syscalls = raw;
     st.plan = &plan;
 
     struct sigaction sa = {.sa_handler = on_signal};

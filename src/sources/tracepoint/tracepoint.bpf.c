@@ -450,25 +450,26 @@ static __always_inline int do_exit(__s64 ret)
     if (!s)
         return 0;
 
-    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-    const struct cred *cr = BPF_CORE_READ(t, cred);
+    /* Direct loads through the BTF-typed task (no helper call per field). */
+    struct task_struct *t = bpf_get_current_task_btf();
+    const struct cred *cr = t->cred;
     __u64 *v = s->vals;
     v[AR_BPF_F_PID] = tgid;
-    v[AR_BPF_F_PPID] = BPF_CORE_READ(t, real_parent, tgid);
-    v[AR_BPF_F_UID] = BPF_CORE_READ(cr, uid.val);
-    v[AR_BPF_F_EUID] = BPF_CORE_READ(cr, euid.val);
-    v[AR_BPF_F_SUID] = BPF_CORE_READ(cr, suid.val);
-    v[AR_BPF_F_FSUID] = BPF_CORE_READ(cr, fsuid.val);
-    v[AR_BPF_F_GID] = BPF_CORE_READ(cr, gid.val);
-    v[AR_BPF_F_EGID] = BPF_CORE_READ(cr, egid.val);
-    v[AR_BPF_F_SGID] = BPF_CORE_READ(cr, sgid.val);
-    v[AR_BPF_F_FSGID] = BPF_CORE_READ(cr, fsgid.val);
+    v[AR_BPF_F_PPID] = t->real_parent->tgid;
+    v[AR_BPF_F_UID] = cr->uid.val;
+    v[AR_BPF_F_EUID] = cr->euid.val;
+    v[AR_BPF_F_SUID] = cr->suid.val;
+    v[AR_BPF_F_FSUID] = cr->fsuid.val;
+    v[AR_BPF_F_GID] = cr->gid.val;
+    v[AR_BPF_F_EGID] = cr->egid.val;
+    v[AR_BPF_F_SGID] = cr->sgid.val;
+    v[AR_BPF_F_FSGID] = cr->fsgid.val;
     __u32 has_auid = 0;
     v[AR_BPF_F_AUID] = 4294967295u;
     v[AR_BPF_F_SES] = 4294967295u;
     if (bpf_core_field_exists(t->loginuid)) {
-        v[AR_BPF_F_AUID] = BPF_CORE_READ(t, loginuid.val);
-        v[AR_BPF_F_SES] = BPF_CORE_READ(t, sessionid);
+        v[AR_BPF_F_AUID] = t->loginuid.val;
+        v[AR_BPF_F_SES] = t->sessionid;
         has_auid = 1;
     }
     v[AR_BPF_F_EXIT] = ret;
@@ -481,9 +482,8 @@ static __always_inline int do_exit(__s64 ret)
     /* The cwd: for the record when the plan wants it, and to join relative paths. */
     __u32 cwdpos = WALK_END, cwdlen = 0, trunc = 0;
     if (need_cwd || has_path_rules) {
-        struct path pwd = BPF_CORE_READ(t, fs, pwd);
-        struct path root = BPF_CORE_READ(t, fs, root);
-        cwdpos = walk_path(s, pwd.dentry, pwd.mnt, root.dentry, root.mnt, &trunc);
+        struct fs_struct *fs = t->fs;
+        cwdpos = walk_path(s, fs->pwd.dentry, fs->pwd.mnt, fs->root.dentry, fs->root.mnt, &trunc);
         cwdlen = WALK_END - cwdpos;
     }
     if (has_path_rules) {
@@ -585,7 +585,7 @@ static __always_inline int do_exit(__s64 ret)
     off += n;
 
     n = 0;
-    struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+    struct tty_struct *tty = t->signal->tty;
     if (tty) {
         long r = bpf_probe_read_kernel_str(d + bound(off, DATA_MASK), AR_BPF_TTY_CAP, tty->name);
         if (r > 1)
@@ -648,8 +648,8 @@ static __always_inline int do_exit(__s64 ret)
     if (ex && ret == 0) {
         /* After a successful exec the old memory is gone; the new stack holds the
          * arguments, just written by the kernel. */
-        unsigned long as = BPF_CORE_READ(t, mm, arg_start);
-        unsigned long ae = BPF_CORE_READ(t, mm, arg_end);
+        unsigned long as = t->mm->arg_start;
+        unsigned long ae = t->mm->arg_end;
         if (ae > as) {
             __u64 len = ae - as;
             if (len > AR_BPF_ARGV_CAP) {
