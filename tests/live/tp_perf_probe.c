@@ -55,6 +55,7 @@ struct stats {
     uint64_t comm_right, comm_empty, comm_other;
     uint64_t ids_known, late_path, late_ids;
     uint64_t exec_path_right;
+    double first_age_ms;    /* CLOCK_REALTIME at consumption minus the sample's time */
     bool quiet;
 };
 
@@ -107,6 +108,12 @@ static int on_sample(const struct ar_tp_sample *s, void *ud)
         else
             st->comm_other++;
     }
+    if (st->tree_samples == 1) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        double age = ((double)ts.tv_sec * 1e9 + ts.tv_nsec - (double)s->time_ns) / 1e6;
+        st->first_age_ms = age;
+    }
     if (!st->quiet && st->tree_samples <= 5)
         fprintf(stderr, "sample: pid %u ppid %u nr %d exit %" PRId64 " comm %.*s exe %.*s "
                 "path0 %.*s late %#x uid %u auid %u\n", s->pid, s->ppid, s->syscall, s->exit,
@@ -114,6 +121,17 @@ static int on_sample(const struct ar_tp_sample *s, void *ud)
                 s->npaths ? (int)s->paths[0].len : 0, s->npaths ? s->paths[0].p : "",
                 s->late, s->uid, s->auid);
     return 0;
+}
+
+static int count_fds(void)
+{
+    int n = 0;
+    char path[64];
+    for (int fd = 0; fd < 65536; fd++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        n += access(path, F_OK) == 0;
+    }
+    return n;
 }
 
 static double now_s(void)
@@ -192,6 +210,7 @@ int main(int argc, char **argv)
 
     void *e = NULL;
     char why[256] = "";
+    int fds_before = count_fds();
     if (!none) {
         cfg.self_pid = (uint32_t)getpid();
         int err = ar_tp_engine_perf.open(&plan, &cfg, on_sample, &st, why, sizeof why, &e);
@@ -235,6 +254,12 @@ int main(int argc, char **argv)
     double c1 = cpu_s();
     uint64_t lost = e ? ar_tp_engine_perf.lost(e) : 0;
     ar_tp_engine_perf.close(e);
+    int fds_after = count_fds();
+    if (fds_after != fds_before) {
+        fprintf(stderr, "tp_perf_probe: %d fds open before the engine, %d after close\n",
+                fds_before, fds_after);
+        return 1;
+    }
     printf("workload %.3f s exit %d consumer_cpu %.3f s samples %" PRIu64 " tree %" PRIu64
            " lost %" PRIu64 "\n", t1 - t0, WIFEXITED(status) ? WEXITSTATUS(status) : -1, c1 - c0,
            st.total, st.tree_samples, lost);
@@ -248,6 +273,7 @@ int main(int argc, char **argv)
     if (st.comm)
         printf("comm: right %" PRIu64 " empty %" PRIu64 " other %" PRIu64 "\n", st.comm_right,
                st.comm_empty, st.comm_other);
-    printf("ids known %" PRIu64 " of %" PRIu64 "\n", st.ids_known, st.tree_samples);
+    printf("ids known %" PRIu64 " of %" PRIu64 "; first sample's time %.1f ms before it was "
+           "consumed (CLOCK_REALTIME)\n", st.ids_known, st.tree_samples, st.first_age_ms);
     return stop_flag ? 1 : 0;
 }

@@ -1162,15 +1162,18 @@ static int sample_build_and_emit(struct perf_engine *e, struct pend *pd)
     s.pid = t->pid;
     const struct sc_info *sc = sc_of(e, t);
 
+    s.late |= AR_TP_LATE_IDS;
+    s.uid = s.euid = s.suid = s.fsuid = s.gid = s.egid = s.sgid = s.fsgid = UINT32_MAX;
+    s.auid = s.ses = UINT32_MAX;
     struct proc *p = proc_get(e, t->pid, true);
     if (p) {
         proc_refresh(e, p);
         if (p->st_ok) {
             s.uid = p->ids[0]; s.euid = p->ids[1]; s.suid = p->ids[2]; s.fsuid = p->ids[3];
             s.gid = p->ids[4]; s.egid = p->ids[5]; s.sgid = p->ids[6]; s.fsgid = p->ids[7];
-            s.late |= AR_TP_LATE_IDS;
         } else {
-            /* Unknown ids are not root's: 4294967295 as audit prints unset ids. */
+            /* Unknown ids are not root's: 4294967295 (audit's "unset"), marked late
+             * like every id here: none of them comes from the kernel's record. */
             s.uid = s.euid = s.suid = s.fsuid = s.gid = s.egid = s.sgid = s.fsgid = UINT32_MAX;
             e->n_late_fail++;
         }
@@ -1179,8 +1182,8 @@ static int sample_build_and_emit(struct perf_engine *e, struct pend *pd)
             s.auid = p->auid;
             s.ses = p->ses;
             s.has_auid = true;
-            s.late |= AR_TP_LATE_IDS;
         } else {
+            /* Not readable now (gone): has_auid false, nothing invented. */
             s.auid = s.ses = UINT32_MAX;
         }
         s.tty = (struct ar_span){p->tty, p->tty_len};
