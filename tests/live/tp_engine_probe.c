@@ -4,7 +4,7 @@
  * probe for measuring (bench numbers in the commit messages come from it).
  *
  *   tp_engine_probe [--ring BYTES] [--syscalls openat,execve,connect] [--expect PATH]
- *                   [--watch PATH [--dir]] [--never-uid UID] [--exe PATH]
+ *                   [--watch PATH [--dir]] [--never-uid UID] [--exe PATH] [--cwd PATH]
  *                   [--raw] [--print] [--none] -- COMMAND ARGS...
  *
  * --watch adds a path rule (-p rw) before the plain rule, keyed "watch"; the plain
@@ -60,11 +60,11 @@ static bool in_tree(uint32_t pid)
 }
 
 struct stats {
-    const char *expect, *exe;
+    const char *expect, *exe, *cwd;
     const struct ar_tp_plan *plan;
     bool print;
     uint64_t total, tree_samples, by_rule[AR_TP_MAX_RULES];
-    uint64_t path_right, exe_right, comm_right, rule_mismatch, late;
+    uint64_t path_right, exe_right, cwd_right, comm_right, rule_mismatch, late;
 };
 
 static bool span_is(struct ar_span s, const char *str)
@@ -101,6 +101,8 @@ static int on_sample(const struct ar_tp_sample *s, void *ud)
         st->path_right++;
     if (st->exe && span_is(s->exe, st->exe))
         st->exe_right++;
+    if (st->cwd && span_is(s->cwd, st->cwd))
+        st->cwd_right++;
     if (s->comm.len > 0)
         st->comm_right++;
     if (s->late)
@@ -204,6 +206,8 @@ int main(int argc, char **argv)
             syscalls = argv[++i];
         else if (!strcmp(argv[i], "--expect") && i + 1 < argc)
             st.expect = argv[++i];
+        else if (!strcmp(argv[i], "--cwd") && i + 1 < argc)
+            st.cwd = argv[++i];
         else if (!strcmp(argv[i], "--exe") && i + 1 < argc)
             st.exe = argv[++i];
         else if (!strcmp(argv[i], "--watch") && i + 1 < argc)
@@ -323,11 +327,11 @@ int main(int argc, char **argv)
             tv_s(self.ru_utime) + tv_s(self.ru_stime));
     fprintf(stderr,
             "tp_engine_probe: open %.3f s, command %.3f s (exit %d), samples %" PRIu64
-            " (tree %" PRIu64 "), lost %" PRIu64 ", path right %" PRIu64 ", exe right %" PRIu64
+            " (tree %" PRIu64 "), lost %" PRIu64 ", path right %" PRIu64 ", exe right %" PRIu64 ", cwd right %" PRIu64
             ", comm %" PRIu64 ", late %" PRIu64 ", rule differs from ar_tp_plan_match %" PRIu64
             ", bpf/perf fds after close %d",
             t0 - t_open, t1 - t0, WIFEXITED(status) ? WEXITSTATUS(status) : -1, st.total,
-            st.tree_samples, lost, st.path_right, st.exe_right, st.comm_right, st.late,
+            st.tree_samples, lost, st.path_right, st.exe_right, st.cwd_right, st.comm_right, st.late,
             st.rule_mismatch, held);
     for (unsigned k = 0; k < plan.nrules; k++)
         fprintf(stderr, ", rule %u (%s%s) %" PRIu64, k, plan.rules[k].never ? "never " : "",

@@ -479,6 +479,12 @@ static __always_inline int do_exit(__s64 ret)
     v[AR_BPF_F_A2] = e->args[2];
     v[AR_BPF_F_A3] = e->args[3];
 
+    /* The exe (filled on a thread group's first event: before the cwd, as both use
+     * the walk buffer). */
+    struct exe_ent *x = bpf_map_lookup_elem(&exe_cache, &tgid);
+    if (!x)
+        x = fill_exe(s, t, tgid);
+
     /* The cwd: for the record when the plan wants it, and to join relative paths. */
     __u32 cwdpos = WALK_END, cwdlen = 0, trunc = 0;
     if (need_cwd || has_path_rules) {
@@ -560,9 +566,6 @@ static __always_inline int do_exit(__s64 ret)
     h->rule = rule;
     bpf_get_current_comm(h->comm, sizeof(h->comm));
 
-    struct exe_ent *x = bpf_map_lookup_elem(&exe_cache, &tgid);
-    if (!x)
-        x = fill_exe(s, t, tgid);
     __u32 n = 0;
     if (x) {
         n = bound(x->len, AR_BPF_EXE_CAP - 1);
