@@ -4,7 +4,7 @@
  * messages come from it).
  *
  *   tp_perf_probe [--ring BYTES] [--syscalls 257,59] [--raw] [--expect PATH] [--exe PATH]
- *                 [--comm NAME] [--none] [--quiet] -- COMMAND ARGS...
+ *                 [--comm NAME] [--none] [--quiet] [--dump] -- COMMAND ARGS...
  *
  * --raw hooks raw_syscalls (plan.raw_syscalls) instead of the per-syscall
  * tracepoints; --none runs the command without the engine (the baseline).
@@ -55,7 +55,8 @@ struct stats {
     uint64_t comm_right, comm_empty, comm_other;
     uint64_t ids_known, late_path, late_ids;
     uint64_t exec_path_right;
-    double first_age_ms;    /* CLOCK_REALTIME at consumption minus the sample's time */
+    double first_age_ms;
+    bool dump;              /* every sample of the tree: nr, exit, path0 */    /* CLOCK_REALTIME at consumption minus the sample's time */
     bool quiet;
 };
 
@@ -108,6 +109,9 @@ static int on_sample(const struct ar_tp_sample *s, void *ud)
         else
             st->comm_other++;
     }
+    if (st->dump)
+        printf("dump %d %" PRId64 " %.*s\n", s->syscall, s->exit,
+               s->npaths ? (int)s->paths[0].len : 0, s->npaths ? s->paths[0].p : "");
     if (st->tree_samples == 1) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -172,6 +176,8 @@ int main(int argc, char **argv)
             plan.raw_syscalls = true;
         else if (!strcmp(argv[i], "--none"))
             none = true;
+        else if (!strcmp(argv[i], "--dump"))
+            st.dump = true;
         else if (!strcmp(argv[i], "--quiet"))
             st.quiet = true;
         else if (!strcmp(argv[i], "--"))
