@@ -705,10 +705,16 @@ SEC("tracepoint")
 int ar_sys_enter(struct trace_event_raw_sys_enter *ctx)
 {
     __u64 a[6];
-    /* One copy: clang turns per-field loads into modified ctx pointers, which the
-     * verifier refuses. */
-    if (bpf_probe_read_kernel(a, sizeof(a), ctx->args))
-        return 0;
+    /* The arguments from the task's user registers, as audit prints them: the
+     * tracepoint's record holds only the syscall's own arguments (three for execve),
+     * and reading six from it would show whatever follows, kernel addresses too. */
+    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+    a[0] = BPF_CORE_READ(regs, di);
+    a[1] = BPF_CORE_READ(regs, si);
+    a[2] = BPF_CORE_READ(regs, dx);
+    a[3] = BPF_CORE_READ(regs, r10);
+    a[4] = BPF_CORE_READ(regs, r8);
+    a[5] = BPF_CORE_READ(regs, r9);
     return do_enter((int)ctx->id, ARCH_X86_64, a);
 }
 
