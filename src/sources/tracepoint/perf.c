@@ -89,6 +89,7 @@ struct ev {
     uint16_t ret_off, ret_size;/* exits */
     uint16_t id_off, args_off; /* raw_syscalls */
     uint16_t fn_off, pid_off, oldpid_off; /* sched_process_exec */
+    int qfd;                   /* its fd on the first CPU (PERF_EVENT_IOC_QUERY_BPF) */
 };
 
 /* ---------------------------------------------------------------- tables */
@@ -247,6 +248,7 @@ struct perf_engine {
     uint64_t lost;
     int64_t clock_offset;      /* added to perf time: 0 with use_clockid */
     bool kernel_filter;        /* common_pid != self accepted */
+    unsigned foreign_bpf_max;  /* most of our tracepoints seen with a BPF program */
 
     struct ev *evs;            /* by tracepoint id */
     uint16_t *ev_by_id;        /* 65536 entries: index + 1, 0 none */
@@ -633,6 +635,8 @@ static int event_attach(struct perf_engine *e, uint32_t id, const char *what, bo
             }
             return perf_errno_why(errno, what, why, whylen);
         }
+        if (e->nevs && e->evs[e->nevs - 1].qfd < 0)
+            e->evs[e->nevs - 1].qfd = (int)fd;
         int err = fd_keep(e, (int)fd);
         if (err < 0) {
             close((int)fd);
@@ -688,6 +692,7 @@ static int ev_add(struct perf_engine *e, uint32_t id, const struct ev *ev, char 
         return -ERANGE;
     }
     e->evs[e->nevs] = *ev;
+    e->evs[e->nevs].qfd = -1;
     e->ev_by_id[id] = (uint16_t)(e->nevs + 1);
     e->nevs++;
     return 0;
@@ -1733,10 +1738,32 @@ static int perf_fd(void *p)
     return e ? e->epfd : -EBADF;
 }
 
+/* Tracepoints of ours that also carry a BPF program (someone else's): one that
+ * returns 0 suppresses our samples there without a trace. Counted for the
+ * diagnostics; the engine interface has no warning channel. */
+static unsigned foreign_bpf(const struct perf_engine *e)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < e->nevs; i++) {
+        /* ids_len 0: only the count. */
+        struct perf_event_query_bpf q;
+        memset(&q, 0, sizeof q);
+        if (e->evs[i].qfd >= 0 && e->evs[i].kind != EV_EXEC &&
+            ioctl(e->evs[i].qfd, PERF_EVENT_IOC_QUERY_BPF, &q) == 0 && q.prog_cnt)
+            n++;
+    }
+    return n;
+}
+
 static uint64_t perf_lost(void *p)
 {
-    const struct perf_engine *e = p;
-    return e ? e->lost : 0;
+    struct perf_engine *e = p;
+    if (!e)
+        return 0;
+    unsigned fb = foreign_bpf(e);
+    if (fb > e->foreign_bpf_max)
+        e->foreign_bpf_max = fb;
+    return e->lost;
 }
 
 static void perf_close(void *p)
@@ -1744,6 +1771,19 @@ static void perf_close(void *p)
     struct perf_engine *e = p;
     if (!e)
         return;
+    /* Diagnostics for the probe and benches (before the fds go). */
+    if (getenv("AR_TP_PERF_STATS")) {
+        unsigned fb = foreign_bpf(e);
+        if (fb > e->foreign_bpf_max)
+            e->foreign_bpf_max = fb;
+        fprintf(stderr, "perf engine: records %" PRIu64 " samples %" PRIu64 " emitted %" PRIu64
+                " lost %" PRIu64 " self %" PRIu64 " orphan_exit %" PRIu64 " stale %" PRIu64
+                " unfinished %" PRIu64 " late_fail %" PRIu64 " bad %" PRIu64 " throttle %" PRIu64
+                " kfilter %d foreign_bpf %u\n",
+                e->n_records, e->n_samples, e->n_emitted, e->lost, e->n_self, e->n_orphan_exit,
+                e->n_stale, e->n_unfinished, e->n_late_fail, e->n_bad, e->n_throttle,
+                e->kernel_filter, e->foreign_bpf_max);
+    }
     for (unsigned i = 0; i < e->nfds; i++)
         ioctl(e->fds[i], PERF_EVENT_IOC_DISABLE, 0);
     if (e->rings) {
@@ -1766,14 +1806,6 @@ static void perf_close(void *p)
             if (q->pid)
                 proc_free(q);
         }
-    if (getenv("AR_TP_PERF_STATS"))
-        fprintf(stderr, "perf engine: records %" PRIu64 " samples %" PRIu64 " emitted %" PRIu64
-                " lost %" PRIu64 " self %" PRIu64 " orphan_exit %" PRIu64 " stale %" PRIu64
-                " unfinished %" PRIu64 " late_fail %" PRIu64 " bad %" PRIu64 " throttle %" PRIu64
-                " kfilter %d\n",
-                e->n_records, e->n_samples, e->n_emitted, e->lost, e->n_self, e->n_orphan_exit,
-                e->n_stale, e->n_unfinished, e->n_late_fail, e->n_bad, e->n_throttle,
-                e->kernel_filter);
     free(e->tasks.slots);
     free(e->procs.slots);
     free(e->fds);
