@@ -234,6 +234,8 @@ int main(int argc, char **argv)
     tree[ntree++] = (uint32_t)child;
     int status = 0;
     double t1 = 0;
+    struct rusage child_ru;
+    memset(&child_ru, 0, sizeof child_ru);
     for (;;) {
         if (e) {
             struct pollfd pfd = {.fd = ar_tp_engine_perf.fd(e), .events = POLLIN};
@@ -244,7 +246,7 @@ int main(int argc, char **argv)
                 break;
             }
         }
-        pid_t w = waitpid(child, &status, e ? WNOHANG : 0);
+        pid_t w = wait4(child, &status, e ? WNOHANG : 0, &child_ru);
         if (w == child) {
             t1 = now_s();
             break;
@@ -266,9 +268,12 @@ int main(int argc, char **argv)
                 fds_before, fds_after);
         return 1;
     }
+    double wcpu = (double)child_ru.ru_utime.tv_sec + child_ru.ru_utime.tv_usec / 1e6 +
+                  (double)child_ru.ru_stime.tv_sec + child_ru.ru_stime.tv_usec / 1e6;
     printf("workload %.3f s exit %d consumer_cpu %.3f s samples %" PRIu64 " tree %" PRIu64
-           " lost %" PRIu64 "\n", t1 - t0, WIFEXITED(status) ? WEXITSTATUS(status) : -1, c1 - c0,
-           st.total, st.tree_samples, lost);
+           " lost %" PRIu64 " workload_cpu %.3f s\n", t1 - t0,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1, c1 - c0, st.total, st.tree_samples, lost,
+           wcpu);
     if (st.expect)
         printf("path: right %" PRIu64 " empty %" PRIu64 " other %" PRIu64 "\n", st.path_right,
                st.path_empty, st.path_other);
