@@ -725,13 +725,17 @@ int ar_sys_enter(struct trace_event_raw_sys_enter *ctx)
     a[3] = BPF_CORE_READ(regs, r10);
     a[4] = BPF_CORE_READ(regs, r8);
     a[5] = BPF_CORE_READ(regs, r9);
-    return do_enter((int)ctx->id, ARCH_X86_64, a);
+    do_enter((int)ctx->id, ARCH_X86_64, a);
+    /* 1: let the event go on to perf listeners on the same tracepoint (perf trace,
+     * another collector's perf engine); 0 would blind them without a trace. */
+    return 1;
 }
 
 SEC("tracepoint")
 int ar_sys_exit(struct trace_event_raw_sys_exit *ctx)
 {
-    return do_exit(ctx->ret);
+    do_exit(ctx->ret);
+    return 1;
 }
 
 /* raw_syscalls (every syscall, ia32 too): only for plans that need them. */
