@@ -233,7 +233,7 @@ static void run_usage(FILE *f)
             "                            by the same rules, without the audit subsystem\n"
             "      --tracepoint-engine E auto (default: bpf when the kernel allows it), bpf,\n"
             "                            or perf (no BPF; strings read late, marked so)\n"
-            "      --tracepoint-ring SIZE  ring buffer (bpf: 8M; perf: 1M per CPU)\n"
+            "      --tracepoint-ring SIZE  ring buffer (bpf: 8M; perf: 4M per CPU)\n"
             "      --takeover            stop the process holding the slot (SIGTERM) and take it\n"
             "      --no-enable           do not switch auditing on (enabled=1)\n"
             "      --backlog-limit N     kernel backlog while running (default 8192)\n"
