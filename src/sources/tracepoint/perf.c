@@ -1273,6 +1273,7 @@ static int sample_build_and_emit(struct perf_engine *e, struct pend *pd)
     }
 
     if (sc) {
+        bool cwd_fresh = false;
         for (unsigned i = 0; i < sc->npath; i++) {
             if (i == 0 && is_exec(t) && t->exec_seen && p && p->execfn) {
                 /* Copied by the kernel at exec: not late. */
@@ -1288,6 +1289,24 @@ static int sample_build_and_emit(struct perf_engine *e, struct pend *pd)
             }
             s.paths[i] = (struct ar_span){pd->path[i], (size_t)n};
             s.npaths = i + 1;
+            if (n > 0 && pd->path[i][0] != '/' && p && e->need_cwd && !cwd_fresh) {
+                /* A relative path is matched against the cwd: read it now, not from
+                 * the 250 ms /proc cache, which still held the cwd from before a
+                 * chdir (python: chdir, then open("d/f") 0/20 matched). */
+                char cp[64];
+                snprintf(cp, sizeof cp, "/proc/%u/cwd", p->pid);
+                size_t len = 0;
+                char *cwd = read_link(cp, &len);
+                if (cwd) {
+                    free(p->cwd);
+                    p->cwd = cwd;
+                    p->cwd_len = len;
+                    p->cwd_ok = true;
+                    s.cwd = (struct ar_span){p->cwd, p->cwd_len};
+                    s.late |= AR_TP_LATE_CWD;
+                }
+                cwd_fresh = true;
+            }
         }
         if (sc->sa_arg >= 0 && sc->salen_arg >= 0 && ret >= 0) {
             uint64_t len = t->args[sc->salen_arg];
