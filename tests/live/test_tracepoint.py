@@ -976,6 +976,36 @@ def case_ids_change(case, engine):
          (json.dumps(got[0])[:800] if got else "none (the rule's auid=1 did not match)"))
 
 
+def case_shipped_rules(case, engine):
+    """Without --rules the source runs the shipped rule set (the issue: "the shipped
+    default rule set works on this source too"): it starts, collects and stops
+    cleanly. (No event is provoked: its rules watch system files.)"""
+    c = Collector(case, ["--source", "tracepoint", "--tracepoint-engine", engine])
+    m = re.search(r"engine \w+, (\d+) syscalls hooked", c.stderr())
+    time.sleep(1)
+    rc, events, err = c.stop()
+    assert rc == 0, err
+    keyed = collections.Counter(e.get("key") if isinstance(e.get("key"), str) else
+                                ",".join(e.get("key") or []) for e in events if e.get("key"))
+    log(f"     {engine}: shipped rules: {m.group(1) if m else '?'} syscalls hooked, "
+        f"{len(events)} events, keys {dict(keyed.most_common(5))}")
+    case.check_audit_untouched()
+
+
+def case_no_bpf_caps(case, engine):
+    """Without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN the source cannot run and says
+    which capabilities it needs; nothing is left behind."""
+    rules = rule_file(os.path.join(case.tmp, "rules"))
+    c = Collector(case, tracepoint_args(engine, rules),
+                  prefix=(SETPRIV, "--inh-caps=-all", "--bounding-set=-bpf,-perfmon,-sys_admin"),
+                  expect_exit=True)
+    err = c.stderr()
+    log(f"     {engine}: exit {c.rc}: {err.strip().splitlines()[-1:]}")
+    assert c.rc == 1, f"exit {c.rc}:\n{err}"
+    assert re.search(r"CAP_BPF|CAP_PERFMON|CAP_SYS_ADMIN", err), err
+    case.check_audit_untouched()
+
+
 def case_refusal(case, engine):
     """Rules this source cannot express are refused at start, with file:line and why."""
     for rule, lineno in (("-a always,exclude -F msgtype=CWD", 3),
@@ -1176,6 +1206,8 @@ CASES = [
     (case_short_lived, ("bpf", "perf"), False),
     (case_differential, ("bpf", "perf"), True),
     (case_refusal, ("bpf",), False),
+    (case_shipped_rules, ("bpf", "perf"), False),
+    (case_no_bpf_caps, ("bpf", "perf", "auto"), False),
     (case_sigkill_restart, ("bpf", "perf"), False),
     (case_startup_failure, ("bpf", "perf"), False),
     (case_perf_tracefs_premounted, ("perf",), False),
