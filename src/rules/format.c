@@ -16,28 +16,6 @@
 
 /* Fields whose value is the length of a string in buf (the kernel's list in
  * audit_krule_to_data). */
-static bool is_string_field(uint32_t field)
-{
-    switch (field) {
-    case AUDIT_SUBJ_USER:
-    case AUDIT_SUBJ_ROLE:
-    case AUDIT_SUBJ_TYPE:
-    case AUDIT_SUBJ_SEN:
-    case AUDIT_SUBJ_CLR:
-    case AUDIT_OBJ_USER:
-    case AUDIT_OBJ_ROLE:
-    case AUDIT_OBJ_TYPE:
-    case AUDIT_OBJ_LEV_LOW:
-    case AUDIT_OBJ_LEV_HIGH:
-    case AUDIT_WATCH:
-    case AUDIT_DIR:
-    case AUDIT_FILTERKEY:
-    case AUDIT_EXE:
-        return true;
-    default:
-        return false;
-    }
-}
 
 int ar_rules_check_data(const struct audit_rule_data *rule, size_t size)
 {
@@ -46,7 +24,7 @@ int ar_rules_check_data(const struct audit_rule_data *rule, size_t size)
         return -EBADMSG;
     uint64_t used = 0;
     for (uint32_t i = 0; i < rule->field_count; i++)
-        if (is_string_field(rule->fields[i] & ~AUDIT_OPERATORS))
+        if (ar_rules_field_is_string(rule->fields[i] & ~AUDIT_OPERATORS))
             used += rule->values[i];
     return used <= rule->buflen ? 0 : -EBADMSG;
 }
@@ -78,7 +56,7 @@ bool ar_rules_key_matches(const struct audit_rule_data *rule, size_t size, const
     size_t off = 0, klen = strlen(key);
     for (uint32_t i = 0; i < rule->field_count; i++) {
         uint32_t field = rule->fields[i] & ~AUDIT_OPERATORS;
-        if (!is_string_field(field))
+        if (!ar_rules_field_is_string(field))
             continue;
         uint32_t len = rule->values[i];
         if (field == AUDIT_FILTERKEY && len >= klen) {
@@ -268,7 +246,7 @@ int ar_rules_format(const struct audit_rule_data *r, size_t size, uint32_t machi
         if (field == AUDIT_ARCH)
             continue;
         const struct ar_fielddef *fd = ar_field_by_id(field);
-        const char *str = is_string_field(field) ? r->buf + off : NULL;
+        const char *str = ar_rules_field_is_string(field) ? r->buf + off : NULL;
         if (str)
             off += v;
         if (!fd) {

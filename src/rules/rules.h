@@ -18,6 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* AUDIT_FILTER_URING_EXIT and AUDIT_FILTER_FS arrived in later headers than some
+ * distributions ship; the numbers are the kernel ABI. */
+#ifndef AUDIT_FILTER_FS
+#define AUDIT_FILTER_FS 0x06
+#endif
+#ifndef AUDIT_FILTER_URING_EXIT
+#define AUDIT_FILTER_URING_EXIT 0x07
+#endif
+
 /* What a compiled line asks of the kernel, in file order. */
 enum ar_rules_op_type {
     AR_RULES_OP_ADD,                /* -a, -A, -w: AUDIT_ADD_RULE with `rule` */
@@ -149,6 +158,10 @@ int ar_rules_format(const struct audit_rule_data *rule, size_t size, uint32_t ma
 /* True when the rule's key (-k, -F key=, any of several) contains `key`, as
  * `auditctl -l -k` and `-D -k` match. */
 bool ar_rules_key_matches(const struct audit_rule_data *rule, size_t size, const char *key);
+
+/* True for the fields whose value is the length of a string in the rule's buf
+ * (the kernel's list in audit_krule_to_data): LSM labels, watch, dir, key, exe. */
+bool ar_rules_field_is_string(uint32_t field);
 
 /* The build machine's AUDIT_ARCH_* (what b64 means when nothing else is said). */
 uint32_t ar_rules_build_machine(void);

@@ -335,3 +335,26 @@ void ar_arch_pair(uint32_t machine, uint32_t *ret_b64, uint32_t *ret_b32)
         *ret_b32 = machine;
     }
 }
+
+bool ar_rules_field_is_string(uint32_t field)
+{
+    switch (field) {
+    case AUDIT_SUBJ_USER:
+    case AUDIT_SUBJ_ROLE:
+    case AUDIT_SUBJ_TYPE:
+    case AUDIT_SUBJ_SEN:
+    case AUDIT_SUBJ_CLR:
+    case AUDIT_OBJ_USER:
+    case AUDIT_OBJ_ROLE:
+    case AUDIT_OBJ_TYPE:
+    case AUDIT_OBJ_LEV_LOW:
+    case AUDIT_OBJ_LEV_HIGH:
+    case AUDIT_WATCH:
+    case AUDIT_DIR:
+    case AUDIT_FILTERKEY:
+    case AUDIT_EXE:
+        return true;
+    default:
+        return false;
+    }
+}

@@ -7,15 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/audit.h>
+#include "rules/rules.h" /* AUDIT_FILTER_FS, AUDIT_FILTER_URING_EXIT */
 
-/* AUDIT_FILTER_URING_EXIT and AUDIT_FILTER_FS arrived in later headers than some
- * distributions ship; the numbers are the kernel ABI. */
-#ifndef AUDIT_FILTER_FS
-#define AUDIT_FILTER_FS 0x06
-#endif
-#ifndef AUDIT_FILTER_URING_EXIT
-#define AUDIT_FILTER_URING_EXIT 0x07
-#endif
 
 /* The filter list of a rule's flags (the kernel's listnr: flags without
  * AUDIT_FILTER_PREPEND). */

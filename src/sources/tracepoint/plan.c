@@ -17,12 +17,6 @@
 
 #include "enrich/tables.h"
 
-#ifndef AUDIT_FILTER_FS
-#define AUDIT_FILTER_FS 0x06
-#endif
-#ifndef AUDIT_FILTER_URING_EXIT
-#define AUDIT_FILTER_URING_EXIT 0x07
-#endif
 
 #define PERM_R AUDIT_PERM_READ
 #define PERM_W AUDIT_PERM_WRITE
@@ -167,29 +161,6 @@ uint32_t ar_tp_sample_perm(const struct ar_tp_sample *s)
 
 /* ---- translation ------------------------------------------------------------- */
 
-/* Fields whose value is the length of a string in buf (audit_krule_to_data). */
-static bool is_string_field(uint32_t field)
-{
-    switch (field) {
-    case AUDIT_SUBJ_USER:
-    case AUDIT_SUBJ_ROLE:
-    case AUDIT_SUBJ_TYPE:
-    case AUDIT_SUBJ_SEN:
-    case AUDIT_SUBJ_CLR:
-    case AUDIT_OBJ_USER:
-    case AUDIT_OBJ_ROLE:
-    case AUDIT_OBJ_TYPE:
-    case AUDIT_OBJ_LEV_LOW:
-    case AUDIT_OBJ_LEV_HIGH:
-    case AUDIT_WATCH:
-    case AUDIT_DIR:
-    case AUDIT_FILTERKEY:
-    case AUDIT_EXE:
-        return true;
-    default:
-        return false;
-    }
-}
 
 static const struct {
     uint32_t audit;
@@ -386,7 +357,7 @@ static bool translate(const struct audit_rule_data *r, size_t size, uint32_t mac
         uint32_t flag = r->fieldflags[i];
         uint32_t value = r->values[i];
         const char *str = NULL;
-        if (is_string_field(field)) {
+        if (ar_rules_field_is_string(field)) {
             str = r->buf + off;
             off += value;
         }
