@@ -382,6 +382,16 @@ static void test_pipeline(void)
     CHECK_STR(str_at(j, "key.0"), "one");
     CHECK_STR(str_at(j, "key.1"), "two");
     CHECK_STR(str_at(j, "paths.0"), "/tmp/a b");
+    /* The exec did not happen: no EXECVE and no PROCTITLE of args that never were
+     * the process's (audit_bprm runs only for a loaded binary). */
+    CHECK(at(j, "argv") == NULL && at(j, "proctitle") == NULL);
+    CHECK_STR(str_at(j, "records.1.type"), "CWD");
+    CHECK_STR(str_at(j, "records.2.type"), "PATH");
+    CHECK_STR(str_at(j, "records.3.type"), "EOE");
+    cJSON_Delete(j);
+    /* The same exec succeeding has them. */
+    s.exit = 0;
+    j = through_pipeline(&s);
     CHECK_STR(str_at(j, "argv.0"), "/tmp/a b");
     CHECK_STR(str_at(j, "argv.1"), "--x");
     CHECK_STR(str_at(j, "proctitle.0"), "/tmp/a b");
@@ -400,6 +410,9 @@ static void test_pipeline(void)
     CHECK_STR(str_at(j, "syscall"), "connect");
     CHECK_STR(str_at(j, "sockaddr.addr"), "127.0.0.1");
     CHECK(num_at(j, "sockaddr.port") == 53);
+    /* No names, no CWD (the sample carries a cwd: another rule needed it). */
+    CHECK_STR(str_at(j, "records.1.type"), "SOCKADDR");
+    CHECK_STR(str_at(j, "records.2.type"), "EOE");
     cJSON_Delete(j);
 }
 
