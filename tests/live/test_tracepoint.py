@@ -987,16 +987,26 @@ def case_ids_change(case, engine):
 def case_shipped_rules(case, engine):
     """Without --rules the source runs the shipped rule set (the issue: "the shipped
     default rule set works on this source too"): it starts, collects and stops
-    cleanly. (No event is provoked: its rules watch system files.)"""
+    cleanly, and its watches catch a change: /etc/login.defs chmod-ed to the mode it
+    has (-w /etc/login.defs -p wa -k auth-config; nothing on the machine changes) by a
+    process that lives on after (the perf engine reads the path late)."""
     c = Collector(case, ["--source", "tracepoint", "--tracepoint-engine", engine])
     m = re.search(r"engine \w+, (\d+) syscalls hooked", c.stderr())
+    subprocess.run([PY, "-c", "import os, time\n"
+                    "p = b'/etc/login.defs'\n"
+                    "os.chmod(p, os.stat(p).st_mode & 0o7777)\n"
+                    "time.sleep(0.5)\n"], check=True, timeout=30)
     time.sleep(1)
     rc, events, err = c.stop()
     assert rc == 0, err
     keyed = collections.Counter(e.get("key") if isinstance(e.get("key"), str) else
                                 ",".join(e.get("key") or []) for e in events if e.get("key"))
+    chmods = [e for e in events if e.get("key") == "auth-config" and
+              "/etc/login.defs" in (e.get("paths") or [])]
     log(f"     {engine}: shipped rules: {m.group(1) if m else '?'} syscalls hooked, "
-        f"{len(events)} events, keys {dict(keyed.most_common(5))}")
+        f"{len(events)} events, keys {dict(keyed.most_common(5))}, "
+        f"{len(chmods)} chmod of /etc/login.defs keyed auth-config")
+    assert chmods, f"{engine}: the chmod of /etc/login.defs was not reported"
     case.check_audit_untouched()
 
 

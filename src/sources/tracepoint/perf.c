@@ -252,7 +252,7 @@ struct perf_engine {
     /* raw_syscalls only for 32-bit rules with -S lists: "id == N || ..." of their
      * numbers, so the kernel does not send us every syscall of the machine (the
      * shipped set lost 640k events a minute without it). Empty: no such filter. */
-    char raw_ids[1024];
+    char raw_ids[2048];
     unsigned foreign_bpf_max;  /* most of our tracepoints seen with a BPF program */
 
     struct ev *evs;            /* by tracepoint id */
@@ -792,15 +792,18 @@ static int hook_raw(struct perf_engine *e, const struct ar_tp_engine_config *cfg
     return event_attach(e, fmt.id, "raw_syscalls/sys_exit", true, cfg, why, whylen);
 }
 
-/* The ids raw_syscalls must pass when no rule needs every syscall: the numbers of
- * the 32-bit rules (the x86_64 ones have tracepoints of their own; native calls
- * with the same numbers pass too and are dropped in user space). "" when some rule
- * needs all syscalls or the list does not fit. */
+/* The ids raw_syscalls must pass when no rule needs every syscall: the hooked
+ * x86_64 syscalls and the numbers of the 32-bit rules (in raw mode every syscall
+ * comes through raw_syscalls; a call of the other arch with a listed number passes
+ * too and is dropped in user space). "" when some rule needs all syscalls or the
+ * list does not fit. */
 static void raw_filter(const struct ar_tp_plan *plan, char *buf, size_t size)
 {
     size_t len = 0;
     buf[0] = 0;
     uint64_t ids[AR_TP_NR_SYSCALLS / 64] = {0};
+    for (size_t w = 0; w < AR_ARRAY_SIZE(ids); w++)
+        ids[w] = plan->syscalls[w];
     for (unsigned i = 0; i < plan->nrules; i++) {
         const struct ar_tp_rule *r = &plan->rules[i];
         if (r->all_syscalls)
