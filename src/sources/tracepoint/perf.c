@@ -272,6 +272,7 @@ struct perf_engine {
     /* tracefs */
     char tracefs[PATH_MAX];
     char mounted[PATH_MAX];    /* what we mounted ourselves; "" none */
+    char mountdir[64];         /* the directory we made for it; "" none */
 
     struct pend *batch;        /* BATCH entries */
     unsigned nbatch, batch_read, batch_done; /* read: paths done; done: emitted */
@@ -328,6 +329,9 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
 
 /* ---------------------------------------------------------------- tracefs */
 
+/* Where a collector mounts tracefs for itself when none is mounted (+ XXXXXX). */
+#define TRACEFS_PRIVATE "/run/auditrelay-tracefs."
+
 /* The mount point of the first mounted filesystem of `type` that has `sub`. */
 static bool find_mount(const char *type, const char *sub, char *out, size_t outlen)
 {
@@ -339,6 +343,9 @@ static bool find_mount(const char *type, const char *sub, char *out, size_t outl
     while (!found && fgets(line, sizeof line, f)) {
         char dev[256], dir[512], fstype[64];
         if (sscanf(line, "%255s %511s %63s", dev, dir, fstype) != 3 || strcmp(fstype, type))
+            continue;
+        /* Another collector's mount of the moment: it goes away under us. */
+        if (strncmp(dir, TRACEFS_PRIVATE, sizeof(TRACEFS_PRIVATE) - 1) == 0)
             continue;
         char probe[PATH_MAX];
         snprintf(probe, sizeof probe, "%s%s/events", dir, sub);
@@ -358,7 +365,18 @@ static int tracefs_acquire(struct perf_engine *e, char *why, size_t whylen)
     if (find_mount("tracefs", "", e->tracefs, sizeof e->tracefs) ||
         find_mount("debugfs", "/tracing", e->tracefs, sizeof e->tracefs))
         return 0;
-    const char *dir = "/sys/kernel/tracing";
+    /* Our own mount on a directory of our own, for the moment the formats are
+     * read: collectors starting together do not unmount each other's (on the
+     * shared /sys/kernel/tracing two of thirty failed), and the standard path never
+     * changes under other tools. */
+    char dir[] = TRACEFS_PRIVATE "XXXXXX";
+    if (!mkdtemp(dir)) {
+        int err = errno;
+        whyf(why, whylen, "tracefs is not mounted and no directory to mount it on: %s: %s",
+             dir, strerror(err));
+        return err == EACCES || err == EPERM ? -EPERM : -err;
+    }
+    snprintf(e->mountdir, sizeof e->mountdir, "%s", dir);
     if (mount("nodev", dir, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) {
         snprintf(e->tracefs, sizeof e->tracefs, "%s", dir);
         snprintf(e->mounted, sizeof e->mounted, "%s", dir);
@@ -367,7 +385,6 @@ static int tracefs_acquire(struct perf_engine *e, char *why, size_t whylen)
     int err = errno;
     if (err == ENODEV || err == ENOENT) {
         /* Before 4.1 tracing lives in debugfs only. */
-        dir = "/sys/kernel/debug";
         if (mount("nodev", dir, "debugfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) {
             snprintf(e->mounted, sizeof e->mounted, "%s", dir);
             snprintf(e->tracefs, sizeof e->tracefs, "%s/tracing", dir);
@@ -379,22 +396,22 @@ static int tracefs_acquire(struct perf_engine *e, char *why, size_t whylen)
         }
     }
     if (err == EPERM) {
-        whyf(why, whylen, "tracefs is not mounted and mounting it at /sys/kernel/tracing "
-             "was refused (CAP_SYS_ADMIN needed)");
+        whyf(why, whylen, "tracefs is not mounted and mounting it was refused (CAP_SYS_ADMIN "
+                          "needed)");
         return -EPERM;
     }
-    whyf(why, whylen, "tracefs is not mounted and mounting it at /sys/kernel/tracing "
-         "failed: %s", strerror(err));
+    whyf(why, whylen, "tracefs is not mounted and mounting it failed: %s", strerror(err));
     return -ENOENT;
 }
 
 static void tracefs_release(struct perf_engine *e)
 {
-    if (!e->mounted[0])
-        return;
-    if (umount2(e->mounted, 0) < 0 && errno == EBUSY)
+    if (e->mounted[0] && umount2(e->mounted, 0) < 0 && errno == EBUSY)
         umount2(e->mounted, MNT_DETACH);
     e->mounted[0] = '\0';
+    if (e->mountdir[0])
+        rmdir(e->mountdir);
+    e->mountdir[0] = '\0';
 }
 
 /* Parses events/GROUP/NAME/format. */
