@@ -668,8 +668,8 @@ static int bpf_open(const struct ar_tp_plan *plan, const struct ar_tp_engine_con
         char sum[512];
         summarize_log(sum, sizeof(sum));
         if (err == -EPERM) {
-            snprintf(why, whylen, "BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)%s%s",
-                     sum[0] ? ": " : "", sum);
+            /* libbpf's log adds only its guesses (RLIMIT_MEMLOCK...) here. */
+            snprintf(why, whylen, "BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
             err = -EPERM;
         } else {
             snprintf(why, whylen, "BPF: the kernel refused the programs (%s)%s%s", strerror(-err),
