@@ -48,7 +48,9 @@
 #define MAX_EVENTS 1100          /* 2 per syscall, raw_syscalls, exec */
 #define TASK_CAP 32768           /* threads known (pending syscall or comm) */
 #define PROC_CAP 16384           /* processes known (ppid, exec filename, /proc cache) */
-#define PROC_TTL_NS 250000000ull /* /proc values are reused for this long */
+/* /proc values are read once per process per consume() (every 20 ms or a
+ * wake-up): a 250 ms cache gave a process that set its loginuid right after
+ * starting its old ids for the events after the change (-F auid= missed them). */
 #define STR_MAX 4096             /* a path as read from the process */
 #define ARGV_BYTES 16384         /* execve argv as read late */
 #define SOCKADDR_MAX 128
@@ -201,7 +203,7 @@ struct proc {
     uint32_t pid;              /* key */
     uint32_t ppid;             /* from perf's FORK record; 0: unknown */
     char *execfn;              /* sched_process_exec's filename */
-    uint64_t read_ns;          /* CLOCK_MONOTONIC of the /proc read; 0: none */
+    uint64_t read_gen;         /* the consume() of the /proc read; 0: none */
     bool st_ok, auid_ok, exe_ok, cwd_ok;
     uint32_t ids[8];           /* uid euid suid fsuid gid egid sgid fsgid */
     uint32_t st_ppid;
@@ -273,6 +275,7 @@ struct perf_engine {
     char tracefs[PATH_MAX];
     char mounted[PATH_MAX];    /* what we mounted ourselves; "" none */
     char mountdir[64];         /* the directory we made for it; "" none */
+    uint64_t consume_gen;      /* consume() calls so far: the /proc cache's age */
 
     struct pend *batch;        /* BATCH entries */
     unsigned nbatch, batch_read, batch_done; /* read: paths done; done: emitted */
@@ -293,13 +296,6 @@ static void whyf(char *why, size_t whylen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, whylen, fmt, ap);
     va_end(ap);
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Reads a small file whole; returns bytes read (NUL-terminated) or -errno. */
@@ -1000,7 +996,7 @@ static void proc_clear_cache(struct proc *p)
     free(p->cwd);
     p->exe = p->cwd = NULL;
     p->exe_len = p->cwd_len = 0;
-    p->read_ns = 0;
+    p->read_gen = 0;
     p->st_ok = p->auid_ok = p->exe_ok = p->cwd_ok = false;
 }
 
@@ -1014,11 +1010,10 @@ static void proc_free(struct proc *p)
 /* Fills the /proc part of a process's entry unless it is fresh enough. */
 static void proc_refresh(struct perf_engine *e, struct proc *p)
 {
-    uint64_t now = mono_ns();
-    if (p->read_ns && now - p->read_ns < PROC_TTL_NS)
+    if (p->read_gen == e->consume_gen)
         return;
     proc_clear_cache(p);
-    p->read_ns = now;
+    p->read_gen = e->consume_gen;
     char path[64], buf[2048];
     snprintf(path, sizeof path, "/proc/%u/status", p->pid);
     if (read_small(path, buf, sizeof buf) > 0) {
@@ -1771,6 +1766,7 @@ static int perf_consume(void *p)
     if (!e)
         return -EINVAL;
     struct epoll_event evs[64];
+    e->consume_gen++;
     /* Resets the epoll fd's readiness (perf's poll is one-shot per wake-up). */
     while (epoll_wait(e->epfd, evs, 64, 0) == 64)
         ;
