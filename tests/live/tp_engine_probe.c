@@ -1,11 +1,12 @@
-/* The BPF tracepoint engine against the real kernel (root): runs a command under
- * the engine with a hand-made plan and counts its samples (path, exe and comm
+/* A tracepoint engine (bpf, or perf with --engine perf) against the real kernel
+ * (root): runs a command under the engine with a hand-made plan and counts its
+ * samples (path, exe and comm
  * right; the kernel's rule choice against ar_tp_plan_match). Not a unit test: a
  * probe for measuring (bench numbers in the commit messages come from it).
  *
  *   tp_engine_probe [--ring BYTES] [--syscalls openat,execve,connect] [--expect PATH]
  *                   [--watch PATH [--dir]] [--never-uid UID] [--exe PATH] [--cwd PATH]
- *                   [--raw] [--print] [--none] -- COMMAND ARGS...
+ *                   [--raw] [--print] [--none] [--engine bpf|perf] -- COMMAND ARGS...
  *
  * --watch adds a path rule (-p rw) before the plain rule, keyed "watch"; the plain
  * rule (every listed syscall) is keyed "probe". --raw hooks raw_syscalls instead
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
     size_t ring = 0;
     const char *syscalls = "open,openat,execve,connect", *watch = NULL;
     bool dir = false, none = false, raw = false;
+    const struct ar_tp_engine_ops *ops = &ar_tp_engine_bpf;
     long never_uid = -1;
     struct stats st = {0};
     int i = 1;
@@ -222,6 +224,8 @@ int main(int argc, char **argv)
             st.print = true;
         else if (!strcmp(argv[i], "--none"))
             none = true;
+        else if (!strcmp(argv[i], "--engine") && i + 1 < argc)
+            ops = !strcmp(argv[++i], "perf") ? &ar_tp_engine_perf : &ar_tp_engine_bpf;
         else {
             fprintf(stderr, "tp_engine_probe: unknown option %s\n", argv[i]);
             return 2;
@@ -272,7 +276,6 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     void *eng = NULL;
-    const struct ar_tp_engine_ops *ops = &ar_tp_engine_bpf;
     double t_open = now_s();
     if (!none) {
         char why[512] = "";
