@@ -461,25 +461,14 @@ static void netlink_print_stats(void *p, const struct ar_source_counts *c, const
             (unsigned long long)c->output_dropped);
 }
 
-const struct ar_source_ops ar_source_unicast = {
-    .name = "unicast",
-    .event_source = "netlink",
-    .live = true,
-    .open = netlink_open,
-    .start = netlink_start,
-    .stop = netlink_stop,
-    .close = netlink_close,
-    .print_stats = netlink_print_stats,
-};
+/* One source, two names: the mode comes from the configuration (multicast only
+ * reads; unicast and auto take the slot). */
+#define NETLINK_SOURCE(source_name)                                                        \
+    {                                                                                      \
+        .name = source_name, .event_source = "netlink", .live = true, .open = netlink_open, \
+        .start = netlink_start, .stop = netlink_stop, .close = netlink_close,              \
+        .print_stats = netlink_print_stats,                                                \
+    }
 
-/* The same source; the mode comes from the configuration (multicast only reads). */
-const struct ar_source_ops ar_source_multicast = {
-    .name = "multicast",
-    .event_source = "netlink",
-    .live = true,
-    .open = netlink_open,
-    .start = netlink_start,
-    .stop = netlink_stop,
-    .close = netlink_close,
-    .print_stats = netlink_print_stats,
-};
+const struct ar_source_ops ar_source_unicast = NETLINK_SOURCE("unicast");
+const struct ar_source_ops ar_source_multicast = NETLINK_SOURCE("multicast");
