@@ -162,20 +162,15 @@ int ar_pipeline_record(struct ar_pipeline *p, const struct ar_record *rec, uint6
 
 int ar_pipeline_line(struct ar_pipeline *p, const char *line, size_t len)
 {
-    p->stats.lines++;
     /* Tolerate CRLF logs copied through other systems. */
     if (len && line[len - 1] == '\r')
         len--;
     /* Annotated logs (test corpora, incident notes) carry '#' comment lines. */
-    if (len && line[0] == '#') {
-        p->stats.comments++;
+    if (len && line[0] == '#')
         return 0;
-    }
     struct ar_record rec;
-    if (ar_header_parse_line(line, line + len, &rec) < 0) {
-        p->stats.malformed++;
+    if (ar_header_parse_line(line, line + len, &rec) < 0)
         return 1;
-    }
     return ar_pipeline_record(p, &rec, 0);
 }
 

@@ -32,10 +32,9 @@ struct ar_pipeline_config {
 
 void ar_pipeline_config_default(struct ar_pipeline_config *ret);
 
+/* Text lines are counted by the source that reads them (replay): it reports them
+ * with their file:line. */
 struct ar_pipeline_stats {
-    uint64_t lines;
-    uint64_t malformed;        /* lines that are not audit records */
-    uint64_t comments;         /* '#' lines, skipped */
     uint64_t records;
     uint64_t events;
     uint64_t bytes_out;
@@ -48,7 +47,8 @@ int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **r
 void ar_pipeline_free(struct ar_pipeline *p);
 
 /* Feeds one text line (no newline). '#' lines are comments. Returns 0, 1 when the
- * line was malformed (and counted), or a negative errno from the sink or memory. */
+ * line is not an audit record (the caller counts it), or a negative errno from the
+ * sink or memory. */
 int ar_pipeline_line(struct ar_pipeline *p, const char *line, size_t len);
 
 /* Feeds one parsed record (live sources). Returns 0 or a negative errno. */

@@ -22,6 +22,7 @@ Exit 77 (skip) when BPF, tracepoints or root are unavailable, with the reason.
 """
 import calendar
 import collections
+import contextlib
 import json
 import os
 import re
@@ -1312,17 +1313,9 @@ def main():
                                    + ", ".join(f"pid {f.get('pid')} {f.get('tracepoint')}"
                                                for f in foreign[:4]))
                 problems = []
-                if uses_audit:
-                    with test_live.Machine() as m:
-                        case = Case(name, m)
-                        try:
-                            fn(case, engine)
-                        finally:
-                            problems = case.teardown()
-                            for pr in problems:
-                                log(f"     left behind: {pr}")
-                else:
-                    case = Case(name, None)
+                # Cases that take the audit slot save and restore the audit state.
+                with test_live.Machine() if uses_audit else contextlib.nullcontext() as m:
+                    case = Case(name, m)
                     try:
                         fn(case, engine)
                     finally:
