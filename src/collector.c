@@ -24,6 +24,7 @@ struct collector {
     uv_timer_t expire_timer;
     uv_signal_t sigint, sigterm, sigusr1, sighup;
     bool stopping;
+    bool interrupted;             /* stopped by SIGINT/SIGTERM, not by its input's end */
     int exit_code;
 };
 
@@ -174,7 +175,9 @@ static void stop(struct collector *c)
 
 static void on_stop_signal(uv_signal_t *s, int signum)
 {
-    stop(s->data);
+    struct collector *c = s->data;
+    c->interrupted = true;
+    stop(c);
 }
 
 /* True for the errors that mean "this source cannot run on this host". */
@@ -279,8 +282,10 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     /* Runs until stop() closed every handle. */
     uv_run(c.loop, UV_RUN_DEFAULT);
     /* Outputs get a few seconds to send what is queued (a TCP peer that is down
-     * keeps its share in the spool for the next run); replay waits for all. */
-    ar_outputs_close(&c.outputs, c.ops->live ? 5000 : -1, true, &c.outputs_final);
+     * keeps its share in the spool for the next run); a replay that reached the end
+     * of its input waits for all, one stopped by Ctrl-C or SIGTERM does not. */
+    ar_outputs_close(&c.outputs, c.ops->live || c.interrupted ? 5000 : -1, true,
+                     &c.outputs_final);
     if (c.ops->live || !cfg->quiet)
         print_stats(&c, "exit");
     if (c.ops->exit_status && !c.exit_code)

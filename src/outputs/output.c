@@ -24,6 +24,8 @@
  * during a full-speed replay). */
 #define RECENT_MAX (16u << 20)
 #define BACKOFF_MIN_MS 100
+/* How often an idle writer lets a transport with an idle op serve its peer. */
+#define IDLE_MS 100
 #define BACKOFF_MAX_MS 30000
 
 static volatile sig_atomic_t reopen_generation;
@@ -350,7 +352,16 @@ static void *writer_main(void *arg)
     for (;;) {
         while (!o->writing_len && !o->filling_len && !spool_has_data(o) && !o->stopping) {
             o->writer_waiting = true;
-            pthread_cond_wait(&o->wake, &o->lock);
+            if (o->ops->idle && o->connected) {
+                struct timespec until = in_ms(IDLE_MS);
+                if (pthread_cond_timedwait(&o->wake, &o->lock, &until) == ETIMEDOUT) {
+                    pthread_mutex_unlock(&o->lock);
+                    o->ops->idle(o->t);
+                    pthread_mutex_lock(&o->lock);
+                }
+            } else {
+                pthread_cond_wait(&o->wake, &o->lock);
+            }
             o->writer_waiting = false;
         }
         if (!o->stopping && !o->writing_len && o->filling_len < COALESCE_BYTES &&
@@ -380,6 +391,13 @@ static void *writer_main(void *arg)
             if (r == 0)
                 r = o->ops->finish(o->t, finish_timeout_ms(o));
             pthread_mutex_lock(&o->lock);
+            o->stats.lines_dropped += dropped;
+            if (r == -EAGAIN) {
+                /* Acknowledgements still missing: wait on, up to the deadline. */
+                if (past_deadline(o))
+                    break;
+                continue;
+            }
             if (r == -ETIMEDOUT) {
                 fprintf(stderr, "auditrelay: output %s: the peer did not close its side after "
                                 "ours: whether it took the last lines is not known\n", o->name);
@@ -470,6 +488,12 @@ static void *writer_main(void *arg)
     uint64_t left = count_lines(o->writing, o->writing_len) + count_lines(o->filling, o->filling_len);
     o->stats.lines_dropped += left;
     pthread_mutex_unlock(&o->lock);
+    if (o->ops->abandon) {
+        left = o->ops->abandon(o->t);
+        pthread_mutex_lock(&o->lock);
+        o->stats.lines_dropped += left;
+        pthread_mutex_unlock(&o->lock);
+    }
     if (o->connected)
         o->ops->disconnect(o->t);
     return NULL;
@@ -529,7 +553,8 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
     if (!ops) {
         snprintf(err, errlen, "unknown output '%s' (stdout, file:PATH, syslog+udp://HOST:PORT, "
                               "syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, relp://HOST:PORT, "
-                              "relp+tls://HOST:PORT, unix:PATH)", spec);
+                              "relp+tls://HOST:PORT, unix:PATH%s)", spec,
+                 AR_HAVE_KAFKA ? ", kafka://BROKER[,BROKER...]/TOPIC" : "; this build has no kafka://");
         return -EINVAL;
     }
     const char *q = strchr(target, '?');
@@ -606,6 +631,12 @@ void ar_output_free(struct ar_output *o, int deadline_ms, struct ar_output_stats
         if (pthread_timedjoin_np(o->thread, NULL, &t) == 0)
             break;
         struct ar_output_stats st = ar_output_stats(o);
+        if (st.memory_now == 0 && st.spool_now == 0 && st.has_counts) {
+            fprintf(stderr, "auditrelay: output %s: waiting for the peer to acknowledge %llu "
+                    "lines (%s)\n", o->name, (unsigned long long)st.delivery.awaiting,
+                    o->ops->error && o->ops->error(o->t) ? o->ops->error(o->t) : "sending");
+            continue;
+        }
         fprintf(stderr, "auditrelay: output %s: waiting to send %llu queued bytes (%s)\n",
                 o->name, (unsigned long long)(st.bytes_queued - st.bytes_sent),
                 st.last_error == -EAGAIN ? "the peer is not taking it"
@@ -613,7 +644,7 @@ void ar_output_free(struct ar_output *o, int deadline_ms, struct ar_output_stats
                                          : "sending");
     }
     if (ret_final)
-        *ret_final = o->stats;
+        *ret_final = ar_output_stats(o);
     o->ops->destroy(o->t);
     if (o->spool_fd >= 0)
         close(o->spool_fd);
@@ -630,7 +661,12 @@ struct ar_output_stats ar_output_stats(struct ar_output *o)
 {
     pthread_mutex_lock(&o->lock);
     struct ar_output_stats s = o->stats;
+    s.memory_now = o->filling_len + o->writing_len;
     pthread_mutex_unlock(&o->lock);
+    if (o->ops->counts) {
+        s.has_counts = true;
+        o->ops->counts(o->t, &s.delivery);
+    }
     return s;
 }
 
@@ -684,13 +720,21 @@ int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
 
 static void print_output_stats(FILE *f, const char *name, const struct ar_output_stats *st)
 {
+    char delivery[256] = "";
+    if (st->has_counts)
+        snprintf(delivery, sizeof(delivery),
+                 ", %llu lines sent, %llu acknowledged, %llu awaiting acknowledgement, %llu sent "
+                 "again after a failed delivery", (unsigned long long)st->delivery.sent,
+                 (unsigned long long)st->delivery.acked, (unsigned long long)st->delivery.awaiting,
+                 (unsigned long long)st->delivery.retried);
     fprintf(f,
             "auditrelay: output %s: %llu bytes sent, %llu lines dropped, %llu reconnects, "
-            "%llu bytes left in the spool, %llu bytes sent again after reconnecting%s%s\n",
+            "%llu bytes left in the spool, %llu bytes queued in memory, %llu bytes sent again "
+            "after reconnecting%s%s%s\n",
             name, (unsigned long long)st->bytes_sent, (unsigned long long)st->lines_dropped,
             (unsigned long long)st->reconnects, (unsigned long long)st->spool_now,
-            (unsigned long long)st->resent_bytes, st->last_error ? ", last error: " : "",
-            st->last_error ? strerror(-st->last_error) : "");
+            (unsigned long long)st->memory_now, (unsigned long long)st->resent_bytes, delivery,
+            st->last_error ? ", last error: " : "", st->last_error ? strerror(-st->last_error) : "");
 }
 
 void ar_outputs_print_stats(struct ar_outputs *set, FILE *f)
@@ -718,7 +762,7 @@ void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
             ret_total->spool_now += st.spool_now;
             ret_total->resent_bytes += st.resent_bytes;
         }
-        if (report && (st.lines_dropped || st.reconnects || st.spool_now))
+        if (report && (st.lines_dropped || st.reconnects || st.spool_now || st.has_counts))
             print_output_stats(stderr, name, &st);
     }
     free(set->v);

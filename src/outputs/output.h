@@ -12,6 +12,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A transport's own delivery counts (lines), for transports whose peer acknowledges
+ * each line after it was handed over (Kafka). */
+struct ar_transport_counts {
+    uint64_t sent;           /* handed to the peer's client library */
+    uint64_t acked;          /* acknowledged by the peer */
+    uint64_t retried;        /* handed over again after a failed delivery: may be twice there */
+    uint64_t awaiting;       /* handed over, not yet acknowledged */
+};
+
 /* A transport moves batches of whole lines (each ending in '\n') to one kind of
  * destination. It runs on its output's writer thread and may block there. */
 struct ar_transport_ops {
@@ -31,8 +40,20 @@ struct ar_transport_ops {
      * peer took it: ends our side of the stream and waits (up to timeout_ms) for the
      * peer to end its side after reading everything. Returns 0, -ETIMEDOUT (the
      * peer did not answer: unknown), or another -errno: the peer reset or refused
-     * the stream, so the recent lines are sent again on a new connection. */
+     * the stream, so the recent lines are sent again on a new connection.
+     * A transport whose peer acknowledges later (Kafka) waits up to timeout_ms for
+     * the acknowledgements and returns -EAGAIN while some are missing: it is called
+     * again until the output's deadline. */
     int (*finish)(void *t, int timeout_ms);
+    /* Optional, with finish's -EAGAIN: at the very end, gives up on what the peer has
+     * not acknowledged and returns how many lines that was (counted as dropped). */
+    uint64_t (*abandon)(void *t);
+    /* Optional: called every 100 ms while the output has nothing to send, so that a
+     * transport whose client library works through callbacks (Kafka's delivery
+     * reports and errors) serves them. */
+    void (*idle)(void *t);
+    /* Optional: the transport's delivery counts (called from any thread). */
+    void (*counts)(void *t, struct ar_transport_counts *ret);
     void (*disconnect)(void *t);
     void (*destroy)(void *t);
     /* Optional: the last connect failure in words ("TLS: the peer's certificate is
@@ -66,8 +87,11 @@ struct ar_output_stats {
     uint64_t reconnects;
     uint64_t spooled_bytes;  /* written to the spool so far */
     uint64_t spool_now;      /* on disk right now */
+    uint64_t memory_now;     /* queued in memory right now */
     uint64_t resent_bytes;   /* recent lines sent again after a broken connection */
     int last_error;          /* last connect/send error (-errno), 0 when healthy */
+    bool has_counts;         /* the transport counts acknowledgements: */
+    struct ar_transport_counts delivery;
 };
 
 struct ar_output;

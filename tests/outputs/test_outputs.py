@@ -1886,12 +1886,15 @@ NEEDS_RSYSLOG = {"case_syslog_rfc5424", "case_syslog_variants", "case_syslog_ipv
                  "case_unix_dgram", "case_unix_outage"}
 
 
-def main():
+def run_cases(cases, needs_rsyslog=NEEDS_RSYSLOG, needs_root=NEEDS_RSYSLOG | {"case_collector_spool_bound"},
+              doc=__doc__):
+    """Runs the CASES named on the command line (all without names), each in its own
+    temporary directory, cleaning up after each. Returns the exit status."""
     if not BIN or not CORPORA:
-        print(__doc__, file=sys.stderr)
+        print(doc, file=sys.stderr)
         return 2
     failed = skipped = ran = 0
-    for case in CASES:
+    for case in cases:
         name = case.__name__
         if ONLY and name not in ONLY and name[5:] not in ONLY:
             continue
@@ -1899,9 +1902,9 @@ def main():
             ctx = Ctx(tmp)
             t0 = time.monotonic()
             try:
-                if name in NEEDS_RSYSLOG and not os.access(RSYSLOGD, os.X_OK):
+                if name in needs_rsyslog and not os.access(RSYSLOGD, os.X_OK):
                     raise Skip("rsyslogd (Debian rsyslog) not installed")
-                if os.geteuid() != 0 and name in NEEDS_RSYSLOG | {"case_collector_spool_bound"}:
+                if os.geteuid() != 0 and name in needs_root:
                     raise Skip("needs root")
                 case(ctx)
                 ran += 1
@@ -1921,4 +1924,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(CASES))

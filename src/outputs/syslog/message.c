@@ -75,33 +75,19 @@ bool ar_syslog_message_option(struct ar_syslog_message *m, const struct ar_optio
     return false;
 }
 
-/* The event's time from the start of our JSON line ("timestamp":"ISO" or go-audit's
- * "timestamp":"SEC.MS"), else now; written as RFC 3339 UTC with milliseconds. */
+/* The event's time (else now) as RFC 3339 UTC with milliseconds. */
 static void event_time(const char *line, size_t len, char out[32], time_t *ret_sec)
 {
-    const char *key = memmem(line, len < 96 ? len : 96, "\"timestamp\":\"", 13);
-    if (key) {
-        const char *v = key + 13, *end = line + len;
-        if (end - v >= 24 && v[4] == '-' && v[10] == 'T' && v[23] == 'Z') {
-            memcpy(out, v, 24);
-            out[24] = '\0';
-            struct tm tm = {0};
-            if (strptime(out, "%Y-%m-%dT%H:%M:%S", &tm))
-                *ret_sec = timegm(&tm);
-            return;
-        }
-        char *dot;
-        unsigned long long sec = strtoull(v, &dot, 10);
-        if (dot > v && *dot == '.') {
-            ar_format_iso8601(sec, (uint32_t)strtoul(dot + 1, NULL, 10), out);
-            *ret_sec = (time_t)sec;
-            return;
-        }
+    uint64_t sec;
+    uint32_t ms;
+    if (!ar_line_event_time(line, len, &sec, &ms)) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        sec = (uint64_t)now.tv_sec;
+        ms = (uint32_t)(now.tv_nsec / 1000000);
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    ar_format_iso8601((uint64_t)now.tv_sec, (uint32_t)(now.tv_nsec / 1000000), out);
-    *ret_sec = now.tv_sec;
+    ar_format_iso8601(sec, ms, out);
+    *ret_sec = (time_t)sec;
 }
 
 size_t ar_syslog_header(const struct ar_syslog_message *m, const char *line, size_t len,
