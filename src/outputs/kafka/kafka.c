@@ -37,7 +37,8 @@
 #define QUEUE_KBYTES "16384"
 /* While that queue is full, send() gives the writer its turn this often (deadline). */
 #define FULL_WAIT_MS 1000
-#define MAX_PROPERTIES 64
+/* Seconds of acknowledgements without an error that end an outage report. */
+#define OUTAGE_QUIET_S 5
 
 enum key_mode { KEY_HOST, KEY_NONE };
 
@@ -56,8 +57,8 @@ struct kafka_transport {
     size_t redo_off;
     uint64_t dropped;              /* not yet passed to the writer */
     bool fatal;                    /* the producer must be replaced */
-    bool outage;                   /* an error was said; a success ends it */
-    time_t outage_since;
+    bool outage;                   /* an error was said; successes without errors end it */
+    time_t last_error_at;
     char error[768];
     _Atomic uint64_t sent, acked, retried, awaiting;
 };
@@ -86,16 +87,16 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     struct kafka_transport *t = opaque;
     char fatal[512] = "";
+    bool first_fatal = err == RD_KAFKA_RESP_ERR__FATAL && !t->fatal;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
         t->fatal = true;
     }
     snprintf(t->error, sizeof(t->error), "%s: %s", error_words((rd_kafka_resp_err_t)err),
              fatal[0] ? fatal : reason);
-    if (t->outage && err != RD_KAFKA_RESP_ERR__FATAL)
+    t->last_error_at = time(NULL);
+    if (t->outage && !first_fatal)
         return;
-    if (!t->outage)
-        t->outage_since = time(NULL);
     t->outage = true;
     fprintf(stderr, "auditrelay: output %s: %s; events wait (librdkafka's queue, then memory, "
                     "then the spool)\n", t->name, t->error);
@@ -117,9 +118,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     t->awaiting--;
     if (!m->err) {
         t->acked++;
-        if (t->outage) {
-            fprintf(stderr, "auditrelay: output %s: the brokers acknowledge again (after %lld s)\n",
-                    t->name, (long long)(time(NULL) - t->outage_since));
+        /* One broker down stalls its partitions while the others acknowledge: the
+         * outage is over when acknowledgements came without an error for a while. */
+        if (t->outage && time(NULL) - t->last_error_at >= OUTAGE_QUIET_S) {
+            fprintf(stderr, "auditrelay: output %s: the brokers acknowledge again, no error for "
+                    "%d s (%llu lines awaiting acknowledgement)\n", t->name, OUTAGE_QUIET_S,
+                    (unsigned long long)t->awaiting);
             t->outage = false;
             t->error[0] = '\0';
         }
