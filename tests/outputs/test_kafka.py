@@ -264,7 +264,7 @@ def node_key(ev):
 
 
 def stats_line(err):
-    m = re.search(r"output kafka\S*: .*", err)
+    m = re.search(r"output kafka\S*: \d+ bytes sent.*", err)
     return m.group(0) if m else "(no statistics line)"
 
 

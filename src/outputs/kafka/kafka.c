@@ -20,6 +20,7 @@
  * served by rd_kafka_poll there), except counts(), which reads atomics. */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,11 @@
 
 enum key_mode { KEY_HOST, KEY_NONE };
 
+struct retry_entry {
+    uint64_t seq;                  /* the order the line was first produced in */
+    size_t off, len;               /* in `retry` */
+};
+
 struct kafka_transport {
     char brokers[1024], topic[256];
     char name[1400];               /* "kafka://BROKERS/TOPIC", for messages */
@@ -52,9 +58,14 @@ struct kafka_transport {
     rd_kafka_topic_t *rkt;
     size_t batch_off;              /* bytes of the current batch librdkafka has */
     /* Lines whose delivery failed, to produce again before anything newer: `retry`
-     * collects them from delivery reports, `redo` is being produced (at redo_off). */
+     * collects them from delivery reports (in no particular order: a purge reports
+     * queued messages before in-flight ones), each with the sequence number it was
+     * first produced with; `redo` holds them back in that order while they are
+     * produced again (at redo_off). */
     struct ar_buf retry, redo;
-    size_t redo_off;
+    struct retry_entry *entries;
+    size_t nentries, entries_cap, redo_off;
+    uint64_t next_seq;
     uint64_t dropped;              /* not yet passed to the writer */
     bool fatal;                    /* the producer must be replaced */
     bool outage;                   /* an error was said; successes without errors end it */
@@ -139,8 +150,19 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     default:
         /* Not delivered (a purge after a fatal error, or one that librdkafka gave up
          * on): ours again. */
+        if (t->nentries == t->entries_cap) {
+            size_t cap = t->entries_cap ? 2 * t->entries_cap : 1024;
+            struct retry_entry *e = realloc(t->entries, cap * sizeof(*e));
+            if (!e) {
+                t->dropped++; /* out of memory: counted, not hidden */
+                return;
+            }
+            t->entries = e;
+            t->entries_cap = cap;
+        }
+        t->entries[t->nentries++] = (struct retry_entry){
+            .seq = (uint64_t)(uintptr_t)m->_private, .off = t->retry.len, .len = m->len};
         ar_buf_put(&t->retry, m->payload, m->len);
-        ar_buf_putc(&t->retry, '\n');
         return;
     }
 }
@@ -302,12 +324,24 @@ static int produce(struct kafka_transport *t, const char *p, size_t n)
     uint64_t sec;
     uint32_t ms;
     int64_t stamp = ar_line_event_time(p, n, &sec, &ms) ? (int64_t)sec * 1000 + ms : 0;
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        t->rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE((void *)p, n), RD_KAFKA_V_KEY(key, keylen),
-        RD_KAFKA_V_TIMESTAMP(stamp), RD_KAFKA_V_END);
+    /* produceva, not producev: the RD_KAFKA_V_ macros are GNU statement expressions. */
+    rd_kafka_vu_t vus[] = {
+        {.vtype = RD_KAFKA_VTYPE_RKT, .u.rkt = t->rkt},
+        {.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY},
+        {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {(void *)p, n}},
+        {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)key, keylen}},
+        {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = stamp},
+        {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = (void *)(uintptr_t)t->next_seq},
+    };
+    rd_kafka_error_t *error = rd_kafka_produceva(t->rk, vus, AR_ARRAY_SIZE(vus));
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (error) {
+        e = rd_kafka_error_code(error);
+        rd_kafka_error_destroy(error);
+    }
     switch (e) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
+        t->next_seq++;
         t->sent++;
         t->awaiting++;
         return 0;
@@ -354,6 +388,24 @@ static int produce_lines(struct kafka_transport *t, const char *buf, size_t len,
     return 0;
 }
 
+static int by_seq(const void *a, const void *b)
+{
+    uint64_t x = ((const struct retry_entry *)a)->seq, y = ((const struct retry_entry *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+/* Moves the lines handed back into `redo`, in the order they were first produced. */
+static void take_retries(struct kafka_transport *t)
+{
+    qsort(t->entries, t->nentries, sizeof(*t->entries), by_seq);
+    t->redo.len = t->redo_off = 0;
+    for (size_t i = 0; i < t->nentries; i++) {
+        ar_buf_put(&t->redo, t->retry.p + t->entries[i].off, t->entries[i].len);
+        ar_buf_putc(&t->redo, '\n');
+    }
+    t->retry.len = t->nentries = 0;
+}
+
 static int kafka_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
 {
     struct kafka_transport *t = vt;
@@ -361,13 +413,8 @@ static int kafka_send(void *vt, const char *lines, size_t len, uint64_t *dropped
     if (t->batch_off > len)
         t->batch_off = 0;
     /* Lines handed back by failed delivery reports are older than the batch. */
-    if (!t->redo.len && t->retry.len) {
-        struct ar_buf b = t->redo;
-        t->redo = t->retry;
-        t->retry = b;
-        t->retry.len = 0;
-        t->redo_off = 0;
-    }
+    if (!t->redo.len && t->nentries)
+        take_retries(t);
     if (t->redo.len) {
         r = produce_lines(t, t->redo.p, t->redo.len, &t->redo_off, true);
         if (r == 0)
@@ -435,7 +482,7 @@ static int kafka_finish(void *vt, int timeout_ms)
     struct kafka_transport *t = vt;
     if (!t->rk)
         return 0;
-    if (t->retry.len || t->redo.len) {
+    if (t->nentries || t->redo.len) {
         uint64_t dropped = 0;
         int r = kafka_send(t, "", 0, &dropped);
         t->dropped += dropped;
@@ -445,7 +492,7 @@ static int kafka_finish(void *vt, int timeout_ms)
     rd_kafka_flush(t->rk, timeout_ms);
     if (t->fatal)
         return -EIO;
-    return t->awaiting || t->retry.len ? -EAGAIN : 0;
+    return t->awaiting || t->nentries ? -EAGAIN : 0;
 }
 
 static uint64_t count_lines(const struct ar_buf *b, size_t from)
@@ -461,13 +508,13 @@ static uint64_t kafka_abandon(void *vt)
 {
     struct kafka_transport *t = vt;
     destroy_producer(t); /* the purge hands everything still held to `retry` */
-    uint64_t n = count_lines(&t->retry, 0) + count_lines(&t->redo, t->redo_off) + t->awaiting;
+    uint64_t n = t->nentries + count_lines(&t->redo, t->redo_off) + t->awaiting;
     if (n)
         fprintf(stderr, "auditrelay: output %s: %llu events were not acknowledged by the "
                         "brokers before the deadline: they may not have arrived%s%s%s\n",
                 t->name, (unsigned long long)n, t->error[0] ? " (" : "", t->error,
                 t->error[0] ? ")" : "");
-    t->retry.len = t->redo.len = t->redo_off = 0;
+    t->retry.len = t->redo.len = t->redo_off = t->nentries = 0;
     t->awaiting = 0;
     uint64_t dropped = n + t->dropped;
     t->dropped = 0;
@@ -496,6 +543,7 @@ static void kafka_destroy(void *vt)
         rd_kafka_conf_destroy(t->conf);
     ar_buf_free(&t->retry);
     ar_buf_free(&t->redo);
+    free(t->entries);
     free(t);
 }
 
