@@ -6,7 +6,7 @@
  * replicas all have a message before its delivery report says so, and librdkafka's
  * own retries (leader moves, timeouts) neither duplicate nor reorder. Messages never
  * time out in librdkafka (message.timeout.ms=0): while the cluster is unreachable
- * they wait in its queue, which is kept small (16 MiB) so that the output's memory
+ * they wait in its queue, which is kept small (4 MiB) so that the output's memory
  * queue and spool, bounded by the user, hold the rest in order. A line is only done
  * when its delivery report is a success: a report that failed (librdkafka's fatal
  * idempotence errors, or a purge) hands the line back, and it is produced again,
@@ -35,7 +35,7 @@
 #include "outputs/util.h"
 
 /* librdkafka's queue in front of the brokers: small, the output's queue is the bound. */
-#define QUEUE_KBYTES "16384"
+#define QUEUE_KBYTES "4096"
 /* While that queue is full, send() gives the writer its turn this often (deadline). */
 #define FULL_WAIT_MS 1000
 /* Seconds of acknowledgements without an error that end an outage report. */
