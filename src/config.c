@@ -144,17 +144,9 @@ static int on_value(void *user, const char *section, const char *name, const cha
                 *(uint64_t *)(base + k->offset) = v;
             break;
         }
-        case K_FORMAT: {
-            enum ar_format *f = (enum ar_format *)(base + k->offset);
-            ok = true;
-            if (!strcmp(value, "json"))
-                *f = AR_FORMAT_JSON;
-            else if (!strcmp(value, "go-audit"))
-                *f = AR_FORMAT_GOAUDIT;
-            else
-                ok = false;
+        case K_FORMAT:
+            ok = ar_format_parse(value, (enum ar_format *)(base + k->offset)) == 0;
             break;
-        }
         }
         if (!ok) {
             if (!ctx->first_error[0])

@@ -68,7 +68,8 @@ static void replay_usage(FILE *f)
             "'-' or no FILE reads stdin.\n"
             "\n"
             "Options:\n"
-            "  -f, --format FORMAT   json (default) or go-audit\n"
+            "  -f, --format FORMAT   json (default), go-audit, or auditd's log formats raw\n"
+            "                        and enriched (for ausearch/aureport)\n"
             "  -o, --output SPEC     where events go, repeatable (default stdout):\n"
             "                        stdout, file:PATH[?mode=0600&rotate_size=100M&rotate_keep=5],\n"
             "                        syslog+udp://HOST:PORT, syslog+tcp://HOST:PORT,\n"
@@ -94,17 +95,6 @@ static void replay_usage(FILE *f)
             "\n"
             "Exit status: 0 success, 1 input errors (unreadable file, malformed lines),\n"
             "2 usage errors.\n");
-}
-
-static int parse_format(const char *s, enum ar_format *ret)
-{
-    if (strcmp(s, "json") == 0)
-        *ret = AR_FORMAT_JSON;
-    else if (strcmp(s, "go-audit") == 0)
-        *ret = AR_FORMAT_GOAUDIT;
-    else
-        return -EINVAL;
-    return 0;
 }
 
 static int cmd_replay(int argc, char **argv)
@@ -156,8 +146,8 @@ static int cmd_replay(int argc, char **argv)
             run.outputs[run.noutputs++] = optarg;
             break;
         case 'f':
-            if (parse_format(optarg, &cfg->format) < 0) {
-                fprintf(stderr, "auditrelay replay: unknown format '%s' (json, go-audit)\n", optarg);
+            if (ar_format_parse(optarg, &cfg->format) < 0) {
+                fprintf(stderr, "auditrelay replay: unknown format '%s' (json, go-audit, raw, enriched)\n", optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -242,7 +232,8 @@ static void run_usage(FILE *f)
             "      --failure-mode N      kernel failure mode while running: 0 silent,\n"
             "                            1 printk, 2 panic (the machine halts on a lost\n"
             "                            record: only where policy demands it)\n"
-            "  -f, --format FORMAT       json (default) or go-audit\n"
+            "  -f, --format FORMAT       json (default), go-audit, or auditd's log formats\n"
+            "                            raw and enriched (for ausearch/aureport)\n"
             "  -o, --output SPEC         where events go, repeatable (default stdout); the\n"
             "                            specs of 'auditrelay replay --help'\n"
             OUTPUT_QUEUE_USAGE
@@ -416,8 +407,8 @@ static int cmd_run(int argc, char **argv)
             cfg.set_failure = true;
             break;
         case 'f':
-            if (parse_format(optarg, &cfg.pipeline.format) < 0) {
-                fprintf(stderr, "auditrelay: unknown format '%s' (json, go-audit)\n", optarg);
+            if (ar_format_parse(optarg, &cfg.pipeline.format) < 0) {
+                fprintf(stderr, "auditrelay: unknown format '%s' (json, go-audit, raw, enriched)\n", optarg);
                 return EXIT_USAGE;
             }
             break;

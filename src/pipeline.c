@@ -94,7 +94,8 @@ int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **r
     if (r < 0)
         goto fail;
     struct ar_encoder_config ecfg = {
-        .format = cfg->format, .source = cfg->source, .native_arch = ar_arch_native()};
+        .format = cfg->format, .source = cfg->source, .native_arch = ar_arch_native(),
+        .eoe = cfg->eoe};
     r = ar_encoder_new(&ecfg, p->ids, &p->enc);
     if (r < 0)
         goto fail;

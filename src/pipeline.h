@@ -22,6 +22,7 @@ struct ar_sink {
 
 struct ar_pipeline_config {
     enum ar_format format;
+    bool eoe;                  /* raw, enriched: EOE records too (an exec: output) */
     bool resolve_ids;          /* names from the local user database */
     const char *source;        /* "replay", "netlink" */
     struct ar_reasm_config reasm;

@@ -1,4 +1,5 @@
 #include "encode/encoder.h"
+#include "encode/auditlog.h"
 
 #include <errno.h>
 #include <libaudit.h> /* message type ranges; header only, never linked */
@@ -1207,10 +1208,36 @@ static void put_goaudit(struct ar_encoder *e, const struct ar_event *ev, struct 
     AR_BUF_LIT(b, "}}\n");
 }
 
+int ar_format_parse(const char *name, enum ar_format *ret)
+{
+    static const struct {
+        const char *name;
+        enum ar_format f;
+    } names[] = {
+        {"json", AR_FORMAT_JSON},
+        {"go-audit", AR_FORMAT_GOAUDIT},
+        {"raw", AR_FORMAT_RAW},
+        {"enriched", AR_FORMAT_ENRICHED},
+    };
+    for (size_t i = 0; i < AR_ARRAY_SIZE(names); i++) {
+        if (strcmp(name, names[i].name) == 0) {
+            *ret = names[i].f;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
 int ar_encoder_event(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *out)
 {
     size_t mark = out->len;
-    if (e->cfg.format == AR_FORMAT_GOAUDIT) {
+    if (e->cfg.format == AR_FORMAT_RAW || e->cfg.format == AR_FORMAT_ENRICHED) {
+        struct ar_auditlog_config acfg = {.enriched = e->cfg.format == AR_FORMAT_ENRICHED,
+                                          .eoe = e->cfg.eoe,
+                                          .native_arch = e->cfg.native_arch};
+        struct ar_tokens t = {.fields = e->fields, .cap = MAX_EVENT_FIELDS};
+        ar_auditlog_event(&acfg, e->ids, &t, ev, out);
+    } else if (e->cfg.format == AR_FORMAT_GOAUDIT) {
         put_goaudit(e, ev, out);
     } else {
         if (tokenize_event(e, ev) < 0)
@@ -1231,6 +1258,10 @@ int ar_encoder_loss(struct ar_encoder *e, const char *kind, struct ar_span node,
 {
     size_t mark = out->len;
     bool first = true;
+    if (e->cfg.format == AR_FORMAT_RAW || e->cfg.format == AR_FORMAT_ENRICHED) {
+        ar_auditlog_loss(kind, node, after_serial, count, now_sec, out);
+        goto done;
+    }
     ar_buf_putc(out, '{');
     KEY(out, &first, "timestamp");
     ar_buf_putc(out, '"');
@@ -1258,6 +1289,7 @@ int ar_encoder_loss(struct ar_encoder *e, const char *kind, struct ar_span node,
     KEY(out, &f2, "after_serial");
     ar_buf_u64(out, after_serial);
     AR_BUF_LIT(out, "},\"records\":[]}\n");
+done:
     if (out->failed) {
         out->failed = false;
         out->len = mark;

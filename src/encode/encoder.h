@@ -1,5 +1,6 @@
-/* Turns a completed event into one output line: our JSON schema (man/auditrelay-json.5)
- * or go-audit's shape. Pure: no I/O, no clocks; user names come through an
+/* Turns a completed event into output lines: one line of our JSON schema
+ * (man/auditrelay-json.5) or go-audit's shape, or auditd's own log lines (one per
+ * record, encode/auditlog.h). Pure: no I/O, no clocks; user names come through an
  * ar_idcache the caller owns. */
 #pragma once
 #include <stdbool.h>
@@ -11,12 +12,20 @@
 enum ar_format {
     AR_FORMAT_JSON,     /* our schema */
     AR_FORMAT_GOAUDIT,  /* go-audit's {"sequence","timestamp","messages","uid_map"} */
+    AR_FORMAT_RAW,      /* auditd's log_format = RAW: one line per record */
+    AR_FORMAT_ENRICHED, /* auditd's log_format = ENRICHED: names after 0x1d */
 };
+
+/* The --format and `format =` names: json, go-audit, raw, enriched. Returns 0 or
+ * -EINVAL, *ret untouched then. */
+int ar_format_parse(const char *name, enum ar_format *ret);
 
 struct ar_encoder_config {
     enum ar_format format;
     const char *source;       /* "replay", "netlink"...: the event's "source" field */
     uint32_t native_arch;     /* AUDIT_ARCH_* assumed when a record carries no arch */
+    bool eoe;                 /* raw, enriched: write EOE records (auditd's plugin
+                               * stream has them, its log not) */
 };
 
 struct ar_encoder_stats {
