@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""auditrelay as a drop-in for auditd (issue 16), against the real auditd (Debian).
+
+auditd runs with a private configuration (its own log, an empty or private plugin
+directory) and owns the audit slot; auditrelay reads the multicast group beside it
+with --format raw or enriched into a file. A workload of execs, file changes, a
+login by su and network calls runs between two marker events; the records between
+the markers must be the same in both logs (auditd's own DAEMON_* records aside),
+and aureport/ausearch must give the same answers on both.
+
+The audit state (pid, settings, rules) is put back even on failure or SIGTERM
+(test_live.Machine under the live tests' lock); no process is left behind.
+
+Usage: test_auditd_dropin.py AUDITRELAY [CASE...]   exit 77 without root or auditd.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_live  # noqa: E402  (Machine, start, status, sh, the lock)
+from test_live import Machine, Skip, sh, start, status  # noqa: E402
+
+SKIP = 77
+STAMP = re.compile(r"msg=audit\((\d+)\.(\d+):(\d+)\)")
+
+
+def start_auditd(m, tmp, log_format, plugins=None):
+    """auditd -n with a private auditd.conf; returns (process, log path)."""
+    conf_dir = os.path.join(tmp, "auditd")
+    plugin_dir = os.path.join(conf_dir, "plugins.d")
+    os.makedirs(plugin_dir)
+    for name, text in (plugins or {}).items():
+        with open(os.path.join(plugin_dir, name), "w") as f:
+            f.write(text)
+        os.chmod(os.path.join(plugin_dir, name), 0o640)
+    log = os.path.join(tmp, "auditd.log")
+    conf = os.path.join(conf_dir, "auditd.conf")
+    with open(conf, "w") as f:
+        f.write(f"""local_events = yes
+write_logs = yes
+log_file = {log}
+log_group = root
+log_format = {log_format}
+flush = INCREMENTAL_ASYNC
+freq = 50
+max_log_file = 100
+num_logs = 2
+max_log_file_action = IGNORE
+space_left = 2
+space_left_action = IGNORE
+admin_space_left = 1
+admin_space_left_action = IGNORE
+disk_full_action = IGNORE
+disk_error_action = IGNORE
+name_format = NONE
+q_depth = 4000
+overflow_action = SYSLOG
+max_restarts = 10
+plugin_dir = {plugin_dir}
+end_of_event_timeout = 2
+""")
+    os.chmod(conf, 0o640)
+    p = subprocess.Popen(["auditd", "-n", "-c", conf_dir], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    m.procs.append(p)
+    for _ in range(100):
+        if status()["pid"] == str(p.pid):
+            return p, log
+        if p.poll() is not None:
+            raise AssertionError("auditd exited: " + p.stderr.read())
+        time.sleep(0.05)
+    raise AssertionError("auditd did not take the slot: " + str(status()))
+
+
+def stop_proc(p, timeout=10):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=timeout)
+
+
+def marker(path):
+    with open(path, "a") as f:
+        f.write("x")
+
+
+def workload(tmp):
+    """Execs, file changes, a login by su, network calls."""
+    for _ in range(3):
+        subprocess.run(["/bin/true"], check=True)
+    subprocess.run(["sh", "-c", "echo hi > /dev/null; ls / > /dev/null"], check=True)
+    d = os.path.join(tmp, "files")
+    os.makedirs(d, exist_ok=True)
+    for i in range(5):
+        p = os.path.join(d, f"f{i}")
+        with open(p, "w") as f:
+            f.write("data")
+        os.rename(p, p + ".moved")
+        os.chmod(p + ".moved", 0o600)
+        os.unlink(p + ".moved")
+    if shutil.which("su"):
+        subprocess.run(["su", "-s", "/bin/sh", "-c", "true", "nobody"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    for _ in range(3):
+        c = socket.create_connection(("127.0.0.1", port))
+        a, _ = srv.accept()
+        a.close()
+        c.close()
+    srv.close()
+    s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        s6.connect(("::1", 9))
+    except OSError:
+        pass
+    s6.close()
+
+
+def add_rules(m, tmp):
+    m.add_rule("-a", "always,exit", "-F", "arch=b64", "-S", "execve", "-k", "ar-dropin-exec")
+    m.add_rule("-a", "always,exit", "-F", "arch=b64", "-S", "connect,bind", "-k",
+               "ar-dropin-net")
+    d = os.path.join(tmp, "files")
+    os.makedirs(d, exist_ok=True)
+    m.add_rule("-w", d, "-p", "wa", "-k", "ar-dropin-file")
+    mark = os.path.join(tmp, "marker")
+    open(mark, "w").close()
+    m.add_rule("-w", mark, "-p", "w", "-k", "ar-dropin-mark")
+    return mark
+
+
+def read_lines(path):
+    with open(path, "rb") as f:
+        # Not splitlines(): it splits at 0x1d, ENRICHED's separator, too.
+        return f.read().decode("utf-8", "surrogateescape").rstrip("\n").split("\n")
+
+
+def window(lines, key='ar-dropin-mark'):
+    """The records from the first marker event to the second, in file order, without
+    DAEMON_* records (auditd's own)."""
+    serials = sorted({int(STAMP.search(l).group(3)) for l in lines
+                      if f'key="{key}"' in l and STAMP.search(l)})
+    assert len(serials) >= 2, f"markers missing: {serials}"
+    lo, hi = serials[0], serials[-1]
+    out = []
+    for l in lines:
+        s = STAMP.search(l)
+        if not s or "type=DAEMON_" in l:
+            continue
+        if lo <= int(s.group(3)) <= hi:
+            out.append(l)
+    return out
+
+
+def tool(args, path):
+    r = subprocess.run(args + ["-if", path], capture_output=True, text=True)
+    # aureport names the file it read; the rest must be equal.
+    return r.returncode, r.stdout.replace(path, "FILE")
+
+
+def run_compare(m, tmp, fmt):
+    if not shutil.which("auditd"):
+        raise Skip("auditd (Debian package) not installed")
+    ours = os.path.join(tmp, "ours.log")
+    p = start(m, "--source", "multicast", "--no-rules", "--format", fmt.lower(),
+              "-o", f"file:{ours}", wait_for="multicast")
+    auditd, theirs = start_auditd(m, tmp, fmt)
+    mark = add_rules(m, tmp)
+    time.sleep(0.2)
+    marker(mark)
+    workload(tmp)
+    marker(mark)
+    time.sleep(1.5)  # past the collector's 1 s expiry
+    stop_proc(auditd)
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=10)
+    p.err.seek(0)
+    err = p.err.read()
+    assert rc == 0, err
+    a = window(read_lines(theirs))
+    b = window(read_lines(ours))
+    only_a = sorted(set(a) - set(b))
+    only_b = sorted(set(b) - set(a))
+    assert len(a) > 50, f"workload too small: {len(a)} records"
+    assert not only_a and not only_b and sorted(a) == sorted(b), (
+        f"{len(a)} vs {len(b)} records; only auditd's: {only_a[:3]}; only ours: {only_b[:3]}")
+    if fmt == "ENRICHED":
+        assert any("\x1d" in l for l in b), f"no ENRICHED names: {b[:2]}"
+    # The tools on the same window of both logs.
+    fa, fb = os.path.join(tmp, "a.log"), os.path.join(tmp, "b.log")
+    for path, lines in ((fa, a), (fb, b)):
+        with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write("\n".join(lines) + "\n")
+    checks = [["aureport", "--summary"], ["aureport", "-x"]]
+    checks += [["ausearch", "-k", k] for k in ("ar-dropin-exec", "ar-dropin-net",
+                                               "ar-dropin-file")]
+    for args in checks:
+        ra, rb = tool(args, fa), tool(args, fb)
+        assert ra == rb, f"{' '.join(args)} differs:\n{ra[1][:800]}\n---\n{rb[1][:800]}"
+        assert ra[0] == 0 and ra[1].strip(), f"{' '.join(args)}: nothing ({ra})"
+    types = {re.search(r"type=(\S+)", l).group(1) for l in b}
+    print(f"  {fmt}: {len(a)} records the same in both logs "
+          f"({len(set(STAMP.search(l).group(3) for l in b))} events; types "
+          f"{','.join(sorted(types))}); aureport --summary, -x and ausearch -k x3 equal")
+
+
+def case_raw_beside_auditd(m, tmp):
+    run_compare(m, tmp, "RAW")
+
+
+def case_enriched_beside_auditd(m, tmp):
+    run_compare(m, tmp, "ENRICHED")
+
+
+CASES = [case_raw_beside_auditd, case_enriched_beside_auditd]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("skip: needs root")
+        return SKIP
+    if not shutil.which("auditctl") or not shutil.which("auditd"):
+        print("skip: auditd (Debian package) is missing")
+        return SKIP
+    try:
+        s = status()
+    except Exception as e:
+        print(f"skip: audit unavailable: {e}")
+        return SKIP
+    if s.get("enabled") == "2":
+        print("skip: audit configuration is locked (enabled 2) until reboot")
+        return SKIP
+    lock = test_live.auditnl.lock()  # noqa: F841  (held until exit)
+    failed = 0
+    only = sys.argv[2:]
+    for case in CASES:
+        if only and case.__name__ not in only:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o755)
+            try:
+                with Machine() as m:
+                    if m.before["pid"] != "0" and os.path.exists("/proc/" + m.before["pid"]):
+                        raise Skip(f"pid {m.before['pid']} holds the audit slot")
+                    case(m, tmp)
+                print(f"ok   {case.__name__}")
+            except Skip as e:
+                print(f"skip {case.__name__}: {e}")
+            except Exception as e:
+                failed += 1
+                print(f"FAIL {case.__name__}: {type(e).__name__}: {e}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
