@@ -1,4 +1,5 @@
 #include "collector.h"
+#include "privileges.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -180,6 +181,21 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     stop(c);
 }
 
+/* Everything is open: keep only what the source and outputs still need. */
+static void drop_capabilities(struct collector *c)
+{
+    uint64_t keep = (c->ops->capabilities ? c->ops->capabilities(c->source) : 0) |
+                    ar_outputs_capabilities(&c->outputs);
+    char why[256], names[256];
+    int r = ar_keep_capabilities(keep, why, sizeof(why));
+    if (r < 0) {
+        fprintf(stderr, "auditrelay: %s\n", why);
+    } else if (r == 0 && c->ops->live) {
+        ar_capabilities_names(keep, names, sizeof(names));
+        fprintf(stderr, "auditrelay: capabilities kept: %s (every other one dropped)\n", names);
+    }
+}
+
 /* True for the errors that mean "this source cannot run on this host". */
 static bool unusable(int r)
 {
@@ -278,6 +294,8 @@ int ar_collector_run(const struct ar_collector_config *cfg)
                 strerror(-r));
         c.exit_code = 1;
         stop(&c);
+    } else {
+        drop_capabilities(&c);
     }
     /* Runs until stop() closed every handle. */
     uv_run(c.loop, UV_RUN_DEFAULT);

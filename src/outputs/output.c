@@ -770,6 +770,15 @@ void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
     set->n = 0;
 }
 
+uint64_t ar_outputs_capabilities(const struct ar_outputs *set)
+{
+    uint64_t caps = 0;
+    for (size_t i = 0; i < set->n; i++)
+        if (set->v[i]->ops->capabilities)
+            caps |= set->v[i]->ops->capabilities(set->v[i]->t);
+    return caps;
+}
+
 uint64_t ar_outputs_dropped(struct ar_outputs *set)
 {
     uint64_t n = 0;

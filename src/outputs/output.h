@@ -52,6 +52,9 @@ struct ar_transport_ops {
      * transport whose client library works through callbacks (Kafka's delivery
      * reports and errors) serves them. */
     void (*idle)(void *t);
+    /* Optional: the capabilities (bits 1 << CAP_*) the transport needs after it was
+     * opened (a file reopened with its owner set: CAP_CHOWN, CAP_DAC_OVERRIDE). */
+    uint64_t (*capabilities)(void *t);
     /* Optional: the transport's delivery counts (called from any thread). */
     void (*counts)(void *t, struct ar_transport_counts *ret);
     void (*disconnect)(void *t);
@@ -135,6 +138,9 @@ int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
  * the last output when every output has failed for good (stdout closed): the
  * pipeline then stops. */
 int ar_outputs_write(void *ctx, const char *lines, size_t len);
+
+/* The capabilities the set's transports still need (bits 1 << CAP_*). */
+uint64_t ar_outputs_capabilities(const struct ar_outputs *set);
 
 /* Lines dropped so far, summed over the outputs; ar_sink's dropped callback. */
 uint64_t ar_outputs_dropped(struct ar_outputs *set);

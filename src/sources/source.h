@@ -72,6 +72,10 @@ struct ar_source_ops {
     /* Optional: the exit status the source asks for at the end (replay: 1 after
      * input errors or malformed lines); 0 when absent. */
     int (*exit_status)(void *s);
+    /* Optional: the capabilities (bits 1 << CAP_*) the started source still needs,
+     * to stop and put the host back or to reload its rules; the driver drops every
+     * other one after start. NULL: none. */
+    uint64_t (*capabilities)(void *s);
 };
 
 /* The sources, one line each (sources/registry.c). NULL-terminated. */

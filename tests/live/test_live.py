@@ -270,9 +270,78 @@ class Skip(Exception):
     pass
 
 
+# Capability numbers (linux/capability.h).
+CAP = {"chown": 0, "dac_override": 1, "sys_ptrace": 19, "audit_control": 30,
+       "audit_read": 37, "perfmon": 38, "bpf": 39}
+
+
+def caps_of(pid):
+    """Effective, permitted, inheritable, bounding and ambient sets of PID."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"):
+                out[k] = int(v, 16)
+    return out
+
+
+def case_capabilities(m, tmp):
+    """After start-up each source keeps only what it still needs (issue 13's list),
+    in its effective, permitted and bounding sets; nothing inheritable or ambient."""
+    rule_file = os.path.join(tmp, "caps.rules")
+    with open(rule_file, "w") as f:
+        f.write("-w %s -p wa -k ar-caps\n" % tmp)
+    out = os.path.join(tmp, "owned.json")
+    runs = [
+        (["--source", "unicast", "--rules", rule_file], {"audit_control"}),
+        (["--source", "multicast", "--rules", rule_file], {"audit_control", "audit_read"}),
+        (["--source", "tracepoint", "--tracepoint-engine", "bpf", "--rules", rule_file],
+         {"bpf", "perfmon"}),
+        (["--source", "tracepoint", "--tracepoint-engine", "perf", "--rules", rule_file],
+         {"perfmon", "sys_ptrace"}),
+        # A file output handed to another owner is reopened through its mode bits.
+        (["--source", "unicast", "--rules", rule_file, "-o", "file:%s?owner=nobody" % out],
+         {"audit_control", "chown", "dac_override"}),
+    ]
+    for args, want in runs:
+        p = start(m, *args)
+        try:
+            assert p.poll() is None, "exited: " + (p.err.seek(0) or p.err.read())
+            got = caps_of(p.pid)
+        finally:
+            rc, _, err = stop(p)
+        mask = sum(1 << CAP[n] for n in want)
+        names = sorted(n for n, bit in CAP.items() if got["CapEff"] & (1 << bit))
+        print("     %-45s kept %s (CapEff %x CapPrm %x CapBnd %x)" % (
+            " ".join(args[:4]), ", ".join(names), got["CapEff"], got["CapPrm"], got["CapBnd"]))
+        for k in ("CapEff", "CapPrm", "CapBnd"):
+            assert got[k] == mask, "%s: %s is %x, want %x (%s)" % (" ".join(args), k, got[k], mask,
+                                                                   ", ".join(sorted(want)))
+        assert got["CapInh"] == 0 and got["CapAmb"] == 0, got
+        assert rc == 0, "exit %d after SIGTERM with capabilities dropped: %s" % (rc, err)
+        assert "capabilities kept: " in err, err
+        settings_restored(m.before)
+        assert rules() == m.rules_before, "rules not removed with capabilities dropped"
+    # A replay as root keeps none.
+    r = subprocess.Popen([BIN, "replay", "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    m.procs.append(r)
+    r.stdin.write(b"type=DAEMON_START msg=audit(1.000:1): op=start\n")
+    r.stdin.flush()
+    deadline = time.time() + 5
+    while time.time() < deadline and caps_of(r.pid)["CapEff"]:
+        time.sleep(0.05)
+    got = caps_of(r.pid)
+    r.stdin.close()
+    r.wait(timeout=10)
+    assert got["CapEff"] == got["CapPrm"] == got["CapBnd"] == 0, "replay kept %r" % got
+
+
 CASES = [case_events_and_sigterm, case_sigint_restores, case_config_failure_and_stats,
          case_reclaim_after_sigkill,
-         case_refuse_when_owned, case_multicast_beside_auditd, case_loss_reported]
+         case_refuse_when_owned, case_multicast_beside_auditd, case_loss_reported,
+         case_capabilities]
 
 
 def main():

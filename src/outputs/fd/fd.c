@@ -1,6 +1,7 @@
 /* stdout and file: transports. A file is opened for append, created with mode 0600
  * unless told otherwise, reopened when SIGHUP asked for it (logrotate moved it), and
  * optionally rotated by size keeping N files. */
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -246,7 +247,16 @@ const struct ar_transport_ops ar_transport_stdout = {
     .errors_are_final = true,
 };
 
+/* A file given to another owner is reopened (SIGHUP, rotation) through its mode
+ * bits as root no longer owns it, and chowned again. */
+static uint64_t file_capabilities(void *vt)
+{
+    struct fd_transport *t = vt;
+    return t->set_owner ? (1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) : 0;
+}
+
 const struct ar_transport_ops ar_transport_file = {
     .scheme = "file", .create = file_create, .connect = fd_connect, .send = fd_send,
-    .disconnect = fd_disconnect, .destroy = fd_destroy, .spools = false,
+    .disconnect = fd_disconnect, .destroy = fd_destroy, .capabilities = file_capabilities,
+    .spools = false,
 };

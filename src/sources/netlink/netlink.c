@@ -4,6 +4,7 @@
  * kernel's lost counter, and puts everything back when it stops. What to put back
  * survives a SIGKILL in small state files, so that the next run restores the
  * machine's original values rather than the ones we had set. */
+#include <linux/capability.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -463,11 +464,19 @@ static void netlink_print_stats(void *p, const struct ar_source_counts *c, const
 
 /* One source, two names: the mode comes from the configuration (multicast only
  * reads; unicast and auto take the slot). */
+/* Stopping puts settings and rules back and gives up the slot (CAP_AUDIT_CONTROL,
+ * which rules reloads need too); multicast reads with CAP_AUDIT_READ. */
+static uint64_t netlink_capabilities(void *vs)
+{
+    struct netlink_source *s = vs;
+    return (1ull << CAP_AUDIT_CONTROL) | (s->unicast ? 0 : 1ull << CAP_AUDIT_READ);
+}
+
 #define NETLINK_SOURCE(source_name)                                                        \
     {                                                                                      \
         .name = source_name, .event_source = "netlink", .live = true, .open = netlink_open, \
         .start = netlink_start, .stop = netlink_stop, .close = netlink_close,              \
-        .print_stats = netlink_print_stats,                                                \
+        .print_stats = netlink_print_stats, .capabilities = netlink_capabilities,          \
     }
 
 const struct ar_source_ops ar_source_unicast = NETLINK_SOURCE("unicast");

@@ -9,6 +9,7 @@
  * host would leave a change behind if we died: a short-lived child mounts it in a
  * mount namespace of its own, reads the ids, and exits (the mount dies with the
  * namespace). */
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
@@ -756,4 +757,7 @@ const struct ar_tp_engine_ops ar_tp_engine_bpf = {
     .consume = bpf_consume,
     .lost = bpf_lost,
     .close = bpf_close,
+    /* Reading the ring and maps needs none (they are our fds); attaching programs
+     * again (a rules reload) needs both. */
+    .capabilities = (1ull << CAP_BPF) | (1ull << CAP_PERFMON),
 };

@@ -40,6 +40,9 @@ struct ar_tp_engine_ops {
     /* Detaches and frees everything: no program, link, map, perf fd or tracefs
      * change is left behind. NULL is fine. */
     void (*close)(void *e);
+    /* The capabilities (bits 1 << CAP_*) the engine needs once open: the rest are
+     * dropped. */
+    uint64_t capabilities;
 };
 
 extern const struct ar_tp_engine_ops ar_tp_engine_bpf, ar_tp_engine_perf;

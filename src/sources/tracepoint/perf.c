@@ -19,6 +19,7 @@
  *
  * tracefs is needed only while opening (event ids and formats); when we mounted it
  * ourselves it is unmounted again before open() returns. */
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1896,4 +1897,7 @@ const struct ar_tp_engine_ops ar_tp_engine_perf = {
     .consume = perf_consume,
     .lost = perf_lost,
     .close = perf_close,
+    /* Strings come late from /proc/PID/{exe,cwd} of other users' processes, which
+     * the kernel lets only a ptrace-capable reader see. */
+    .capabilities = (1ull << CAP_PERFMON) | (1ull << CAP_SYS_PTRACE),
 };

@@ -241,6 +241,12 @@ static void tp_print_stats(void *p, const struct ar_source_counts *c, const char
             (unsigned long long)c->output_dropped);
 }
 
+static uint64_t tp_capabilities(void *vs)
+{
+    struct tp_source *s = vs;
+    return s->engine->capabilities;
+}
+
 const struct ar_source_ops ar_source_tracepoint = {
     .name = "tracepoint",
     .event_source = "tracepoint",
@@ -250,4 +256,5 @@ const struct ar_source_ops ar_source_tracepoint = {
     .stop = tp_stop,
     .close = tp_close,
     .print_stats = tp_print_stats,
+    .capabilities = tp_capabilities,
 };
