@@ -27,6 +27,14 @@ struct collector {
     bool stopping;
     bool interrupted;             /* stopped by SIGINT/SIGTERM, not by its input's end */
     int exit_code;
+    /* Configurations reloads read: the source and outputs may point into them. */
+    struct reloaded *reloaded;
+    uint64_t reloads, reloads_failed;
+};
+
+struct reloaded {
+    struct reloaded *next;
+    struct ar_collector_config cfg;
 };
 
 void ar_collector_config_default(struct ar_collector_config *ret)
@@ -137,9 +145,72 @@ static void print_stats(struct collector *c, const char *when)
         ar_outputs_print_stats(&c->outputs, stderr);
 }
 
-static void on_hup(uv_signal_t *s, int signum)
+/* What a reload cannot change, said instead of silently ignored. */
+static void say_restart_needed(const struct ar_collector_config *a,
+                               const struct ar_collector_config *b)
+{
+    const char *what = a->source != b->source                       ? "source"
+                       : a->tracepoint_engine != b->tracepoint_engine ? "tracepoint_engine"
+                       : a->tracepoint_ring != b->tracepoint_ring     ? "tracepoint_ring"
+                       : a->pipeline.format != b->pipeline.format     ? "format"
+                       : a->pipeline.resolve_ids != b->pipeline.resolve_ids ? "resolve"
+                       : a->keep_rules != b->keep_rules               ? "keep_rules"
+                                                                      : NULL;
+    if (what)
+        fprintf(stderr, "auditrelay: reload: %s changes only on a restart: kept as it was\n",
+                what);
+}
+
+/* SIGHUP: file outputs reopen (logrotate), and with a configuration to read again,
+ * a reload: the new configuration, its rules and outputs are checked and opened
+ * first; only when all of that worked are the rules swapped (the source keeps the
+ * rules both have loaded throughout) and the outputs switched between two writes
+ * (outputs whose spec did not change go on untouched; the others close after
+ * sending their queues). On any error the old ones stay, and stderr says why. */
+static void reload(struct collector *c)
 {
     ar_outputs_reopen();
+    if (!c->cfg->reload || !c->ops->live || c->stopping)
+        return;
+    struct reloaded *r = calloc(1, sizeof(*r));
+    if (!r)
+        return;
+    c->reloads++;
+    fprintf(stderr, "auditrelay: reloading the configuration (SIGHUP)\n");
+    struct ar_outputs next;
+    const char *failed = NULL;
+    if (c->cfg->reload(&r->cfg) < 0)
+        failed = "the configuration has errors";
+    else if (ar_outputs_prepare(&c->outputs, r->cfg.outputs, r->cfg.noutputs, &r->cfg.output,
+                                &next) < 0)
+        failed = "an output cannot be opened";
+    else if (c->ops->reload && c->ops->reload(c->source, &r->cfg) < 0) {
+        ar_outputs_abort(&c->outputs, &next);
+        failed = "the rules could not be applied";
+    }
+    if (failed) {
+        c->reloads_failed++;
+        fprintf(stderr, "auditrelay: reload: %s (above): the running configuration stays\n",
+                failed);
+        free(r);
+        return;
+    }
+    say_restart_needed(c->cfg, &r->cfg);
+    if (!c->ops->reload && (r->cfg.nrules || c->cfg->nrules))
+        fprintf(stderr, "auditrelay: reload: the %s source keeps its rules until a restart\n",
+                c->ops->name);
+    size_t before = c->outputs.n;
+    ar_outputs_commit(&c->outputs, &next, 5000);
+    r->next = c->reloaded;
+    c->reloaded = r;
+    c->cfg = &r->cfg;
+    fprintf(stderr, "auditrelay: reload done: %zu output%s (%zu before)\n", c->outputs.n,
+            c->outputs.n == 1 ? "" : "s", before);
+}
+
+static void on_hup(uv_signal_t *s, int signum)
+{
+    reload(s->data);
 }
 
 static void on_usr1(uv_signal_t *s, int signum)
@@ -311,5 +382,10 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     c.ops->close(c.source);
     ar_pipeline_free(c.pipeline);
     uv_loop_close(c.loop);
+    while (c.reloaded) {
+        struct reloaded *done = c.reloaded;
+        c.reloaded = done->next;
+        free(done);
+    }
     return c.exit_code;
 }

@@ -47,6 +47,10 @@ struct ar_collector_config {
     bool progress;
     bool quiet;
     struct ar_pipeline_config pipeline; /* sink and source name are set by the driver */
+    /* Builds the configuration again (the file re-read, the command line over it)
+     * for a reload on SIGHUP; errors are explained on stderr. Returns 0 or -errno.
+     * NULL: SIGHUP only reopens file outputs. */
+    int (*reload)(struct ar_collector_config *ret);
 };
 
 void ar_collector_config_default(struct ar_collector_config *ret);

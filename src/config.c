@@ -15,14 +15,21 @@ struct load_ctx {
     char first_error[256]; /* libinih reports the line of the first error */
 };
 
-/* Strings the file gave (outputs, rules, spool_dir) live until ar_config_release. */
-static char *owned[2 * AR_MAX_OUTPUTS + AR_MAX_RULE_PATHS + 8];
-static size_t nowned;
+/* Strings the file gave (outputs, rules, spool_dir) live until ar_config_release:
+ * every configuration a reload read stays valid while the run lasts. */
+static char **owned;
+static size_t nowned, ownedcap;
 
 static char *keep(const char *value)
 {
-    if (nowned == AR_ARRAY_SIZE(owned))
-        return NULL;
+    if (nowned == ownedcap) {
+        size_t cap = ownedcap ? 2 * ownedcap : 64;
+        char **v = realloc(owned, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        owned = v;
+        ownedcap = cap;
+    }
     char *s = strdup(value);
     if (s)
         owned[nowned++] = s;
@@ -33,6 +40,9 @@ void ar_config_release(void)
 {
     while (nowned)
         free(owned[--nowned]);
+    free(owned);
+    owned = NULL;
+    ownedcap = 0;
 }
 
 static bool parse_bool(const char *v, bool *ret)

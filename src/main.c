@@ -262,7 +262,27 @@ static int parse_u32(const char *s, uint32_t *ret)
     return 0;
 }
 
+static int run_command(int argc, char **argv, struct ar_collector_config *reload_out);
+
+/* The run command's arguments, read again on a reload (SIGHUP). */
+static int run_argc;
+static char **run_argv;
+
+/* A reload builds the configuration as start-up did: the config file (read again),
+ * then the command line over it. */
+static int reload_config(struct ar_collector_config *ret)
+{
+    return run_command(run_argc, run_argv, ret) == EXIT_OK ? 0 : -EINVAL;
+}
+
 static int cmd_run(int argc, char **argv)
+{
+    return run_command(argc, argv, NULL);
+}
+
+/* Builds the configuration and runs the collector; with reload_out, only builds it
+ * there. */
+static int run_command(int argc, char **argv, struct ar_collector_config *reload_out)
 {
     enum { OPT_TAKEOVER = 256, OPT_NO_ENABLE, OPT_BACKLOG, OPT_WAIT, OPT_RATE, OPT_FAILURE,
            OPT_RULES, OPT_NO_RULES, OPT_KEEP_RULES, OPT_TP_ENGINE, OPT_TP_RING };
@@ -303,7 +323,8 @@ static int cmd_run(int argc, char **argv)
             config = optarg;
     opterr = 1;
     /* The strings a config file gave live until exit, whichever way we leave. */
-    atexit(ar_config_release);
+    if (!reload_out)
+        atexit(ar_config_release);
     int r = ar_config_load(config ? config : AR_CONFIG_DEFAULT_PATH, &cfg);
     if (r == -EINVAL || (r < 0 && config)) {
         if (r != -EINVAL)
@@ -430,6 +451,13 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "auditrelay: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
+    cfg.reload = reload_config;
+    if (reload_out) {
+        *reload_out = cfg;
+        return EXIT_OK;
+    }
+    run_argc = argc;
+    run_argv = argv;
     return ar_collector_run(&cfg);
 }
 

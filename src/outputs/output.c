@@ -693,6 +693,117 @@ int ar_outputs_write(void *ctx, const char *lines, size_t len)
     return set->n && failed == set->n ? (err ? err : -EIO) : 0;
 }
 
+/* Outputs being closed after a reload, each on a thread of its own. */
+struct ar_retiring {
+    struct ar_retiring *next;
+    struct ar_output *o;
+    pthread_t thread;
+    int deadline_ms;
+    _Atomic uint64_t dropped; /* known once closed */
+};
+
+static void print_output_stats(FILE *f, const char *name, const struct ar_output_stats *st);
+
+static void *retire_main(void *arg)
+{
+    struct ar_retiring *r = arg;
+    char name[512];
+    snprintf(name, sizeof(name), "%s", ar_output_name(r->o));
+    struct ar_output_stats st;
+    ar_output_free(r->o, r->deadline_ms, &st);
+    r->dropped = st.lines_dropped;
+    fprintf(stderr, "auditrelay: reload: output %s closed\n", name);
+    if (st.lines_dropped || st.spool_now)
+        print_output_stats(stderr, name, &st);
+    return NULL;
+}
+
+static bool in_set(const struct ar_outputs *set, const struct ar_output *o)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->v[i] == o)
+            return true;
+    return false;
+}
+
+int ar_outputs_prepare(const struct ar_outputs *set, char *const *specs, size_t nspecs,
+                       const struct ar_output_config *cfg, struct ar_outputs *next)
+{
+    static char *const default_spec[] = {"stdout"};
+    if (nspecs == 0) {
+        specs = default_spec;
+        nspecs = 1;
+    }
+    *next = (struct ar_outputs){.v = calloc(nspecs, sizeof(*next->v))};
+    if (!next->v)
+        return -ENOMEM;
+    for (size_t i = 0; i < nspecs; i++) {
+        struct ar_output *same = NULL;
+        for (size_t k = 0; k < set->n && !same; k++)
+            if (strcmp(set->v[k]->name, specs[i]) == 0 && !in_set(next, set->v[k]))
+                same = set->v[k];
+        if (same) {
+            next->v[next->n++] = same;
+            continue;
+        }
+        char err[512] = "";
+        int r = ar_output_new(specs[i], cfg, err, sizeof(err), &next->v[next->n]);
+        if (r < 0) {
+            fprintf(stderr, "auditrelay: %s\n", err[0] ? err : strerror(-r));
+            ar_outputs_abort(set, next);
+            return r;
+        }
+        next->n++;
+    }
+    return 0;
+}
+
+void ar_outputs_abort(const struct ar_outputs *set, struct ar_outputs *next)
+{
+    for (size_t i = 0; i < next->n; i++)
+        if (!in_set(set, next->v[i]))
+            ar_output_free(next->v[i], 0, NULL);
+    free(next->v);
+    *next = (struct ar_outputs){0};
+}
+
+void ar_outputs_commit(struct ar_outputs *set, struct ar_outputs *next, int deadline_ms)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        if (in_set(next, set->v[i]))
+            continue;
+        struct ar_retiring *r = calloc(1, sizeof(*r));
+        if (r) {
+            r->o = set->v[i];
+            r->deadline_ms = deadline_ms;
+            if (pthread_create(&r->thread, NULL, retire_main, r) == 0) {
+                r->next = set->retiring;
+                set->retiring = r;
+                continue;
+            }
+            free(r);
+        }
+        ar_output_free(set->v[i], deadline_ms, NULL); /* no thread: here, then */
+    }
+    free(set->v);
+    set->v = next->v;
+    set->n = next->n;
+    *next = (struct ar_outputs){0};
+}
+
+/* Waits for the outputs a reload is closing. */
+static void join_retiring(struct ar_outputs *set, uint64_t *ret_dropped)
+{
+    while (set->retiring) {
+        struct ar_retiring *r = set->retiring;
+        set->retiring = r->next;
+        pthread_join(r->thread, NULL);
+        if (ret_dropped)
+            *ret_dropped += r->dropped;
+        free(r);
+    }
+}
+
 int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
                     const struct ar_output_config *cfg)
 {
@@ -701,8 +812,7 @@ int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
         specs = default_spec;
         nspecs = 1;
     }
-    set->v = calloc(nspecs, sizeof(*set->v));
-    set->n = 0;
+    *set = (struct ar_outputs){.v = calloc(nspecs, sizeof(*set->v))};
     if (!set->v)
         return -ENOMEM;
     for (size_t i = 0; i < nspecs; i++) {
@@ -765,6 +875,10 @@ void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
         if (report && (st.lines_dropped || st.reconnects || st.spool_now || st.has_counts))
             print_output_stats(stderr, name, &st);
     }
+    uint64_t retired_dropped = 0;
+    join_retiring(set, &retired_dropped);
+    if (ret_total)
+        ret_total->lines_dropped += retired_dropped;
     free(set->v);
     set->v = NULL;
     set->n = 0;
@@ -784,6 +898,9 @@ uint64_t ar_outputs_dropped(struct ar_outputs *set)
     uint64_t n = 0;
     for (size_t i = 0; i < set->n; i++)
         n += ar_output_stats(set->v[i]).lines_dropped;
+    /* Outputs a reload retired keep counting (the pipeline reports increases). */
+    for (const struct ar_retiring *r = set->retiring; r; r = r->next)
+        n += r->dropped;
     return n;
 }
 

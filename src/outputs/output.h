@@ -127,12 +127,29 @@ unsigned ar_outputs_reopen_generation(void);
 struct ar_outputs {
     struct ar_output **v;
     size_t n;
+    /* Outputs a reload took out, closing on threads of their own (joined by
+     * ar_outputs_close), and the lines they dropped. */
+    struct ar_retiring *retiring;
 };
 
 /* Opens the outputs named by specs (none: stdout). Errors are explained on stderr.
  * Returns 0 or a negative errno. */
 int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
                     const struct ar_output_config *cfg);
+
+/* A reload's outputs, in two steps so that nothing changes unless everything
+ * could be opened. ar_outputs_prepare fills *next with one output per spec (none:
+ * stdout): the running output of `set` with the same spec, which goes on untouched
+ * (no reconnect, its queue and spool kept), or a new one. Errors are explained on
+ * stderr and leave `set` as it was. Returns 0 or -errno. */
+int ar_outputs_prepare(const struct ar_outputs *set, char *const *specs, size_t nspecs,
+                       const struct ar_output_config *cfg, struct ar_outputs *next);
+/* Makes *next the set. Outputs it did not reuse are closed on a thread of their
+ * own, each sending what it has queued within deadline_ms (what it could not is
+ * reported on stderr as at exit, and its dropped lines stay counted). */
+void ar_outputs_commit(struct ar_outputs *set, struct ar_outputs *next, int deadline_ms);
+/* Gives up a prepared set: closes the outputs it opened itself. */
+void ar_outputs_abort(const struct ar_outputs *set, struct ar_outputs *next);
 
 /* ar_sink write callback over every output of the set. Returns 0, or the error of
  * the last output when every output has failed for good (stdout closed): the

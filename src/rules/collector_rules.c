@@ -227,6 +227,42 @@ int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *
     return 0;
 }
 
+int ar_rules_collector_replace(struct ar_rules_session **sp, const struct ar_rules *rules,
+                               const struct ar_rules_collector_config *cfg, FILE *log)
+{
+    struct ar_rules_session *old = *sp, *s = NULL;
+    if (!rules) {
+        int rc = ar_rules_collector_stop(old, false, cfg->state_path, log);
+        *sp = NULL;
+        return rc;
+    }
+    struct ar_rules_failure failure = {0};
+    struct ar_rules_stop_stats gone = {0};
+    int rc = old ? ar_rules_session_replace(old, rules, cfg->flags | AR_RULES_SHARED, &s,
+                                            &failure, &gone)
+                 : ar_rules_session_start(rules, cfg->flags | AR_RULES_SHARED, &s, &failure);
+    if (rc < 0) {
+        fprintf(log, "auditrelay: %s\nauditrelay: the audit rules were not changed\n",
+                failure.message);
+        return rc;
+    }
+    log_messages(s, 0, log);
+    const struct ar_rules_session_stats *st = ar_rules_session_stats(s);
+    fprintf(log, "auditrelay: audit rules reloaded: %zu kept, %zu added, %zu removed", st->taken_over,
+            st->added, gone.removed + gone.already_gone);
+    if (st->already_loaded)
+        fprintf(log, " (%zu already loaded by others, left alone)", st->already_loaded);
+    if (st->settings)
+        fprintf(log, "; %zu setting%s changed", st->settings, st->settings == 1 ? "" : "s");
+    if (gone.settings)
+        fprintf(log, "; %zu setting%s put back", gone.settings, gone.settings == 1 ? "" : "s");
+    fprintf(log, "\n");
+    if (cfg->state_path)
+        save_state(s, cfg->state_path, log);
+    *sp = s;
+    return 0;
+}
+
 int ar_rules_collector_stop(struct ar_rules_session *s, bool keep, const char *state_path,
                             FILE *log)
 {

@@ -41,6 +41,14 @@ int ar_rules_collector_compile(const struct ar_rules_collector_config *cfg, FILE
 int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *log,
                              struct ar_rules_session **ret);
 
+/* A reload: replaces the rules *sp installed with `rules` (compiled by
+ * ar_rules_collector_compile; NULL: none now), keeping the rules both have loaded
+ * throughout (ar_rules_session_replace), and says what changed on `log`. *sp may
+ * be NULL (no rules before). On failure nothing changed (said on `log`). Returns 0
+ * or -errno. */
+int ar_rules_collector_replace(struct ar_rules_session **sp, const struct ar_rules *rules,
+                               const struct ar_rules_collector_config *cfg, FILE *log);
+
 /* Removes the rules the session installed and restores what it changed (unless
  * `keep`), reports on `log`, forgets the state file and frees the session. NULL is
  * fine. Returns 0 or the first -errno of what could not be undone. */

@@ -28,6 +28,11 @@ struct ar_rules_session {
     const struct audit_rule_data **owned;
     size_t *owned_size;
     size_t nowned, ownedcap;
+    /* While replacing a session (a reload): the session being replaced, whose rules
+     * this one takes over instead of adding them again; taken_over[i] marks the
+     * owned rules that came from it, to give back if the new set fails. */
+    struct ar_rules_session *replacing;
+    bool *taken_over;
     struct audit_status status_before;
     uint32_t changed; /* AUDIT_STATUS_* the session set */
     struct ar_rules_session_stats stats;
@@ -132,6 +137,10 @@ static int own(struct ar_rules_session *s, const struct audit_rule_data *rule, s
         if (!z)
             return -ENOMEM;
         s->owned_size = z;
+        bool *t = realloc(s->taken_over, cap * sizeof(*t));
+        if (!t)
+            return -ENOMEM;
+        s->taken_over = t;
         s->ownedcap = cap;
     }
     struct audit_rule_data *copy = malloc(size);
@@ -141,19 +150,32 @@ static int own(struct ar_rules_session *s, const struct audit_rule_data *rule, s
     /* The kernel lists a prepended rule without the prepend flag; so do we. */
     copy->flags &= ~(uint32_t)AUDIT_FILTER_PREPEND;
     s->owned[s->nowned] = copy;
+    s->taken_over[s->nowned] = false;
     s->owned_size[s->nowned++] = size;
     return 0;
+}
+
+static bool owns(const struct ar_rules_session *s, const struct audit_rule_data *rule, size_t size)
+{
+    for (size_t i = 0; s && i < s->nowned; i++)
+        if (ar_rules_same(s->owned[i], s->owned_size[i], rule, size))
+            return true;
+    return false;
 }
 
 /* Forgets an owned rule equal to `rule`; true if there was one. */
 static bool disown(struct ar_rules_session *s, const struct audit_rule_data *rule, size_t size)
 {
+    if (!s)
+        return false; /* no session being replaced */
     for (size_t i = s->nowned; i-- > 0;)
         if (ar_rules_same(s->owned[i], s->owned_size[i], rule, size)) {
             free((void *)s->owned[i]);
             memmove(&s->owned[i], &s->owned[i + 1], (s->nowned - i - 1) * sizeof(*s->owned));
             memmove(&s->owned_size[i], &s->owned_size[i + 1],
                     (s->nowned - i - 1) * sizeof(*s->owned_size));
+            memmove(&s->taken_over[i], &s->taken_over[i + 1],
+                    (s->nowned - i - 1) * sizeof(*s->taken_over));
             s->nowned--;
             return true;
         }
@@ -199,6 +221,10 @@ static int apply_delete_all(struct ar_rules_session *s, const char *key)
     for (size_t i = 0; i < now.n && r == 0; i++) {
         const struct ar_kernel_rule *k = &now.v[i];
         if (key && !ar_rules_key_matches(k->rule, k->size, key))
+            continue;
+        /* A reload's deletions leave the replaced session's rules alone: the new
+         * set takes them over or the old session removes them when it stops. */
+        if (owns(s->replacing, k->rule, k->size))
             continue;
         r = ar_rules_nl_delete(s->nl, k->rule, k->size);
         if (r == -ENOENT) {
@@ -248,6 +274,15 @@ static int apply_op(struct ar_rules_session *s, const struct ar_rules_op *op, un
     switch (op->type) {
     case AR_RULES_OP_ADD:
         r = ar_rules_nl_add(s->nl, op->rule, op->rule_size);
+        if (r == -EEXIST && disown(s->replacing, op->rule, op->rule_size)) {
+            /* A reload: the rule stays loaded and changes hands. */
+            r = own(s, op->rule, op->rule_size);
+            if (r == 0) {
+                s->taken_over[s->nowned - 1] = true;
+                s->stats.taken_over++;
+            }
+            return r;
+        }
         if (r == -EEXIST && (flags & AR_RULES_SHARED)) {
             s->stats.already_loaded++;
             note(s, "%s:%u: the rule is already loaded: left in place and not removed on exit",
@@ -261,6 +296,8 @@ static int apply_op(struct ar_rules_session *s, const struct ar_rules_op *op, un
         }
         return r;
     case AR_RULES_OP_DELETE:
+        if (owns(s->replacing, op->rule, op->rule_size))
+            return 0; /* as for -D above */
         r = ar_rules_nl_delete(s->nl, op->rule, op->rule_size);
         if (r == -ENOENT && (flags & AR_RULES_SHARED)) {
             note(s, "%s:%u: no such rule is loaded: nothing to delete", op->origin.file,
@@ -332,8 +369,28 @@ static int check_dangerous(const struct ar_rules_op *ops, size_t n, unsigned fla
     return 0;
 }
 
-int ar_rules_session_start(const struct ar_rules *rules, unsigned flags,
-                           struct ar_rules_session **ret, struct ar_rules_failure *ret_failure)
+/* Gives the rules taken over from the replaced session back to it (a failed
+ * reload), so that undoing this session leaves them loaded. */
+static void give_back(struct ar_rules_session *s)
+{
+    for (size_t i = s->nowned; i-- > 0;) {
+        if (!s->taken_over[i])
+            continue;
+        if (own(s->replacing, s->owned[i], s->owned_size[i]) < 0)
+            continue; /* out of memory: it is removed with ours, as on a stop */
+        free((void *)s->owned[i]);
+        memmove(&s->owned[i], &s->owned[i + 1], (s->nowned - i - 1) * sizeof(*s->owned));
+        memmove(&s->owned_size[i], &s->owned_size[i + 1],
+                (s->nowned - i - 1) * sizeof(*s->owned_size));
+        memmove(&s->taken_over[i], &s->taken_over[i + 1],
+                (s->nowned - i - 1) * sizeof(*s->taken_over));
+        s->nowned--;
+    }
+}
+
+static int start_session(const struct ar_rules *rules, unsigned flags,
+                         struct ar_rules_session *replacing, struct ar_rules_session **ret,
+                         struct ar_rules_failure *ret_failure)
 {
     if (ar_rules_error_count(rules)) {
         fail(ret_failure, NULL, -EINVAL, "the rules have errors; nothing was loaded");
@@ -347,6 +404,7 @@ int ar_rules_session_start(const struct ar_rules *rules, unsigned flags,
     struct ar_rules_session *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
+    s->replacing = replacing;
     r = ar_rules_nl_open(&s->nl);
     if (r < 0) {
         fail(ret_failure, NULL, r, "cannot open the kernel's audit socket: %s%s", strerror(-r),
@@ -395,10 +453,73 @@ int ar_rules_session_start(const struct ar_rules *rules, unsigned flags,
         }
         fail(ret_failure, op, r, "%s failed: %s%s", op_what(op), strerror(-r), hint(op, r));
         /* Undo everything: the set loads completely or not at all. */
+        if (replacing)
+            give_back(s);
         ar_rules_session_stop(s, 0, NULL);
         ar_rules_session_free(s);
         return r;
     }
+    *ret = s;
+    return 0;
+}
+
+int ar_rules_session_start(const struct ar_rules *rules, unsigned flags,
+                           struct ar_rules_session **ret, struct ar_rules_failure *ret_failure)
+{
+    return start_session(rules, flags, NULL, ret, ret_failure);
+}
+
+int ar_rules_session_replace(struct ar_rules_session *old, const struct ar_rules *rules,
+                             unsigned flags, struct ar_rules_session **ret,
+                             struct ar_rules_failure *ret_failure,
+                             struct ar_rules_stop_stats *ret_old)
+{
+    struct ar_rules_session *s;
+    int r = start_session(rules, flags, old, &s, ret_failure);
+    if (r < 0)
+        return r;
+    s->replacing = NULL;
+    /* Settings both sets change: the new session puts back the values from before
+     * the old one. The others the old session puts back now. */
+    static const uint32_t fields[] = {AUDIT_STATUS_ENABLED, AUDIT_STATUS_FAILURE,
+                                      AUDIT_STATUS_RATE_LIMIT, AUDIT_STATUS_BACKLOG_LIMIT,
+                                      AUDIT_STATUS_BACKLOG_WAIT_TIME};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        uint32_t f = fields[i];
+        if (!(old->changed & s->changed & f))
+            continue;
+        struct audit_status *to = &s->status_before;
+        const struct audit_status *from = &old->status_before;
+        switch (f) {
+        case AUDIT_STATUS_ENABLED: to->enabled = from->enabled; break;
+        case AUDIT_STATUS_FAILURE: to->failure = from->failure; break;
+        case AUDIT_STATUS_RATE_LIMIT: to->rate_limit = from->rate_limit; break;
+        case AUDIT_STATUS_BACKLOG_LIMIT: to->backlog_limit = from->backlog_limit; break;
+        default: to->backlog_wait_time = from->backlog_wait_time; break;
+        }
+        old->changed &= ~f;
+    }
+    /* Rules of others the old session removed: the new one puts them back at its
+     * end (they stay removed now, as both sets say). */
+    for (size_t i = 0; i < old->before.n; i++) {
+        if (!old->removed[i])
+            continue;
+        const struct ar_kernel_rule *k = &old->before.v[i];
+        if (removed_foreign(s, k->rule, k->size) == 0) {
+            old->removed[i] = false;
+            s->stats.deleted--; /* counted when the old session removed it */
+        }
+    }
+    for (size_t i = 0; i < old->extra.n; i++) {
+        if (removed_foreign(s, old->extra.v[i].rule, old->extra.v[i].size) == 0)
+            s->stats.deleted--;
+    }
+    ar_kernel_rules_free(&old->extra);
+    /* What is left of the old session: rules the new set does not have. */
+    ar_rules_session_stop(old, 0, ret_old);
+    for (size_t i = 0; i < old->nmessages; i++)
+        note(s, "%s", old->messages[i]);
+    ar_rules_session_free(old);
     *ret = s;
     return 0;
 }
@@ -558,6 +679,7 @@ void ar_rules_session_free(struct ar_rules_session *s)
         free((void *)s->owned[i]);
     free(s->owned);
     free(s->owned_size);
+    free(s->taken_over);
     ar_kernel_rules_free(&s->before);
     ar_kernel_rules_free(&s->extra);
     free(s->removed);

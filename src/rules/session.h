@@ -49,6 +49,7 @@ struct ar_rules_failure {
 
 struct ar_rules_session_stats {
     size_t added;            /* rules installed, owned by the session */
+    size_t taken_over;       /* a replacement's: rules of the replaced session kept */
     size_t already_loaded;   /* AR_RULES_SHARED: present before, left alone, not owned */
     size_t deleted;          /* rules of others removed (-D, -d, -W) */
     size_t settings;         /* settings changed */
@@ -88,6 +89,20 @@ int ar_rules_session_stop(struct ar_rules_session *s, unsigned flags,
  * let pass, what could not be undone. Each is one line with file:line where there
  * is one. Valid until the session is freed. */
 const char *const *ar_rules_session_messages(const struct ar_rules_session *s, size_t *ret_count);
+
+/* Replaces a running session's rules with another set, with no moment in which a
+ * rule both sets have is not loaded (a reload): the new session applies the set as
+ * start does, but a rule `old` installed that the set has too is taken over, not
+ * added again, and deletions (-D, -d, -W) leave `old`'s rules alone. Then `old` is
+ * stopped (its remaining rules removed, the settings only it changed put back;
+ * *ret_old says what it did) and freed. The new session, when it stops, restores
+ * what `old` would have: settings to their values from before `old`, and the rules
+ * of others `old` removed. On failure (returned -errno, *ret_failure) nothing
+ * changed and `old` runs on as before. */
+int ar_rules_session_replace(struct ar_rules_session *old, const struct ar_rules *rules,
+                             unsigned flags, struct ar_rules_session **ret,
+                             struct ar_rules_failure *ret_failure,
+                             struct ar_rules_stop_stats *ret_old);
 
 /* Frees the session without touching the kernel; NULL is fine. */
 void ar_rules_session_free(struct ar_rules_session *s);

@@ -72,6 +72,13 @@ struct ar_source_ops {
     /* Optional: the exit status the source asks for at the end (replay: 1 after
      * input errors or malformed lines); 0 when absent. */
     int (*exit_status)(void *s);
+    /* Optional, live sources: a reload (SIGHUP) with a new configuration that
+     * stays valid until the source is closed. Applies what can change while
+     * running (the rules, kernel settings) without a moment in which the rules both
+     * configurations have are missing; says on stderr what changed. On failure
+     * (explained on stderr, with file:line for rule errors) nothing changed and
+     * -errno is returned. NULL: the source reloads nothing. */
+    int (*reload)(void *s, const struct ar_collector_config *cfg);
     /* Optional: the capabilities (bits 1 << CAP_*) the started source still needs,
      * to stop and put the host back or to reload its rules; the driver drops every
      * other one after start. NULL: none. */

@@ -270,6 +270,109 @@ class Skip(Exception):
     pass
 
 
+def paced_opens(path, rate, seconds, counter):
+    """Opens PATH `rate` times a second for `seconds` (a load for the collector);
+    counter[0] counts the opens done."""
+    start_t = time.monotonic()
+    n = 0
+    while True:
+        now = time.monotonic() - start_t
+        if now >= seconds:
+            break
+        due = int(now * rate)
+        while n < due:
+            os.close(os.open(path, os.O_RDONLY))
+            n += 1
+            counter[0] = n
+        time.sleep(0.001)
+
+
+def case_reload(m, tmp):
+    """SIGHUP during a load of ~10k audited opens a second: the configuration is read
+    again and rules and outputs are swapped with no event lost or duplicated (every
+    open is in one output or the other, each serial once); a broken configuration is
+    refused with its file:line and the running one stays; a storm of reloads too."""
+    import threading
+    watched, other = os.path.join(tmp, "watched"), os.path.join(tmp, "other")
+    for p_ in (watched, other):
+        open(p_, "w").close()
+    r1, r2 = os.path.join(tmp, "r1.rules"), os.path.join(tmp, "r2.rules")
+    with open(r1, "w") as f:
+        f.write("-w %s -p r -k ar-reload\n" % watched)
+    with open(r2, "w") as f:
+        f.write("-w %s -p r -k ar-reload\n-w %s -p r -k ar-reload-other\n" % (watched, other))
+    out1, out2 = os.path.join(tmp, "out1.json"), os.path.join(tmp, "out2.json")
+    conf = os.path.join(tmp, "auditrelay.conf")
+    confs = {
+        1: "[collector]\nsource = unicast\nrules = %s\n[output]\noutput = file:%s\n" % (r1, out1),
+        2: "[collector]\nsource = unicast\nrules = %s\nbacklog_limit = 9000\n[output]\n"
+           "output = file:%s\n" % (r2, out2),
+        "broken": "[collector]\nsource = unicast\nrules = %s\n[output]\nouput = file:%s\n" % (r2, out2),
+    }
+
+    def write_conf(which):
+        with open(conf + ".tmp", "w") as f:
+            f.write(confs[which])
+        os.replace(conf + ".tmp", conf)
+
+    def our_rules():
+        return [l for l in rules().splitlines() if "ar-reload" in l]
+
+    write_conf(1)
+    p = start(m, "--config", conf)
+    assert len(our_rules()) == 1, rules()
+    counter = [0]
+    load = threading.Thread(target=paced_opens, args=(watched, 10000, 6.0, counter))
+    load.start()
+    time.sleep(1.0)
+    write_conf(2)
+    p.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    after_swap = our_rules()
+    backlog_after_swap = status()["backlog_limit"]
+    write_conf("broken")
+    p.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    after_broken = our_rules()
+    # A storm: 20 reloads, between the two configurations, 100 ms apart.
+    for i in range(20):
+        write_conf(1 if i % 2 else 2)
+        p.send_signal(signal.SIGHUP)
+        time.sleep(0.1)
+    load.join()
+    time.sleep(0.5)
+    final_rules = our_rules()
+    rc, _, err = stop(p)
+    assert rc == 0, err
+    events = []
+    for path in (out1, out2):
+        if os.path.exists(path):
+            with open(path) as f:
+                events += [json.loads(l) for l in f]
+    opens = [e for e in events if e.get("key") == "ar-reload" and e.get("syscall") == "openat"
+             and e.get("pid") == os.getpid()]
+    serials = [e["serial"] for e in events if e.get("type") != "AUDITRELAY_LOST"]
+    dup = len(serials) - len(set(serials))
+    lost = [e for e in events if e.get("type") == "AUDITRELAY_LOST"]
+    print("     %d opens, %d events in the outputs (%d + %d), %d duplicate serials, %d loss "
+          "events; %d reloads" % (counter[0], len(opens), sum(1 for _ in open(out1)),
+                                 sum(1 for _ in open(out2)) if os.path.exists(out2) else 0,
+                                 dup, len(lost), err.count("reload done")))
+    print("     " + " | ".join(l for l in err.splitlines() if "reload" in l)[:700])
+    assert len(after_swap) == 2, "after the reload the rules should be both files': %r" % after_swap
+    assert backlog_after_swap == "9000", backlog_after_swap
+    assert len(after_broken) == 2, "the broken configuration changed the rules: %r" % after_broken
+    assert re.search(re.escape(conf) + r":5: unknown setting 'ouput' in \[output\]", err), err
+    assert "the configuration has errors (above): the running configuration stays" in err, err
+    assert len(final_rules) == 1, final_rules  # the storm's last configuration: 1
+    assert err.count("reload done") == 21, err.count("reload done")
+    assert dup == 0, "%d serials twice across the outputs" % dup
+    assert not lost, "loss events: %s" % json.dumps(lost[:3])[:1500]
+    assert len(opens) == counter[0], "%d opens, %d events" % (counter[0], len(opens))
+    settings_restored(m.before)
+    assert not our_rules(), rules()
+
+
 # Capability numbers (linux/capability.h).
 CAP = {"chown": 0, "dac_override": 1, "sys_ptrace": 19, "audit_control": 30,
        "audit_read": 37, "perfmon": 38, "bpf": 39}
@@ -341,7 +444,7 @@ def case_capabilities(m, tmp):
 CASES = [case_events_and_sigterm, case_sigint_restores, case_config_failure_and_stats,
          case_reclaim_after_sigkill,
          case_refuse_when_owned, case_multicast_beside_auditd, case_loss_reported,
-         case_capabilities]
+         case_capabilities, case_reload]
 
 
 def main():

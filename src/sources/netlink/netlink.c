@@ -265,10 +265,10 @@ static int open_socket(struct netlink_source *s, enum ar_audit_nl_mode mode, cha
     return r;
 }
 
-/* Kernel settings we run with (enabled, backlog...), remembered to put back. */
-static int apply_settings(struct netlink_source *s, char *why, size_t whylen)
+/* The kernel settings cfg asks for that differ from what we found. */
+static struct audit_status wanted_settings(const struct netlink_source *s,
+                                           const struct ar_collector_config *cfg)
 {
-    const struct ar_collector_config *cfg = s->cfg;
     struct audit_status st = {0};
     if (cfg->enable && s->before.enabled == 0) {
         st.mask |= AUDIT_STATUS_ENABLED;
@@ -290,6 +290,13 @@ static int apply_settings(struct netlink_source *s, char *why, size_t whylen)
         st.mask |= AUDIT_STATUS_RATE_LIMIT;
         st.rate_limit = cfg->rate_limit;
     }
+    return st;
+}
+
+/* Kernel settings we run with (enabled, backlog...), remembered to put back. */
+static int apply_settings(struct netlink_source *s, char *why, size_t whylen)
+{
+    struct audit_status st = wanted_settings(s, s->cfg);
     if (st.mask) {
         int r = ar_audit_nl_set(s->nl, &st);
         if (r < 0 && s->before.enabled != 2) {
@@ -427,6 +434,42 @@ static int netlink_start(void *p, uv_loop_t *loop)
     return 0;
 }
 
+/* A reload: the new configuration's rules replace ours (ar_rules_collector_replace:
+ * the rules both have stay loaded), then its settings apply; settings it no longer
+ * asks for go back to what we found. */
+static int netlink_reload(void *p, const struct ar_collector_config *cfg)
+{
+    struct netlink_source *s = p;
+    struct ar_rules_collector_config rcfg = {
+        .paths = cfg->rules, .npaths = cfg->nrules, .state_path = rules_state_path()};
+    struct ar_rules *rules = NULL;
+    if (!cfg->no_rules && (cfg->nrules || s->own_pid)) {
+        int r = ar_rules_collector_compile(&rcfg, stderr, &rules);
+        if (r < 0)
+            return r;
+    }
+    int r = ar_rules_collector_replace(&s->rules, rules, &rcfg, stderr);
+    ar_rules_free(rules);
+    if (r < 0)
+        return r;
+    s->cfg = cfg;
+    if (!s->own_pid)
+        return 0;
+    struct audit_status want = wanted_settings(s, cfg), back = s->before;
+    back.mask = s->changed_mask & ~want.mask;
+    if ((back.mask && (r = ar_audit_nl_set(s->nl, &back)) < 0) ||
+        (want.mask && (r = ar_audit_nl_set(s->nl, &want)) < 0)) {
+        fprintf(stderr, "auditrelay: reload: cannot change the kernel's audit settings: %s\n",
+                strerror(-r));
+        return 0; /* the rules did change: the reload stands */
+    }
+    s->changed_mask = want.mask;
+    s->backlog_limit = (want.mask & AUDIT_STATUS_BACKLOG_LIMIT) ? want.backlog_limit
+                                                                : s->before.backlog_limit;
+    state_save(s);
+    return 0;
+}
+
 /* Stop reading, take what the socket still holds, give the slot and the settings
  * back, and count what the kernel lost meanwhile. */
 static void netlink_stop(void *p)
@@ -477,6 +520,7 @@ static uint64_t netlink_capabilities(void *vs)
         .name = source_name, .event_source = "netlink", .live = true, .open = netlink_open, \
         .start = netlink_start, .stop = netlink_stop, .close = netlink_close,              \
         .print_stats = netlink_print_stats, .capabilities = netlink_capabilities,          \
+        .reload = netlink_reload,                                                          \
     }
 
 const struct ar_source_ops ar_source_unicast = NETLINK_SOURCE("unicast");
