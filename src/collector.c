@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "metrics/metrics.h"
 #include "sources/source.h"
 
 #define EXPIRE_INTERVAL_MS 100
@@ -24,6 +25,8 @@ struct collector {
     struct ar_output_stats outputs_final; /* once the outputs are closed */
     uv_timer_t expire_timer;
     uv_signal_t sigint, sigterm, sigusr1, sighup;
+    struct ar_metrics *metrics;   /* NULL when off */
+    struct ar_metrics_output metrics_outputs[AR_MAX_OUTPUTS]; /* collect_metrics' */
     bool stopping;
     bool interrupted;             /* stopped by SIGINT/SIGTERM, not by its input's end */
     int exit_code;
@@ -145,6 +148,26 @@ static void print_stats(struct collector *c, const char *when)
         ar_outputs_print_stats(&c->outputs, stderr);
 }
 
+/* The metrics page's counters (metrics/metrics.h), on the loop thread. */
+static void collect_metrics(void *ctx, struct ar_metrics_snapshot *ret)
+{
+    struct collector *c = ctx;
+    struct ar_metrics_output *outs = c->metrics_outputs;
+    ret->source = c->ops->name;
+    ret->pipeline = *ar_pipeline_stats(c->pipeline);
+    ret->reasm = *ar_pipeline_reasm_stats(c->pipeline);
+    ret->encoder = *ar_pipeline_encoder_stats(c->pipeline);
+    if (c->ops->metrics)
+        c->ops->metrics(c->source, &ret->src);
+    size_t n = c->outputs.n < AR_MAX_OUTPUTS ? c->outputs.n : AR_MAX_OUTPUTS;
+    for (size_t i = 0; i < n; i++) {
+        outs[i].name = ar_output_name(c->outputs.v[i]);
+        outs[i].stats = ar_output_stats(c->outputs.v[i]);
+    }
+    ret->outputs = outs;
+    ret->noutputs = n;
+}
+
 /* What a reload cannot change, said instead of silently ignored. */
 static void say_restart_needed(const struct ar_collector_config *a,
                                const struct ar_collector_config *b)
@@ -237,6 +260,7 @@ static void stop(struct collector *c)
         fprintf(stderr, "auditrelay: output failed: %s\n", strerror(-r));
         c->exit_code = 1;
     }
+    ar_metrics_stop(c->metrics);
     if (c->ops->live)
         uv_close((uv_handle_t *)&c->expire_timer, NULL);
     uv_close((uv_handle_t *)&c->sigint, NULL);
@@ -303,6 +327,13 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     int r = ar_outputs_open(&c.outputs, cfg->outputs, cfg->noutputs, &cfg->output);
     if (r < 0)
         return cfg->source == AR_SOURCE_REPLAY ? 2 : 1;
+    /* Bound before the source touches the kernel: a bad address changes nothing. */
+    if (cfg->metrics.on &&
+        ar_metrics_new(&cfg->metrics, cfg->source == AR_SOURCE_REPLAY ? NULL : ar_metrics_run_file(),
+                       &c.metrics) < 0) {
+        ar_outputs_close(&c.outputs, 0, false, NULL);
+        return 1;
+    }
     struct ar_source_sink sink = {
         .record = sink_record,
         .line = sink_line,
@@ -323,11 +354,13 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     r = ar_pipeline_new(&pcfg, &c.pipeline);
     if (r < 0) {
         fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
+        ar_metrics_free(c.metrics);
         ar_outputs_close(&c.outputs, 0, false, NULL);
         return 1;
     }
     if (open_source(&c, &sink) < 0) {
         ar_pipeline_free(c.pipeline);
+        ar_metrics_free(c.metrics);
         ar_outputs_close(&c.outputs, 0, false, NULL);
         return 1;
     }
@@ -341,6 +374,7 @@ int ar_collector_run(const struct ar_collector_config *cfg)
             c.ops->stop(c.source);
             uv_run(c.loop, UV_RUN_DEFAULT);
             c.ops->close(c.source);
+            ar_metrics_free(c.metrics);
             ar_outputs_close(&c.outputs, 0, false, NULL);
             return 1;
         }
@@ -359,6 +393,7 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         c.expire_timer.data = &c;
         uv_timer_start(&c.expire_timer, on_expire_timer, EXPIRE_INTERVAL_MS, EXPIRE_INTERVAL_MS);
     }
+    ar_metrics_start(c.metrics, c.loop, collect_metrics, &c);
     r = c.ops->start(c.source, c.loop);
     if (r < 0) {
         fprintf(stderr, "auditrelay: cannot start the %s source: %s\n", c.ops->name,
@@ -379,6 +414,7 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         print_stats(&c, "exit");
     if (c.ops->exit_status && !c.exit_code)
         c.exit_code = c.ops->exit_status(c.source);
+    ar_metrics_free(c.metrics);
     c.ops->close(c.source);
     ar_pipeline_free(c.pipeline);
     uv_loop_close(c.loop);

@@ -4,6 +4,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include "metrics/listen.h"
 #include "outputs/output.h"
 #include "pipeline.h"
 
@@ -51,6 +52,7 @@ struct ar_collector_config {
      * for a reload on SIGHUP; errors are explained on stderr. Returns 0 or -errno.
      * NULL: SIGHUP only reopens file outputs. */
     int (*reload)(struct ar_collector_config *ret);
+    struct ar_metrics_listen metrics;   /* the Prometheus listener, when on */
 };
 
 void ar_collector_config_default(struct ar_collector_config *ret);

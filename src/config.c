@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <ini.h>
 
+#include "metrics/listen.h"
 #include "outputs/util.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +69,7 @@ static bool parse_u32(const char *v, uint32_t *ret)
 }
 
 /* One table of keys: section, name, and how to apply a value. */
-enum kind { K_SOURCE, K_ENGINE, K_BOOL, K_U32, K_FAILURE, K_FORMAT, K_OUTPUT, K_STRING, K_SIZE, K_RULES };
+enum kind { K_SOURCE, K_ENGINE, K_BOOL, K_U32, K_FAILURE, K_FORMAT, K_OUTPUT, K_STRING, K_SIZE, K_RULES, K_METRICS };
 
 struct key {
     const char *section, *name;
@@ -90,6 +91,7 @@ static const struct key keys[] = {
     {"collector", "failure", K_FAILURE, OFF(failure), OFF(set_failure)},
     {"collector", "rules", K_RULES, 0, SIZE_MAX},
     {"collector", "keep_rules", K_BOOL, OFF(keep_rules), SIZE_MAX},
+    {"collector", "metrics", K_METRICS, OFF(metrics), SIZE_MAX},
     {"output", "format", K_FORMAT, OFF(pipeline.format), SIZE_MAX},
     {"output", "resolve", K_BOOL, OFF(pipeline.resolve_ids), SIZE_MAX},
     {"output", "output", K_OUTPUT, 0, SIZE_MAX},
@@ -145,6 +147,14 @@ static int on_value(void *user, const char *section, const char *name, const cha
         case K_STRING:
             ok = (*(char **)(base + k->offset) = keep(value)) != NULL;
             break;
+        case K_METRICS: {
+            char why[200];
+            ok = ar_metrics_parse_listen(value, (struct ar_metrics_listen *)(base + k->offset),
+                                         why, sizeof(why)) == 0;
+            if (!ok && !ctx->first_error[0])
+                snprintf(ctx->first_error, sizeof(ctx->first_error), "metrics: %s", why);
+            break;
+        }
         case K_SIZE: {
             uint64_t v;
             ok = ar_parse_size(value, &v) == 0 && v > 0;

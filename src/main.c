@@ -11,6 +11,7 @@
 
 #include "collector.h"
 #include "config.h"
+#include "metrics/listen.h"
 #include "outputs/output.h"
 #include "outputs/util.h"
 #include "pipeline.h"
@@ -23,7 +24,22 @@
 enum exit_code { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
 
 /* Output queue options, the same for both commands (and [output] in the config). */
-enum { OPT_SPOOL = 512, OPT_MAX_MEMORY, OPT_MAX_SPOOL };
+enum { OPT_SPOOL = 512, OPT_MAX_MEMORY, OPT_MAX_SPOOL, OPT_METRICS };
+
+#define METRICS_USAGE                                                                     \
+    "      --metrics [ADDR:]PORT serve counters for Prometheus at http://ADDR:PORT/metrics\n" \
+    "                            (ADDR: 127.0.0.1 when only a port is given; [::1]:PORT)\n"
+
+/* --metrics, for both commands ([collector] metrics in the config file). */
+static bool metrics_option(const char *arg, struct ar_metrics_listen *ret)
+{
+    char err[256];
+    if (ar_metrics_parse_listen(arg, ret, err, sizeof(err)) < 0) {
+        fprintf(stderr, "auditrelay: --metrics: %s\n", err);
+        return false;
+    }
+    return true;
+}
 
 #define OUTPUT_QUEUE_USAGE                                                                  \
     "      --spool-dir DIR       spill what a down TCP/RELP/unix peer cannot take to DIR\n" \
@@ -88,6 +104,7 @@ static void replay_usage(FILE *f)
             "      --no-progress     never show it (default: when stderr is a terminal\n"
             "                        and the input is a file)\n"
             "  -q, --quiet           no summary on stderr at the end\n"
+            "      --metrics [ADDR:]PORT serve counters for Prometheus while replaying\n"
             "      --max-in-flight N events assembled at once (default 4096)\n"
             "      --threads N       encoding threads (default: CPUs, at most 4; 0: none)\n"
             "  -h, --help            this help\n"
@@ -112,6 +129,7 @@ static int cmd_replay(int argc, char **argv)
         {"spool-dir", required_argument, NULL, OPT_SPOOL},
         {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
         {"max-spool", required_argument, NULL, OPT_MAX_SPOOL},
+        {"metrics", required_argument, NULL, OPT_METRICS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {0},
@@ -153,6 +171,10 @@ static int cmd_replay(int argc, char **argv)
             break;
         case 'n':
             cfg->resolve_ids = false;
+            break;
+        case OPT_METRICS:
+            if (!metrics_option(optarg, &run.metrics))
+                return EXIT_USAGE;
             break;
         case OPT_PROGRESS:
             progress = 1;
@@ -245,6 +267,7 @@ static void run_usage(FILE *f)
             "      --no-rules            install no rules\n"
             "      --keep-rules          leave the installed rules loaded on exit\n"
             "  -n, --no-resolve          do not look up user and group names\n"
+            METRICS_USAGE
             "  -h, --help                this help\n"
             "  -V, --version             version\n"
             "\n"
@@ -304,6 +327,7 @@ static int run_command(int argc, char **argv, struct ar_collector_config *reload
         {"rules", required_argument, NULL, OPT_RULES},
         {"no-rules", no_argument, NULL, OPT_NO_RULES},
         {"keep-rules", no_argument, NULL, OPT_KEEP_RULES},
+        {"metrics", required_argument, NULL, OPT_METRICS},
         {"format", required_argument, NULL, 'f'},
         {"no-resolve", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
@@ -368,6 +392,10 @@ static int run_command(int argc, char **argv, struct ar_collector_config *reload
             break;
         case OPT_KEEP_RULES:
             cfg.keep_rules = true;
+            break;
+        case OPT_METRICS:
+            if (!metrics_option(optarg, &cfg.metrics))
+                return EXIT_USAGE;
             break;
         case 's':
             if (ar_collector_parse_source(optarg, &cfg.source) < 0) {

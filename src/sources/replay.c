@@ -320,6 +320,18 @@ static void replay_print_stats(void *p, const struct ar_source_counts *c, const 
                 (unsigned long long)rs->stray_eoe, (unsigned long long)rp->long_lines);
 }
 
+static void replay_metrics(void *p, struct ar_source_metrics *ret)
+{
+    struct replay *rp = p;
+    ret->text = true;
+    ret->lines = rp->lines;
+    ret->malformed = rp->malformed;
+    ret->bytes_in = rp->bytes;
+    ret->files = rp->files_read;
+    ret->input_errors = rp->input_errors;
+    ret->long_lines = rp->long_lines;
+}
+
 static int replay_exit_status(void *p)
 {
     struct replay *rp = p;
@@ -335,5 +347,6 @@ const struct ar_source_ops ar_source_replay = {
     .stop = replay_stop,
     .close = replay_close,
     .print_stats = replay_print_stats,
+    .metrics = replay_metrics,
     .exit_status = replay_exit_status,
 };

@@ -24,6 +24,20 @@ struct ar_source_counts {
     const struct ar_encoder_stats *encoder;
 };
 
+/* A source's own counters, for metrics. A group the source does not have stays
+ * false and zero. */
+struct ar_source_metrics {
+    bool audit;                  /* the audit netlink socket: */
+    uint64_t kernel_lost;        /*   the kernel's lost counter, risen while we ran */
+    uint64_t enobufs;            /*   socket buffer overflows (records lost) */
+    uint64_t foreign;            /*   messages not from the kernel, dropped */
+    uint64_t bad_records;        /*   records whose header did not parse */
+    bool ring;                   /* the tracepoint source: */
+    uint64_t ring_lost;          /*   samples lost in the kernel (ring full) */
+    bool text;                   /* replay: */
+    uint64_t lines, malformed, bytes_in, files, input_errors, long_lines;
+};
+
 /* What a source calls; the driver implements it over the pipeline. */
 struct ar_source_sink {
     /* One record; its spans are valid during the call only. Returns 0, or a
@@ -69,6 +83,8 @@ struct ar_source_ops {
     /* The run's report on f (SIGUSR1 and exit; `when` is "stats" or "exit"): the
      * run's counters with the source's own, in the source's words. */
     void (*print_stats)(void *s, const struct ar_source_counts *c, const char *when, FILE *f);
+    /* Optional: the source's own counters for metrics (on the loop thread). */
+    void (*metrics)(void *s, struct ar_source_metrics *ret);
     /* Optional: the exit status the source asks for at the end (replay: 1 after
      * input errors or malformed lines); 0 when absent. */
     int (*exit_status)(void *s);

@@ -505,6 +505,17 @@ static void netlink_print_stats(void *p, const struct ar_source_counts *c, const
             (unsigned long long)c->output_dropped);
 }
 
+static void netlink_metrics(void *p, struct ar_source_metrics *ret)
+{
+    struct netlink_source *s = p;
+    const struct ar_audit_nl_stats *st = ar_audit_nl_stats(s->nl);
+    ret->audit = true;
+    ret->kernel_lost = s->kernel_lost;
+    ret->enobufs = st->enobufs;
+    ret->foreign = st->foreign;
+    ret->bad_records = st->bad;
+}
+
 /* One source, two names: the mode comes from the configuration (multicast only
  * reads; unicast and auto take the slot). */
 /* Stopping puts settings and rules back and gives up the slot (CAP_AUDIT_CONTROL,
@@ -521,6 +532,7 @@ static uint64_t netlink_capabilities(void *vs)
         .start = netlink_start, .stop = netlink_stop, .close = netlink_close,              \
         .print_stats = netlink_print_stats, .capabilities = netlink_capabilities,          \
         .reload = netlink_reload,                                                          \
+        .metrics = netlink_metrics,                                                        \
     }
 
 const struct ar_source_ops ar_source_unicast = NETLINK_SOURCE("unicast");

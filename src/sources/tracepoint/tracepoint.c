@@ -247,6 +247,13 @@ static uint64_t tp_capabilities(void *vs)
     return s->engine->capabilities;
 }
 
+static void tp_metrics(void *p, struct ar_source_metrics *ret)
+{
+    struct tp_source *s = p;
+    ret->ring = true;
+    ret->ring_lost = s->engine ? s->engine->lost(s->e) : s->lost_reported;
+}
+
 const struct ar_source_ops ar_source_tracepoint = {
     .name = "tracepoint",
     .event_source = "tracepoint",
@@ -257,4 +264,5 @@ const struct ar_source_ops ar_source_tracepoint = {
     .close = tp_close,
     .print_stats = tp_print_stats,
     .capabilities = tp_capabilities,
+    .metrics = tp_metrics,
 };

@@ -1,0 +1,279 @@
+/* The metrics page in Prometheus' text exposition format, and the listen address
+ * parser shared by --metrics and the config file. No I/O here. */
+#include "metrics/metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+int ar_metrics_parse_listen(const char *s, struct ar_metrics_listen *ret, char *err,
+                            size_t errlen)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *port_s;
+    if (!s || !*s) {
+        snprintf(err, errlen, "an empty metrics address (want PORT, IPV4:PORT or [IPV6]:PORT)");
+        return -EINVAL;
+    }
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host)) {
+            snprintf(err, errlen, "'%s': an IPv6 address is written [ADDR]:PORT", s);
+            return -EINVAL;
+        }
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = 0;
+        port_s = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon) {
+            strcpy(host, "127.0.0.1"); /* a port alone: loopback */
+            port_s = s;
+        } else {
+            if (strchr(s, ':') != colon) {
+                snprintf(err, errlen, "'%s': an IPv6 address is written [ADDR]:PORT", s);
+                return -EINVAL;
+            }
+            if ((size_t)(colon - s) >= sizeof(host) || colon == s) {
+                snprintf(err, errlen, "'%s' is not IPV4:PORT", s);
+                return -EINVAL;
+            }
+            memcpy(host, s, (size_t)(colon - s));
+            host[colon - s] = 0;
+            port_s = colon + 1;
+        }
+    }
+    char *end;
+    errno = 0;
+    unsigned long port = strtoul(port_s, &end, 10);
+    if (errno || end == port_s || *end || port > 65535 || port_s[0] == '-' || port_s[0] == '+') {
+        snprintf(err, errlen, "'%s': the port must be a number from 0 to 65535", s);
+        return -EINVAL;
+    }
+    struct ar_metrics_listen l = {.on = true};
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&l.addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&l.addr;
+    if (s[0] != '[' && inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        l.addrlen = sizeof(*v4);
+    } else if (s[0] == '[' && inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        l.addrlen = sizeof(*v6);
+    } else {
+        snprintf(err, errlen, "'%s': '%s' is not a numeric IP%s address (names are not looked up)",
+                 s, host, s[0] == '[' ? "v6" : "v4");
+        return -EINVAL;
+    }
+    *ret = l;
+    return 0;
+}
+
+void ar_metrics_listen_format(const struct sockaddr *sa, char *buf, size_t size)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
+        snprintf(buf, size, "[%s]:%u", host, ntohs(v6->sin6_port));
+    } else {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
+        snprintf(buf, size, "%s:%u", host, ntohs(v4->sin_port));
+    }
+}
+
+/* The metrics, one table per kind of sample. Names follow Prometheus' conventions:
+ * counters end in _total, units in the name (bytes, lines). */
+enum group { G_ALL, G_AUDIT, G_RING, G_TEXT };
+
+struct metric {
+    const char *name, *help;
+    bool gauge;
+    enum group group;
+    size_t offset; /* of a uint64_t in struct ar_metrics_snapshot */
+};
+
+#define SNAP(f) offsetof(struct ar_metrics_snapshot, f)
+static const struct metric run_metrics[] = {
+    {"auditrelay_records_total", "Audit records read by the pipeline.", false, G_ALL,
+     SNAP(pipeline.records)},
+    {"auditrelay_events_total", "Events completed by reassembly (records grouped by serial).",
+     false, G_ALL, SNAP(reasm.events)},
+    {"auditrelay_events_timed_out_total", "Events completed by a timeout, not by their last record.",
+     false, G_ALL, SNAP(reasm.timed_out)},
+    {"auditrelay_events_evicted_total", "Events completed early: too many in flight.", false,
+     G_ALL, SNAP(reasm.evicted)},
+    {"auditrelay_records_over_cap_total", "Records dropped over the per-event caps.", false,
+     G_ALL, SNAP(reasm.dropped_records)},
+    {"auditrelay_stray_eoe_total", "EOE records whose event had already completed.", false,
+     G_ALL, SNAP(reasm.stray_eoe)},
+    {"auditrelay_serial_gaps_total", "Gaps in the audit serials (each reported as a loss event).",
+     false, G_ALL, SNAP(reasm.gap_events)},
+    {"auditrelay_serials_lost_total", "Serials that never arrived (in the gaps).", false, G_ALL,
+     SNAP(reasm.lost)},
+    {"auditrelay_serial_resets_total", "Serial discontinuities (reboot, daemon restart): not loss.",
+     false, G_ALL, SNAP(reasm.serial_resets)},
+    {"auditrelay_encode_errors_total", "Events that could not be encoded (out of memory).", false,
+     G_ALL, SNAP(pipeline.encode_errors)},
+    {"auditrelay_field_overflow_total", "Records with more fields than the encoder holds.", false,
+     G_ALL, SNAP(encoder.field_overflow)},
+    {"auditrelay_unterminated_quotes_total", "Records with a quote that never closed.", false,
+     G_ALL, SNAP(encoder.unterminated)},
+    {"auditrelay_invalid_utf8_values_total", "Values not valid UTF-8 (carried as hex).", false,
+     G_ALL, SNAP(encoder.invalid_utf8)},
+    {"auditrelay_kernel_lost_total", "Records the kernel lost while we ran (its lost counter).",
+     false, G_AUDIT, SNAP(src.kernel_lost)},
+    {"auditrelay_enobufs_total", "Audit socket buffer overflows (ENOBUFS): records lost.", false,
+     G_AUDIT, SNAP(src.enobufs)},
+    {"auditrelay_netlink_foreign_total", "Netlink messages not from the kernel, dropped.", false,
+     G_AUDIT, SNAP(src.foreign)},
+    {"auditrelay_netlink_bad_records_total", "Netlink records whose header did not parse.", false,
+     G_AUDIT, SNAP(src.bad_records)},
+    {"auditrelay_ring_lost_total", "Tracepoint samples lost in the kernel (ring full).", false,
+     G_RING, SNAP(src.ring_lost)},
+    {"auditrelay_input_lines_total", "Lines read from the replayed logs.", false, G_TEXT,
+     SNAP(src.lines)},
+    {"auditrelay_malformed_lines_total", "Lines that are not audit records (or too long).",
+     false, G_TEXT, SNAP(src.malformed)},
+    {"auditrelay_input_bytes_total", "Bytes read from the replayed logs.", false, G_TEXT,
+     SNAP(src.bytes_in)},
+    {"auditrelay_input_files_total", "Replayed files opened.", false, G_TEXT, SNAP(src.files)},
+    {"auditrelay_input_errors_total", "Replayed files that could not be read.", false, G_TEXT,
+     SNAP(src.input_errors)},
+    {"auditrelay_long_lines_total", "Replayed lines over the line length cap.", false, G_TEXT,
+     SNAP(src.long_lines)},
+    {"auditrelay_start_time_seconds", "When the run started (Unix time).", true, G_ALL,
+     SNAP(start_time)},
+};
+
+/* Per output (label output="SPEC"); offsets into struct ar_output_stats. */
+#define OUT(f) offsetof(struct ar_output_stats, f)
+static const struct metric output_metrics[] = {
+    {"auditrelay_output_queued_bytes_total", "Bytes queued to the output.", false, G_ALL,
+     OUT(bytes_queued)},
+    {"auditrelay_output_sent_bytes_total", "Bytes the output handed to its destination.", false,
+     G_ALL, OUT(bytes_sent)},
+    {"auditrelay_output_dropped_lines_total",
+     "Lines the output dropped (memory and spool full, or too large to carry).", false, G_ALL,
+     OUT(lines_dropped)},
+    {"auditrelay_output_reconnects_total", "Reconnections after a failure.", false, G_ALL,
+     OUT(reconnects)},
+    {"auditrelay_output_spooled_bytes_total", "Bytes written to the on-disk spool.", false,
+     G_ALL, OUT(spooled_bytes)},
+    {"auditrelay_output_resent_bytes_total", "Recent lines sent again after a broken connection.",
+     false, G_ALL, OUT(resent_bytes)},
+    {"auditrelay_output_queue_bytes", "Bytes queued in memory now.", true, G_ALL, OUT(memory_now)},
+    {"auditrelay_output_spool_bytes", "Bytes in the on-disk spool now.", true, G_ALL,
+     OUT(spool_now)},
+};
+
+/* Acknowledging outputs (Kafka) only. */
+static const struct metric delivery_metrics[] = {
+    {"auditrelay_output_delivery_sent_lines_total", "Lines handed to the peer's client library.",
+     false, G_ALL, OUT(delivery.sent)},
+    {"auditrelay_output_delivery_acked_lines_total", "Lines the peer acknowledged.", false,
+     G_ALL, OUT(delivery.acked)},
+    {"auditrelay_output_delivery_retried_lines_total",
+     "Lines handed over again after a failed delivery (may be there twice).", false, G_ALL,
+     OUT(delivery.retried)},
+    {"auditrelay_output_delivery_awaiting_lines", "Lines handed over, not yet acknowledged.",
+     true, G_ALL, OUT(delivery.awaiting)},
+};
+
+static void put_str(struct ar_buf *b, const char *s)
+{
+    ar_buf_put(b, s, strlen(s));
+}
+
+static void put_u64(struct ar_buf *b, uint64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%" PRIu64, v);
+    ar_buf_put(b, num, (size_t)n);
+}
+
+static void put_header(struct ar_buf *b, const struct metric *m)
+{
+    put_str(b, "# HELP ");
+    put_str(b, m->name);
+    ar_buf_putc(b, ' ');
+    put_str(b, m->help); /* our own text: no backslash or newline to escape */
+    put_str(b, "\n# TYPE ");
+    put_str(b, m->name);
+    put_str(b, m->gauge ? " gauge\n" : " counter\n");
+}
+
+/* A label value: backslash, double quote and line feed escaped. */
+static void put_label_value(struct ar_buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\')
+            put_str(b, "\\\\");
+        else if (*v == '"')
+            put_str(b, "\\\"");
+        else if (*v == '\n')
+            put_str(b, "\\n");
+        else
+            ar_buf_putc(b, *v);
+    }
+}
+
+static bool in_group(const struct ar_metrics_snapshot *s, enum group g)
+{
+    return g == G_ALL || (g == G_AUDIT && s->src.audit) || (g == G_RING && s->src.ring) ||
+           (g == G_TEXT && s->src.text);
+}
+
+static void put_output_family(struct ar_buf *b, const struct ar_metrics_snapshot *s,
+                              const struct metric *m, bool delivery)
+{
+    bool header = false;
+    for (size_t i = 0; i < s->noutputs; i++) {
+        const struct ar_output_stats *st = &s->outputs[i].stats;
+        if (delivery && !st->has_counts)
+            continue;
+        if (!header)
+            put_header(b, m);
+        header = true;
+        put_str(b, m->name);
+        put_str(b, "{output=\"");
+        put_label_value(b, s->outputs[i].name);
+        put_str(b, "\"} ");
+        put_u64(b, *(const uint64_t *)((const char *)st + m->offset));
+        ar_buf_putc(b, '\n');
+    }
+}
+
+int ar_metrics_format(const struct ar_metrics_snapshot *s, struct ar_buf *out)
+{
+    static const struct metric info = {"auditrelay_info", "The version and the source, as labels.",
+                                       true, G_ALL, 0};
+    put_header(out, &info);
+    put_str(out, "auditrelay_info{version=\"");
+    put_label_value(out, AR_VERSION);
+    put_str(out, "\",source=\"");
+    put_label_value(out, s->source ? s->source : "");
+    put_str(out, "\"} 1\n");
+    for (size_t i = 0; i < AR_ARRAY_LEN(run_metrics); i++) {
+        const struct metric *m = &run_metrics[i];
+        if (!in_group(s, m->group))
+            continue;
+        put_header(out, m);
+        put_str(out, m->name);
+        ar_buf_putc(out, ' ');
+        put_u64(out, *(const uint64_t *)((const char *)s + m->offset));
+        ar_buf_putc(out, '\n');
+    }
+    for (size_t i = 0; i < AR_ARRAY_LEN(output_metrics); i++)
+        put_output_family(out, s, &output_metrics[i], false);
+    for (size_t i = 0; i < AR_ARRAY_LEN(delivery_metrics); i++)
+        put_output_family(out, s, &delivery_metrics[i], true);
+    return out->failed ? -ENOMEM : 0;
+}

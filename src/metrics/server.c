@@ -1,0 +1,267 @@
+/* The metrics listener: libmicrohttpd on a thread of its own serves the page the
+ * loop renders every second (metrics.h says why the HTTP thread never reads a
+ * counter itself). */
+#include "metrics/metrics.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if AR_HAVE_METRICS
+#include <microhttpd.h>
+#endif
+
+#define REFRESH_MS 1000
+#define PAGE_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+const char *ar_metrics_run_file(void)
+{
+    const char *p = getenv("AUDITRELAY_METRICS_FILE");
+    return p && *p ? p : AR_METRICS_RUN_FILE;
+}
+
+#if AR_HAVE_METRICS
+
+struct ar_metrics {
+    int fd;                       /* the listening socket until the daemon has it */
+    struct MHD_Daemon *daemon;
+    char *run_file;               /* written, to remove at the end; NULL when none */
+    uint64_t start_time;
+    /* The page: rendered on the loop, copied by the HTTP thread. */
+    pthread_mutex_t lock;
+    char *page;
+    size_t page_len;
+    /* The loop side. */
+    uv_timer_t timer;
+    bool started, stopped;
+    ar_metrics_collect_fn collect;
+    void *ctx;
+    struct ar_buf render;
+};
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
+                               const char *body, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+/* libmicrohttpd's request handler, on its thread. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    struct ar_metrics *m = cls;
+    static const char text[] = "text/plain; charset=utf-8";
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        static const char msg[] = "only GET and HEAD\n";
+        return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, msg, sizeof(msg) - 1);
+    }
+    if (strcmp(url, "/metrics") != 0) {
+        static const char msg[] = "auditrelay: the metrics are at /metrics\n";
+        return respond(conn, MHD_HTTP_NOT_FOUND, text, msg, sizeof(msg) - 1);
+    }
+    pthread_mutex_lock(&m->lock);
+    /* MUST_COPY: the page is copied before the lock is released. */
+    enum MHD_Result r = respond(conn, MHD_HTTP_OK, PAGE_CONTENT_TYPE, m->page ? m->page : "",
+                                m->page ? m->page_len : 0);
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}
+
+static int write_run_file(struct ar_metrics *m, const char *path, const char *addr)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, getpid()) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -errno;
+    fprintf(f, "pid=%d listen=%s\n", getpid(), addr);
+    int r = fclose(f) == 0 ? 0 : -errno;
+    if (r == 0 && rename(tmp, path) < 0)
+        r = -errno;
+    if (r < 0) {
+        unlink(tmp);
+        return r;
+    }
+    m->run_file = strdup(path);
+    return 0;
+}
+
+int ar_metrics_new(const struct ar_metrics_listen *where, const char *run_file,
+                   struct ar_metrics **ret)
+{
+    char addr[INET6_ADDRSTRLEN + 16];
+    ar_metrics_listen_format((const struct sockaddr *)&where->addr, addr, sizeof(addr));
+    struct ar_metrics *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    pthread_mutex_init(&m->lock, NULL);
+    m->start_time = (uint64_t)time(NULL);
+    int family = where->addr.ss_family;
+    /* Our own socket: bind errors get a clear message, and the port chosen for 0 is
+     * known. */
+    m->fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int r = 0;
+    const char *what = "socket";
+    if (m->fd < 0) {
+        r = -errno;
+    } else {
+        int one = 1;
+        setsockopt(m->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (family == AF_INET6)
+            setsockopt(m->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        if (bind(m->fd, (const struct sockaddr *)&where->addr, where->addrlen) < 0) {
+            r = -errno;
+            what = "bind";
+        } else if (listen(m->fd, 16) < 0) {
+            r = -errno;
+            what = "listen";
+        }
+    }
+    if (r < 0) {
+        fprintf(stderr, "auditrelay: cannot listen for metrics on %s (%s): %s\n", addr, what,
+                strerror(-r));
+        ar_metrics_free(m);
+        return r;
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    if (getsockname(m->fd, (struct sockaddr *)&bound, &blen) == 0)
+        ar_metrics_listen_format((const struct sockaddr *)&bound, addr, sizeof(addr));
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+    if (family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* A few connections at a time, none kept for long: Prometheus scrapes with one. */
+    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m,
+                                 MHD_OPTION_LISTEN_SOCKET, m->fd,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                                 MHD_OPTION_END);
+    if (!m->daemon) {
+        fprintf(stderr, "auditrelay: cannot start the metrics listener on %s\n", addr);
+        ar_metrics_free(m);
+        return -EIO;
+    }
+    m->fd = -1; /* the daemon's now: MHD_stop_daemon closes it */
+    if (run_file && (r = write_run_file(m, run_file, addr)) < 0)
+        fprintf(stderr, "auditrelay: cannot write %s (auditrelay status will not find the "
+                        "metrics): %s\n", run_file, strerror(-r));
+    /* Tests and users wait for this line (with port 0 it says which port). */
+    fprintf(stderr, "auditrelay: metrics on http://%s/metrics\n", addr);
+    *ret = m;
+    return 0;
+}
+
+static void render(struct ar_metrics *m)
+{
+    struct ar_metrics_snapshot snap = {.start_time = m->start_time};
+    m->collect(m->ctx, &snap);
+    m->render.len = 0;
+    m->render.failed = false;
+    if (ar_metrics_format(&snap, &m->render) < 0)
+        return; /* out of memory: the last page stays */
+    char *page = malloc(m->render.len + 1);
+    if (!page)
+        return;
+    memcpy(page, m->render.p, m->render.len);
+    page[m->render.len] = 0;
+    pthread_mutex_lock(&m->lock);
+    char *old = m->page;
+    m->page = page;
+    m->page_len = m->render.len;
+    pthread_mutex_unlock(&m->lock);
+    free(old);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    render(t->data);
+}
+
+void ar_metrics_start(struct ar_metrics *m, uv_loop_t *loop, ar_metrics_collect_fn collect,
+                      void *ctx)
+{
+    if (!m)
+        return;
+    m->collect = collect;
+    m->ctx = ctx;
+    uv_timer_init(loop, &m->timer);
+    m->timer.data = m;
+    m->started = true;
+    render(m);
+    uv_timer_start(&m->timer, on_timer, REFRESH_MS, REFRESH_MS);
+}
+
+void ar_metrics_stop(struct ar_metrics *m)
+{
+    if (!m || !m->started || m->stopped)
+        return;
+    m->stopped = true;
+    render(m);
+    uv_close((uv_handle_t *)&m->timer, NULL);
+}
+
+void ar_metrics_free(struct ar_metrics *m)
+{
+    if (!m)
+        return;
+    if (m->daemon)
+        MHD_stop_daemon(m->daemon);
+    if (m->fd >= 0)
+        close(m->fd);
+    if (m->run_file) {
+        /* Only our own: a newer collector may have written its address since. */
+        FILE *f = fopen(m->run_file, "r");
+        int pid = 0;
+        if (f) {
+            if (fscanf(f, "pid=%d", &pid) != 1)
+                pid = 0;
+            fclose(f);
+        }
+        if (pid == getpid())
+            unlink(m->run_file);
+        free(m->run_file);
+    }
+    ar_buf_free(&m->render);
+    free(m->page);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+#else /* !AR_HAVE_METRICS */
+
+int ar_metrics_new(const struct ar_metrics_listen *where, const char *run_file,
+                   struct ar_metrics **ret)
+{
+    fprintf(stderr, "auditrelay: this build has no metrics listener (built without "
+                    "libmicrohttpd: meson -Dmetrics=enabled)\n");
+    return -ENOTSUP;
+}
+
+void ar_metrics_start(struct ar_metrics *m, uv_loop_t *loop, ar_metrics_collect_fn collect,
+                      void *ctx)
+{
+}
+
+void ar_metrics_stop(struct ar_metrics *m)
+{
+}
+
+void ar_metrics_free(struct ar_metrics *m)
+{
+}
+
+#endif
