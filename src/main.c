@@ -16,6 +16,7 @@
 #include "outputs/util.h"
 #include "pipeline.h"
 #include "rules/cli.h"
+#include "status.h"
 
 #ifndef AR_VERSION
 #define AR_VERSION "0.0.0"
@@ -495,6 +496,8 @@ static void main_usage(FILE *f)
             "Usage: auditrelay [run] [OPTIONS]             live collection (JSON events on stdout)\n"
             "       auditrelay replay [OPTIONS] [FILE...]  replay captured audit logs\n"
             "       auditrelay rules check|load|list|delete ...  manage audit rules\n"
+            "       auditrelay status [--metrics [ADDR:]PORT]  the kernel's audit status and\n"
+            "                                              the running collector's counters\n"
             "       auditrelay --help | --version\n"
             "\n"
             "'auditrelay run --help' and 'auditrelay replay --help' describe each command.\n");
@@ -510,6 +513,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "rules") == 0)
         return ar_rules_cli(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "status") == 0)
+        return ar_status_cli(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         main_usage(stdout);
         return EXIT_OK;
