@@ -114,6 +114,8 @@ static void sink_batch_end(void *ctx)
     /* Hand complete events to the outputs now, not when a buffer fills. */
     if (c->ops->live)
         ar_pipeline_expire(c->pipeline, uv_now(c->loop));
+    else
+        ar_pipeline_hand_out(c->pipeline);
 }
 
 static void sink_done(void *ctx, int err)

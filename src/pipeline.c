@@ -192,6 +192,14 @@ int ar_pipeline_expire(struct ar_pipeline *p, uint64_t now_ms)
     return p->error;
 }
 
+int ar_pipeline_hand_out(struct ar_pipeline *p)
+{
+    settle_pool(p);
+    report_sink_drops(p);
+    hand_out(p);
+    return p->error;
+}
+
 int ar_pipeline_flush(struct ar_pipeline *p)
 {
     ar_reasm_flush(p->reasm);

@@ -61,6 +61,10 @@ int ar_pipeline_loss(struct ar_pipeline *p, const char *kind, uint64_t count, ui
 /* Completes events idle too long (live timer). */
 int ar_pipeline_expire(struct ar_pipeline *p, uint64_t now_ms);
 
+/* Hands the events completed so far to the sink (those on the encoding workers
+ * too) without completing any in flight: a replayed pipe that went quiet. */
+int ar_pipeline_hand_out(struct ar_pipeline *p);
+
 /* Completes everything in flight and hands all output to the sink. */
 int ar_pipeline_flush(struct ar_pipeline *p);
 

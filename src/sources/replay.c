@@ -13,6 +13,10 @@
 #include "sources/source.h"
 
 #define READ_CHUNK (1u << 20)
+/* A pipe's events reach the outputs at most this long after they were read, even
+ * when the writer goes quiet (tail -f | auditrelay replay): encoded output is
+ * otherwise handed over by the buffer or batch full. */
+#define PIPE_HAND_OUT_MS 100
 
 struct progress {
     bool on;
@@ -39,6 +43,7 @@ struct replay {
     uv_loop_t *loop;
     uv_idle_t idle;             /* regular files: a chunk per loop turn */
     uv_poll_t poll;             /* pipes and terminals: when readable */
+    uv_timer_t hand_out_timer;  /* pipes: sink.batch_end PIPE_HAND_OUT_MS after a read */
     bool polling, started, stopped;
     struct progress pg;
     /* the report */
@@ -220,9 +225,19 @@ static void on_idle(uv_idle_t *h)
     read_some(h->data);
 }
 
+static void on_hand_out_timer(uv_timer_t *t)
+{
+    struct replay *rp = t->data;
+    if (!rp->stopped)
+        rp->sink.batch_end(rp->sink.ctx);
+}
+
 static void on_readable(uv_poll_t *h, int status, int events)
 {
-    read_some(h->data);
+    struct replay *rp = h->data;
+    read_some(rp);
+    if (!rp->stopped && !uv_is_active((uv_handle_t *)&rp->hand_out_timer))
+        uv_timer_start(&rp->hand_out_timer, on_hand_out_timer, PIPE_HAND_OUT_MS, 0);
 }
 
 static void replay_close(void *p)
@@ -270,6 +285,8 @@ static int replay_start(void *p, uv_loop_t *loop)
     rp->loop = loop;
     uv_idle_init(loop, &rp->idle);
     rp->idle.data = rp;
+    uv_timer_init(loop, &rp->hand_out_timer);
+    rp->hand_out_timer.data = rp;
     rp->started = true;
     open_next(rp);
     return 0;
@@ -285,6 +302,7 @@ static void replay_stop(void *p)
     if (rp->started) {
         uv_idle_stop(&rp->idle);
         uv_close((uv_handle_t *)&rp->idle, NULL);
+        uv_close((uv_handle_t *)&rp->hand_out_timer, NULL);
     }
 }
 

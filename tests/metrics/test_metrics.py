@@ -1,0 +1,621 @@
+#!/usr/bin/env python3
+"""Metrics for Prometheus and `auditrelay status` (issue 13).
+
+Cases:
+  prometheus_replay  Prometheus (Debian's prometheus, started here on 127.0.0.1 with a
+                     private config and storage directory, scraping every second)
+                     scrapes `auditrelay replay --metrics` while the replay waits on
+                     an open stdin after two fixture logs, three malformed lines and a
+                     closing record. Outputs: a file, syslog+udp to a receiver of the
+                     test's with max_datagram=8192 (the one 16 KB event cannot go:
+                     dropped and counted), and kafka:// to librdkafka's mock cluster
+                     when it is built. The counters read back through Prometheus' HTTP
+                     API (/api/v1/query) must equal what the test sent and received:
+                     records and lines in the input, malformed lines, input bytes,
+                     events and serial gaps in the file, bytes per output (the file's
+                     size), the UDP output's dropped lines (lines the receiver did not
+                     get), Kafka's sent and acknowledged lines
+  http               only GET/HEAD /metrics: 404 elsewhere, 405 for POST; the content
+                     type of the text format; 20 scrapes at once all answered
+  listen_errors      --metrics with bad addresses (run, replay, status), the config
+                     key (file:line), a port in use: clear message, nothing started
+  status             root: `auditrelay status` prints the lines `auditctl -s` prints
+                     (same values but the moving lost/backlog counters, bounded by
+                     auditctl's before and after), and with a live collector (the
+                     audit lock held, one watch rule, the watched file written 5
+                     times) its pid in both the kernel's slot and the collector line,
+                     with its events equal to those in its output file;
+                     the kernel's settings and rules are the same after status as
+                     before
+
+Usage: test_metrics.py AUDITRELAY FIXTURES_DIR [CASE...]
+Exit 0 all passed, 1 a case failed, 77 all skipped.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "rules"))
+import auditnl  # noqa: E402  (tests/rules: the audit lock)
+
+SKIP = 77
+BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
+FIXTURES = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
+ONLY = sys.argv[3:]
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+KAFKA_MOCK = os.environ.get("AR_KAFKA_MOCK", "")
+LOG1 = "corpora/go-libaudit/auparse/testdata/audit-rhel7.log"
+LOG2 = "corpora/audit-userspace/auparse/test/test4.log"  # a 16 KB event (long EXECVE)
+MAX_DATAGRAM = 8192
+
+
+class Skip(Exception):
+    pass
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class Ctx:
+    """Per case: a temporary directory and every process the case started."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.procs = []
+        self.closers = []
+
+    def path(self, *names):
+        return os.path.join(self.tmp, *names)
+
+    def popen(self, args, **kw):
+        p = subprocess.Popen(args, **kw)
+        self.procs.append(p)
+        return p
+
+    def cleanup(self):
+        for c in reversed(self.closers):
+            try:
+                c()
+            except Exception:
+                pass
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    p.kill()
+                except OSError:
+                    pass
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout, step=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
+
+
+def http_get(url, method="GET", timeout=5):
+    """(status, headers, body) of a request; HTTP errors are answers too."""
+    req = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def metrics_address(stderr_path, timeout=10):
+    """The address the collector said it serves metrics on (its stderr)."""
+    def said():
+        try:
+            with open(stderr_path) as f:
+                m = re.search(r"metrics on http://([^/\s]+)/metrics", f.read())
+        except FileNotFoundError:
+            return None
+        return m.group(1) if m else None
+    return wait_for(said, timeout, what="the metrics listener line in " + stderr_path)
+
+
+def has_metrics(ctx):
+    r = subprocess.run([BIN, "replay", "--metrics", "0", "-q"], input=b"", capture_output=True,
+                       timeout=20)
+    if b"no metrics listener" in r.stderr:
+        raise Skip("built without libmicrohttpd (-Dmetrics)")
+
+
+# ---------------------------------------------------------------- Prometheus
+
+class Prometheus:
+    """Debian's prometheus on 127.0.0.1 with its own config and storage, scraping
+    TARGET every second."""
+
+    def __init__(self, ctx, target):
+        if not os.access(PROMETHEUS, os.X_OK):
+            raise Skip("prometheus (Debian prometheus) not installed")
+        self.port = free_port()
+        conf = ctx.path("prometheus.yml")
+        with open(conf, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "scrape_configs:\n  - job_name: auditrelay\n    static_configs:\n"
+                    "      - targets: ['%s']\n" % target)
+        os.mkdir(ctx.path("tsdb"))
+        self.log = open(ctx.path("prometheus.log"), "w")
+        self.p = ctx.popen([PROMETHEUS, "--config.file=" + conf,
+                            "--storage.tsdb.path=" + ctx.path("tsdb"),
+                            "--web.listen-address=127.0.0.1:%d" % self.port,
+                            "--web.console.templates=" + ctx.path("none"),
+                            "--web.console.libraries=" + ctx.path("none"),
+                            "--log.level=warn"],
+                           stdout=self.log, stderr=subprocess.STDOUT, cwd=ctx.tmp)
+        ctx.closers.append(self.stop)
+        wait_for(self.ready, 30, step=0.2, what="prometheus to be ready")
+
+    def ready(self):
+        if self.p.poll() is not None:
+            raise AssertionError("prometheus exited %d: %s" % (self.p.returncode, self.tail()))
+        try:
+            return http_get("http://127.0.0.1:%d/-/ready" % self.port, timeout=1)[0] == 200
+        except OSError:
+            return False
+
+    def tail(self):
+        with open(self.log.name) as f:
+            return f.read()[-2000:]
+
+    def query(self, q):
+        """{(name, output label): value} of the instant query Q."""
+        url = "http://127.0.0.1:%d/api/v1/query?%s" % (self.port, urllib.parse.urlencode({"query": q}))
+        status, _, body = http_get(url)
+        assert status == 200, "query %s: HTTP %d %s" % (q, status, body[:300])
+        doc = json.loads(body)
+        assert doc["status"] == "success", doc
+        out = {}
+        for r in doc["data"]["result"]:
+            m = r["metric"]
+            out[(m["__name__"], m.get("output"))] = float(r["value"][1])
+        return out
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+        self.log.close()
+
+
+class UdpReceiver:
+    """Counts the datagrams and bytes sent to a port of 127.0.0.1."""
+
+    def __init__(self, ctx):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.s.bind(("127.0.0.1", 0))
+        self.s.settimeout(0.2)
+        self.port = self.s.getsockname()[1]
+        self.datagrams = self.bytes = 0
+        self.stopping = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+        ctx.closers.append(self.stop)
+
+    def _run(self):
+        while not self.stopping:
+            try:
+                d = self.s.recv(1 << 17)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.datagrams += 1
+            self.bytes += len(d)
+
+    def stop(self):
+        self.stopping = True
+        self.t.join(5)
+        self.s.close()
+
+
+def kafka_cluster(ctx):
+    """librdkafka's mock cluster (tests/outputs/kafka_mock), or None when not built."""
+    if not KAFKA_MOCK or not os.access(KAFKA_MOCK, os.X_OK):
+        return None
+    sys.path.insert(0, os.path.join(HERE, "..", "outputs"))
+    import test_kafka  # noqa: E402  (its Cluster: the mock driven through stdin)
+    return test_kafka.Cluster(ctx)
+
+
+def case_prometheus_replay(ctx):
+    has_metrics(ctx)
+    data = b""
+    for name in (LOG1, LOG2):
+        with open(os.path.join(FIXTURES, name), "rb") as f:
+            data += f.read()
+        if not data.endswith(b"\n"):
+            data += b"\n"  # audit-rhel7.log ends without one
+    malformed = [b"this is not an audit record", b"type=", b"msg=audit(1.2:3): no type"]
+    # A USER_END record (a one-record event) far later in log time ends every event
+    # in flight: all of them are out while stdin stays open.
+    data += b"\n".join(malformed) + b"\n"
+    data += (b"type=USER_END msg=audit(2000000000.000:1): pid=1 uid=0 auid=0 ses=1 "
+             b"msg='op=PAM:session_close acct=\"root\" exe=\"/usr/bin/end-of-the-metrics-test\" "
+             b"hostname=? addr=? terminal=? res=success'\n")
+    lines = data.split(b"\n")[:-1]
+    records = len(lines) - len(malformed)  # the fixtures' lines are all records
+
+    udp = UdpReceiver(ctx)
+    cluster = kafka_cluster(ctx)
+    out = ctx.path("events.json")
+    outputs = {"file": "file:" + out,
+               "udp": "syslog+udp://127.0.0.1:%d?max_datagram=%d" % (udp.port, MAX_DATAGRAM)}
+    if cluster:
+        outputs["kafka"] = "kafka://%s/audit" % cluster.bootstrap
+    else:
+        log("     (kafka_mock not built: no kafka:// output)")
+    args = [BIN, "replay", "--metrics", "127.0.0.1:0", "--no-progress"]
+    for spec in outputs.values():
+        args += ["-o", spec]
+    err = ctx.path("replay.err")
+    p = ctx.popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                  stderr=open(err, "w"))
+    addr = metrics_address(err)
+    p.stdin.write(data)
+    p.stdin.flush()  # and kept open: the replay waits for more
+    prom = Prometheus(ctx, addr)
+
+    # What the test sent and received, counted on its side.
+    def file_done():
+        if not os.path.exists(out):
+            return False
+        with open(out, "rb") as f:
+            got = f.read()
+        return got.endswith(b"\n") and b"end-of-the-metrics-test" in got
+    wait_for(file_done, 20, what="the closing event in the file output")
+    with open(out, "rb") as f:
+        out_lines = f.read().split(b"\n")[:-1]
+    loss = [json.loads(ln) for ln in out_lines if b'"AUDITRELAY_LOST"' in ln]
+    gaps = [ev for ev in loss if "serial_gap" in json.dumps(ev)]
+    events = len(out_lines) - len(loss)
+    size = os.path.getsize(out)
+    too_big = sum(1 for ln in out_lines if len(ln) > MAX_DATAGRAM)
+    assert too_big == 1 and all(len(ln) < MAX_DATAGRAM - 1024 or len(ln) > MAX_DATAGRAM
+                                for ln in out_lines), "fixture sizes changed"
+    wait_for(lambda: udp.datagrams == len(out_lines) - too_big, 10,
+             what="%d datagrams at the UDP receiver" % (len(out_lines) - too_big))
+    want = {
+        ("auditrelay_records_total", None): records,
+        ("auditrelay_events_total", None): events,
+        ("auditrelay_serial_gaps_total", None): len(gaps),
+        ("auditrelay_input_lines_total", None): len(lines),
+        ("auditrelay_malformed_lines_total", None): len(malformed),
+        ("auditrelay_input_bytes_total", None): len(data),
+        ("auditrelay_output_sent_bytes_total", outputs["file"]): size,
+        ("auditrelay_output_sent_bytes_total", outputs["udp"]): size,
+        ("auditrelay_output_queued_bytes_total", outputs["udp"]): size,
+        ("auditrelay_output_dropped_lines_total", outputs["file"]): 0,
+        ("auditrelay_output_dropped_lines_total", outputs["udp"]): len(out_lines) - udp.datagrams,
+        ("auditrelay_output_queue_bytes", outputs["udp"]): 0,
+        ("auditrelay_output_reconnects_total", outputs["file"]): 0,
+    }
+    if cluster:
+        want[("auditrelay_output_sent_bytes_total", outputs["kafka"])] = size
+        want[("auditrelay_output_delivery_sent_lines_total", outputs["kafka"])] = len(out_lines)
+        want[("auditrelay_output_delivery_acked_lines_total", outputs["kafka"])] = len(out_lines)
+        want[("auditrelay_output_delivery_awaiting_lines", outputs["kafka"])] = 0
+    got = {}
+
+    def matches():
+        nonlocal got
+        got = prom.query('{job="auditrelay"}')
+        return all(got.get(k) == v for k, v in want.items())
+    try:
+        wait_for(matches, 30, step=0.5, what="Prometheus to hold the expected values")
+    except AssertionError:
+        diff = ["%s{output=%s}: want %s, got %s" % (k[0], k[1], v, got.get(k))
+                for k, v in want.items() if got.get(k) != v]
+        raise AssertionError("through Prometheus: " + "; ".join(diff))
+    up = prom.query('up{job="auditrelay"}')
+    assert up.get(("up", None)) == 1.0, up
+    log("     through Prometheus: %d records, %d events, %d serial gaps, %d malformed lines, "
+        "%d bytes per output, UDP dropped %d (%d datagrams received)%s"
+        % (records, events, len(gaps), len(malformed), size, len(out_lines) - udp.datagrams,
+           udp.datagrams, ", Kafka sent = acknowledged = %d" % len(out_lines) if cluster else ""))
+    p.stdin.close()
+    rc = p.wait(timeout=30)
+    with open(err) as f:
+        summary = f.read()
+    assert rc == 1, "replay exit %d (1 expected: malformed lines): %s" % (rc, summary)
+    assert "%d events, %d records from %d lines" % (events, records, len(lines)) in summary, summary
+
+
+# ---------------------------------------------------------------- HTTP
+
+def case_http(ctx):
+    has_metrics(ctx)
+    err = ctx.path("replay.err")
+    p = ctx.popen([BIN, "replay", "--metrics", "0", "-q"], stdin=subprocess.PIPE,
+                  stdout=subprocess.DEVNULL, stderr=open(err, "w"))
+    addr = metrics_address(err)
+    assert addr.startswith("127.0.0.1:"), "a port alone must mean loopback: " + addr
+    base = "http://%s" % addr
+    status, headers, body = http_get(base + "/metrics")
+    assert status == 200, status
+    assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8", headers
+    assert b'auditrelay_info{version="' in body and b"# TYPE auditrelay_records_total counter" in body
+    status, _, head_body = http_get(base + "/metrics", method="HEAD")
+    assert status == 200 and head_body == b"", (status, head_body)
+    assert http_get(base + "/")[0] == 404
+    assert http_get(base + "/metrics/x")[0] == 404
+    assert http_get(base + "/metrics", method="POST")[0] == 405
+    results = []
+
+    def scrape():
+        results.append(http_get(base + "/metrics")[0])
+    threads = [threading.Thread(target=scrape) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert results == [200] * 20, results
+    p.stdin.close()
+    assert p.wait(timeout=20) == 0
+
+
+# ---------------------------------------------------------------- errors
+
+def case_listen_errors(ctx):
+    has_metrics(ctx)
+    bad = [("localhost:9100", "not a numeric IPv4 address"),
+           ("70000", "the port must be a number from 0 to 65535"),
+           ("::1:9100", "an IPv6 address is written [ADDR]:PORT"),
+           ("10.0.0.1", "the port must be a number from 0 to 65535")]
+    for value, says in bad:
+        for cmd in (["replay"], ["run"], ["status"]):
+            r = subprocess.run([BIN] + cmd + ["--metrics", value], input=b"",
+                               capture_output=True, timeout=20)
+            assert r.returncode == 2 and says.encode() in r.stderr, (cmd, value, r.returncode, r.stderr)
+        log("     --metrics %s -> %s" % (value, r.stderr.decode().strip()))
+    # The config key: file:line, nothing started.
+    conf = ctx.path("bad.conf")
+    with open(conf, "w") as f:
+        f.write("[collector]\nsource = multicast\nmetrics = 127.0.0.1:http\n")
+    r = subprocess.run([BIN, "run", "--config", conf], capture_output=True, timeout=20)
+    assert r.returncode == 2 and ("%s:3: metrics:" % conf).encode() in r.stderr, r.stderr
+    log("     config -> %s" % r.stderr.decode().strip())
+    # A port in use: said, exit 1, before any source is opened.
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    try:
+        r = subprocess.run([BIN, "replay", "--metrics", str(port), "-q"], input=b"",
+                           capture_output=True, timeout=20)
+        says = "cannot listen for metrics on 127.0.0.1:%d (bind): Address already in use" % port
+        assert r.returncode == 1 and says.encode() in r.stderr, r.stderr
+        log("     in use -> %s" % r.stderr.decode().strip())
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------- status
+
+STATUS_KEYS = ["enabled", "failure", "pid", "rate_limit", "backlog_limit", "lost", "backlog",
+               "backlog_wait_time", "backlog_wait_time_actual", "loginuid_immutable"]
+MOVING = {"lost", "backlog", "backlog_wait_time_actual"}
+
+
+def auditctl_s():
+    r = subprocess.run(["auditctl", "-s"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    return parse_status(r.stdout)
+
+
+def parse_status(text):
+    """{key: value string} of `auditctl -s`-style lines, up to the first blank line."""
+    out = {}
+    for line in text.split("\n"):
+        if not line.strip():
+            break
+        k, _, v = line.partition(" ")
+        out[k] = v
+    return out
+
+
+def status(env=None, *args):
+    return subprocess.run([BIN, "status"] + list(args), capture_output=True, text=True,
+                          timeout=30, env=env)
+
+
+def compare_with_auditctl():
+    before = auditctl_s()
+    r = status()
+    after = auditctl_s()
+    assert r.returncode == 0, r.stderr
+    ours = parse_status(r.stdout)
+    assert list(ours) == STATUS_KEYS, list(ours)
+    assert list(before) == STATUS_KEYS, "auditctl -s printed %s" % list(before)
+    for k in STATUS_KEYS:
+        if k in MOVING:
+            lo, hi = sorted((int(before[k]), int(after[k])))
+            if k == "backlog":
+                lo = 0
+            assert lo <= int(ours[k]) <= max(hi, lo), "%s: %s not within auditctl's %s..%s" % (
+                k, ours[k], before[k], after[k])
+        else:
+            assert ours[k] == before[k] == after[k], "%s: ours %s, auditctl %s/%s" % (
+                k, ours[k], before[k], after[k])
+    return r.stdout
+
+
+def case_status(ctx):
+    if os.geteuid() != 0:
+        raise Skip("needs root (AUDIT_GET needs CAP_AUDIT_CONTROL)")
+    if not shutil.which("auditctl"):
+        raise Skip("auditctl (Debian auditd) not installed")
+    has_metrics(ctx)
+    run_file = ctx.path("auditrelay.metrics")
+    env = dict(os.environ, AUDITRELAY_METRICS_FILE=run_file)
+    t0 = time.monotonic()
+    lock = auditnl.lock()
+    if time.monotonic() - t0 > 1:
+        log("     waited %.1f s for the audit lock" % (time.monotonic() - t0))
+    audit = auditnl.Audit()
+    saved = auditnl.Saved(audit)
+    try:
+        rules_before = subprocess.run(["auditctl", "-l"], capture_output=True, text=True).stdout
+        # No collector: the kernel's lines and a word that none runs.
+        os.environ["AUDITRELAY_METRICS_FILE"] = run_file
+        out = compare_with_auditctl()
+        assert "no collector with metrics is running" in out, out
+        # A live collector with metrics on and one watch rule; the test writes the
+        # watched file 5 times. Its counters are those of the events in its output.
+        watched = ctx.path("watched")
+        open(watched, "w").close()
+        rules = ctx.path("metrics.rules")
+        with open(rules, "w") as f:
+            f.write("-w %s -p wa -k ar_metrics_status\n" % watched)
+        err = ctx.path("collector.err")
+        events_path = ctx.path("ev.json")
+        p = ctx.popen([BIN, "run", "--rules", rules, "--metrics", "0", "-o", "file:" + events_path],
+                      env=env, stdout=subprocess.DEVNULL, stderr=open(err, "w"))
+        addr = metrics_address(err, timeout=20)
+        wait_for(lambda: os.path.exists(run_file), 10, what=run_file)
+        with open(run_file) as f:
+            assert f.read() == "pid=%d listen=%s\n" % (p.pid, addr)
+        wait_for(lambda: "collecting" in open(err).read(), 20, what="the collector to start")
+        for i in range(5):
+            with open(watched, "a") as f:
+                f.write("%d\n" % i)
+
+        def in_file():
+            """(events, records but EOE) in the collector's output so far."""
+            events = records = 0
+            with open(events_path, "rb") as f:
+                for ln in f.read().split(b"\n")[:-1]:
+                    ev = json.loads(ln)
+                    if ev.get("type") != "AUDITRELAY_LOST":
+                        events += 1
+                        records += len(ev["records"])
+            return events, records
+
+        def counted():
+            r = status(env)
+            m = re.search(r"^auditrelay_events_total (\d+)$", r.stdout, re.M)
+            n = re.search(r"^auditrelay_records_total (\d+)$", r.stdout, re.M)
+            ours = open(events_path).read().count('"ar_metrics_status"') if os.path.exists(events_path) else 0
+            if not (m and n and ours >= 5):
+                return None
+            events, records = in_file()
+            # EOE records are counted but not carried in the JSON.
+            if int(m.group(1)) == events and int(n.group(1)) >= records:
+                return r
+            return None
+        r = wait_for(counted, 15, step=0.5,
+                     what="status to show the events and records of the output file")
+        assert r.returncode == 0, r.stderr
+        collector = re.search(r"^collector pid (\d+), metrics at http://(\S+)/metrics:$", r.stdout, re.M)
+        assert collector and int(collector.group(1)) == p.pid and collector.group(2) == addr, r.stdout
+        kernel = parse_status(r.stdout)
+        source = re.search(r'^auditrelay_info\{version="[^"]*",source="(\w+)"\} 1$', r.stdout, re.M)
+        assert source, r.stdout
+        if source.group(1) == "unicast":
+            assert int(kernel["pid"]) == p.pid, "the slot is ours: " + r.stdout
+        for name in ("records_total", "kernel_lost_total", "enobufs_total", "serial_gaps_total"):
+            assert re.search(r"^auditrelay_%s \d+$" % name, r.stdout, re.M), name
+        assert re.search(r'^auditrelay_output_sent_bytes_total\{output="file:[^"]+"\} \d+$',
+                         r.stdout, re.M), r.stdout
+        log("     with a %s collector (pid %d): %s" % (source.group(1), p.pid, " ".join(
+            ln for ln in r.stdout.splitlines() if ln.startswith(("auditrelay_events_total",
+                                                                "auditrelay_records_total")))))
+        # --metrics names it directly; an address where none listens is an error.
+        r2 = status(env, "--metrics", addr)
+        assert r2.returncode == 0 and "collector metrics at http://%s/metrics:" % addr in r2.stdout
+        r3 = status(env, "--metrics", "127.0.0.1:%d" % free_port())
+        assert r3.returncode == 1 and "Connection refused" in r3.stderr, r3.stderr
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=20) == 0
+        assert not os.path.exists(run_file), "the collector left " + run_file
+        # A stale file (a collector killed with -9) is recognised as such.
+        with open(run_file, "w") as f:
+            f.write("pid=%d listen=%s\n" % (p.pid, addr))
+        out = status(env).stdout
+        assert "is stale" in out, out
+        # status only reads.
+        compare_with_auditctl()
+        rules_after = subprocess.run(["auditctl", "-l"], capture_output=True, text=True).stdout
+        assert rules_after == rules_before, (rules_before, rules_after)
+    finally:
+        for q in ctx.procs:
+            if q.poll() is None:
+                q.send_signal(signal.SIGTERM)
+                try:
+                    q.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    q.kill()
+        saved.restore()
+        audit.close()
+        lock.close()
+
+
+CASES = [case_prometheus_replay, case_http, case_listen_errors, case_status]
+
+
+def main():
+    if not BIN or not FIXTURES:
+        print(__doc__, file=sys.stderr)
+        return 2
+    failed = ran = 0
+    for case in CASES:
+        name = case.__name__[5:]
+        if ONLY and name not in ONLY:
+            continue
+        with tempfile.TemporaryDirectory(prefix="ar-metrics-") as tmp:
+            ctx = Ctx(tmp)
+            t0 = time.monotonic()
+            try:
+                case(ctx)
+                ran += 1
+                log("ok   %s (%.1f s)" % (name, time.monotonic() - t0))
+            except Skip as e:
+                log("skip %s: %s" % (name, e))
+            except Exception as e:
+                failed += 1
+                ran += 1
+                log("FAIL %s (%.1f s): %s: %s" % (name, time.monotonic() - t0, type(e).__name__, e))
+            finally:
+                ctx.cleanup()
+    if failed:
+        return 1
+    return 0 if ran else SKIP
+
+
+if __name__ == "__main__":
+    sys.exit(main())
