@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define AR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -225,6 +226,53 @@ static void put_label_value(struct ar_buf *b, const char *v)
     }
 }
 
+/* An option whose value must not reach an unauthenticated page (and Prometheus'
+ * storage): kafka://...?rdkafka.sasl.password=P. Names compared without case. */
+static bool secret_option(const char *name, size_t len)
+{
+    static const char *const words[] = {"password", "secret", "token"};
+    for (size_t w = 0; w < AR_ARRAY_LEN(words); w++) {
+        size_t wl = strlen(words[w]);
+        for (size_t i = 0; i + wl <= len; i++)
+            if (strncasecmp(name + i, words[w], wl) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* The output label: the spec as given, escaped, with secret option values replaced
+ * by "redacted". */
+static void put_output_label(struct ar_buf *b, const char *spec)
+{
+    const char *q = strchr(spec, '?');
+    if (!q) {
+        put_label_value(b, spec);
+        return;
+    }
+    char part[1024];
+    size_t n = (size_t)(q - spec) + 1 < sizeof(part) ? (size_t)(q - spec) + 1 : sizeof(part) - 1;
+    memcpy(part, spec, n);
+    part[n] = 0;
+    put_label_value(b, part);
+    for (const char *opt = q + 1; *opt;) {
+        const char *end = strchr(opt, '&');
+        if (!end)
+            end = opt + strlen(opt);
+        const char *eq = memchr(opt, '=', (size_t)(end - opt));
+        n = (size_t)((eq && secret_option(opt, (size_t)(eq - opt)) ? eq + 1 : end) - opt);
+        if (n >= sizeof(part))
+            n = sizeof(part) - 1;
+        memcpy(part, opt, n);
+        part[n] = 0;
+        put_label_value(b, part);
+        if (eq && secret_option(opt, (size_t)(eq - opt)))
+            put_str(b, "redacted");
+        if (*end)
+            ar_buf_putc(b, '&');
+        opt = *end ? end + 1 : end;
+    }
+}
+
 static bool in_group(const struct ar_metrics_snapshot *s, enum group g)
 {
     return g == G_ALL || (g == G_AUDIT && s->src.audit) || (g == G_RING && s->src.ring) ||
@@ -244,7 +292,7 @@ static void put_output_family(struct ar_buf *b, const struct ar_metrics_snapshot
         header = true;
         put_str(b, m->name);
         put_str(b, "{output=\"");
-        put_label_value(b, s->outputs[i].name);
+        put_output_label(b, s->outputs[i].name);
         put_str(b, "\"} ");
         put_u64(b, *(const uint64_t *)((const char *)st + m->offset));
         ar_buf_putc(b, '\n');

@@ -82,6 +82,17 @@ static void test_page(void)
     CHECK(strstr(page, "auditrelay_output_delivery_acked_lines_total{output=\"kafka://127.0.0.1:9092/audit\"} 8\n"));
     CHECK(strstr(page, "auditrelay_output_delivery_awaiting_lines{output=\"kafka://127.0.0.1:9092/audit\"} 2\n"));
     CHECK(!strstr(page, "auditrelay_output_delivery_sent_lines_total{output=\"file:"));
+    /* Secrets in options do not reach the page; everything else does. */
+    struct ar_metrics_output secret = {
+        .name = "kafka://b1:9092/audit?compression=zstd&rdkafka.sasl.password=hunter2&"
+                "rdkafka.sasl.username=u&rdkafka.Client.Secret=s3&key=host"};
+    struct ar_metrics_snapshot ss = {.source = "unicast", .outputs = &secret, .noutputs = 1};
+    char *sp = page_of(&ss);
+    CHECK(strstr(sp, "auditrelay_output_sent_bytes_total{output=\"kafka://b1:9092/audit?"
+                     "compression=zstd&rdkafka.sasl.password=redacted&rdkafka.sasl.username=u&"
+                     "rdkafka.Client.Secret=redacted&key=host\"} 0\n"));
+    CHECK(!strstr(sp, "hunter2") && !strstr(sp, "s3&"));
+    free(sp);
     /* Groups the source does not have are left out. */
     CHECK(!strstr(page, "auditrelay_ring_lost_total"));
     CHECK(!strstr(page, "auditrelay_malformed_lines_total"));
