@@ -395,7 +395,6 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         c.expire_timer.data = &c;
         uv_timer_start(&c.expire_timer, on_expire_timer, EXPIRE_INTERVAL_MS, EXPIRE_INTERVAL_MS);
     }
-    ar_metrics_start(c.metrics, c.loop, collect_metrics, &c);
     r = c.ops->start(c.source, c.loop);
     if (r < 0) {
         fprintf(stderr, "auditrelay: cannot start the %s source: %s\n", c.ops->name,
@@ -404,6 +403,8 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         stop(&c);
     } else {
         drop_capabilities(&c);
+        /* The HTTP thread is created with what is left (capabilities are per thread). */
+        ar_metrics_start(c.metrics, c.loop, collect_metrics, &c);
     }
     /* Runs until stop() closed every handle. */
     uv_run(c.loop, UV_RUN_DEFAULT);

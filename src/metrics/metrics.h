@@ -46,15 +46,17 @@ typedef void (*ar_metrics_collect_fn)(void *ctx, struct ar_metrics_snapshot *ret
 
 struct ar_metrics;
 
-/* Binds the listener (before any privilege is given up) and starts the HTTP
- * thread; the page is empty until ar_metrics_start. `run_file`, when not NULL, is
+/* Binds the listening socket (before any privilege is given up: a port below 1024
+ * works); nothing answers until ar_metrics_start. `run_file`, when not NULL, is
  * where the address is written for `auditrelay status` (removed by ar_metrics_free).
  * Errors are explained on stderr. Returns 0, -ENOTSUP (built without
  * libmicrohttpd) or -errno. */
 int ar_metrics_new(const struct ar_metrics_listen *where, const char *run_file,
                    struct ar_metrics **ret);
 
-/* Renders the page now and then every second on the loop, from collect(). */
+/* Starts the HTTP thread (with the calling thread's capabilities: call it after
+ * dropping them) and renders the page now and then every second on the loop, from
+ * collect(). A daemon that cannot start is said on stderr; the run goes on. */
 void ar_metrics_start(struct ar_metrics *m, uv_loop_t *loop, ar_metrics_collect_fn collect,
                       void *ctx);
 

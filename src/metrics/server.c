@@ -28,6 +28,7 @@ const char *ar_metrics_run_file(void)
 
 struct ar_metrics {
     int fd;                       /* the listening socket until the daemon has it */
+    int family;
     struct MHD_Daemon *daemon;
     char *run_file;               /* written, to remove at the end; NULL when none */
     uint64_t start_time;
@@ -110,7 +111,7 @@ int ar_metrics_new(const struct ar_metrics_listen *where, const char *run_file,
         return -ENOMEM;
     pthread_mutex_init(&m->lock, NULL);
     m->start_time = (uint64_t)time(NULL);
-    int family = where->addr.ss_family;
+    int family = m->family = where->addr.ss_family;
     /* Our own socket: bind errors get a clear message, and the port chosen for 0 is
      * known. */
     m->fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -141,21 +142,6 @@ int ar_metrics_new(const struct ar_metrics_listen *where, const char *run_file,
     socklen_t blen = sizeof(bound);
     if (getsockname(m->fd, (struct sockaddr *)&bound, &blen) == 0)
         ar_metrics_listen_format((const struct sockaddr *)&bound, addr, sizeof(addr));
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
-    if (family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    /* A few connections at a time, none kept for long: Prometheus scrapes with one. */
-    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m,
-                                 MHD_OPTION_LISTEN_SOCKET, m->fd,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                                 MHD_OPTION_END);
-    if (!m->daemon) {
-        fprintf(stderr, "auditrelay: cannot start the metrics listener on %s\n", addr);
-        ar_metrics_free(m);
-        return -EIO;
-    }
-    m->fd = -1; /* the daemon's now: MHD_stop_daemon closes it */
     if (run_file && (r = write_run_file(m, run_file, addr)) < 0)
         fprintf(stderr, "auditrelay: cannot write %s (auditrelay status will not find the "
                         "metrics): %s\n", run_file, strerror(-r));
@@ -198,6 +184,24 @@ void ar_metrics_start(struct ar_metrics *m, uv_loop_t *loop, ar_metrics_collect_
         return;
     m->collect = collect;
     m->ctx = ctx;
+    /* Started here, after the driver gave up the capabilities it no longer needs:
+     * a thread starts with its creator's (the socket was bound before). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+    if (m->family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* A few connections at a time, none kept for long: Prometheus scrapes with one. */
+    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m,
+                                 MHD_OPTION_LISTEN_SOCKET, m->fd,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                                 MHD_OPTION_END);
+    if (!m->daemon) {
+        fprintf(stderr, "auditrelay: cannot start the metrics listener: metrics are off\n");
+        close(m->fd); /* refused, rather than queued for nobody */
+        m->fd = -1;
+        return;
+    }
+    m->fd = -1; /* the daemon's now: MHD_stop_daemon closes it */
     uv_timer_init(loop, &m->timer);
     m->timer.data = m;
     m->started = true;

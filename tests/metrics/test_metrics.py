@@ -24,7 +24,8 @@ Cases:
                      auditctl's before and after), and with a live collector (the
                      audit lock held, one watch rule, the watched file written 5
                      times) its pid in both the kernel's slot and the collector line,
-                     with its events equal to those in its output file;
+                     with its events equal to those in its output file, and the
+                     HTTP thread holding no capability the collector gave up;
                      the kernel's settings and rules are the same after status as
                      before
 
@@ -475,6 +476,28 @@ def compare_with_auditctl():
     return r.stdout
 
 
+def caps(task_status):
+    with open(task_status) as f:
+        return {k: v.strip() for k, _, v in (ln.partition(":") for ln in f)
+                if k in ("CapEff", "CapPrm", "CapBnd")}
+
+
+def check_http_thread_caps(pid):
+    """The HTTP thread (libmicrohttpd's, named MHD-*) faces the network: it must hold
+    no capability the main thread gave up (capabilities are per thread; it used to
+    be created before the drop, with all of root's)."""
+    main = caps("/proc/%d/status" % pid)
+    http = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().startswith("MHD"):
+                http.append(caps("/proc/%d/task/%s/status" % (pid, tid)))
+    assert http, "no MHD thread in the collector"
+    for c in http:
+        assert c == main, "the HTTP thread has %s, the collector %s" % (c, main)
+    log("     the HTTP thread's capabilities are the collector's: %s" % main)
+
+
 def case_status(ctx):
     if os.geteuid() != 0:
         raise Skip("needs root (AUDIT_GET needs CAP_AUDIT_CONTROL)")
@@ -511,6 +534,7 @@ def case_status(ctx):
         with open(run_file) as f:
             assert f.read() == "pid=%d listen=%s\n" % (p.pid, addr)
         wait_for(lambda: "collecting" in open(err).read(), 20, what="the collector to start")
+        check_http_thread_caps(p.pid)
         for i in range(5):
             with open(watched, "a") as f:
                 f.write("%d\n" % i)
