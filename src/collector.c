@@ -180,6 +180,9 @@ static void say_restart_needed(const struct ar_collector_config *a,
                        : a->pipeline.format != b->pipeline.format     ? "format"
                        : a->pipeline.resolve_ids != b->pipeline.resolve_ids ? "resolve"
                        : a->keep_rules != b->keep_rules               ? "keep_rules"
+                       : a->metrics.on != b->metrics.on ||
+                               memcmp(&a->metrics.addr, &b->metrics.addr, sizeof(a->metrics.addr))
+                                                                      ? "metrics"
                                                                       : NULL;
     if (what)
         fprintf(stderr, "auditrelay: reload: %s changes only on a restart: kept as it was\n",

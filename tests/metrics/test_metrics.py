@@ -26,8 +26,9 @@ Cases:
                      times) its pid in both the kernel's slot and the collector line,
                      with its events equal to those in its output file, and the
                      HTTP thread holding no capability the collector gave up;
-                     the kernel's settings and rules are the same after status as
-                     before
+                     a SIGHUP reload with another metrics address in the config file
+                     says it needs a restart and the page stays; the kernel's
+                     settings and rules are the same after status as before
 
 Usage: test_metrics.py AUDITRELAY FIXTURES_DIR [CASE...]
 Exit 0 all passed, 1 a case failed, 77 all skipped.
@@ -527,7 +528,10 @@ def case_status(ctx):
             f.write("-w %s -p wa -k ar_metrics_status\n" % watched)
         err = ctx.path("collector.err")
         events_path = ctx.path("ev.json")
-        p = ctx.popen([BIN, "run", "--rules", rules, "--metrics", "0", "-o", "file:" + events_path],
+        conf = ctx.path("auditrelay.conf")
+        with open(conf, "w") as f:
+            f.write("[collector]\nmetrics = 127.0.0.1:0\n")
+        p = ctx.popen([BIN, "run", "--config", conf, "--rules", rules, "-o", "file:" + events_path],
                       env=env, stdout=subprocess.DEVNULL, stderr=open(err, "w"))
         addr = metrics_address(err, timeout=20)
         wait_for(lambda: os.path.exists(run_file), 10, what=run_file)
@@ -579,6 +583,14 @@ def case_status(ctx):
         log("     with a %s collector (pid %d): %s" % (source.group(1), p.pid, " ".join(
             ln for ln in r.stdout.splitlines() if ln.startswith(("auditrelay_events_total",
                                                                 "auditrelay_records_total")))))
+        # A reload cannot move the listener: said, and the page stays where it was.
+        with open(conf, "w") as f:
+            f.write("[collector]\nmetrics = 127.0.0.1:%d\n" % free_port())
+        p.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload: metrics changes only on a restart" in open(err).read(), 10,
+                 what="the reload to say the metrics address needs a restart")
+        wait_for(lambda: "reload done" in open(err).read(), 10, what="the reload")
+        assert status(env).returncode == 0
         # --metrics names it directly; an address where none listens is an error.
         r2 = status(env, "--metrics", addr)
         assert r2.returncode == 0 and "collector metrics at http://%s/metrics:" % addr in r2.stdout
