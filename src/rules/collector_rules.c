@@ -10,7 +10,6 @@
 #include "rules/files.h"
 #include "rules/kernel.h"
 
-#define STATE_MAGIC "auditrelay-rules-state 1"
 
 static void log_diags(const struct ar_rules *r, FILE *log)
 {
@@ -34,11 +33,6 @@ static void log_messages(const struct ar_rules_session *s, size_t from, FILE *lo
         fprintf(log, "auditrelay: %s\n", m[i]);
 }
 
-static bool pid_alive(long pid)
-{
-    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-}
-
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9')
@@ -48,37 +42,14 @@ static int hexval(int c)
     return -1;
 }
 
-/* Removes the rules a previous run that died left in the kernel (its state file
- * names them), unless that run is still alive. */
-static void recover(const char *path, FILE *log)
+void ar_rules_state_recover(FILE *f, long pid, FILE *log)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
+    struct ar_rules_nl *nl;
+    if (ar_rules_nl_open(&nl) < 0)
         return;
     char *line = NULL;
-    size_t cap = 0;
-    long pid = 0;
-    ssize_t len = getline(&line, &cap, f);
-    if (len <= 0 || strncmp(line, STATE_MAGIC " pid=", strlen(STATE_MAGIC) + 5) != 0 ||
-        (pid = strtol(line + strlen(STATE_MAGIC) + 5, NULL, 10)) <= 0) {
-        fprintf(log, "auditrelay: %s: not a rules state file; ignored\n", path);
-        free(line);
-        fclose(f);
-        return;
-    }
-    if (pid == (long)getpid() || pid_alive(pid)) {
-        /* Another collector owns these rules now: not ours to remove. */
-        free(line);
-        fclose(f);
-        return;
-    }
-    struct ar_rules_nl *nl;
-    size_t removed = 0, gone = 0, failed = 0;
-    if (ar_rules_nl_open(&nl) < 0) {
-        free(line);
-        fclose(f);
-        return;
-    }
+    size_t cap = 0, removed = 0, gone = 0, failed = 0;
+    ssize_t len;
     while ((len = getline(&line, &cap, f)) > 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = 0;
@@ -107,48 +78,24 @@ static void recover(const char *path, FILE *log)
     }
     ar_rules_nl_close(nl);
     free(line);
-    fclose(f);
-    fprintf(log,
-            "auditrelay: a previous run (pid %ld) stopped without removing its audit rules: "
-            "removed %zu of them (%zu were gone%s)\n",
-            pid, removed, gone, failed ? ", some could not be removed" : "");
-    if (!failed)
-        unlink(path);
+    if (removed || gone || failed)
+        fprintf(log,
+                "auditrelay: a previous run (pid %ld) stopped without removing its audit "
+                "rules: removed %zu of them (%zu were gone%s)\n",
+                pid, removed, gone, failed ? ", some could not be removed" : "");
 }
 
-/* Writes the owned rules, one hex line each, atomically. */
-static void save_state(const struct ar_rules_session *s, const char *path, FILE *log)
+void ar_rules_state_write(const struct ar_rules_session *s, FILE *f)
 {
     const struct audit_rule_data *const *rules;
     const size_t *sizes;
-    size_t n = ar_rules_session_owned(s, &rules, &sizes);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 8);
-    if (!tmp)
-        return;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".new", 5);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(log,
-                "auditrelay: cannot write %s (%s): after a crash, the next start cannot "
-                "remove this run's rules\n",
-                tmp, strerror(errno));
-        free(tmp);
-        return;
-    }
-    fprintf(f, STATE_MAGIC " pid=%ld\n", (long)getpid());
+    size_t n = s ? ar_rules_session_owned(s, &rules, &sizes) : 0;
     for (size_t i = 0; i < n; i++) {
         const unsigned char *b = (const unsigned char *)rules[i];
         for (size_t j = 0; j < sizes[i]; j++)
             fprintf(f, "%02x", b[j]);
         fputc('\n', f);
     }
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        fprintf(log, "auditrelay: cannot write %s: %s\n", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
 }
 
 int ar_rules_collector_compile(const struct ar_rules_collector_config *cfg, FILE *log,
@@ -196,8 +143,6 @@ int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *
                              struct ar_rules_session **ret)
 {
     *ret = NULL;
-    if (cfg->state_path)
-        recover(cfg->state_path, log);
     struct ar_rules *rules;
     int rc = ar_rules_collector_compile(cfg, log, &rules);
     if (rc < 0 || !rules)
@@ -221,8 +166,6 @@ int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *
     if (st->settings)
         fprintf(log, "; %zu setting%s changed", st->settings, st->settings == 1 ? "" : "s");
     fprintf(log, "\n");
-    if (cfg->state_path)
-        save_state(s, cfg->state_path, log);
     *ret = s;
     return 0;
 }
@@ -232,7 +175,7 @@ int ar_rules_collector_replace(struct ar_rules_session **sp, const struct ar_rul
 {
     struct ar_rules_session *old = *sp, *s = NULL;
     if (!rules) {
-        int rc = ar_rules_collector_stop(old, false, cfg->state_path, log);
+        int rc = ar_rules_collector_stop(old, false, log);
         *sp = NULL;
         return rc;
     }
@@ -257,14 +200,11 @@ int ar_rules_collector_replace(struct ar_rules_session **sp, const struct ar_rul
     if (gone.settings)
         fprintf(log, "; %zu setting%s put back", gone.settings, gone.settings == 1 ? "" : "s");
     fprintf(log, "\n");
-    if (cfg->state_path)
-        save_state(s, cfg->state_path, log);
     *sp = s;
     return 0;
 }
 
-int ar_rules_collector_stop(struct ar_rules_session *s, bool keep, const char *state_path,
-                            FILE *log)
+int ar_rules_collector_stop(struct ar_rules_session *s, bool keep, FILE *log)
 {
     if (!s)
         return 0;
@@ -292,8 +232,6 @@ int ar_rules_collector_stop(struct ar_rules_session *s, bool keep, const char *s
             fprintf(log, "; %zu thing%s could not be undone", st.failed, st.failed == 1 ? "" : "s");
         fprintf(log, "\n");
     }
-    if (state_path && (rc == 0 || keep))
-        unlink(state_path);
     ar_rules_session_free(s);
     return rc;
 }

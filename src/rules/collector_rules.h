@@ -1,9 +1,9 @@
 /* The collector's rules: compile the rule files it was given (or the default set),
  * install them when it starts, remove exactly those when it stops. A thin layer over
  * rules/files.h and rules/session.h that explains itself on a log stream, as the
- * collector's other setup steps do, and survives a crash: the rules a running
- * collector owns are kept in a state file, so that the next start removes the ones
- * a killed predecessor left behind. */
+ * collector's other setup steps do. To survive a crash, the netlink source writes
+ * the rules it owns into its one state file (ar_rules_state_write) and the next
+ * start removes the ones a killed predecessor left (ar_rules_state_recover). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,14 +18,7 @@ struct ar_rules_collector_config {
     /* AR_RULES_ALLOW_LOCK / AR_RULES_ALLOW_PANIC (never from tests or defaults);
      * AR_RULES_SHARED is always added: rules others loaded are left alone. */
     unsigned flags;
-    /* Where the owned rules are remembered across a crash; NULL: not at all.
-     * Default for the collector: AR_RULES_STATE_PATH. */
-    const char *state_path;
 };
-
-#ifndef AR_RULES_STATE_PATH
-#define AR_RULES_STATE_PATH "/run/auditrelay.rules.state"
-#endif
 
 /* Compiles the configured rule files (or the default set) for this host, with
  * diagnostics on `log`. Returns 0 with *ret set (NULL when there is nothing to
@@ -50,7 +43,12 @@ int ar_rules_collector_replace(struct ar_rules_session **sp, const struct ar_rul
                                const struct ar_rules_collector_config *cfg, FILE *log);
 
 /* Removes the rules the session installed and restores what it changed (unless
- * `keep`), reports on `log`, forgets the state file and frees the session. NULL is
- * fine. Returns 0 or the first -errno of what could not be undone. */
-int ar_rules_collector_stop(struct ar_rules_session *s, bool keep, const char *state_path,
-                            FILE *log);
+ * `keep`), reports on `log` and frees the session. NULL is fine. Returns 0 or the first -errno of what could not be undone. */
+int ar_rules_collector_stop(struct ar_rules_session *s, bool keep, FILE *log);
+
+/* The rules the session owns, one hex line each (the kernel's form), to f. */
+void ar_rules_state_write(const struct ar_rules_session *s, FILE *f);
+
+/* Removes from the kernel the rules read from f (lines as ar_rules_state_write
+ * writes them, up to the end), which run `pid` left behind; says so on log. */
+void ar_rules_state_recover(FILE *f, long pid, FILE *log);

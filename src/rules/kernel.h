@@ -1,4 +1,6 @@
-/* The kernel's audit rule and settings interface over NETLINK_AUDIT (libmnl):
+/* The kernel audit control client, the one module that speaks the audit netlink
+ * control protocol, for the rules and the collector alike (the collector's reading
+ * socket only claims and releases the daemon slot): over NETLINK_AUDIT (libmnl),
  * AUDIT_LIST_RULES, AUDIT_ADD_RULE, AUDIT_DEL_RULE, AUDIT_GET/AUDIT_SET, features,
  * trim, make-equivalent, user messages. Every call is a synchronous round trip on a
  * socket of its own (not the collector's reading socket), waits at most a few

@@ -437,8 +437,7 @@ class Collector:
         self.out = open(self.out_path, "w+")
         self.err = open(self.err_path, "w+")
         # Audit's restore-after-SIGKILL state in the case's directory, not /run.
-        env = dict(os.environ, AUDITRELAY_STATE_FILE=os.path.join(case.tmp, "audit.state"),
-                   AUDITRELAY_RULES_STATE_FILE=os.path.join(case.tmp, "rules.state"))
+        env = dict(os.environ, AUDITRELAY_STATE_FILE=os.path.join(case.tmp, "audit.state"))
         self.p = case.track(subprocess.Popen([*prefix, BIN, *args], stdout=self.out,
                                              stderr=self.err, text=True, env=env))
         self.pid = self.p.pid

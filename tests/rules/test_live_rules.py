@@ -53,8 +53,7 @@ class Collector:
         self.err = tempfile.TemporaryFile(mode="w+")
         self.out = tempfile.TemporaryFile(mode="w+")
         env = dict(os.environ,
-                   AUDITRELAY_STATE_FILE=os.path.join(tmp, "collector.state"),
-                   AUDITRELAY_RULES_STATE_FILE=os.path.join(tmp, "rules.state"))
+                   AUDITRELAY_STATE_FILE=os.path.join(tmp, "collector.state"))
         self.p = subprocess.Popen([BIN, *args], stdout=self.out, stderr=self.err, text=True,
                                   env=env)
 
@@ -180,26 +179,45 @@ def case_bad_rules_change_nothing(tmp, procs):
             re.search(r"^%s (\S+)" % k, s1, re.M).group(1), k
 
 
+def audit_status():
+    out = sh("auditctl", "-s").stdout
+    return dict(l.split(" ", 1) for l in out.splitlines() if " " in l)
+
+
 def case_sigkill_then_restart(tmp, procs):
-    """After SIGKILL, the next start removes the rules the dead run left (its state
-    file names them) and the machine ends as it began."""
+    """After SIGKILL, the next start removes the rules the dead run left and, on its
+    own exit, puts back the settings the dead run had changed: the one state file
+    names both (rewritten atomically), and the machine ends as it began."""
     watched = write(os.path.join(tmp, "k"), "")
     before = listing()
+    status_before = audit_status()
     rules = write(os.path.join(tmp, "k.rules"), "-w %s -p r -k ar-rules-killed\n" % watched)
-    c = Collector(tmp, "--rules", rules)
+    c = Collector(tmp, "--rules", rules, "--backlog-limit", "4321", "--rate-limit", "77")
     procs.append(c)
     assert c.wait_for("installed"), c.stderr()
+    state = open(os.path.join(tmp, "collector.state")).read().splitlines()
+    assert state[0].startswith("auditrelay-state 2 pid=%d " % c.p.pid), state[0]
+    assert "backlog_limit=%s " % status_before["backlog_limit"] in state[0], state[0]
+    assert len(state) == 2 and re.fullmatch(r"[0-9a-f]+", state[1]), state
     c.kill()
     assert "ar-rules-killed" in listing()
+    assert audit_status()["backlog_limit"] == "4321"
     empty = write(os.path.join(tmp, "empty.rules"), "## nothing\n")
     c2 = Collector(tmp, "--rules", empty)
     procs.append(c2)
     assert c2.wait_for("installed"), c2.stderr()
+    assert "ar-rules-killed" not in listing(), "the dead run's rule is still loaded"
     rc, _, err = c2.stop()
     assert rc == 0, err
+    assert "a previous run (pid %d) stopped without removing its audit rules" % c.p.pid in err, err
     after = listing()
     assert after == before, "after a SIGKILL and a restart:\n--- before\n%s--- after\n%s" % (
         before, after)
+    status_after = audit_status()
+    for k in ("backlog_limit", "rate_limit", "enabled", "failure"):
+        assert status_after[k] == status_before[k], "%s: %s before, %s after" % (
+            k, status_before[k], status_after[k])
+    assert not os.path.exists(os.path.join(tmp, "collector.state")), "state file left behind"
 
 
 CASES = [case_install_events_remove, case_leaves_rules_it_did_not_add,

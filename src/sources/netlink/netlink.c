@@ -4,6 +4,7 @@
  * kernel's lost counter, and puts everything back when it stops. What to put back
  * survives a SIGKILL in small state files, so that the next run restores the
  * machine's original values rather than the ones we had set. */
+#include <limits.h>
 #include <linux/capability.h>
 #include <errno.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 
 #include "collector.h"
 #include "rules/collector_rules.h"
+#include "rules/kernel.h"
 #include "sources/netlink/socket.h"
 #include "sources/source.h"
 
@@ -27,7 +29,8 @@
 struct netlink_source {
     const struct ar_collector_config *cfg;
     struct ar_source_sink sink;
-    struct ar_audit_nl *nl;
+    struct ar_audit_nl *nl;         /* records, and the daemon slot */
+    struct ar_rules_nl *ctl;        /* status and settings (rules/kernel.h) */
     struct ar_rules_session *rules; /* the rules we installed, NULL when none */
     uv_loop_t *loop;
     uv_poll_t poll;
@@ -40,6 +43,7 @@ struct netlink_source {
     uint32_t changed_mask;        /* AUDIT_STATUS_* fields we changed */
     uint32_t last_lost;
     uint64_t kernel_lost;
+    bool state_unwritable;          /* said once */
 };
 
 static void on_record(const struct ar_record *rec, void *userdata)
@@ -70,39 +74,67 @@ static bool process_alive(uint32_t pid)
     return pid && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-static const char *state_path(void)
+/* The one state file: what this run changed on the host (the settings with their
+ * values from before, and the rules it owns), rewritten atomically after every
+ * change, so that the next start after a SIGKILL puts back exactly what was there.
+ * Unicast and multicast runs each have their own. */
+#define STATE_MAGIC "auditrelay-state 2"
+
+static const char *state_path(const struct netlink_source *s)
 {
     const char *p = getenv("AUDITRELAY_STATE_FILE");
-    return p && *p ? p : "/run/auditrelay.state";
+    if (p && *p)
+        return p;
+    return s->unicast ? "/run/auditrelay.state" : "/run/auditrelay-multicast.state";
 }
 
-static void state_save(const struct netlink_source *s)
+static void state_save(struct netlink_source *s)
 {
-    FILE *f = fopen(state_path(), "w");
-    if (!f)
-        return;
-    fprintf(f,
-            "pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u rate_limit=%u "
-            "failure=%u\n",
-            getpid(), s->changed_mask, s->before.enabled, s->before.backlog_limit,
-            s->before.backlog_wait_time, s->before.rate_limit, s->before.failure);
-    fclose(f);
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s.new", state_path(s));
+    FILE *f = fopen(tmp, "w");
+    if (f) {
+        fprintf(f,
+                STATE_MAGIC " pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u "
+                "rate_limit=%u failure=%u\n",
+                getpid(), s->changed_mask, s->before.enabled, s->before.backlog_limit,
+                s->before.backlog_wait_time, s->before.rate_limit, s->before.failure);
+        ar_rules_state_write(s->rules, f);
+    }
+    if (!f || fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
+        rename(tmp, state_path(s)) != 0) {
+        if (!s->state_unwritable)
+            fprintf(stderr, "auditrelay: cannot write %s (%s): after a crash, the next start "
+                            "cannot put back what this run changed\n", state_path(s),
+                    strerror(errno));
+        s->state_unwritable = true;
+        unlink(tmp);
+    }
 }
 
-/* Loads what a previous run that died without cleaning up had changed. */
+/* Puts back what a previous run that died without cleaning up had changed: its
+ * rules now; its settings' original values are taken as ours to restore on exit. */
 static void state_recover(struct netlink_source *s)
 {
-    FILE *f = fopen(state_path(), "r");
+    FILE *f = fopen(state_path(s), "r");
     if (!f)
         return;
     int pid;
     unsigned mask, enabled, backlog, wait, rate, failure;
     int n = fscanf(f,
-                   "pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u "
-                   "rate_limit=%u failure=%u",
+                   STATE_MAGIC " pid=%d mask=%u enabled=%u backlog_limit=%u "
+                   "backlog_wait_time=%u rate_limit=%u failure=%u\n",
                    &pid, &mask, &enabled, &backlog, &wait, &rate, &failure);
+    if (n != 7 || pid == getpid() || process_alive((uint32_t)pid)) {
+        if (n != 7)
+            fprintf(stderr, "auditrelay: %s: not a state file of this version; ignored\n",
+                    state_path(s));
+        fclose(f);
+        return;
+    }
+    ar_rules_state_recover(f, pid, stderr);
     fclose(f);
-    if (n != 7 || pid == getpid() || process_alive((uint32_t)pid))
+    if (!s->unicast || !mask)
         return;
     fprintf(stderr,
             "auditrelay: a previous run (pid %d) stopped without restoring the kernel's audit "
@@ -119,7 +151,7 @@ static void state_recover(struct netlink_source *s)
 static void check_lost(struct netlink_source *s)
 {
     struct audit_status st;
-    if (ar_audit_nl_get_status(s->nl, &st) < 0)
+    if (ar_rules_nl_get_status(s->ctl, &st) < 0)
         return;
     if (st.lost > s->last_lost) {
         uint32_t n = st.lost - s->last_lost;
@@ -171,12 +203,6 @@ static void on_readable(uv_poll_t *p, int status, int events)
     s->sink.batch_end(s->sink.ctx);
 }
 
-static const char *rules_state_path(void)
-{
-    const char *p = getenv("AUDITRELAY_RULES_STATE_FILE");
-    return p && *p ? p : AR_RULES_STATE_PATH;
-}
-
 /* Rules go in after our settings and come out before the settings are restored,
  * so no rule of ours runs on the machine's own settings. */
 static int install_rules(struct netlink_source *s)
@@ -186,20 +212,23 @@ static int install_rules(struct netlink_source *s)
      * administrator decides the rules. Rules given explicitly are always loaded. */
     if (cfg->no_rules || (cfg->nrules == 0 && !s->own_pid))
         return 0;
-    struct ar_rules_collector_config rcfg = {
-        .paths = cfg->rules, .npaths = cfg->nrules, .state_path = rules_state_path()};
-    return ar_rules_collector_start(&rcfg, stderr, &s->rules) < 0 ? -1 : 0;
+    struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules};
+    if (ar_rules_collector_start(&rcfg, stderr, &s->rules) < 0)
+        return -1;
+    state_save(s);
+    return 0;
 }
 
 static void restore_kernel(struct netlink_source *s)
 {
+    bool rules_left = false; /* the state file keeps naming them for the next start */
     if (s->rules) {
-        ar_rules_collector_stop(s->rules, s->cfg->keep_rules, rules_state_path(), stderr);
+        rules_left = ar_rules_collector_stop(s->rules, s->cfg->keep_rules, stderr) < 0 &&
+                     !s->cfg->keep_rules;
         s->rules = NULL;
     }
     if (s->own_pid) {
-        struct audit_status st = {.mask = AUDIT_STATUS_PID, .pid = 0};
-        int r = ar_audit_nl_set(s->nl, &st);
+        int r = ar_audit_nl_set_pid(s->nl, 0);
         if (r < 0)
             fprintf(stderr, "auditrelay: releasing the audit daemon slot failed: %s\n",
                     strerror(-r));
@@ -208,14 +237,14 @@ static void restore_kernel(struct netlink_source *s)
     if (s->changed_mask) {
         struct audit_status st = s->before;
         st.mask = s->changed_mask;
-        int r = ar_audit_nl_set(s->nl, &st);
+        int r = ar_rules_nl_set_status(s->ctl, &st);
         if (r < 0)
             fprintf(stderr, "auditrelay: restoring the kernel's audit settings failed: %s\n",
                     strerror(-r));
         s->changed_mask = 0;
     }
-    if (s->unicast)
-        unlink(state_path());
+    if (!rules_left)
+        unlink(state_path(s));
 }
 
 /* Frees the slot held by a live daemon when the user asked for it: SIGTERM, then
@@ -227,7 +256,7 @@ static int take_over(struct netlink_source *s, uint32_t pid)
     for (int i = 0; i < 100; i++) {
         struct audit_status st;
         usleep(50 * 1000);
-        if (ar_audit_nl_get_status(s->nl, &st) == 0 && (st.pid == 0 || !process_alive(st.pid)))
+        if (ar_rules_nl_get_status(s->ctl, &st) == 0 && (st.pid == 0 || !process_alive(st.pid)))
             return 0;
     }
     return -ETIMEDOUT;
@@ -235,16 +264,15 @@ static int take_over(struct netlink_source *s, uint32_t pid)
 
 static int claim_slot(struct netlink_source *s)
 {
-    struct audit_status st = {.mask = AUDIT_STATUS_PID, .pid = (uint32_t)getpid()};
     int r;
     /* After a daemon dies (SIGKILL) the kernel keeps its slot until a send to it
      * fails; our own attempt logs a record that makes it notice. Retry briefly. */
     for (int i = 0; i < 30; i++) {
-        r = ar_audit_nl_set(s->nl, &st);
+        r = ar_audit_nl_set_pid(s->nl, (uint32_t)getpid());
         if (r != -EEXIST)
             break;
         struct audit_status now;
-        if (ar_audit_nl_get_status(s->nl, &now) == 0 && process_alive(now.pid) &&
+        if (ar_rules_nl_get_status(s->ctl, &now) == 0 && process_alive(now.pid) &&
             now.pid != (uint32_t)getpid())
             break;
         usleep(100 * 1000);
@@ -255,7 +283,9 @@ static int claim_slot(struct netlink_source *s)
 static int open_socket(struct netlink_source *s, enum ar_audit_nl_mode mode, char *why,
                        size_t whylen)
 {
-    int r = ar_audit_nl_open(mode, s->cfg->rcvbuf, on_record, s, &s->nl);
+    int r = ar_rules_nl_open(&s->ctl);
+    if (r == 0)
+        r = ar_audit_nl_open(mode, s->cfg->rcvbuf, on_record, s, &s->nl);
     if (r < 0)
         snprintf(why, whylen, "cannot open the kernel audit socket%s: %s%s",
                  mode == AR_AUDIT_NL_MULTICAST ? " (multicast)" : "", strerror(-r),
@@ -298,7 +328,7 @@ static int apply_settings(struct netlink_source *s, char *why, size_t whylen)
 {
     struct audit_status st = wanted_settings(s, s->cfg);
     if (st.mask) {
-        int r = ar_audit_nl_set(s->nl, &st);
+        int r = ar_rules_nl_set_status(s->ctl, &st);
         if (r < 0 && s->before.enabled != 2) {
             snprintf(why, whylen, "cannot change the kernel's audit settings: %s", strerror(-r));
             return r;
@@ -322,7 +352,7 @@ static int setup(struct netlink_source *s, char *why, size_t whylen)
     int r = open_socket(s, multicast ? AR_AUDIT_NL_MULTICAST : AR_AUDIT_NL_UNICAST, why, whylen);
     if (r < 0)
         return r;
-    r = ar_audit_nl_get_status(s->nl, &s->before);
+    r = ar_rules_nl_get_status(s->ctl, &s->before);
     if (r < 0) {
         snprintf(why, whylen, "cannot read the kernel's audit status: %s", strerror(-r));
         return r;
@@ -388,6 +418,7 @@ static void netlink_close(void *p)
     if (!s)
         return;
     ar_audit_nl_close(s->nl);
+    ar_rules_nl_close(s->ctl);
     free(s);
 }
 
@@ -400,6 +431,8 @@ static int netlink_open(const struct ar_collector_config *cfg, const struct ar_s
     s->cfg = cfg;
     s->sink = *sink;
     int r = setup(s, why, whylen);
+    if (r == 0 && !s->unicast)
+        state_recover(s); /* unicast did it before its settings */
     if (r == 0 && install_rules(s) < 0) {
         /* Explained on stderr by the rules layer. */
         snprintf(why, whylen, "the audit rules were not installed");
@@ -440,8 +473,7 @@ static int netlink_start(void *p, uv_loop_t *loop)
 static int netlink_reload(void *p, const struct ar_collector_config *cfg)
 {
     struct netlink_source *s = p;
-    struct ar_rules_collector_config rcfg = {
-        .paths = cfg->rules, .npaths = cfg->nrules, .state_path = rules_state_path()};
+    struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules};
     struct ar_rules *rules = NULL;
     if (!cfg->no_rules && (cfg->nrules || s->own_pid)) {
         int r = ar_rules_collector_compile(&rcfg, stderr, &rules);
@@ -453,12 +485,13 @@ static int netlink_reload(void *p, const struct ar_collector_config *cfg)
     if (r < 0)
         return r;
     s->cfg = cfg;
+    state_save(s);
     if (!s->own_pid)
         return 0;
     struct audit_status want = wanted_settings(s, cfg), back = s->before;
     back.mask = s->changed_mask & ~want.mask;
-    if ((back.mask && (r = ar_audit_nl_set(s->nl, &back)) < 0) ||
-        (want.mask && (r = ar_audit_nl_set(s->nl, &want)) < 0)) {
+    if ((back.mask && (r = ar_rules_nl_set_status(s->ctl, &back)) < 0) ||
+        (want.mask && (r = ar_rules_nl_set_status(s->ctl, &want)) < 0)) {
         fprintf(stderr, "auditrelay: reload: cannot change the kernel's audit settings: %s\n",
                 strerror(-r));
         return 0; /* the rules did change: the reload stands */

@@ -19,7 +19,6 @@
 
 struct ar_audit_nl {
     struct mnl_socket *reader;
-    struct mnl_socket *control;
     ar_audit_record_fn on_record;
     void *userdata;
     uint32_t seq;
@@ -59,8 +58,6 @@ int ar_audit_nl_open(enum ar_audit_nl_mode mode, int rcvbuf, ar_audit_record_fn 
     if (r == 0)
         r = open_socket(mode == AR_AUDIT_NL_MULTICAST ? 1u << (AUDIT_NLGRP_READLOG - 1) : 0,
                         &nl->reader);
-    if (r == 0)
-        r = open_socket(0, &nl->control);
     if (r < 0) {
         ar_audit_nl_close(nl);
         return r;
@@ -85,8 +82,6 @@ void ar_audit_nl_close(struct ar_audit_nl *nl)
         return;
     if (nl->reader)
         mnl_socket_close(nl->reader);
-    if (nl->control)
-        mnl_socket_close(nl->control);
     free(nl->bufs);
     free(nl);
 }
@@ -199,64 +194,13 @@ static int wait_readable(int fd)
     return r == 0 ? -ETIMEDOUT : 0;
 }
 
-/* Waits on the control socket for the answer to request `seq`: its ack, and when
- * reply_type is not 0 also a reply of that type (the kernel acks first, then replies
- * from another thread: either order). The reply's payload is copied to reply. */
-static int control_wait(struct ar_audit_nl *nl, uint32_t seq, uint16_t reply_type, void *reply,
-                        size_t reply_size)
-{
-    _Alignas(struct nlmsghdr) char buf[RECORD_BUF];
-    bool have = reply_type == 0, acked = false;
-    int fd = mnl_socket_get_fd(nl->control);
-    while (!have || !acked) {
-        int r = wait_readable(fd);
-        if (r < 0)
-            return r;
-        ssize_t n = recv(fd, buf, sizeof(buf), 0);
-        if (n < 0)
-            return -errno;
-        const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
-        if ((size_t)n < NLMSG_HDRLEN || h->nlmsg_seq != seq)
-            continue;
-        if (reply_type && h->nlmsg_type == reply_type) {
-            size_t plen = (size_t)n - NLMSG_HDRLEN;
-            memset(reply, 0, reply_size);
-            memcpy(reply, mnl_nlmsg_get_payload(h), plen < reply_size ? plen : reply_size);
-            have = true;
-        } else if (h->nlmsg_type == NLMSG_ERROR &&
-                   (size_t)n >= NLMSG_HDRLEN + sizeof(struct nlmsgerr)) {
-            const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-            if (e->error)
-                return e->error;
-            acked = true;
-        }
-    }
-    return 0;
-}
-
-int ar_audit_nl_get_status(struct ar_audit_nl *nl, struct audit_status *ret)
+int ar_audit_nl_set_pid(struct ar_audit_nl *nl, uint32_t pid)
 {
     uint32_t seq = ++nl->seq;
-    int r = send_request(nl->control, AUDIT_GET, NULL, 0, seq);
-    if (r < 0)
-        return r;
-    struct audit_status s;
-    r = control_wait(nl, seq, AUDIT_GET, &s, sizeof(s));
-    if (r == 0)
-        *ret = s;
-    return r;
-}
-
-int ar_audit_nl_set(struct ar_audit_nl *nl, const struct audit_status *s)
-{
-    uint32_t seq = ++nl->seq;
-    if (!(s->mask & AUDIT_STATUS_PID)) {
-        int r = send_request(nl->control, AUDIT_SET, s, sizeof(*s), seq);
-        return r < 0 ? r : control_wait(nl, seq, 0, NULL, 0);
-    }
+    struct audit_status s = {.mask = AUDIT_STATUS_PID, .pid = pid};
     /* The daemon slot is whatever socket sent the request: the reader. Records may
      * arrive before the ack; they go to the pipeline as usual. */
-    int r = send_request(nl->reader, AUDIT_SET, s, sizeof(*s), seq);
+    int r = send_request(nl->reader, AUDIT_SET, &s, sizeof(s), seq);
     if (r < 0)
         return r;
     int fd = mnl_socket_get_fd(nl->reader);

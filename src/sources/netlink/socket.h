@@ -1,7 +1,6 @@
-/* The kernel audit netlink socket (libmnl): status and settings, the audit daemon
- * slot, and reading records in batches. Setup and shutdown calls are synchronous
- * round trips to the kernel; reading is non-blocking and driven by the caller's
- * event loop. */
+/* The kernel audit netlink socket records are read from (libmnl): the audit daemon
+ * slot (claimed from this socket) and reading records in batches, non-blocking and
+ * driven by the caller's event loop. */
 #pragma once
 #include <linux/audit.h>
 #include <stdbool.h>
@@ -18,7 +17,7 @@ enum ar_audit_nl_mode {
 /* Called for each record read; spans are valid during the call only. */
 typedef void (*ar_audit_record_fn)(const struct ar_record *rec, void *userdata);
 
-/* Opens the reading socket (and a control socket). rcvbuf is the receive buffer
+/* Opens the reading socket. rcvbuf is the receive buffer
  * size to force (SO_RCVBUFFORCE, needs CAP_NET_ADMIN; falls back to SO_RCVBUF).
  * Returns 0 or -errno (-EPROTONOSUPPORT: no audit in this kernel, -EPERM). */
 int ar_audit_nl_open(enum ar_audit_nl_mode mode, int rcvbuf, ar_audit_record_fn on_record,
@@ -28,14 +27,13 @@ void ar_audit_nl_close(struct ar_audit_nl *nl);
 /* The reading socket's fd, for the event loop. */
 int ar_audit_nl_fd(const struct ar_audit_nl *nl);
 
-/* AUDIT_GET. Returns 0 or -errno. */
-int ar_audit_nl_get_status(struct ar_audit_nl *nl, struct audit_status *ret);
-
-/* AUDIT_SET with the fields selected by s->mask, sent from the control socket
- * (settings) or, for AUDIT_STATUS_PID, from the reading socket, which is what the
- * kernel registers as the daemon. Returns 0 or the kernel's -errno (-EEXIST: a live
- * daemon holds the slot). Records that arrive meanwhile go to on_record. */
-int ar_audit_nl_set(struct ar_audit_nl *nl, const struct audit_status *s);
+/* Takes (pid = ours) or gives back (pid 0) the audit daemon slot: AUDIT_SET of the
+ * pid, sent from the reading socket, which is what the kernel registers as the
+ * daemon; only the kernel's ack counts (nl_pid 0). Returns 0 or the kernel's
+ * -errno (-EEXIST: a live daemon holds the slot). Records that arrive meanwhile go
+ * to on_record. Every other request (status, settings, rules) goes through the one
+ * control client, rules/kernel.h. */
+int ar_audit_nl_set_pid(struct ar_audit_nl *nl, uint32_t pid);
 
 struct ar_audit_nl_stats {
     uint64_t datagrams;
