@@ -281,16 +281,17 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     stop(c);
 }
 
-/* Everything is open: keep only what the source and outputs still need. */
-static void drop_capabilities(struct collector *c)
+/* Everything is open: keep only what the source and outputs still need. Threads
+ * created before this keep what they had (capabilities are per thread): the
+ * outputs' writers, the metrics server and replay's encoders start after it. */
+static void drop_capabilities(struct collector *c, uint64_t source_caps)
 {
-    uint64_t keep = (c->ops->capabilities ? c->ops->capabilities(c->source) : 0) |
-                    ar_outputs_capabilities(&c->outputs);
+    uint64_t keep = source_caps | ar_outputs_capabilities(&c->outputs);
     char why[256], names[256];
     int r = ar_keep_capabilities(keep, why, sizeof(why));
     if (r < 0) {
         fprintf(stderr, "auditrelay: %s\n", why);
-    } else if (r == 0 && c->ops->live) {
+    } else if (r == 0 && c->cfg->source != AR_SOURCE_REPLAY) {
         ar_capabilities_names(keep, names, sizeof(names));
         fprintf(stderr, "auditrelay: capabilities kept: %s (every other one dropped)\n", names);
     }
@@ -347,6 +348,9 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         .done = sink_done,
         .ctx = &c,
     };
+    /* Replay needs no capability at all: dropped before its encoding threads. */
+    if (cfg->source == AR_SOURCE_REPLAY)
+        drop_capabilities(&c, 0);
     /* The pipeline needs the source's name for the events: open the source first.
      * Records a source reads while opening (the slot claim) wait in its socket. */
     struct ar_pipeline_config pcfg = cfg->pipeline;
@@ -405,9 +409,13 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         c.exit_code = 1;
         stop(&c);
     } else {
-        drop_capabilities(&c);
+        drop_capabilities(&c, c.ops->capabilities ? c.ops->capabilities(c.source) : 0);
         /* The HTTP thread is created with what is left (capabilities are per thread). */
         ar_metrics_start(c.metrics, c.loop, collect_metrics, &c);
+    }
+    if (ar_outputs_start(&c.outputs) < 0 && !c.stopping) {
+        c.exit_code = 1;
+        stop(&c);
     }
     /* Runs until stop() closed every handle. */
     uv_run(c.loop, UV_RUN_DEFAULT);

@@ -46,6 +46,7 @@ struct ar_output {
     void *t;
     struct ar_output_config cfg;
     pthread_t thread;
+    bool started;              /* the writer thread runs (ar_outputs_start) */
     pthread_mutex_t lock;
     pthread_cond_t wake;       /* the writer: data, or stop */
     pthread_cond_t room;       /* producers with policy block */
@@ -600,33 +601,63 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
     pthread_mutex_init(&o->lock, NULL);
     pthread_cond_init(&o->wake, NULL);
     pthread_cond_init(&o->room, NULL);
-    r = pthread_create(&o->thread, NULL, writer_main, o);
-    if (r) {
-        ops->destroy(o->t);
-        if (o->spool_fd >= 0)
-            close(o->spool_fd);
-        free(o);
-        return -r;
-    }
     *ret = o;
     return 0;
+}
+
+/* The writer thread starts only now: threads are created with the capabilities
+ * their creator has at that moment (they are per thread), so the collector starts
+ * them after it dropped what it no longer needs. */
+static int output_start(struct ar_output *o)
+{
+    if (o->started)
+        return 0;
+    int r = pthread_create(&o->thread, NULL, writer_main, o);
+    if (r)
+        return -r;
+    o->started = true;
+    return 0;
+}
+
+int ar_outputs_start(struct ar_outputs *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        int r = output_start(set->v[i]);
+        if (r < 0) {
+            fprintf(stderr, "auditrelay: output %s: cannot start its thread: %s\n",
+                    set->v[i]->name, strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* Tells the writer to send what it has and stop, by the deadline (first call wins:
+ * ar_outputs_close gives every output the same one). */
+static void request_stop(struct ar_output *o, int deadline_ms)
+{
+    pthread_mutex_lock(&o->lock);
+    if (!o->stopping) {
+        o->stopping = true;
+        if (deadline_ms >= 0) {
+            o->has_deadline = true;
+            o->deadline = in_ms(deadline_ms);
+        }
+        if (!o->started) /* never started (a failed start-up): what it holds is lost */
+            o->stats.lines_dropped += count_lines(o->filling, o->filling_len);
+    }
+    pthread_cond_broadcast(&o->wake);
+    pthread_cond_broadcast(&o->room);
+    pthread_mutex_unlock(&o->lock);
 }
 
 void ar_output_free(struct ar_output *o, int deadline_ms, struct ar_output_stats *ret_final)
 {
     if (!o)
         return;
-    pthread_mutex_lock(&o->lock);
-    o->stopping = true;
-    if (deadline_ms >= 0) {
-        o->has_deadline = true;
-        o->deadline = in_ms(deadline_ms);
-    }
-    pthread_cond_broadcast(&o->wake);
-    pthread_cond_broadcast(&o->room);
-    pthread_mutex_unlock(&o->lock);
+    request_stop(o, deadline_ms);
     /* Without a deadline this waits for a peer to come back; say so now and then. */
-    for (;;) {
+    while (o->started) {
         struct timespec t = in_ms(10000);
         if (pthread_timedjoin_np(o->thread, NULL, &t) == 0)
             break;
@@ -754,6 +785,12 @@ int ar_outputs_prepare(const struct ar_outputs *set, char *const *specs, size_t 
             return r;
         }
         next->n++;
+        if ((r = output_start(next->v[next->n - 1])) < 0) {
+            fprintf(stderr, "auditrelay: output %s: cannot start its thread: %s\n", specs[i],
+                    strerror(-r));
+            ar_outputs_abort(set, next);
+            return r;
+        }
     }
     return 0;
 }
@@ -860,6 +897,9 @@ void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
 {
     if (ret_total)
         memset(ret_total, 0, sizeof(*ret_total));
+    /* One deadline for all: n dead peers must not make the exit n times longer. */
+    for (size_t i = 0; i < set->n; i++)
+        request_stop(set->v[i], deadline_ms);
     for (size_t i = 0; i < set->n; i++) {
         struct ar_output_stats st;
         char name[512];

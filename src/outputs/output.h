@@ -100,7 +100,7 @@ struct ar_output_stats {
 struct ar_output;
 
 /* Parses SPEC ("stdout", "file:/var/log/audit.json?mode=0640", "syslog+tcp://h:514")
- * and starts the writer thread. Errors go to err. Returns 0, -EINVAL (bad spec),
+ * and opens it; its writer thread starts with ar_outputs_start. Errors go to err. Returns 0, -EINVAL (bad spec),
  * -ENOMEM. */
 int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *err, size_t errlen,
                   struct ar_output **ret);
@@ -136,6 +136,10 @@ struct ar_outputs {
  * Returns 0 or a negative errno. */
 int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
                     const struct ar_output_config *cfg);
+
+/* Starts the writer threads (after the caller dropped the capabilities the threads
+ * must not have: they are per thread, inherited at creation). Returns 0 or -errno. */
+int ar_outputs_start(struct ar_outputs *set);
 
 /* A reload's outputs, in two steps so that nothing changes unless everything
  * could be opened. ar_outputs_prepare fills *next with one output per spec (none:

@@ -297,11 +297,15 @@ static int kafka_create(const char *target, const char *options, char *err, size
         rd_kafka_conf_set_dr_msg_cb(t->conf, on_delivery);
         rd_kafka_conf_set_error_cb(t->conf, on_error);
         rd_kafka_conf_set_log_cb(t->conf, on_log);
-        /* The producer is made now, so that settings librdkafka refuses together
-         * (acks=1 with idempotence) are a start-up error, not an endless retry. */
+        /* A producer is made and let go now, so that settings librdkafka refuses
+         * together (acks=1 with idempotence) are a start-up error, not an endless
+         * retry. The one that sends is made by connect, on the writer thread:
+         * librdkafka's threads then have only the capabilities the collector kept. */
         char why[512];
         if ((r = make_producer(t, why, sizeof(why))) < 0)
             snprintf(err, errlen, "output %s: %s", t->name, why);
+        else
+            destroy_producer(t);
     }
     if (r < 0) {
         kafka_destroy(t);
