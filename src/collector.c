@@ -1,4 +1,5 @@
 #include "collector.h"
+#include "notify.h"
 #include "privileges.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ struct collector {
     uv_signal_t sigint, sigterm, sigusr1, sighup;
     struct ar_metrics *metrics;   /* NULL when off */
     struct ar_metrics_output metrics_outputs[AR_MAX_OUTPUTS]; /* collect_metrics' */
+    struct ar_notify *notify;     /* systemd's READY/WATCHDOG/STOPPING (notify.c) */
     bool stopping;
     bool interrupted;             /* stopped by SIGINT/SIGTERM, not by its input's end */
     int exit_code;
@@ -259,6 +261,8 @@ static void stop(struct collector *c)
     if (c->stopping)
         return;
     c->stopping = true;
+    ar_notify_stopping(c->notify);
+    c->notify = NULL;
     c->ops->stop(c->source);
     int r = ar_pipeline_flush(c->pipeline);
     if (r < 0 && r != -EPIPE && !c->exit_code) {
@@ -412,6 +416,12 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         drop_capabilities(&c, c.ops->capabilities ? c.ops->capabilities(c.source) : 0);
         /* The HTTP thread is created with what is left (capabilities are per thread). */
         ar_metrics_start(c.metrics, c.loop, collect_metrics, &c);
+        if (c.ops->live) {
+            char status[128];
+            snprintf(status, sizeof(status), "collecting: %s source, %zu output(s)",
+                     c.ops->name, c.outputs.n);
+            c.notify = ar_notify_ready(c.loop, status);
+        }
     }
     if (ar_outputs_start(&c.outputs) < 0 && !c.stopping) {
         c.exit_code = 1;

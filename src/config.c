@@ -199,3 +199,11 @@ int ar_config_load(const char *path, struct ar_collector_config *cfg)
     }
     return 0;
 }
+
+const char *ar_config_key(size_t i, const char **ret_section)
+{
+    if (i >= AR_ARRAY_SIZE(keys))
+        return NULL;
+    *ret_section = keys[i].section;
+    return keys[i].name;
+}

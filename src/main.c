@@ -12,6 +12,7 @@
 #include "collector.h"
 #include "config.h"
 #include "metrics/listen.h"
+#include "config_cli.h"
 #include "outputs/output.h"
 #include "outputs/util.h"
 #include "pipeline.h"
@@ -498,6 +499,7 @@ static void main_usage(FILE *f)
             "       auditrelay rules check|load|list|delete ...  manage audit rules\n"
             "       auditrelay status [--metrics [ADDR:]PORT]  the kernel's audit status and\n"
             "                                              the running collector's counters\n"
+            "       auditrelay config check [FILE] | keys     check a configuration file\n"
             "       auditrelay --help | --version\n"
             "\n"
             "'auditrelay run --help' and 'auditrelay replay --help' describe each command.\n");
@@ -515,6 +517,8 @@ int main(int argc, char **argv)
         return ar_rules_cli(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "status") == 0)
         return ar_status_cli(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "config") == 0)
+        return ar_config_cli(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         main_usage(stdout);
         return EXIT_OK;

@@ -22,7 +22,7 @@ static void usage(FILE *f)
                "       auditrelay rules delete FILE|DIR...\n"
                "\n"
                "Audit rules in auditctl syntax (auditctl -R files; a directory is read like\n"
-               "augenrules: its *.rules files in version order). See auditrelay-rules(5).\n"
+               "augenrules: its *.rules files in version order). See auditrelay-rules(7).\n"
                "\n"
                "  check    compile and report every error with file:line; no kernel access\n"
                "           --print          print what would be loaded, in auditctl -l syntax\n"
