@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""sd_notify as the unit's Type=notify and WatchdogSec= use it, against a stand-in for
+systemd's notification socket: READY=1 with a STATUS= line once collecting, WATCHDOG=1
+at half of $WATCHDOG_USEC from the event loop (none without $WATCHDOG_USEC or when
+$WATCHDOG_PID is another process), STOPPING=1 on SIGTERM; nothing for a replay.
+
+The collector reads the multicast group (read only, no rules: no machine-global state
+changes). Usage: test_notify.py AUDITRELAY FIXTURE  (exit 77 when the build has no
+libsystemd or the multicast group cannot be read here)."""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import notify as nt  # noqa: E402
+
+BIN = os.path.abspath(sys.argv[1])
+FIXTURE = sys.argv[2]
+SKIP = 77
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def collector(tmp):
+    return [BIN, "run", "--config", "/dev/null", "--source", "multicast", "--no-rules",
+            "-o", "file:" + os.path.join(tmp, "events.json")]
+
+
+def run_case(name, env_extra, watch_s):
+    """Starts the collector, waits for READY, listens `watch_s` s, stops it. Returns
+    the WATCHDOG=1 times, or None when the multicast group is not available."""
+    with tempfile.TemporaryDirectory() as tmp:
+        n = nt.Notify(tmp)
+        proc = nt.start(collector(tmp), n, tmp, env_extra)
+        try:
+            ready = n.wait_for("READY", 15, proc)
+            if ready is None:
+                err = nt.stderr_of(proc)
+                if nt.multicast_unavailable(err):
+                    print(f"skip {name}: {err.strip()}")
+                    return None
+                check(False, f"{name}: READY=1 within 15 s (stderr: {err.strip()})")
+                return []
+            check(ready.get("READY") == "1", f"{name}: READY=1")
+            check(ready.get("STATUS", "").startswith("collecting: multicast source, 1 output"),
+                  f"{name}: STATUS= with READY ({ready.get('STATUS')!r})")
+            t0 = time.monotonic()
+            n.poll(watch_s)
+            dogs = [t for t, m in n.messages if m.get("WATCHDOG") == "1" and t >= t0]
+            rc = nt.stop(proc)
+            stopping = n.wait_for("STOPPING", 5)
+            check(stopping is not None and stopping.get("STOPPING") == "1",
+                  f"{name}: STOPPING=1 after SIGTERM")
+            check(rc == 0, f"{name}: exit status 0 after SIGTERM (got {rc})")
+            return dogs
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            n.close()
+
+
+def main():
+    if len(sys.argv) > 3 and sys.argv[3] == "no-systemd":
+        print("skip: built without libsystemd (-Dsystemd=disabled)")
+        return SKIP
+    # 400 ms watchdog: a ping every 200 ms.
+    dogs = run_case("watchdog", {"WATCHDOG_USEC": "400000"}, 1.5)
+    if dogs is None:
+        return SKIP
+    check(5 <= len(dogs) <= 9, f"watchdog: 5-9 WATCHDOG=1 in 1.5 s at 400 ms (got {len(dogs)})")
+    gaps = [b - a for a, b in zip(dogs, dogs[1:])]
+    check(bool(gaps) and max(gaps) < 0.4,
+          f"watchdog: pings less than WatchdogSec apart (max gap {max(gaps, default=0):.3f} s)")
+    dogs = run_case("watchdog-pid-other", {"WATCHDOG_USEC": "400000", "WATCHDOG_PID": "1"}, 0.8)
+    check(dogs == [], "watchdog-pid-other: no WATCHDOG=1 when $WATCHDOG_PID is not ours")
+    dogs = run_case("no-watchdog", {}, 0.8)
+    check(dogs == [], "no-watchdog: no WATCHDOG=1 without $WATCHDOG_USEC")
+    # A replay is not a service: no READY, nothing at all.
+    with tempfile.TemporaryDirectory() as tmp:
+        n = nt.Notify(tmp)
+        env = dict(os.environ, NOTIFY_SOCKET=n.path, WATCHDOG_USEC="100000")
+        r = subprocess.run([BIN, "replay", "-q", FIXTURE], env=env, stdout=subprocess.DEVNULL)
+        check(r.returncode == 0, "replay: exit status 0")
+        check(n.poll(0.3) == [], "replay: sends no notification")
+        n.close()
+    print(f"{len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
