@@ -75,6 +75,18 @@ def stderr_of(proc):
     return proc.errf.read()
 
 
+def wait_stderr(proc, text, timeout):
+    """True once `text` is on proc's stderr; False after `timeout` s or its exit."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in stderr_of(proc):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
 def stop(proc, timeout=20):
     """SIGTERM and wait; returns the exit status (killed: -9)."""
     if proc.poll() is None:
