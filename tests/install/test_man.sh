@@ -23,7 +23,7 @@ for page in "$dir"/*.[1-9]; do
 done
 # The page's text with \- as -, then each --option of every command's help in it.
 text=$(sed 's/\\-/-/g' "$dir/auditrelay.1")
-for cmd in run replay rules config; do
+for cmd in run replay rules config status; do
   for opt in $("$bin" "$cmd" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
     if ! printf '%s\n' "$text" | grep -q -e "$opt\([^a-z-]\|$\)"; then
       echo "FAIL auditrelay $cmd --help names $opt, auditrelay.1 does not"; fail=1
