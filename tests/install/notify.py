@@ -61,6 +61,9 @@ def start(cmd, notify, tmp, env_extra=None, prefix=()):
     env.pop("WATCHDOG_USEC", None)
     env.pop("WATCHDOG_PID", None)
     env["NOTIFY_SOCKET"] = notify.path
+    # A state file of its own: a multicast run reads the shared one at start-up to
+    # clean up after a dead run, and a live test's collector may be using it.
+    env["AUDITRELAY_STATE_FILE"] = os.path.join(tmp, "auditrelay.state")
     env.update(env_extra or {})
     errf = open(os.path.join(tmp, "stderr"), "w+")
     proc = subprocess.Popen(list(prefix) + cmd, stdin=subprocess.DEVNULL,
