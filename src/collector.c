@@ -416,16 +416,17 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         drop_capabilities(&c, c.ops->capabilities ? c.ops->capabilities(c.source) : 0);
         /* The HTTP thread is created with what is left (capabilities are per thread). */
         ar_metrics_start(c.metrics, c.loop, collect_metrics, &c);
-        if (c.ops->live) {
-            char status[128];
-            snprintf(status, sizeof(status), "collecting: %s source, %zu output(s)",
-                     c.ops->name, c.outputs.n);
-            c.notify = ar_notify_ready(c.loop, status);
-        }
     }
     if (ar_outputs_start(&c.outputs) < 0 && !c.stopping) {
         c.exit_code = 1;
         stop(&c);
+    }
+    /* Ready for systemd once the source runs and the outputs' threads do. */
+    if (c.ops->live && !c.stopping) {
+        char status[128];
+        snprintf(status, sizeof(status), "collecting: %s source, %zu output(s)", c.ops->name,
+                 c.outputs.n);
+        c.notify = ar_notify_ready(c.loop, status);
     }
     /* Runs until stop() closed every handle. */
     uv_run(c.loop, UV_RUN_DEFAULT);
