@@ -161,6 +161,7 @@ static void collect_metrics(void *ctx, struct ar_metrics_snapshot *ret)
     ret->pipeline = *ar_pipeline_stats(c->pipeline);
     ret->reasm = *ar_pipeline_reasm_stats(c->pipeline);
     ret->encoder = *ar_pipeline_encoder_stats(c->pipeline);
+    ret->in_flight = ar_pipeline_in_flight(c->pipeline);
     if (c->ops->metrics)
         c->ops->metrics(c->source, &ret->src);
     size_t n = c->outputs.n < AR_MAX_OUTPUTS ? c->outputs.n : AR_MAX_OUTPUTS;

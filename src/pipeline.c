@@ -218,6 +218,11 @@ const struct ar_pipeline_stats *ar_pipeline_stats(const struct ar_pipeline *p)
     return &p->stats;
 }
 
+size_t ar_pipeline_in_flight(const struct ar_pipeline *p)
+{
+    return ar_reasm_in_flight(p->reasm);
+}
+
 const struct ar_reasm_stats *ar_pipeline_reasm_stats(const struct ar_pipeline *p)
 {
     return ar_reasm_stats(p->reasm);

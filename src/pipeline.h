@@ -69,5 +69,7 @@ int ar_pipeline_hand_out(struct ar_pipeline *p);
 int ar_pipeline_flush(struct ar_pipeline *p);
 
 const struct ar_pipeline_stats *ar_pipeline_stats(const struct ar_pipeline *p);
+/* Events being assembled now. */
+size_t ar_pipeline_in_flight(const struct ar_pipeline *p);
 const struct ar_reasm_stats *ar_pipeline_reasm_stats(const struct ar_pipeline *p);
 const struct ar_encoder_stats *ar_pipeline_encoder_stats(const struct ar_pipeline *p);

@@ -28,6 +28,7 @@ struct ar_metrics_output {
 struct ar_metrics_snapshot {
     const char *source;               /* "unicast", "replay"... */
     uint64_t start_time;              /* the run's start, Unix seconds */
+    uint64_t in_flight;               /* events being assembled now */
     struct ar_pipeline_stats pipeline;
     struct ar_reasm_stats reasm;
     struct ar_encoder_stats encoder;

@@ -32,6 +32,8 @@ struct ar_source_metrics {
     uint64_t enobufs;            /*   socket buffer overflows (records lost) */
     uint64_t foreign;            /*   messages not from the kernel, dropped */
     uint64_t bad_records;        /*   records whose header did not parse */
+    uint64_t kernel_backlog;     /*   the kernel's queue and its limit, polled each */
+    uint64_t kernel_backlog_limit; /* second (gauges) */
     bool ring;                   /* the tracepoint source: */
     uint64_t ring_lost;          /*   samples lost in the kernel (ring full) */
     bool text;                   /* replay: */

@@ -576,8 +576,12 @@ def case_status(ctx):
         assert source, r.stdout
         if source.group(1) == "unicast":
             assert int(kernel["pid"]) == p.pid, "the slot is ours: " + r.stdout
-        for name in ("records_total", "kernel_lost_total", "enobufs_total", "serial_gaps_total"):
+        for name in ("records_total", "kernel_lost_total", "enobufs_total", "serial_gaps_total",
+                     "kernel_backlog", "events_in_flight"):
             assert re.search(r"^auditrelay_%s \d+$" % name, r.stdout, re.M), name
+        # The kernel's queue limit, read by status and polled by the collector.
+        limit = re.search(r"^auditrelay_kernel_backlog_limit (\d+)$", r.stdout, re.M)
+        assert limit and limit.group(1) == kernel["backlog_limit"], r.stdout
         assert re.search(r'^auditrelay_output_sent_bytes_total\{output="file:[^"]+"\} \d+$',
                          r.stdout, re.M), r.stdout
         log("     with a %s collector (pid %d): %s" % (source.group(1), p.pid, " ".join(

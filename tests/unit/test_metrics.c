@@ -59,7 +59,9 @@ static void test_page(void)
         .start_time = 1700000000,
         .pipeline = {.records = 42},
         .reasm = {.events = 7, .gap_events = 3, .lost = 11},
-        .src = {.audit = true, .kernel_lost = 4, .enobufs = 2},
+        .in_flight = 6,
+        .src = {.audit = true, .kernel_lost = 4, .enobufs = 2, .kernel_backlog = 3,
+                .kernel_backlog_limit = 8192},
         .outputs = outs,
         .noutputs = 2,
     };
@@ -71,6 +73,9 @@ static void test_page(void)
     CHECK(strstr(page, "\nauditrelay_serials_lost_total 11\n"));
     CHECK(strstr(page, "\nauditrelay_kernel_lost_total 4\n"));
     CHECK(strstr(page, "\nauditrelay_enobufs_total 2\n"));
+    CHECK(strstr(page, "# TYPE auditrelay_kernel_backlog gauge\nauditrelay_kernel_backlog 3\n"));
+    CHECK(strstr(page, "\nauditrelay_kernel_backlog_limit 8192\n"));
+    CHECK(strstr(page, "# TYPE auditrelay_events_in_flight gauge\nauditrelay_events_in_flight 6\n"));
     CHECK(strstr(page, "auditrelay_info{version=\"" AR_VERSION "\",source=\"unicast\"} 1\n"));
     CHECK(strstr(page, "# TYPE auditrelay_records_total counter\n"));
     CHECK(strstr(page, "# TYPE auditrelay_output_queue_bytes gauge\n"));

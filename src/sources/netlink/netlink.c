@@ -44,6 +44,7 @@ struct netlink_source {
     uint32_t last_lost;
     uint64_t kernel_lost;
     bool state_unwritable;          /* said once */
+    uint32_t backlog, backlog_limit_now; /* the kernel's, at the last poll (metrics) */
 };
 
 static void on_record(const struct ar_record *rec, void *userdata)
@@ -161,6 +162,8 @@ static void check_lost(struct netlink_source *s)
         s->sink.loss(s->sink.ctx, "kernel_lost", n);
     }
     s->last_lost = st.lost;
+    s->backlog = st.backlog;
+    s->backlog_limit_now = st.backlog_limit;
 }
 
 static void on_lost_timer(uv_timer_t *t)
@@ -547,6 +550,8 @@ static void netlink_metrics(void *p, struct ar_source_metrics *ret)
     ret->enobufs = st->enobufs;
     ret->foreign = st->foreign;
     ret->bad_records = st->bad;
+    ret->kernel_backlog = s->backlog;
+    ret->kernel_backlog_limit = s->backlog_limit_now;
 }
 
 /* One source, two names: the mode comes from the configuration (multicast only
