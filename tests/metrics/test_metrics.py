@@ -487,13 +487,16 @@ def check_http_thread_caps(pid):
     """The HTTP thread (libmicrohttpd's, named MHD-*) faces the network: it must hold
     no capability the main thread gave up (capabilities are per thread; it used to
     be created before the drop, with all of root's)."""
+    def http_threads():
+        found = []
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                if f.read().startswith("MHD"):
+                    found.append(caps("/proc/%d/task/%s/status" % (pid, tid)))
+        return found
+    # It starts once the source runs and the capabilities are dropped.
+    http = wait_for(http_threads, 10, what="the MHD thread in the collector")
     main = caps("/proc/%d/status" % pid)
-    http = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            if f.read().startswith("MHD"):
-                http.append(caps("/proc/%d/task/%s/status" % (pid, tid)))
-    assert http, "no MHD thread in the collector"
     for c in http:
         assert c == main, "the HTTP thread has %s, the collector %s" % (c, main)
     log("     the HTTP thread's capabilities are the collector's: %s" % main)
