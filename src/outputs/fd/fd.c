@@ -25,8 +25,10 @@ struct fd_transport {
     bool set_owner;
     uint64_t rotate_size;      /* 0: no built-in rotation */
     unsigned rotate_keep;
-    uint64_t size;             /* current file size */
+    uint64_t size;             /* current file size: whole lines only */
     unsigned generation;       /* ar_outputs_reopen_generation() at open */
+    size_t batch_off;          /* bytes of a failed batch already in the file */
+    size_t unsent;             /* send_lines: bytes not written when it failed */
 };
 
 static int write_all(int fd, const char *p, size_t len)
@@ -181,11 +183,40 @@ static int rotate(struct fd_transport *t)
     return file_open(t);
 }
 
+/* Appends whole lines. A write that fails midway (the disk is full) is cut back
+ * to the last complete chunk, so the file never holds a cut line, and the batch's
+ * retry goes on from there: nothing is written twice. */
+static int append(struct fd_transport *t, const char *p, size_t len)
+{
+    int r = write_all(t->fd, p, len);
+    if (r == 0)
+        t->size += len;
+    else if (ftruncate(t->fd, (off_t)t->size) < 0)
+        r = -errno; /* cannot even cut it back: the reopen on retry starts over */
+    return r;
+}
+
+static int send_lines(struct fd_transport *t, const char *lines, size_t len);
+
 static int fd_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
 {
     struct fd_transport *t = vt;
     if (t->is_stdout)
         return write_all(t->fd, lines, len);
+    if (t->batch_off >= len)
+        t->batch_off = 0;
+    int r = send_lines(t, lines + t->batch_off, len - t->batch_off);
+    if (r < 0)
+        t->batch_off = len - t->unsent;
+    else
+        t->batch_off = 0;
+    return r;
+}
+
+/* Writes the lines, rotating between them; on failure t->unsent is what is left. */
+static int send_lines(struct fd_transport *t, const char *lines, size_t len)
+{
+    t->unsent = len;
     if (t->generation != ar_outputs_reopen_generation()) {
         /* SIGHUP: the file may have been moved away; lines go to the new one. */
         close(t->fd);
@@ -212,17 +243,17 @@ static int fd_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
                 const char *nl = memchr(p, '\n', (size_t)(end - p));
                 cut = nl ? nl + 1 : end;
             }
-            int r = write_all(t->fd, p, (size_t)(cut - p));
+            int r = append(t, p, (size_t)(cut - p));
             if (r < 0)
                 return r;
-            t->size += (uint64_t)(cut - p);
             p = cut;
+            t->unsent = (size_t)(end - p);
         }
         return 0;
     }
-    int r = write_all(t->fd, lines, len);
+    int r = append(t, lines, len);
     if (r == 0)
-        t->size += len;
+        t->unsent = 0;
     return r;
 }
 
