@@ -291,7 +291,8 @@ def case_reload(m, tmp):
     """SIGHUP during a load of ~10k audited opens a second: the configuration is read
     again and rules and outputs are swapped with no event lost or duplicated (every
     open is in one output or the other, each serial once); a broken configuration is
-    refused with its file:line and the running one stays; a storm of reloads too."""
+    refused with its file:line and the running one stays; then a storm of 100 SIGHUPs
+    20 ms apart between two configurations."""
     import threading
     watched, other = os.path.join(tmp, "watched"), os.path.join(tmp, "other")
     for p_ in (watched, other):
@@ -334,11 +335,15 @@ def case_reload(m, tmp):
     p.send_signal(signal.SIGHUP)
     time.sleep(0.5)
     after_broken = our_rules()
-    # A storm: 20 reloads, between the two configurations, 100 ms apart.
-    for i in range(20):
+    # A storm: 100 SIGHUPs 20 ms apart, between the two configurations (signals
+    # that come while one is handled merge into one), then a last one to config 1.
+    for i in range(100):
         write_conf(1 if i % 2 else 2)
         p.send_signal(signal.SIGHUP)
-        time.sleep(0.1)
+        time.sleep(0.02)
+    time.sleep(0.3)
+    write_conf(1)
+    p.send_signal(signal.SIGHUP)
     load.join()
     time.sleep(0.5)
     final_rules = our_rules()
@@ -364,8 +369,8 @@ def case_reload(m, tmp):
     assert len(after_broken) == 2, "the broken configuration changed the rules: %r" % after_broken
     assert re.search(re.escape(conf) + r":5: unknown setting 'ouput' in \[output\]", err), err
     assert "the configuration has errors (above): the running configuration stays" in err, err
-    assert len(final_rules) == 1, final_rules  # the storm's last configuration: 1
-    assert err.count("reload done") == 21, err.count("reload done")
+    assert len(final_rules) == 1, final_rules  # the last configuration: 1 rule
+    assert err.count("reload done") >= 40, "only %d reloads done" % err.count("reload done")
     assert dup == 0, "%d serials twice across the outputs" % dup
     assert not lost, "loss events: %s" % json.dumps(lost[:3])[:1500]
     assert len(opens) == counter[0], "%d opens, %d events" % (counter[0], len(opens))
