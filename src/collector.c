@@ -365,6 +365,10 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     const struct ar_source_ops *expected =
         ar_source_find(cfg->source == AR_SOURCE_AUTO ? "unicast" : source_names[cfg->source]);
     pcfg.source = expected->event_source;
+    /* Live sources (the kernel's netlink stream, the tracepoint source's rendering)
+     * end every event with EOE: a stream's first event must wait for its EOE too (on
+     * a quiet 5.10 kernel it came out without, its EOE counted stray). */
+    pcfg.reasm.eoe_stream = cfg->source != AR_SOURCE_REPLAY;
     r = ar_pipeline_new(&pcfg, &c.pipeline);
     if (r < 0) {
         fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));

@@ -56,6 +56,7 @@ int ar_reasm_new(const struct ar_reasm_config *cfg, const struct ar_reasm_callba
     if (!r)
         return -ENOMEM;
     r->cfg = *cfg;
+    r->seen_eoe = cfg->eoe_stream;
     r->cbs = *cbs;
     r->nbuckets = 64;
     while (r->nbuckets < cfg->max_in_flight * 2)

@@ -61,9 +61,13 @@ struct ar_reasm_config {
     size_t max_event_bytes;     /* text per event; more records are dropped and counted */
     uint32_t log_timeout_sec;   /* complete an event when a record this much newer (log time) arrives */
     uint64_t idle_timeout_ms;   /* ar_reasm_expire: complete events that waited this long */
+    bool eoe_stream;            /* the stream is known to carry EOE records (the live
+                                 * kernel's): EOE, not PROCTITLE, ends kernel events from
+                                 * the first record on, not only after the first EOE */
 };
 
-/* Defaults: 4096 in flight, 4096 records, 8 MiB, 2 s log time (libauparse's), 1000 ms idle. */
+/* Defaults: 4096 in flight, 4096 records, 8 MiB, 2 s log time (libauparse's), 1000 ms idle,
+ * EOE learned from the stream. */
 void ar_reasm_config_default(struct ar_reasm_config *ret);
 
 struct ar_reasm_stats {

@@ -218,6 +218,19 @@ static void test_eoe_stream(void)
     push(r, 1320, 100, 2, "", 0);
     CHECK(nseen == 2 && seen[1].nrecords == 3);
     ar_reasm_free(r);
+
+    /* A stream known to carry EOE (live): its first event waits for its EOE too. */
+    struct ar_reasm_config cfg;
+    ar_reasm_config_default(&cfg);
+    cfg.eoe_stream = true;
+    r = make(&cfg);
+    push(r, 1300, 100, 1, "a", 0);
+    push(r, 1327, 100, 1, "b", 0);
+    CHECK(nseen == 0);
+    push(r, 1320, 100, 1, "", 0);
+    CHECK(nseen == 1 && seen[0].nrecords == 3 && seen[0].types[2] == 1320);
+    CHECK(ar_reasm_stats(r)->stray_eoe == 0);
+    ar_reasm_free(r);
 }
 
 static void test_bounds(void)
