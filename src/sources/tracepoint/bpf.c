@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -248,6 +249,43 @@ static void summarize_log(char *out, size_t outlen)
     while (j > 0 && out[j - 1] == ' ')
         j--;
     out[j] = 0;
+}
+
+/* The BPF helpers tracepoint.bpf.c calls that are newer than the rest (4.x), with
+ * the first Linux release that has them. A kernel that refuses the programs is
+ * asked about each (a probe program per helper, only on that failure path), so the
+ * refusal names every helper it lacks, not only the verifier's first "unknown func". */
+static const struct {
+    enum bpf_func_id id;
+    const char *name, *since;
+} newer_helpers[] = {
+    {BPF_FUNC_probe_read_user, "bpf_probe_read_user", "5.5"},
+    {BPF_FUNC_probe_read_user_str, "bpf_probe_read_user_str", "5.5"},
+    {BPF_FUNC_probe_read_kernel, "bpf_probe_read_kernel", "5.5"},
+    {BPF_FUNC_probe_read_kernel_str, "bpf_probe_read_kernel_str", "5.5"},
+    {BPF_FUNC_ringbuf_output, "bpf_ringbuf_output", "5.8"},
+    {BPF_FUNC_ringbuf_query, "bpf_ringbuf_query", "5.8"},
+    {BPF_FUNC_get_current_task_btf, "bpf_get_current_task_btf", "5.11"},
+    {BPF_FUNC_task_pt_regs, "bpf_task_pt_regs", "5.15"},
+};
+
+/* "bpf_x (Linux 5.11), bpf_y (Linux 5.15)" of the helpers the kernel lacks into
+ * out; returns how many. */
+static int missing_helpers(char *out, size_t outlen)
+{
+    int n = 0;
+    size_t len = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < sizeof(newer_helpers) / sizeof(newer_helpers[0]); i++) {
+        if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, newer_helpers[i].id, NULL) != 0)
+            continue; /* there (1), or the probe itself failed (< 0): say nothing */
+        int w = snprintf(out + len, outlen - len, "%s%s (Linux %s)", n ? ", " : "",
+                         newer_helpers[i].name, newer_helpers[i].since);
+        if (w > 0)
+            len += (size_t)w < outlen - len ? (size_t)w : outlen - len - 1;
+        n++;
+    }
+    return n;
 }
 
 /* ---- tracefs event ids ---- */
@@ -673,8 +711,15 @@ static int bpf_open(const struct ar_tp_plan *plan, const struct ar_tp_engine_con
             snprintf(why, whylen, "BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
             err = -EPERM;
         } else {
-            snprintf(why, whylen, "BPF: the kernel refused the programs (%s)%s%s", strerror(-err),
-                     sum[0] ? ": " : "", sum);
+            char lacks[512];
+            struct utsname u;
+            if (missing_helpers(lacks, sizeof(lacks)) > 0 && uname(&u) == 0)
+                snprintf(why, whylen, "BPF: this kernel (%s) lacks BPF helpers the engine's "
+                         "programs call: %s; --tracepoint-engine perf needs no BPF", u.release,
+                         lacks);
+            else
+                snprintf(why, whylen, "BPF: the kernel refused the programs (%s)%s%s",
+                         strerror(-err), sum[0] ? ": " : "", sum);
             err = -EINVAL;
         }
         goto fail;
