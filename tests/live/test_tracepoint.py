@@ -626,8 +626,9 @@ def check_workload_events(events, facts, engine, collector_pid):
         need(len(r) == 1 or (engine == "perf" and opens),
              f"relative openat of {rel}: {len(r)} events")
         for e in r:
-            need(e.get("key") == "tp-open" and e.get("success") is True and e.get("exit", -1) >= 0,
-                 "relative openat key/success/exit", e)
+            # perf: an event found by a name read late (marked) may be another openat's.
+            need(e.get("key") == "tp-open" and e.get("success") is True and e.get("exit", -1) >= 0
+                 or tolerated(e, "PATH"), "relative openat key/success/exit", e)
             need(e.get("cwd") == d or tolerated(e, "CWD"), f"cwd != {d}", e)
             cwd = record(e, "CWD")
             need(cwd and cwd[0]["fields"].get("cwd") == d or tolerated(e, "CWD"), "CWD record", e)
@@ -647,8 +648,8 @@ def check_workload_events(events, facts, engine, collector_pid):
     need(len(missing) == facts["n"] or engine == "perf",
          f"failing openat: {len(missing)} events of {facts['n']}")
     for e in missing:
-        need(e.get("exit") == -2 and errno_of(e) == "ENOENT" and e.get("success") is False,
-             "failing openat: exit -2 ENOENT success false", e)
+        need(e.get("exit") == -2 and errno_of(e) == "ENOENT" and e.get("success") is False
+             or tolerated(e, "PATH"), "failing openat: exit -2 ENOENT success false", e)
     failing = [e for e in opens if e.get("exit") == -2]
     need(len(failing) == facts["n"], f"openat with exit -2: {len(failing)} of {facts['n']}")
     # renameat2 (relative, two paths) and unlinkat (absolute).
