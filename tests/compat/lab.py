@@ -21,6 +21,7 @@ Exit 0: every check passed or needs a kernel feature the kernel lacks (said whic
 1: a check failed; 77: this host cannot run the lab (says why).
 """
 import argparse
+import fcntl
 import hashlib
 import os
 import re
@@ -267,9 +268,17 @@ def base_image(cache):
         st = os.stat(f)
         ident.update(f"{f} {st.st_size} {st.st_mtime_ns}\n".encode())
     out = os.path.join(cache, "initramfs", f"base-{ident.hexdigest()[:16]}.cpio")
-    if os.path.exists(out):
-        return out
     os.makedirs(os.path.dirname(out), exist_ok=True)
+    # Labs of both kernels start together (meson): one builds, the other waits.
+    with open(os.path.join(cache, "initramfs", "lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(out):
+            build_base(out, files, progs)
+    return out
+
+
+def build_base(out, files, progs):
+    busybox = progs[0]
     with tempfile.TemporaryDirectory(prefix="ar-compat-base.") as root:
         # Debian's merged /usr, as on the host: /bin/echo is coreutils' /usr/bin/echo
         # (the tests expect that exe), not a busybox applet.
@@ -298,13 +307,14 @@ def base_image(cache):
     for n in os.listdir(os.path.dirname(out)):
         if n.startswith("base-") and os.path.join(os.path.dirname(out), n) != out:
             os.unlink(os.path.join(os.path.dirname(out), n))
-    return out
 
 
-def guest_commands():
+def guest_commands(only):
     """The guest's script: one line per check, its cases and arguments."""
     lines = []
     for name, script, cases in CHECKS:
+        if only and name not in only:
+            continue
         if script.endswith("test_oracle.py"):
             # `rules load` of the shipped rule set, read back with `rules list`, against
             # auditctl -R and -l (the file's canonical form).
@@ -315,7 +325,7 @@ def guest_commands():
     return "\n".join(lines) + "\n"
 
 
-def run_image(tmp, base, auditrelay):
+def run_image(tmp, base, auditrelay, only, repeat=1):
     """The per-run part (auditrelay, the tests, /init) appended to the base image:
     the kernel reads concatenated archives in order."""
     root = os.path.join(tmp, "run-root")
@@ -330,7 +340,7 @@ def run_image(tmp, base, auditrelay):
         put(root, lib)
     put(root, os.path.join(HERE, "guest-init.sh"), "/init")
     with open(os.path.join(root, "lab", "checks"), "w") as f:
-        f.write(guest_commands())
+        f.write(guest_commands(only) * repeat)
     overlay = os.path.join(tmp, "run.cpio")
     cpio(root, overlay)
     image = os.path.join(tmp, "initramfs.cpio")
@@ -402,6 +412,10 @@ def main():
                                       "file in the cache, printed at the end)")
     ap.add_argument("--timeout", type=int, default=240, help="seconds for the guest")
     ap.add_argument("--refresh", action="store_true", help="fetch the kernel again")
+    ap.add_argument("--check", action="append", choices=[c[0] for c in CHECKS],
+                    help="run only this check (repeatable)")
+    ap.add_argument("--repeat", type=int, default=1, help="run the checks N times (a "
+                    "flaky check's rate; the console has every run, the result is the last)")
     a = ap.parse_args()
     t0 = time.time()
     try:
@@ -419,7 +433,7 @@ def main():
         t_fetch = time.time()
         base = base_image(a.cache)
         with tempfile.TemporaryDirectory(prefix="ar-compat.") as tmp:
-            image = run_image(tmp, base, os.path.abspath(a.auditrelay))
+            image = run_image(tmp, base, os.path.abspath(a.auditrelay), a.check, a.repeat)
             t_image = time.time()
             console_path = a.console or os.path.join(a.cache, f"console-{a.kernel}.log")
             console = boot(vmlinuz, image, console_path, a.timeout)
@@ -433,6 +447,8 @@ def main():
     log(f"compat {label}: {pkg} {version}, guest kernel {kernel}; console: {console_path}")
     failed = 0
     for name, _, _ in CHECKS:
+        if a.check and name not in a.check:
+            continue
         status, detail = res.get(name, ["missing", "the guest did not report it"])
         shown = {"ok": "pass", "FAIL": "FAIL", "skip": "SKIP", "none": "FAIL",
                  "missing": "FAIL"}[status]
@@ -446,7 +462,8 @@ def main():
         if shown in ("FAIL", "SKIP"):
             for line in (detail or "").splitlines()[:40]:
                 log(f"    {line}")
-    log(f"compat {label}: {len(CHECKS) - failed} of {len(CHECKS)} checks passed or "
+    ran = len(a.check and set(a.check) or CHECKS)
+    log(f"compat {label}: {ran - failed} of {ran} checks passed or "
         f"needed what the kernel lacks; fetch {t_fetch - t0:.1f} s, image "
         f"{t_image - t_fetch:.1f} s, guest {t_boot - t_image:.1f} s, "
         f"total {t_boot - t0:.1f} s")
