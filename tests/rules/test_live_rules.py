@@ -220,9 +220,37 @@ def case_sigkill_then_restart(tmp, procs):
     assert not os.path.exists(os.path.join(tmp, "collector.state")), "state file left behind"
 
 
+def case_sigterm_while_installing(tmp, procs):
+    """SIGTERM while the collector still installs its rules (it holds the slot, has not
+    said "collecting"): it stops cleanly and the rule list ends as it began. Before its
+    signal handlers came first, the signal killed it there and its rules stayed."""
+    before = listing()
+    rules = write(os.path.join(tmp, "many.rules"), "".join(
+        "-w %s/f%d -p r -k ar-rules-many\n" % (tmp, i) for i in range(2000)))
+    c = Collector(tmp, "--rules", rules)
+    procs.append(c)
+    audit = auditnl.Audit()
+    try:
+        deadline = time.time() + 10
+        while audit.status()["pid"] != c.p.pid and time.time() < deadline:
+            time.sleep(0.002)
+    finally:
+        audit.close()
+    early = c.stderr()
+    c.p.send_signal(signal.SIGTERM)
+    rc = c.p.wait(timeout=60)
+    err = c.stderr()
+    if "collecting" in early:
+        raise Skip("the collector had installed its 2000 rules before the signal")
+    assert rc == 0, "exit %d on SIGTERM while installing:\n%s" % (rc, err)
+    after = listing()
+    assert after == before, "rule list changed: %d rules left" % (len(lines(after)) -
+                                                                  len(lines(before)))
+
+
 CASES = [case_install_events_remove, case_leaves_rules_it_did_not_add,
          case_minus_D_puts_back_in_order, case_bad_rules_change_nothing,
-         case_sigkill_then_restart]
+         case_sigkill_then_restart, case_sigterm_while_installing]
 
 
 def main():
