@@ -417,6 +417,10 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="run the checks N times (a "
                     "flaky check's rate; the console has every run, the result is the last)")
     a = ap.parse_args()
+    # meson's timeout (or a stopped CI job) sends SIGTERM: unwind through the
+    # `finally` that kills qemu (in a session of its own, so not in our group).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(128 + signal.SIGHUP))
     t0 = time.time()
     try:
         for tool in ("qemu-system-x86_64", "cpio", "apt-get", "dpkg-deb"):
