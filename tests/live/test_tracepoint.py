@@ -524,12 +524,12 @@ def ring_lost(err):
     return int(m.group(1)) if m else None
 
 
-def run_workload(case, n=3, execs=2, timeout=120, linger=0.0):
+def run_workload(case, n=3, execs=2, timeout=120, linger=0.0, code=WORKLOAD):
     d = case.workdir()
     linger *= TIME_SCALE
     script = os.path.join(case.tmp, "workload.py")
     with open(script, "w") as f:
-        f.write(WORKLOAD)
+        f.write(code)
     p = case.track(subprocess.Popen(
         ["sh", "-c", f'echo {WORK_AUID} > /proc/self/loginuid && exec {SETPRIV} '
          f'--reuid={WORK_UID} --regid={WORK_UID} --clear-groups "$@"', "sh",
@@ -767,6 +767,58 @@ def case_workload_events(case, engine):
     assert not bad, "\n  ".join(bad[:15])
     assert ring_lost(err) is not None, "no 'ring lost N' in the exit statistics:\n" + err
     case.check_audit_untouched()
+
+
+# A workload for run_workload that times its syscalls: N creating opens, each between
+# two reads of the wall clock.
+TIMED_OPENS = r'''
+import json, os, sys, time
+d, n, linger = sys.argv[1], int(sys.argv[2]), float(sys.argv[4])
+spans = []
+t0 = time.time()
+for i in range(n):
+    before = time.time()
+    fd = os.open(os.path.join(d, "timed-%d" % i), os.O_CREAT | os.O_WRONLY, 0o644)
+    after = time.time()
+    os.close(fd)
+    spans.append([before, after])
+print(json.dumps({"pid": os.getpid(), "t0": t0, "execs": [], "spans": spans}), flush=True)
+time.sleep(linger)
+'''
+
+
+def case_timestamps(case, engine):
+    """An event's timestamp is its syscall's time on this machine's wall clock: each of
+    10 opens lies between the clock readings the workload took around it, give or take
+    3 ms (the timestamp's truncated milliseconds, and the wall clock's move between a
+    syscall and the consume that converts its time). The perf engine stamped events with perf's default
+    clock, 11 ms early here and tens of ms in a TCG guest; both engines converted the
+    monotonic clock with the wall clock's offset at start, and this host's wall clock
+    gains 5 ms a second on it."""
+    rules = rule_file(os.path.join(case.tmp, "rules"))
+    c = Collector(case, tracepoint_args(engine, rules))
+    facts = run_workload(case, n=10, execs=0, linger=1.5 if engine == "perf" else 0,
+                         code=TIMED_OPENS)
+    pid = facts["pid"]
+    c.wait_events(lambda e: ours(e) and e.get("pid") == pid and e.get("syscall") == "openat"
+                  and e.get("exit", -1) >= 0, 10, timeout=10)
+    c.settle(timeout=5, quiet=0.5)
+    rc, events, err = c.stop()
+    assert rc == 0, f"exit {rc}:\n{err}"
+    # The last 10 successful openat of the workload are its timed ones (its imports
+    # come before them).
+    opens = sorted((e for e in events if ours(e) and e.get("pid") == pid
+                    and e.get("syscall") == "openat" and e.get("exit", -1) >= 0),
+                   key=lambda e: e["serial"])[-10:]
+    assert len(opens) == 10, f"{len(opens)} timed openat events"
+    off = []
+    for e, (before, after) in zip(opens, facts["spans"]):
+        ts = iso_ms(e["timestamp"])
+        off.append(round((ts - before) * 1000, 1))
+        assert before - 0.003 <= ts <= after + 0.003, (
+            f"openat stamped {e['timestamp']}, outside the workload's "
+            f"[{before:.4f}, {after:.4f}] ({(ts - before) * 1000:+.1f} ms)")
+    log(f"     {engine}: timestamp minus the clock before each open (ms): {off}")
 
 
 def case_short_lived(case, engine):
@@ -1255,6 +1307,7 @@ def case_auto_no_audit_caps(case, engine):
 # (function, engines, uses audit)
 CASES = [
     (case_workload_events, ("bpf", "perf"), False),
+    (case_timestamps, ("bpf", "perf"), False),
     (case_short_lived, ("bpf", "perf"), False),
     (case_differential, ("bpf", "perf"), True),
     (case_refusal, ("bpf",), False),

@@ -596,13 +596,6 @@ static void bpf_close(void *p)
     free(e);
 }
 
-static int64_t clock_ns(clockid_t c)
-{
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static size_t ring_size(size_t want)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE), sz = page;
@@ -753,8 +746,7 @@ static int bpf_open(const struct ar_tp_plan *plan, const struct ar_tp_engine_con
         goto fail;
     }
     /* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
-    int64_t m0 = clock_ns(CLOCK_MONOTONIC), r = clock_ns(CLOCK_REALTIME), m1 = clock_ns(CLOCK_MONOTONIC);
-    e->mono_to_real = r - (m0 + (m1 - m0) / 2);
+    e->mono_to_real = ar_tp_mono_to_real();
     libbpf_set_print(prev);
     log_buf = NULL;
     *ret = e;
@@ -775,6 +767,9 @@ static int bpf_fd(void *p)
 static int bpf_consume(void *p)
 {
     struct bpf_engine *e = p;
+    /* The wall clock's offset now, not at start: it moves (this host's gained 5 ms
+     * a second on the monotonic clock), and a consume covers tens of milliseconds. */
+    e->mono_to_real = ar_tp_mono_to_real();
     return ring_buffer__consume(e->rb);
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include "sources/tracepoint/plan.h"
 #include "sources/tracepoint/sample.h"
 
@@ -46,3 +47,16 @@ struct ar_tp_engine_ops {
 };
 
 extern const struct ar_tp_engine_ops ar_tp_engine_bpf, ar_tp_engine_perf;
+
+/* CLOCK_REALTIME minus CLOCK_MONOTONIC now, in ns: both engines take the kernel's
+ * monotonic time of a syscall and add this (read between two monotonic reads). */
+static inline int64_t ar_tp_mono_to_real(void)
+{
+    struct timespec m0, r, m1;
+    clock_gettime(CLOCK_MONOTONIC, &m0);
+    clock_gettime(CLOCK_REALTIME, &r);
+    clock_gettime(CLOCK_MONOTONIC, &m1);
+    int64_t a = (int64_t)m0.tv_sec * 1000000000 + m0.tv_nsec;
+    int64_t b = (int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec;
+    return (int64_t)r.tv_sec * 1000000000 + r.tv_nsec - (a + (b - a) / 2);
+}

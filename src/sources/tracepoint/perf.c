@@ -250,7 +250,7 @@ struct perf_engine {
     unsigned nfds, fdcap;
     int epfd;
     uint64_t lost;
-    int64_t clock_offset;      /* added to perf time: 0 with use_clockid */
+    int64_t clock_offset;      /* added to perf time (CLOCK_MONOTONIC): CLOCK_REALTIME's offset */
     bool kernel_filter;        /* common_pid != self accepted */
     /* raw_syscalls only for 32-bit rules with -S lists: "id == N || ..." of their
      * numbers, so the kernel does not send us every syscall of the machine (the
@@ -617,8 +617,15 @@ static int event_attach(struct perf_engine *e, uint32_t id, const char *what, bo
         attr.sample_id_all = 1;
         attr.watermark = 1;
         attr.wakeup_watermark = (uint32_t)(pages * page / 4);
+        /* CLOCK_MONOTONIC, converted with the offset to CLOCK_REALTIME measured once:
+         * the kernel refuses CLOCK_REALTIME for tracepoint events (not NMI-safe), and
+         * perf's default clock (local_clock) is not CLOCK_MONOTONIC: it was 11 ms behind
+         * on this host and drifted by tens of ms within seconds in a TCG guest, so
+         * events were stamped before the syscalls that made them. */
+        if (e->clock_offset == 0)
+            e->clock_offset = ar_tp_mono_to_real();
         attr.use_clockid = 1;
-        attr.clockid = CLOCK_REALTIME;
+        attr.clockid = CLOCK_MONOTONIC;
         if (raw) {
             /* raw_syscalls fire for 32-bit syscalls too: the ABI of the user
              * registers says which table the number is from. */
@@ -630,18 +637,9 @@ static int event_attach(struct perf_engine *e, uint32_t id, const char *what, bo
             attr.task = 1;
         }
         long fd = perf_open(&attr, cpu);
-        if (fd < 0 && errno == EINVAL && e->clock_offset == 0) {
+        if (fd < 0 && errno == EINVAL) {
             /* Before 4.1: no use_clockid. perf's clock is then local_clock, close
-             * to CLOCK_MONOTONIC: convert with the offset measured now. */
-            struct timespec rt, mo;
-            clock_gettime(CLOCK_REALTIME, &rt);
-            clock_gettime(CLOCK_MONOTONIC, &mo);
-            e->clock_offset = ((int64_t)rt.tv_sec - mo.tv_sec) * 1000000000ll +
-                              (rt.tv_nsec - mo.tv_nsec);
-            attr.use_clockid = 0;
-            attr.clockid = 0;
-            fd = perf_open(&attr, cpu);
-        } else if (fd < 0 && errno == EINVAL && e->clock_offset != 0) {
+             * to CLOCK_MONOTONIC (within milliseconds). */
             attr.use_clockid = 0;
             attr.clockid = 0;
             fd = perf_open(&attr, cpu);
@@ -1768,6 +1766,9 @@ static int perf_consume(void *p)
         return -EINVAL;
     struct epoll_event evs[64];
     e->consume_gen++;
+    /* The wall clock's offset now, not at start: it moves (this host's gained 5 ms
+     * a second on the monotonic clock), and a consume covers tens of milliseconds. */
+    e->clock_offset = ar_tp_mono_to_real();
     /* Resets the epoll fd's readiness (perf's poll is one-shot per wake-up). */
     while (epoll_wait(e->epfd, evs, 64, 0) == 64)
         ;
