@@ -335,6 +335,15 @@ def run_image(tmp, base, auditrelay, only, repeat=1):
             if n.endswith(".py"):
                 put(root, os.path.join(d, n), os.path.join("lab", sub, n))
     shutil.copytree(os.path.join(REPO, "rules"), os.path.join(root, "lab", "rules"))
+    # The directories the shipped rules watch, as on a Debian host: the kernel refuses
+    # a watch whose directory is missing, and auditctl and `rules load` would then
+    # agree on refusing the file instead of comparing its rules.
+    for n in os.listdir(os.path.join(REPO, "rules")):
+        if n.endswith(".rules"):
+            with open(os.path.join(REPO, "rules", n)) as f:
+                for m in re.finditer(r"^-w (/\S+)", f.read(), re.M):
+                    d = m.group(1) if m.group(1).endswith("/") else os.path.dirname(m.group(1))
+                    os.makedirs(os.path.join(root, d.strip("/")), exist_ok=True)
     put(root, auditrelay, "/lab/auditrelay")
     for lib in libraries([auditrelay]):
         put(root, lib)
