@@ -373,7 +373,8 @@ def case_reload(m, tmp):
     assert err.count("reload done") >= 40, "only %d reloads done" % err.count("reload done")
     assert dup == 0, "%d serials twice across the outputs" % dup
     assert not lost, "loss events: %s" % json.dumps(lost[:3])[:1500]
-    assert len(opens) == counter[0], "%d opens, %d events" % (counter[0], len(opens))
+    assert len(opens) == counter[0], "%d opens, %d events; one: %s" % (
+        counter[0], len(opens), json.dumps(events[len(events) // 2])[:800] if events else "-")
     settings_restored(m.before)
     assert not our_rules(), rules()
 
