@@ -785,12 +785,6 @@ int ar_outputs_prepare(const struct ar_outputs *set, char *const *specs, size_t 
             return r;
         }
         next->n++;
-        if ((r = output_start(next->v[next->n - 1])) < 0) {
-            fprintf(stderr, "auditrelay: output %s: cannot start its thread: %s\n", specs[i],
-                    strerror(-r));
-            ar_outputs_abort(set, next);
-            return r;
-        }
     }
     return 0;
 }
@@ -806,6 +800,7 @@ void ar_outputs_abort(const struct ar_outputs *set, struct ar_outputs *next)
 
 void ar_outputs_commit(struct ar_outputs *set, struct ar_outputs *next, int deadline_ms)
 {
+    ar_outputs_start(next); /* the new ones (a failure was said; they count drops) */
     for (size_t i = 0; i < set->n; i++) {
         if (in_set(next, set->v[i]))
             continue;
@@ -844,25 +839,8 @@ static void join_retiring(struct ar_outputs *set, uint64_t *ret_dropped)
 int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
                     const struct ar_output_config *cfg)
 {
-    static char *const default_spec[] = {"stdout"};
-    if (nspecs == 0) {
-        specs = default_spec;
-        nspecs = 1;
-    }
-    *set = (struct ar_outputs){.v = calloc(nspecs, sizeof(*set->v))};
-    if (!set->v)
-        return -ENOMEM;
-    for (size_t i = 0; i < nspecs; i++) {
-        char err[512] = "";
-        int r = ar_output_new(specs[i], cfg, err, sizeof(err), &set->v[set->n]);
-        if (r < 0) {
-            fprintf(stderr, "auditrelay: %s\n", err[0] ? err : strerror(-r));
-            ar_outputs_close(set, 0, false, NULL);
-            return r;
-        }
-        set->n++;
-    }
-    return 0;
+    static const struct ar_outputs none;
+    return ar_outputs_prepare(&none, specs, nspecs, cfg, set);
 }
 
 static void print_output_stats(FILE *f, const char *name, const struct ar_output_stats *st)

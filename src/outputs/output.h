@@ -132,8 +132,8 @@ struct ar_outputs {
     struct ar_retiring *retiring;
 };
 
-/* Opens the outputs named by specs (none: stdout). Errors are explained on stderr.
- * Returns 0 or a negative errno. */
+/* Opens the outputs named by specs (none: stdout); their threads start with
+ * ar_outputs_start. Errors are explained on stderr. Returns 0 or a negative errno. */
 int ar_outputs_open(struct ar_outputs *set, char *const *specs, size_t nspecs,
                     const struct ar_output_config *cfg);
 
@@ -148,7 +148,8 @@ int ar_outputs_start(struct ar_outputs *set);
  * stderr and leave `set` as it was. Returns 0 or -errno. */
 int ar_outputs_prepare(const struct ar_outputs *set, char *const *specs, size_t nspecs,
                        const struct ar_output_config *cfg, struct ar_outputs *next);
-/* Makes *next the set. Outputs it did not reuse are closed on a thread of their
+/* Makes *next the set and starts its new outputs' threads. Outputs it did not reuse
+ * are closed on a thread of their
  * own, each sending what it has queued within deadline_ms (what it could not is
  * reported on stderr as at exit, and its dropped lines stay counted). */
 void ar_outputs_commit(struct ar_outputs *set, struct ar_outputs *next, int deadline_ms);

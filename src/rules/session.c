@@ -155,6 +155,18 @@ static int own(struct ar_rules_session *s, const struct audit_rule_data *rule, s
     return 0;
 }
 
+/* Drops owned rule i from the session's list (not from the kernel). */
+static void forget_owned(struct ar_rules_session *s, size_t i)
+{
+    free((void *)s->owned[i]);
+    memmove(&s->owned[i], &s->owned[i + 1], (s->nowned - i - 1) * sizeof(*s->owned));
+    memmove(&s->owned_size[i], &s->owned_size[i + 1],
+            (s->nowned - i - 1) * sizeof(*s->owned_size));
+    memmove(&s->taken_over[i], &s->taken_over[i + 1],
+            (s->nowned - i - 1) * sizeof(*s->taken_over));
+    s->nowned--;
+}
+
 static bool owns(const struct ar_rules_session *s, const struct audit_rule_data *rule, size_t size)
 {
     for (size_t i = 0; s && i < s->nowned; i++)
@@ -170,13 +182,7 @@ static bool disown(struct ar_rules_session *s, const struct audit_rule_data *rul
         return false; /* no session being replaced */
     for (size_t i = s->nowned; i-- > 0;)
         if (ar_rules_same(s->owned[i], s->owned_size[i], rule, size)) {
-            free((void *)s->owned[i]);
-            memmove(&s->owned[i], &s->owned[i + 1], (s->nowned - i - 1) * sizeof(*s->owned));
-            memmove(&s->owned_size[i], &s->owned_size[i + 1],
-                    (s->nowned - i - 1) * sizeof(*s->owned_size));
-            memmove(&s->taken_over[i], &s->taken_over[i + 1],
-                    (s->nowned - i - 1) * sizeof(*s->taken_over));
-            s->nowned--;
+            forget_owned(s, i);
             return true;
         }
     return false;
@@ -378,13 +384,7 @@ static void give_back(struct ar_rules_session *s)
             continue;
         if (own(s->replacing, s->owned[i], s->owned_size[i]) < 0)
             continue; /* out of memory: it is removed with ours, as on a stop */
-        free((void *)s->owned[i]);
-        memmove(&s->owned[i], &s->owned[i + 1], (s->nowned - i - 1) * sizeof(*s->owned));
-        memmove(&s->owned_size[i], &s->owned_size[i + 1],
-                (s->nowned - i - 1) * sizeof(*s->owned_size));
-        memmove(&s->taken_over[i], &s->taken_over[i + 1],
-                (s->nowned - i - 1) * sizeof(*s->taken_over));
-        s->nowned--;
+        forget_owned(s, i);
     }
 }
 
