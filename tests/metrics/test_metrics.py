@@ -24,7 +24,8 @@ Cases:
                      auditctl's before and after), and with a live collector (the
                      audit lock held, one watch rule, the watched file written 5
                      times) its pid in both the kernel's slot and the collector line,
-                     with its events equal to those in its output file, and the
+                     with its events equal to those in its output file (read through
+                     `auditrelay status` and through Prometheus scraping it), and the
                      HTTP thread holding no capability the collector gave up;
                      a SIGHUP reload with another metrics address in the config file
                      says it needs a restart and the page stays; the kernel's
@@ -590,6 +591,18 @@ def case_status(ctx):
         log("     with a %s collector (pid %d): %s" % (source.group(1), p.pid, " ".join(
             ln for ln in r.stdout.splitlines() if ln.startswith(("auditrelay_events_total",
                                                                 "auditrelay_records_total")))))
+        # The live collector through Prometheus too: its events equal the file's.
+        if os.access(PROMETHEUS, os.X_OK):
+            prom = Prometheus(ctx, addr)
+
+            def through_prometheus():
+                got = prom.query('auditrelay_events_total{job="auditrelay"}')
+                return got.get(("auditrelay_events_total", None)) == in_file()[0]
+            wait_for(through_prometheus, 20, step=0.5,
+                     what="Prometheus to hold the file's event count")
+            prom.stop()
+        else:
+            log("     (no prometheus: the live collector is not scraped through it)")
         # A reload cannot move the listener: said, and the page stays where it was.
         with open(conf, "w") as f:
             f.write("[collector]\nmetrics = 127.0.0.1:%d\n" % free_port())
