@@ -8,6 +8,9 @@ Cases:
                    the end the file holds exactly what a second output on a roomy
                    disk holds (replay waits rather than drops)
 
+  file_cut_line    a file left with a cut last line (a killed run): the next run ends
+                   it before its first event
+
 Usage: test_faults.py AUDITRELAY CORPORA_DIR CACHE_DIR [CASE...] (root: it mounts).
 """
 import os
@@ -64,7 +67,23 @@ def case_file_disk_full(ctx):
     log("     %d events, identical to the roomy output" % len(want))
 
 
-CASES = [case_file_disk_full]
+def case_file_cut_line(ctx):
+    """A file a killed run left with a cut last line: the next run ends that line
+    before its first event, so every event it writes is a whole line."""
+    out = ctx.path("events.json")
+    with open(out, "w") as f:
+        f.write('{"whole":1}\n{"timestamp":"2026-11-30T00:00:00.000Z","ser')
+    small = os.path.join(to.CORPORA, "go-libaudit/testdata/normal.log")
+    p = to.replay(ctx, "-o", "file:" + out, small)
+    assert to.finish(p, 30) == 0, to.stderr_of(p)
+    lines = to.read_lines(out)
+    assert lines[:2] == ['{"whole":1}', '{"timestamp":"2026-11-30T00:00:00.000Z","ser'], lines[:2]
+    events = [l for l in lines[2:]]
+    assert events and all(l.startswith('{"timestamp"') and l.endswith("}") for l in events), events
+    log("     the cut line stays alone; %d events after it, each a whole line" % len(events))
+
+
+CASES = [case_file_disk_full, case_file_cut_line]
 
 if __name__ == "__main__":
     sys.exit(to.run_cases(CASES, needs_rsyslog=set(), needs_root={"case_file_disk_full"},

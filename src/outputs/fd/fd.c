@@ -155,6 +155,17 @@ static int file_open(struct fd_transport *t)
     struct stat st;
     t->size = fstat(t->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     t->generation = ar_outputs_reopen_generation();
+    /* A run killed in the middle of a write (SIGKILL, power loss) left a cut line:
+     * end it, so that our first event is a line of its own and not glued to it. */
+    char last = '\n';
+    int rfd = t->size ? open(t->path, O_RDONLY | O_CLOEXEC) : -1;
+    if (rfd >= 0) {
+        if (pread(rfd, &last, 1, (off_t)(t->size - 1)) != 1)
+            last = '\n';
+        close(rfd);
+    }
+    if (last != '\n' && write_all(t->fd, "\n", 1) == 0)
+        t->size++;
     return 0;
 }
 
