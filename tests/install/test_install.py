@@ -202,6 +202,19 @@ def main():
             check(unit_values(u, "Type") == want, f"{os.path.basename(u)}: Type={want[0]}")
             check(bool(unit_values(u, "WatchdogSec")) == WITH_SYSTEMD,
                   f"{os.path.basename(u)}: WatchdogSec= only with libsystemd")
+        for u in units:
+            # What the code needs of the sandbox that setpriv cannot show: /run for the
+            # state files, /run/auditrelay.metrics and the perf engine's tracefs mount
+            # point; a mount namespace for the BPF engine's tracefs reader
+            # (unshare(CLONE_NEWNS) where tracefs is not mounted).
+            name = os.path.basename(u)
+            check("/run" in " ".join(unit_values(u, "ReadWritePaths")).split(),
+                  f"{name}: ReadWritePaths= has /run")
+            rn = (unit_values(u, "RestrictNamespaces") or ["no"])[-1]
+            words = rn.lstrip("~").split()
+            allows_mnt = rn in ("no", "false") or ("mnt" not in words if rn.startswith("~")
+                                                    else "mnt" in words)
+            check(allows_mnt, f"{name}: RestrictNamespaces={rn} allows mount namespaces")
         mandir = os.path.dirname(os.path.dirname(mans[0]))
         verify_units(dest, units, bindir_abs, mandir)
         for u in units:
