@@ -55,6 +55,16 @@ int ar_keep_capabilities(uint64_t keep, char *why, size_t whylen)
         snprintf(why, whylen, "cannot drop capabilities (libcap-ng error %d)", r);
         return -EPERM;
     }
+    /* Without CAP_SETPCAP (a unit's CapabilityBoundingSet= that lacks it) libcap-ng
+     * leaves the bounding set as it was and says nothing: check. */
+    capng_get_caps_process();
+    for (unsigned c = 0; c <= CAP_LAST_CAP && c < 64; c++)
+        if (!(keep & (1ull << c)) && capng_have_capability(CAPNG_BOUNDING_SET, c)) {
+            snprintf(why, whylen, "capabilities dropped, but the bounding set still holds "
+                     "cap_%s and others (CAP_SETPCAP is needed to reduce it)",
+                     capng_capability_to_name(c) ? capng_capability_to_name(c) : "?");
+            return -EPERM;
+        }
     return 0;
 #else
     (void)keep;

@@ -516,6 +516,11 @@ def case_capabilities(m, tmp):
     r.stdin.close()
     r.wait(timeout=10)
     assert got["CapEff"] == got["CapPrm"] == got["CapBnd"] == 0, "replay kept %r" % got
+    # Without CAP_SETPCAP the bounding set cannot shrink: said, not hidden.
+    if shutil.which("setpriv"):
+        r = subprocess.run(["setpriv", "--bounding-set=-setpcap", BIN, "replay", "/dev/null"],
+                           capture_output=True, text=True, timeout=30)
+        assert "the bounding set still holds" in r.stderr, r.stderr
 
 
 CASES = [case_events_and_sigterm, case_sigint_restores, case_config_failure_and_stats,
