@@ -195,7 +195,13 @@ def case_sigkill_then_restart(tmp, procs):
     c = Collector(tmp, "--rules", rules, "--backlog-limit", "4321", "--rate-limit", "77")
     procs.append(c)
     assert c.wait_for("installed"), c.stderr()
-    state = open(os.path.join(tmp, "collector.state")).read().splitlines()
+    # The state file is rewritten just after the rules went in: wait for it.
+    state_file = os.path.join(tmp, "collector.state")
+    deadline = time.time() + 5
+    while time.time() < deadline and (not os.path.exists(state_file) or
+                                      len(open(state_file).read().splitlines()) < 2):
+        time.sleep(0.05)
+    state = open(state_file).read().splitlines()
     assert state[0].startswith("auditrelay-state 2 pid=%d " % c.p.pid), state[0]
     assert "backlog_limit=%s " % status_before["backlog_limit"] in state[0], state[0]
     assert len(state) == 2 and re.fullmatch(r"[0-9a-f]+", state[1]), state
