@@ -28,7 +28,9 @@ Cases:
                      through Prometheus scraping it) between the output file's event
                      counts before the page was made and after it was read (equal
                      when nothing else is audited), and the
-                     HTTP thread holding no capability the collector gave up;
+                     HTTP thread holding no capability the collector gave up; under
+                     a load of opens it cannot keep up with (3 processes, 6 s), the
+                     page changes at least every 2 s (it froze while the reader drained);
                      a SIGHUP reload with another metrics address in the config file
                      says it needs a restart and the page stays; the kernel's
                      settings and rules are the same after status as before
@@ -36,6 +38,7 @@ Cases:
 Usage: test_metrics.py AUDITRELAY FIXTURES_DIR [CASE...]
 Exit 0 all passed, 1 a case failed, 77 all skipped.
 """
+import itertools
 import json
 import os
 import re
@@ -530,8 +533,11 @@ def case_status(ctx):
         watched = ctx.path("watched")
         open(watched, "w").close()
         rules = ctx.path("metrics.rules")
+        watched_r = ctx.path("watched-read")  # opened in a loop for the load below
+        open(watched_r, "w").close()
         with open(rules, "w") as f:
-            f.write("-w %s -p wa -k ar_metrics_status\n" % watched)
+            f.write("-w %s -p wa -k ar_metrics_status\n-w %s -p r -k ar_metrics_load\n"
+                    % (watched, watched_r))
         err = ctx.path("collector.err")
         events_path = ctx.path("ev.json")
         conf = ctx.path("auditrelay.conf")
@@ -622,6 +628,27 @@ def case_status(ctx):
             prom.stop()
         else:
             log("     (no prometheus: the live collector is not scraped through it)")
+        # Under a load the collector cannot keep up with, the page still moves: the
+        # loop gets back to its timers (it used to stay in the socket's drain for as
+        # long as the kernel outpaced it: the page froze, SIGTERM waited).
+        burst = ("import sys, time\nend = time.time() + 6\nwhile time.time() < end:\n"
+                 "    for _ in range(100):\n        open(sys.argv[1]).close()\n")
+        workers = [ctx.popen([sys.executable, "-c", burst, watched_r]) for _ in range(3)]
+        seen = []
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 5:
+            _, _, body = http_get("http://%s/metrics" % addr)
+            seen.append(int(re.search(rb"^auditrelay_events_total (\d+)$", body, re.M).group(1)))
+            time.sleep(0.25)
+        # An open may wait for the kernel's backlog (backlog_wait_time) at the end.
+        for w in workers:
+            w.wait(timeout=90)
+        # Rendered each second: no value may stay more than 2 s (8 samples).
+        longest = max(sum(1 for _ in g) for _, g in itertools.groupby(seen))
+        assert longest <= 8 and len(set(seen)) >= 3, \
+            "the page stayed the same for %d samples (0.25 s apart) under load: %s" % (longest, seen)
+        log("     under load the page moved: %s" % seen)
         # A reload cannot move the listener: said, and the page stays where it was.
         with open(conf, "w") as f:
             f.write("[collector]\nmetrics = 127.0.0.1:%d\n" % free_port())

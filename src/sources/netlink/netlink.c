@@ -173,14 +173,14 @@ static void on_lost_timer(uv_timer_t *t)
 
 /* Reads what the socket holds; ENOBUFS (the kernel dropped records for us) becomes
  * a loss event. Returns 0 or -errno on a hard error. */
-static int drain(struct netlink_source *s)
+static int drain(struct netlink_source *s, bool *ret_more)
 {
     uint64_t enobufs = ar_audit_nl_stats(s->nl)->enobufs;
-    int r = ar_audit_nl_drain(s->nl);
+    int r = ar_audit_nl_drain(s->nl, ret_more);
     uint64_t more = ar_audit_nl_stats(s->nl)->enobufs - enobufs;
     if (more)
         s->sink.loss(s->sink.ctx, "enobufs", more);
-    return r < 0 ? r : 0;
+    return r;
 }
 
 static void on_readable(uv_poll_t *p, int status, int events);
@@ -195,13 +195,21 @@ static void on_coalesce_timer(uv_timer_t *t)
 static void on_readable(uv_poll_t *p, int status, int events)
 {
     struct netlink_source *s = p->data;
-    uv_poll_stop(&s->poll);
-    uv_timer_start(&s->coalesce_timer, on_coalesce_timer, COALESCE_MS, 0);
-    int r = drain(s);
+    bool more;
+    int r = drain(s, &more);
     if (r < 0) {
+        uv_poll_stop(&s->poll);
         fprintf(stderr, "auditrelay: reading the audit socket failed: %s\n", strerror(-r));
         s->sink.done(s->sink.ctx, r);
         return;
+    }
+    /* Drained: wait a little before polling again. Cut short (more is waiting):
+     * read on at the loop's next turn, after its timers and signals (a kernel that
+     * outpaced us kept the loop in here: no metrics, no lost-counter poll, and
+     * SIGTERM answered only when the load stopped). */
+    if (!more) {
+        uv_poll_stop(&s->poll);
+        uv_timer_start(&s->coalesce_timer, on_coalesce_timer, COALESCE_MS, 0);
     }
     s->sink.batch_end(s->sink.ctx);
 }
@@ -516,7 +524,12 @@ static void netlink_stop(void *p)
     s->stopped = true;
     if (s->started) {
         uv_poll_stop(&s->poll);
-        drain(s);
+        /* What the socket holds, within bounds: a kernel still sending under load
+         * would keep us here (64 rounds of AR_AUDIT_NL_DRAIN_MS). */
+        bool more = true;
+        for (int i = 0; i < 64 && more; i++)
+            if (drain(s, &more) < 0)
+                break;
     }
     restore_kernel(s);
     check_lost(s);

@@ -157,15 +157,28 @@ static int read_batch(struct ar_audit_nl *nl, uint32_t want_seq, int *ack)
     return n;
 }
 
-int ar_audit_nl_drain(struct ar_audit_nl *nl)
+static uint64_t coarse_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int ar_audit_nl_drain(struct ar_audit_nl *nl, bool *ret_more)
 {
     uint64_t before = nl->stats.records;
+    uint64_t deadline = coarse_ms() + AR_AUDIT_NL_DRAIN_MS;
+    *ret_more = false;
     for (;;) {
         int n = read_batch(nl, 0, NULL);
         if (n < 0)
             return n;
         if (n == 0)
             break;
+        if (coarse_ms() >= deadline) {
+            *ret_more = true;
+            break;
+        }
     }
     return (int)(nl->stats.records - before);
 }

@@ -44,9 +44,12 @@ struct ar_audit_nl_stats {
     uint64_t bytes;
 };
 
-/* Reads until the socket has nothing more (EAGAIN), in batches (recvmmsg).
- * Returns the number of records, or -errno on a hard error. ENOBUFS is counted in
- * stats and reading continues. */
-int ar_audit_nl_drain(struct ar_audit_nl *nl);
+/* Reads until the socket has nothing more (EAGAIN), in batches (recvmmsg), but
+ * for at most AR_AUDIT_NL_DRAIN_MS, so that a reader the kernel outpaces still
+ * returns to its event loop (timers, signals, metrics); *ret_more then says that
+ * more is waiting. Returns the number of records, or -errno on a hard error.
+ * ENOBUFS is counted in stats and reading continues. */
+#define AR_AUDIT_NL_DRAIN_MS 20
+int ar_audit_nl_drain(struct ar_audit_nl *nl, bool *ret_more);
 
 const struct ar_audit_nl_stats *ar_audit_nl_stats(const struct ar_audit_nl *nl);
