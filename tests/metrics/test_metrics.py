@@ -352,6 +352,14 @@ def case_prometheus_replay(ctx):
         raise AssertionError("through Prometheus: " + "; ".join(diff))
     up = prom.query('up{job="auditrelay"}')
     assert up.get(("up", None)) == 1.0, up
+    # Prometheus' own linter on the page (names, HELP, TYPE, units, _total).
+    promtool = shutil.which("promtool")
+    if promtool:
+        page = http_get("http://%s/metrics" % addr)[2]
+        r = subprocess.run([promtool, "check", "metrics"], input=page, capture_output=True,
+                           timeout=30)
+        assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), (
+            "promtool check metrics: %r %r" % (r.stdout, r.stderr))
     log("     through Prometheus: %d records, %d events, %d serial gaps, %d malformed lines, "
         "%d bytes per output, UDP dropped %d (%d datagrams received)%s"
         % (records, events, len(gaps), len(malformed), size, len(out_lines) - udp.datagrams,
