@@ -14,7 +14,8 @@ Cases:
                      records and lines in the input, malformed lines, input bytes,
                      events and serial gaps in the file, bytes per output (the file's
                      size), the UDP output's dropped lines (lines the receiver did not
-                     get), Kafka's sent and acknowledged lines
+                     get), Kafka's sent and acknowledged lines; `promtool check metrics`
+                     (Debian's prometheus) finds nothing to say about the page
   http               only GET/HEAD /metrics: 404 elsewhere, 405 for POST; the content
                      type of the text format; 20 scrapes at once all answered
   listen_errors      --metrics with bad addresses (run, replay, status), the config
