@@ -375,6 +375,8 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     /* The pipeline needs the source's name for the events: open the source first.
      * Records a source reads while opening (the slot claim) wait in its socket. */
     struct ar_pipeline_config pcfg = cfg->pipeline;
+    /* An auditd plugin (exec:) reads events up to their EOE record. */
+    pcfg.eoe = ar_outputs_want_eoe(&c.outputs);
     pcfg.sink = (struct ar_sink){
         .write = ar_outputs_write, .dropped = ar_outputs_sink_dropped, .ctx = &c.outputs};
     /* Every source but replay is live; its name decides the events' "source". */

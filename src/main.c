@@ -93,7 +93,9 @@ static void replay_usage(FILE *f)
             "                        syslog+udp://HOST:PORT, syslog+tcp://HOST:PORT,\n"
             "                        syslog+tls://HOST:PORT[?ca=FILE&cert=FILE&key=FILE],\n"
             "                        relp://HOST:PORT[?window=128&timeout=10],\n"
-            "                        unix:PATH[?type=dgram|stream]; syslog and RELP options:\n"
+            "                        unix:PATH[?type=dgram|stream], exec:PROGRAM ARGS (an\n"
+            "                        auditd plugin, with --format raw|enriched);\n"
+            "                        syslog and RELP options:\n"
             "                        ?format=5424|3164&framing=octet|newline&facility=authpriv\n"
             "                        &severity=info&app=auditrelay (see auditrelay(1))\n"
             OUTPUT_QUEUE_USAGE

@@ -67,9 +67,16 @@ struct ar_transport_ops {
     /* The peer acknowledges what it took and the transport resends the rest after a
      * reconnect (RELP): the output's own resend of recent lines is not needed. */
     bool acknowledged;
+    /* Optional: how many recent bytes go again after a broken connection (0: 16 MiB,
+     * what two TCP socket buffers can hold). */
+    size_t recent_max;
+    /* The destination is an auditd plugin: with --format raw or enriched, the
+     * stream carries EOE records, as auditd's dispatcher's does. */
+    bool wants_eoe;
 };
 
 /* The transports, one line each (outputs/registry.c). NULL-terminated. */
+extern const struct ar_transport_ops ar_transport_exec; /* outputs/exec/ */
 extern const struct ar_transport_ops *const ar_transports[];
 
 enum ar_output_policy { AR_OUTPUT_DROP, AR_OUTPUT_BLOCK };
@@ -163,6 +170,9 @@ int ar_outputs_write(void *ctx, const char *lines, size_t len);
 
 /* The capabilities the set's transports still need (bits 1 << CAP_*). */
 uint64_t ar_outputs_capabilities(const struct ar_outputs *set);
+
+/* True when an output of the set wants the dispatcher stream's EOE records. */
+bool ar_outputs_want_eoe(const struct ar_outputs *set);
 
 /* Lines dropped so far, summed over the outputs; ar_sink's dropped callback. */
 uint64_t ar_outputs_dropped(struct ar_outputs *set);

@@ -17,5 +17,6 @@ const struct ar_transport_ops *const ar_transports[] = {
 #if AR_HAVE_KAFKA
     &ar_transport_kafka,
 #endif
+    &ar_transport_exec,
     NULL,
 };

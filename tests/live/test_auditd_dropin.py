@@ -221,7 +221,125 @@ def case_enriched_beside_auditd(m, tmp):
     run_compare(m, tmp, "ENRICHED")
 
 
-CASES = [case_raw_beside_auditd, case_enriched_beside_auditd]
+LAUREL = "/usr/sbin/laurel"
+
+
+def laurel_config(tmp, name):
+    """A laurel configuration writing to its own directory, without the enrichments
+    that depend on what the instance saw before (process tree, environment)."""
+    d = os.path.join(tmp, name)
+    os.makedirs(d)
+    conf = os.path.join(tmp, name + ".toml")
+    with open(conf, "w") as f:
+        f.write(f"""directory = "{d}"
+user = "root"
+statusreport-period = 0
+[auditlog]
+file = "audit.log"
+size = 100000000
+generations = 3
+[transform]
+execve-argv = [ "array" ]
+[translate]
+universal = false
+user-db = false
+[enrich]
+pid = false
+execve-env = []
+container = false
+script = false
+""")
+    return conf, d
+
+
+def laurel_events(d):
+    import json
+    events = []
+    for name in sorted(os.listdir(d)):
+        if name.startswith("audit.log"):
+            with open(os.path.join(d, name)) as f:
+                events += [json.loads(l) for l in f if l.strip()]
+    return events
+
+
+def laurel_window(events, key="ar-dropin-mark"):
+    def serial(e):
+        return int(e["ID"].split(":")[1])
+    marks = sorted(serial(e) for e in events if e.get("SYSCALL", {}).get("key") == key)
+    assert len(marks) >= 2, f"laurel markers missing: {marks}"
+    return [e for e in events if marks[0] <= serial(e) <= marks[-1]]
+
+
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def case_laurel_exec(m, tmp):
+    """laurel as our exec: output and as auditd's plugin: the same events; killed
+    mid-run, it is restarted and no serial is missing."""
+    if not os.access(LAUREL, os.X_OK):
+        raise Skip("laurel (Debian package) not installed")
+    conf_a, dir_a = laurel_config(tmp, "laurel-auditd")
+    conf_b, dir_b = laurel_config(tmp, "laurel-ours")
+    plugin = f"""active = yes
+direction = out
+path = {LAUREL}
+type = always
+args = --config {conf_a}
+format = string
+"""
+    p = start(m, "--source", "multicast", "--no-rules", "--format", "raw",
+              "-o", f"exec:{LAUREL} --config {conf_b}", wait_for="multicast")
+    auditd, _ = start_auditd(m, tmp, "RAW", plugins={"laurel.conf": plugin})
+    mark = add_rules(m, tmp)
+    time.sleep(0.3)
+    marker(mark)
+    workload(tmp)
+    time.sleep(0.3)
+    # Kill our laurel in the middle of the run: the output restarts it.
+    ours_laurel = [c for c in children(p.pid)]
+    assert ours_laurel, "no laurel child of auditrelay"
+    for c in ours_laurel:
+        os.kill(c, signal.SIGKILL)
+    workload(tmp)
+    time.sleep(0.5)
+    workload(tmp)
+    marker(mark)
+    time.sleep(1.5)
+    restarted = children(p.pid)
+    stop_proc(auditd)
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=15)
+    p.err.seek(0)
+    err = p.err.read()
+    assert rc == 0, err
+    assert restarted and restarted != ours_laurel, f"laurel not restarted: {err}"
+    a = laurel_window(laurel_events(dir_a))
+    b = laurel_window(laurel_events(dir_b))
+    ids_a = {e["ID"] for e in a}
+    ids_b = {e["ID"] for e in b}
+    missing = sorted(ids_a - ids_b)
+    extra = sorted(ids_b - ids_a)
+    assert not missing and not extra, f"missing {missing[:5]} extra {extra[:5]}"
+    import json
+    by_id_a = {e["ID"]: json.dumps(e, sort_keys=True) for e in a}
+    differ = [e["ID"] for e in b if json.dumps(e, sort_keys=True) != by_id_a[e["ID"]]]
+    assert not differ, f"{len(differ)} events differ, e.g. {differ[:3]}"
+    dups = len(b) - len(ids_b)
+    print(f"  laurel: {len(ids_a)} events, the same under auditd and under auditrelay; "
+          f"killed once, restarted, 0 missing, {dups} sent twice")
+
+
+CASES = [case_raw_beside_auditd, case_enriched_beside_auditd, case_laurel_exec]
 
 
 def main():
