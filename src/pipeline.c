@@ -20,6 +20,7 @@ struct ar_pipeline {
     int error;                 /* first sink or memory error, sticky */
     uint64_t last_sec;         /* log time of the latest record, for loss events */
     uint64_t drops_reported;   /* sink drops already turned into loss events */
+    uint64_t space_reported[2]; /* sink space warnings already turned into events */
 };
 
 void ar_pipeline_config_default(struct ar_pipeline_config *ret)
@@ -130,8 +131,24 @@ void ar_pipeline_free(struct ar_pipeline *p)
 
 int ar_pipeline_loss(struct ar_pipeline *p, const char *kind, uint64_t count, uint64_t now_sec);
 
+static void report_sink_space(struct ar_pipeline *p)
+{
+    static const char *const kinds[2] = {"space_left", "admin_space_left"};
+    if (!p->cfg.sink.space_warnings)
+        return;
+    uint64_t w[2];
+    p->cfg.sink.space_warnings(p->cfg.sink.ctx, w);
+    for (int i = 0; i < 2; i++) {
+        if (w[i] > p->space_reported[i]) {
+            ar_pipeline_loss(p, kinds[i], w[i] - p->space_reported[i], p->last_sec);
+            p->space_reported[i] = w[i];
+        }
+    }
+}
+
 static void report_sink_drops(struct ar_pipeline *p)
 {
+    report_sink_space(p);
     if (!p->cfg.sink.dropped || p->cfg.sink.dropped(p->cfg.sink.ctx) <= p->drops_reported)
         return;
     /* Events still on the encoding workers or in our buffer reach the sink first,

@@ -17,6 +17,9 @@ struct ar_sink {
      * increases into output_dropped loss events, so every output that still works
      * shows the gap. */
     uint64_t (*dropped)(void *ctx);
+    /* Optional: times the outputs' file systems reached space_left [0] and
+     * admin_space_left [1]; increases become space_left / admin_space_left events. */
+    void (*space_warnings)(void *ctx, uint64_t ret[2]);
     void *ctx;
 };
 

@@ -47,7 +47,8 @@ int ar_encoder_event(struct ar_encoder *e, const struct ar_event *ev, struct ar_
 
 /* Appends a synthetic event reporting lost serials, so that a SIEM sees the loss in
  * the stream: {"type":"AUDITRELAY_LOST",...}. kind is "serial_gap",
- * "kernel_lost", "enobufs" or "output_dropped". */
+ * "kernel_lost", "enobufs", "ring_lost", "output_dropped", or "space_left" and
+ * "admin_space_left" (a file output's free space reached the threshold). */
 int ar_encoder_loss(struct ar_encoder *e, const char *kind, struct ar_span node,
                     uint32_t after_serial, uint64_t count, uint64_t now_sec, struct ar_buf *out);
 

@@ -444,7 +444,7 @@ static void *writer_main(void *arg)
             }
         }
         o->stats.last_error = r;
-        if (o->ops->errors_are_final) {
+        if (o->ops->errors_are_final || r == -ESHUTDOWN) {
             o->failed = true;
             o->stats.lines_dropped += count_lines(o->writing, o->writing_len) +
                                       count_lines(o->filling, o->filling_len);
@@ -700,6 +700,8 @@ struct ar_output_stats ar_output_stats(struct ar_output *o)
         s.has_counts = true;
         o->ops->counts(o->t, &s.delivery);
     }
+    if (o->ops->space_warnings)
+        o->ops->space_warnings(o->t, s.space_warnings);
     return s;
 }
 
@@ -911,6 +913,19 @@ uint64_t ar_outputs_capabilities(const struct ar_outputs *set)
         if (set->v[i]->ops->capabilities)
             caps |= set->v[i]->ops->capabilities(set->v[i]->t);
     return caps;
+}
+
+void ar_outputs_space_warnings(void *ctx, uint64_t ret[2])
+{
+    struct ar_outputs *set = ctx;
+    ret[0] = ret[1] = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        uint64_t w[2] = {0, 0};
+        if (set->v[i]->ops->space_warnings)
+            set->v[i]->ops->space_warnings(set->v[i]->t, w);
+        ret[0] += w[0];
+        ret[1] += w[1];
+    }
 }
 
 bool ar_outputs_want_eoe(const struct ar_outputs *set)

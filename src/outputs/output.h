@@ -32,7 +32,8 @@ struct ar_transport_ops {
     /* Opens or connects. Returns 0 or -errno; the output retries with backoff. */
     int (*connect)(void *t);
     /* Sends the batch. Returns 0 when all of it was handed over, or -errno: the
-     * output disconnects, reconnects and sends the whole batch again. Lines the
+     * output disconnects, reconnects and sends the whole batch again (-ESHUTDOWN:
+     * the output ends for good, as errors_are_final). Lines the
      * transport cannot carry at all (too large for a datagram) are dropped here and
      * counted in *dropped_lines. */
     int (*send)(void *t, const char *lines, size_t len, uint64_t *dropped_lines);
@@ -70,6 +71,9 @@ struct ar_transport_ops {
     /* Optional: how many recent bytes go again after a broken connection (0: 16 MiB,
      * what two TCP socket buffers can hold). */
     size_t recent_max;
+    /* Optional: how many times the destination's file system went at or below its
+     * space_left [0] and admin_space_left [1] thresholds; any thread may call it. */
+    void (*space_warnings)(void *t, uint64_t ret[2]);
     /* The destination is an auditd plugin: with --format raw or enriched, the
      * stream carries EOE records, as auditd's dispatcher's does. */
     bool wants_eoe;
@@ -102,6 +106,7 @@ struct ar_output_stats {
     int last_error;          /* last connect/send error (-errno), 0 when healthy */
     bool has_counts;         /* the transport counts acknowledgements: */
     struct ar_transport_counts delivery;
+    uint64_t space_warnings[2]; /* space_left, admin_space_left reached (file) */
 };
 
 struct ar_output;
@@ -170,6 +175,10 @@ int ar_outputs_write(void *ctx, const char *lines, size_t len);
 
 /* The capabilities the set's transports still need (bits 1 << CAP_*). */
 uint64_t ar_outputs_capabilities(const struct ar_outputs *set);
+
+/* Times the outputs' file systems reached space_left [0] and admin_space_left [1],
+ * summed; ar_sink's space_warnings callback (ctx: the set). */
+void ar_outputs_space_warnings(void *ctx, uint64_t ret[2]);
 
 /* True when an output of the set wants the dispatcher stream's EOE records. */
 bool ar_outputs_want_eoe(const struct ar_outputs *set);
