@@ -78,11 +78,27 @@ int ar_split_host_port(const char *target, char *host, size_t hostlen, char *por
  * keeps a long line's body out of the search. */
 #define LINE_HEAD 160
 
+/* auditd's log lines (--format raw|enriched): "[node=N ]type=T msg=audit(SEC.MS:". */
+static bool auditd_line_time(const char *line, size_t len, uint64_t *ret_sec, uint32_t *ret_ms)
+{
+    const char *key = memmem(line, len < LINE_HEAD ? len : LINE_HEAD, " msg=audit(", 11);
+    if (!key)
+        return false;
+    const char *v = key + 11;
+    char *dot;
+    unsigned long long sec = strtoull(v, &dot, 10);
+    if (dot == v || *dot != '.' || dot + 4 > line + len)
+        return false;
+    *ret_sec = sec;
+    *ret_ms = (uint32_t)strtoul(dot + 1, NULL, 10);
+    return true;
+}
+
 bool ar_line_event_time(const char *line, size_t len, uint64_t *ret_sec, uint32_t *ret_ms)
 {
     const char *key = memmem(line, len < LINE_HEAD ? len : LINE_HEAD, "\"timestamp\":\"", 13);
     if (!key)
-        return false;
+        return auditd_line_time(line, len, ret_sec, ret_ms);
     const char *v = key + 13, *end = line + len;
     if (end - v >= 24 && v[4] == '-' && v[10] == 'T' && v[23] == 'Z') {
         char iso[25];
@@ -106,6 +122,15 @@ bool ar_line_event_time(const char *line, size_t len, uint64_t *ret_sec, uint32_
 
 bool ar_line_node(const char *line, size_t len, const char **ret, size_t *ret_len)
 {
+    if (len > 5 && memcmp(line, "node=", 5) == 0) {
+        /* auditd's log lines: "node=N type=..." */
+        const char *sp = memchr(line + 5, ' ', len - 5);
+        if (!sp)
+            return false;
+        *ret = line + 5;
+        *ret_len = (size_t)(sp - line - 5);
+        return true;
+    }
     const char *key = memmem(line, len < LINE_HEAD ? len : LINE_HEAD, ",\"node\":\"", 9);
     if (!key)
         return false;

@@ -64,5 +64,19 @@ int main(void)
     header(&m, got);
     snprintf(want, sizeof(want), "<157>Nov 23 14:47:05 audit-x[%d]: ", (int)getpid());
     CHECK_STR(got, want);
+    /* --format raw|enriched: the record's own time, not the time of sending (the
+     * header had the sending time before). */
+    {
+        static const char raw[] =
+            "node=h9 type=SYSCALL msg=audit(1795425426.126:36886): arch=c000003e syscall=59";
+        struct ar_syslog_message r;
+        ar_syslog_message_init(&r);
+        snprintf(r.hostname, sizeof(r.hostname), "h1");
+        size_t n = ar_syslog_header(&r, raw, sizeof(raw) - 1, got);
+        got[n] = '\0';
+        snprintf(want, sizeof(want), "<86>1 2026-11-23T09:17:06.126Z h1 auditrelay %d - - ",
+                 (int)getpid());
+        CHECK_STR(got, want);
+    }
     return check_failures ? 1 : 0;
 }
