@@ -339,7 +339,47 @@ format = string
           f"killed once, restarted, 0 missing, {dups} sent twice")
 
 
-CASES = [case_raw_beside_auditd, case_enriched_beside_auditd, case_laurel_exec]
+def case_tracepoint_formats(m, tmp):
+    """The tracepoint source's rendered records in auditd's formats: ausearch reads
+    them (the audit subsystem is not used)."""
+    watched = os.path.join(tmp, "tp-watched")
+    open(watched, "w").close()
+    rules = os.path.join(tmp, "tp.rules")
+    with open(rules, "w") as f:
+        f.write(f"-w {watched} -p r -k ar-dropin-tp\n")
+    line_re = re.compile(r"^(node=\S+ )?type=[A-Z_]+ msg=audit\(\d+\.\d{3}:\d+\): ")
+    found = []
+    for fmt in ("raw", "enriched"):
+        out = os.path.join(tmp, f"tp-{fmt}.log")
+        p = start(m, "--source", "tracepoint", "--rules", rules, "--format", fmt,
+                  "-o", f"file:{out}")
+        if p.poll() is not None:
+            p.err.seek(0)
+            raise Skip("tracepoint source unavailable: " + p.err.read()[-300:])
+        time.sleep(1.0)  # the bpf engine's start-up gap (man page)
+        for _ in range(3):
+            with open(watched) as f:
+                f.read()
+        time.sleep(0.5)
+        stop_proc(p)
+        assert p.returncode == 0
+        lines = read_lines(out)
+        bad = [l for l in lines if not line_re.match(l)]
+        assert not bad, f"{fmt}: not auditd's form: {bad[:2]}"
+        hits = [l for l in lines if 'key="ar-dropin-tp"' in l and "type=SYSCALL" in l]
+        assert len(hits) >= 3, f"{fmt}: {len(hits)} SYSCALL records with the key: {lines[:4]}"
+        if fmt == "enriched":
+            assert all("\x1dARCH=x86_64 SYSCALL=openat" in l for l in hits), hits[0]
+        r = subprocess.run(["ausearch", "-k", "ar-dropin-tp", "-if", out], capture_output=True,
+                           text=True)
+        events = r.stdout.count("----")
+        assert r.returncode == 0 and events >= 3, f"ausearch: {events} events: {r.stderr}"
+        found.append(f"{fmt} {len(lines)} records, ausearch {events} events")
+    print("  tracepoint: " + "; ".join(found))
+
+
+CASES = [case_raw_beside_auditd, case_enriched_beside_auditd, case_laurel_exec,
+         case_tracepoint_formats]
 
 
 def main():
