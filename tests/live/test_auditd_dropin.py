@@ -20,14 +20,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_live  # noqa: E402  (Machine, start, status, sh, the lock)
-from test_live import Machine, Skip, sh, start, status  # noqa: E402
+import test_live  # noqa: E402  (its runner, start, status)
+from test_live import Skip, start, status  # noqa: E402
 
-SKIP = 77
 STAMP = re.compile(r"msg=audit\((\d+)\.(\d+):(\d+)\)")
 
 
@@ -382,42 +380,6 @@ CASES = [case_raw_beside_auditd, case_enriched_beside_auditd, case_laurel_exec,
          case_tracepoint_formats]
 
 
-def main():
-    if os.geteuid() != 0:
-        print("skip: needs root")
-        return SKIP
-    if not shutil.which("auditctl") or not shutil.which("auditd"):
-        print("skip: auditd (Debian package) is missing")
-        return SKIP
-    try:
-        s = status()
-    except Exception as e:
-        print(f"skip: audit unavailable: {e}")
-        return SKIP
-    if s.get("enabled") == "2":
-        print("skip: audit configuration is locked (enabled 2) until reboot")
-        return SKIP
-    lock = test_live.auditnl.lock()  # noqa: F841  (held until exit)
-    failed = 0
-    only = sys.argv[2:]
-    for case in CASES:
-        if only and case.__name__ not in only:
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            os.chmod(tmp, 0o755)
-            try:
-                with Machine() as m:
-                    if m.before["pid"] != "0" and os.path.exists("/proc/" + m.before["pid"]):
-                        raise Skip(f"pid {m.before['pid']} holds the audit slot")
-                    case(m, tmp)
-                print(f"ok   {case.__name__}")
-            except Skip as e:
-                print(f"skip {case.__name__}: {e}")
-            except Exception as e:
-                failed += 1
-                print(f"FAIL {case.__name__}: {type(e).__name__}: {e}")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    # test_live's runner: root, audit available, the lock, a Machine per case.
+    sys.exit(test_live.main(CASES))

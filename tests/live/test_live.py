@@ -529,7 +529,8 @@ CASES = [case_events_and_sigterm, case_sigint_restores, case_config_failure_and_
          case_capabilities, case_reload, case_sigkill_under_load]
 
 
-def main():
+def main(cases=None):
+    """Runs CASES (or another script's cases) under the lock, each in a Machine."""
     if os.geteuid() != 0:
         print("skip: needs root (the audit netlink socket)")
         return SKIP
@@ -546,7 +547,7 @@ def main():
         return SKIP
     lock = auditnl.lock()
     failed = skipped = 0
-    for case in CASES:
+    for case in cases or CASES:
         if ONLY and case.__name__ not in ONLY:
             continue
         with tempfile.TemporaryDirectory() as tmp:

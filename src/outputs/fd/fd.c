@@ -117,17 +117,7 @@ static int file_create(const char *target, const char *options, char *err, size_
                 t->group = pw->pw_gid;
                 t->set_owner = true;
             }
-        } else if (AR_OPTION_IS(&opt, "group")) {
-            struct group *gr = getgrnam(opt.value);
-            if (!gr)
-                r = -EINVAL;
-            else {
-                if (!t->set_owner)
-                    t->owner = (uid_t)-1;
-                t->group = gr->gr_gid;
-                t->set_owner = true;
-            }
-        } else if (AR_OPTION_IS(&opt, "log_group")) {
+        } else if (AR_OPTION_IS(&opt, "group") || AR_OPTION_IS(&opt, "log_group")) {
             /* auditd's log_group: the group of the log files, which are then 0640
              * (0600 for root), on every open, existing files included. */
             struct group *gr = getgrnam(opt.value);
@@ -138,9 +128,11 @@ static int file_create(const char *target, const char *options, char *err, size_
                     t->owner = (uid_t)-1;
                 t->group = gr->gr_gid;
                 t->set_owner = true;
-                t->enforce_mode = true;
-                if (!mode_given)
-                    t->mode = gr->gr_gid == 0 ? 0600 : 0640;
+                if (AR_OPTION_IS(&opt, "log_group")) {
+                    t->enforce_mode = true;
+                    if (!mode_given)
+                        t->mode = gr->gr_gid == 0 ? 0600 : 0640;
+                }
             }
         } else if (AR_OPTION_IS(&opt, "rotate_size") || AR_OPTION_IS(&opt, "max_log_file")) {
             /* auditd's max_log_file is in megabytes: a bare number is MiB here too. */
