@@ -67,4 +67,21 @@ check "run: a bad --max-memory exits 2 before touching the kernel" [ "$(rc "$bin
 check "replay: a 4k memory queue still delivers every event" cmp -s "$tmp/small.json" "$tmp/big.json"
 "$bin" replay -n --progress "$log" > /dev/null 2> "$tmp/err"
 check "--progress draws a bar with a percentage" grep -q '100%' "$tmp/err"
+# exec: runs a plugin with stdin, stdout (/dev/null) and stderr only, and the lines on
+# its stdin; a descriptor we inherited without close-on-exec stays out of it.
+exec 7</dev/null
+"$bin" replay -n -f raw -o "exec:/usr/bin/find /proc/self/fd -mindepth 1 -fprint $tmp/fds" \
+  "$log" 2>/dev/null
+exec 7<&-
+check "exec: the plugin ran" [ -s "$tmp/fds" ]
+check "exec: no inherited descriptor reaches the plugin" sh -c "! grep -q '/fd/7\$' '$tmp/fds'"
+# The dispatcher stream has the EOE records auditd's log leaves out.
+eoe=$fixtures/laurel/src/testdata/record-execve-long.txt
+"$bin" replay -n -f raw -o "exec:/usr/bin/tee $tmp/plugin.raw" "$eoe" > /dev/null 2>&1
+"$bin" replay -n -f raw "$eoe" > "$tmp/plain.raw" 2>/dev/null
+check "exec: the plugin reads the raw lines with EOE, the log without" \
+  sh -c "grep -q '^type=EOE msg' '$tmp/plugin.raw' && ! grep -q '^type=EOE msg' '$tmp/plain.raw' &&
+         grep -v '^type=EOE msg' '$tmp/plugin.raw' | cmp -s - '$tmp/plain.raw'"
+check "exec: a relative program is refused (exit 2)" \
+  [ "$(rc "$bin" replay -o "exec:laurel" "$log")" = 2 ]
 exit $fail

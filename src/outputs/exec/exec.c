@@ -108,6 +108,10 @@ static int exec_connect(void *vt)
      * own): /dev/null, as auditd gives its plugins; stderr stays ours. */
     posix_spawn_file_actions_adddup2(&fa, p[0], STDIN_FILENO);
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    /* Nothing else of ours: descriptors inherited without close-on-exec (from
+     * whoever started us) stay out of the plugin, as auditd's plugins get only
+     * stdin, stdout and stderr. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     sigset_t none, dflt;
     sigemptyset(&none);
     sigfillset(&dflt);
