@@ -76,7 +76,10 @@ exec 7<&-
 check "exec: the plugin ran" [ -s "$tmp/fds" ]
 check "exec: no inherited descriptor reaches the plugin" sh -c "! grep -q '/fd/7\$' '$tmp/fds'"
 # The dispatcher stream has the EOE records auditd's log leaves out.
-eoe=$fixtures/laurel/src/testdata/record-execve-long.txt
+eoe=$tmp/eoe.log
+for s in 1 2 3; do
+  printf 'type=SYSCALL msg=audit(1700000000.00%s:%s): arch=c000003e syscall=2 success=yes exit=3 a0=1 a1=2 a2=3 a3=4 items=0 ppid=1 pid=2 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=1 comm="x" exe="/x" key=(null)\ntype=PROCTITLE msg=audit(1700000000.00%s:%s): proctitle=78\ntype=EOE msg=audit(1700000000.00%s:%s): \n' $s $s $s $s $s $s
+done > "$eoe"
 "$bin" replay -n -f raw -o "exec:/usr/bin/tee $tmp/plugin.raw" "$eoe" > /dev/null 2>&1
 "$bin" replay -n -f raw "$eoe" > "$tmp/plain.raw" 2>/dev/null
 check "exec: the plugin reads the raw lines with EOE, the log without" \
