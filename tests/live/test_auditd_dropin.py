@@ -281,9 +281,10 @@ def children(pid):
     return out
 
 
-def case_laurel_exec(m, tmp):
-    """laurel as our exec: output and as auditd's plugin: the same events; killed
-    mid-run, it is restarted and no serial is missing."""
+def run_laurel(m, tmp, fmt, kill):
+    """laurel as our exec: output and as auditd's plugin (auditd's log_format FMT):
+    the same events; with KILL, ours is killed mid-run, restarted, and no serial is
+    missing."""
     if not os.access(LAUREL, os.X_OK):
         raise Skip("laurel (Debian package) not installed")
     conf_a, dir_a = laurel_config(tmp, "laurel-auditd")
@@ -295,18 +296,18 @@ type = always
 args = --config {conf_a}
 format = string
 """
-    p = start(m, "--source", "multicast", "--no-rules", "--format", "raw",
+    p = start(m, "--source", "multicast", "--no-rules", "--format", fmt.lower(),
               "-o", f"exec:{LAUREL} --config {conf_b}", wait_for="multicast")
-    auditd, _ = start_auditd(m, tmp, "RAW", plugins={"laurel.conf": plugin})
+    auditd, _ = start_auditd(m, tmp, fmt, plugins={"laurel.conf": plugin})
     mark = add_rules(m, tmp)
     time.sleep(0.3)
     marker(mark)
     workload(tmp)
     time.sleep(0.3)
     # Kill our laurel in the middle of the run: the output restarts it.
-    ours_laurel = [c for c in children(p.pid)]
+    ours_laurel = children(p.pid)
     assert ours_laurel, "no laurel child of auditrelay"
-    for c in ours_laurel:
+    for c in ours_laurel if kill else []:
         os.kill(c, signal.SIGKILL)
     workload(tmp)
     time.sleep(0.5)
@@ -320,7 +321,7 @@ format = string
     p.err.seek(0)
     err = p.err.read()
     assert rc == 0, err
-    assert restarted and restarted != ours_laurel, f"laurel not restarted: {err}"
+    assert restarted and (restarted != ours_laurel) == kill, f"laurel restarts: {err}"
     a = laurel_window(laurel_events(dir_a))
     b = laurel_window(laurel_events(dir_b))
     ids_a = {e["ID"] for e in a}
@@ -333,8 +334,17 @@ format = string
     differ = [e["ID"] for e in b if json.dumps(e, sort_keys=True) != by_id_a[e["ID"]]]
     assert not differ, f"{len(differ)} events differ, e.g. {differ[:3]}"
     dups = len(b) - len(ids_b)
-    print(f"  laurel: {len(ids_a)} events, the same under auditd and under auditrelay; "
-          f"killed once, restarted, 0 missing, {dups} sent twice")
+    print(f"  laurel ({fmt}): {len(ids_a)} events, the same under auditd and under "
+          f"auditrelay" + (f"; killed once, restarted, 0 missing, {dups} sent twice" if kill
+                          else f"; {dups} twice"))
+
+
+def case_laurel_exec(m, tmp):
+    run_laurel(m, tmp, "RAW", kill=True)
+
+
+def case_laurel_exec_enriched(m, tmp):
+    run_laurel(m, tmp, "ENRICHED", kill=False)
 
 
 def case_tracepoint_formats(m, tmp):
@@ -377,7 +387,7 @@ def case_tracepoint_formats(m, tmp):
 
 
 CASES = [case_raw_beside_auditd, case_enriched_beside_auditd, case_laurel_exec,
-         case_tracepoint_formats]
+         case_laurel_exec_enriched, case_tracepoint_formats]
 
 
 if __name__ == "__main__":
