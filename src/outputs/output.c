@@ -856,14 +856,19 @@ static void print_output_stats(FILE *f, const char *name, const struct ar_output
                  "again after a failed delivery", (unsigned long long)st->delivery.sent,
                  (unsigned long long)st->delivery.acked, (unsigned long long)st->delivery.awaiting,
                  (unsigned long long)st->delivery.retried);
+    char space[160] = "";
+    if (st->space_warnings[0] || st->space_warnings[1])
+        snprintf(space, sizeof(space), ", free space reached space_left %llu times, "
+                 "admin_space_left %llu times", (unsigned long long)st->space_warnings[0],
+                 (unsigned long long)st->space_warnings[1]);
     fprintf(f,
             "auditrelay: output %s: %llu bytes sent, %llu lines dropped, %llu reconnects, "
             "%llu bytes left in the spool, %llu bytes queued in memory, %llu bytes sent again "
-            "after reconnecting%s%s%s\n",
+            "after reconnecting%s%s%s%s\n",
             name, (unsigned long long)st->bytes_sent, (unsigned long long)st->lines_dropped,
             (unsigned long long)st->reconnects, (unsigned long long)st->spool_now,
             (unsigned long long)st->memory_now, (unsigned long long)st->resent_bytes, delivery,
-            st->last_error ? ", last error: " : "", st->last_error ? strerror(-st->last_error) : "");
+            space, st->last_error ? ", last error: " : "", st->last_error ? strerror(-st->last_error) : "");
 }
 
 void ar_outputs_print_stats(struct ar_outputs *set, FILE *f)
@@ -894,7 +899,8 @@ void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
             ret_total->spool_now += st.spool_now;
             ret_total->resent_bytes += st.resent_bytes;
         }
-        if (report && (st.lines_dropped || st.reconnects || st.spool_now || st.has_counts))
+        if (report && (st.lines_dropped || st.reconnects || st.spool_now || st.has_counts ||
+                       st.space_warnings[0] || st.space_warnings[1]))
             print_output_stats(stderr, name, &st);
     }
     uint64_t retired_dropped = 0;

@@ -164,7 +164,8 @@ def case_logfile_space(ctx):
     assert free < (512 << 10) + 65536, "suspended long before the threshold: %d bytes free" % free
     n = dropped(err)
     assert n == want.count(b"\n") - data.count(b"\n"), (n, want.count(b"\n"), data.count(b"\n"))
-    assert "at or below space_left" in err and "writing suspended" in err, err[-1500:]
+    assert "reaches space_left" in err and "writing suspended" in err, err[-1500:]
+    assert "free space reached space_left 1 times, admin_space_left 1 times" in err, err[-800:]
     T.log("     2 MiB tmpfs: report at space_left 1M, suspended at admin_space_left 512k with "
           "%d bytes free; file = the copy's first %d bytes; %d lines dropped and counted"
           % (free, len(data), n))

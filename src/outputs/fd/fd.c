@@ -371,9 +371,9 @@ static int watch_space(struct fd_transport *t, size_t *room)
         if (!l->below) {
             static const char *const what[] = {"", "", ": writing suspended",
                                                ": the output stops"};
-            fprintf(stderr, "auditrelay: output file:%s: %llu bytes free, at or below %s "
-                            "(%llu)%s\n", t->path, (unsigned long long)avail, space_names[i],
-                    (unsigned long long)at, what[l->action]);
+            fprintf(stderr, "auditrelay: output file:%s: free space reaches %s (%llu bytes; "
+                            "%llu free before this write)%s\n", t->path, space_names[i],
+                    (unsigned long long)at, (unsigned long long)avail, what[l->action]);
             __atomic_add_fetch(&t->warnings[i], 1, __ATOMIC_RELAXED);
             l->below = true;
         }
