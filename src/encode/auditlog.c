@@ -418,8 +418,10 @@ void ar_auditlog_event(const struct ar_auditlog_config *cfg, struct ar_idcache *
             out->len--;
         struct ar_span enriched = ar_event_enriched(ev, i);
         if (cfg->enriched && enriched.len) {
+            /* The names a replayed ENRICHED record came with, to a NUL as the rest. */
+            const char *enul = memchr(enriched.p, '\0', enriched.len);
             ar_buf_putc(out, AR_ENRICH_SEP);
-            ar_buf_put(out, enriched.p, enriched.len);
+            ar_buf_put(out, enriched.p, enul ? (size_t)(enul - enriched.p) : enriched.len);
         } else if (cfg->enriched && FORMAT_BUF_LEN - (out->len - start) > MIN_SPACE_LEFT) {
             put_enrichment(cfg, ids, tokens, r->type, body, out->len - start, out);
         }
