@@ -423,6 +423,10 @@ void ar_auditlog_event(const struct ar_auditlog_config *cfg, struct ar_idcache *
             ar_buf_putc(out, AR_ENRICH_SEP);
             ar_buf_put(out, enriched.p, enul ? (size_t)(enul - enriched.p) : enriched.len);
         } else if (cfg->enriched && FORMAT_BUF_LEN - (out->len - start) > MIN_SPACE_LEFT) {
+            /* libauparse reads the line auditd formatted: the body to its first NUL. */
+            const char *bnul = memchr(body.p, '\0', body.len);
+            if (bnul)
+                body.len = (size_t)(bnul - body.p);
             put_enrichment(cfg, ids, tokens, r->type, body, out->len - start, out);
         }
         ar_buf_putc(out, '\n');
