@@ -361,8 +361,10 @@ static void put_header(struct ar_buf *out, const struct ar_event *ev, uint32_t t
 {
     struct ar_span node = ar_event_node(ev);
     if (node.len) {
+        /* A replayed node name with a NUL in it: to the NUL, as auditd's %s. */
+        const char *nul = memchr(node.p, '\0', node.len);
         AR_BUF_LIT(out, "node=");
-        ar_buf_put(out, node.p, node.len);
+        ar_buf_put(out, node.p, nul ? (size_t)(nul - node.p) : node.len);
         ar_buf_putc(out, ' ');
     }
     AR_BUF_LIT(out, "type=");
@@ -390,6 +392,7 @@ void ar_auditlog_event(const struct ar_auditlog_config *cfg, struct ar_idcache *
             continue;
         size_t start = out->len;
         put_header(out, ev, r->type);
+        size_t msg = out->len;
         struct ar_span body = ar_event_body(ev, i);
         if (r->has_time)
             ar_buf_put(out, stamp, (size_t)slen);
@@ -408,8 +411,8 @@ void ar_auditlog_event(const struct ar_auditlog_config *cfg, struct ar_idcache *
         size_t len = out->len - start;
         for (char *p = line; (p = memchr(p, '\n', len - (size_t)(p - line))); p++)
             *p = ' ';
-        /* A NUL ends auditd's %.*s early. */
-        char *nul = memchr(line, '\0', len);
+        /* A NUL ends auditd's %.*s of the message early. */
+        char *nul = memchr(out->p + msg, '\0', out->len - msg);
         if (nul) {
             out->len = (size_t)(nul - out->p);
             len = out->len - start;
