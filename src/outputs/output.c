@@ -71,7 +71,6 @@ struct ar_output {
     /* The last RECENT_MAX bytes sent, a ring (appending copies the batch, nothing
      * moves), for a resend; only the writer thread touches it. */
     char *recent;
-    size_t recent_max;         /* the ring's size: ops->recent_max or RECENT_MAX */
     size_t recent_head, recent_len;
     bool recent_overwritten;   /* its oldest line may be cut */
     bool resend_recent;        /* the connection broke: send `recent` first */
@@ -225,23 +224,23 @@ static void remember_sent(struct ar_output *o)
 {
     if (!o->ops->spools || o->ops->acknowledged)
         return;
-    if (!o->recent && !(o->recent = malloc(o->recent_max)))
+    if (!o->recent && !(o->recent = malloc(RECENT_MAX)))
         return;
     const char *p = o->writing;
     size_t n = o->writing_len;
-    if (n > o->recent_max) {
+    if (n > RECENT_MAX) {
         /* Only the batch's tail fits: its first line may be cut. */
-        p += n - o->recent_max;
-        n = o->recent_max;
+        p += n - RECENT_MAX;
+        n = RECENT_MAX;
         o->recent_overwritten = true;
     }
-    if (o->recent_len + n > o->recent_max)
+    if (o->recent_len + n > RECENT_MAX)
         o->recent_overwritten = true;
     while (n) {
-        size_t k = o->recent_max - o->recent_head < n ? o->recent_max - o->recent_head : n;
+        size_t k = RECENT_MAX - o->recent_head < n ? RECENT_MAX - o->recent_head : n;
         memcpy(o->recent + o->recent_head, p, k);
-        o->recent_head = (o->recent_head + k) % o->recent_max;
-        o->recent_len = o->recent_len + k > o->recent_max ? o->recent_max : o->recent_len + k;
+        o->recent_head = (o->recent_head + k) % RECENT_MAX;
+        o->recent_len = o->recent_len + k > RECENT_MAX ? RECENT_MAX : o->recent_len + k;
         p += k;
         n -= k;
     }
@@ -256,8 +255,8 @@ static char *recent_lines(const struct ar_output *o, size_t *ret_start, size_t *
     char *out = malloc(o->recent_len);
     if (!out)
         return NULL;
-    size_t from = (o->recent_head + o->recent_max - o->recent_len) % o->recent_max;
-    size_t k = o->recent_max - from < o->recent_len ? o->recent_max - from : o->recent_len;
+    size_t from = (o->recent_head + RECENT_MAX - o->recent_len) % RECENT_MAX;
+    size_t k = RECENT_MAX - from < o->recent_len ? RECENT_MAX - from : o->recent_len;
     memcpy(out, o->recent + from, k);
     memcpy(out + k, o->recent, o->recent_len - k);
     size_t start = 0;
@@ -573,7 +572,6 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
         return -ENOMEM;
     snprintf(o->name, sizeof(o->name), "%s", spec);
     o->ops = ops;
-    o->recent_max = ops->recent_max ? ops->recent_max : RECENT_MAX;
     o->cfg = *cfg;
     o->spool_fd = -1;
     int r = ops->create(tbuf, q ? q + 1 : "", err, errlen, &o->t);

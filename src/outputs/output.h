@@ -68,9 +68,6 @@ struct ar_transport_ops {
     /* The peer acknowledges what it took and the transport resends the rest after a
      * reconnect (RELP): the output's own resend of recent lines is not needed. */
     bool acknowledged;
-    /* Optional: how many recent bytes go again after a broken connection (0: 16 MiB,
-     * what two TCP socket buffers can hold). */
-    size_t recent_max;
     /* Optional: how many times the destination's file system went at or below its
      * space_left [0] and admin_space_left [1] thresholds; any thread may call it. */
     void (*space_warnings)(void *t, uint64_t ret[2]);

@@ -332,7 +332,11 @@ format = string
     import json
     by_id_a = {e["ID"]: json.dumps(e, sort_keys=True) for e in a}
     differ = [e["ID"] for e in b if json.dumps(e, sort_keys=True) != by_id_a[e["ID"]]]
-    assert not differ, f"{len(differ)} events differ, e.g. {differ[:3]}"
+    if differ:
+        ours = next(json.dumps(e, sort_keys=True) for e in b if e["ID"] == differ[0])
+        raise AssertionError(f"{len(differ)} events differ, e.g. {differ[0]}:\n"
+                             f"auditd's laurel: {by_id_a[differ[0]][:1500]}\n"
+                             f"ours:            {ours[:1500]}")
     dups = len(b) - len(ids_b)
     print(f"  laurel ({fmt}): {len(ids_a)} events, the same under auditd and under "
           f"auditrelay" + (f"; killed once, restarted, 0 missing, {dups} sent twice" if kill

@@ -1,12 +1,15 @@
 /* exec: runs a program (an auditd plugin: laurel, audisp-remote, sedispatch...) with
  * the lines on its stdin, as auditd's dispatcher does: the program is started on
  * connect, a program that died (EPIPE, or found gone) is a broken connection, so the
- * output keeps the batch, restarts the program with backoff, spools meanwhile and
- * sends the last lines again (duplicates instead of loss: what sat unread in the pipe
- * or half-processed in the plugin died with it). At the end our side of the pipe is
- * closed and the program is given time to finish, then SIGTERM, then SIGKILL. */
+ * output keeps the batch, restarts the program with backoff and spools meanwhile.
+ * What sat unread in the pipe or half-processed in the plugin died with it: the new
+ * program first gets the last RECENT bytes written again, from the first whole event
+ * (duplicates instead of loss), then the batch from where the dead one stopped. At
+ * the end our side of the pipe is closed and the program is given time to finish,
+ * then SIGTERM, then SIGKILL. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,10 +21,14 @@
 #include <unistd.h>
 
 #include "outputs/output.h"
+#include "util/span.h"
 
 extern char **environ;
 
 #define MAX_ARGS 64
+/* What a dead plugin may have taken with it: its pipe (64 KiB) and the events it
+ * held unfinished. */
+#define RECENT (256u << 10)
 
 struct exec_transport {
     char cmd[1024];        /* the words, NUL-separated */
@@ -29,10 +36,18 @@ struct exec_transport {
     pid_t pid;             /* 0: not running */
     int fd;                /* the pipe's write end, -1 when closed */
     char error[256];
-    /* Where a batch cut short by -EAGAIN goes on (the output sends the same batch
-     * again). */
+    /* Where a batch cut short (-EAGAIN, or the program died) goes on: the output
+     * sends the same batch again. */
     const char *batch;
     size_t batch_len, batch_done;
+    /* The last RECENT bytes written, a ring, and what of it a new program gets
+     * first (linear copy, how much of it is written). */
+    char *ring;
+    size_t ring_head, ring_len;
+    bool ring_cut;         /* its oldest line may be cut */
+    bool started;          /* a program ran before: a new one gets the resend */
+    char *resend;
+    size_t resend_len, resend_done;
 };
 
 static int exec_create(const char *target, const char *options, char *err, size_t errlen,
@@ -93,6 +108,109 @@ static bool reaped(struct exec_transport *t, bool wait_for_it)
     return false;
 }
 
+/* The stamp of an auditd log line ("audit(1700000000.123:42)"), empty for others. */
+static struct ar_span line_stamp(const char *line, const char *end)
+{
+    const char *a = memmem(line, (size_t)(end - line), "msg=audit(", 10);
+    const char *c = a ? memchr(a, ')', (size_t)(end - a)) : NULL;
+    return c ? ar_span_make(a, c) : (struct ar_span){NULL, 0};
+}
+
+/* Where a resend of [p, p + len) starts: a ring that was overwritten starts with a
+ * cut line and maybe the tail of an event whose start is gone (laurel would report
+ * the rest as an event of its own), so the first line and the records of the first
+ * event are left out: that event is the oldest of the RECENT bytes, long processed.
+ * JSON lines are whole events: only the cut line goes. */
+static size_t resend_start(const char *p, size_t len)
+{
+    const char *end = p + len, *nl = memchr(p, '\n', len);
+    if (!nl)
+        return len;
+    const char *q = nl + 1;
+    nl = q < end ? memchr(q, '\n', (size_t)(end - q)) : NULL;
+    struct ar_span first = nl ? line_stamp(q, nl) : (struct ar_span){NULL, 0};
+    while (first.len && q < end) {
+        nl = memchr(q, '\n', (size_t)(end - q));
+        if (!nl || !ar_span_same(line_stamp(q, nl), first))
+            break;
+        q = nl + 1;
+    }
+    return (size_t)(q - p);
+}
+
+static void prepare_resend(struct exec_transport *t)
+{
+    free(t->resend);
+    t->resend = NULL;
+    t->resend_len = t->resend_done = 0;
+    if (!t->ring_len || !(t->resend = malloc(t->ring_len)))
+        return;
+    size_t from = (t->ring_head + RECENT - t->ring_len) % RECENT;
+    size_t k = RECENT - from < t->ring_len ? RECENT - from : t->ring_len;
+    memcpy(t->resend, t->ring + from, k);
+    memcpy(t->resend + k, t->ring, t->ring_len - k);
+    t->resend_len = t->ring_len;
+    if (t->ring_cut)
+        t->resend_done = resend_start(t->resend, t->resend_len);
+}
+
+static void remember(struct exec_transport *t, const char *p, size_t n)
+{
+    if (!t->ring && !(t->ring = malloc(RECENT)))
+        return;
+    if (n > RECENT) {
+        p += n - RECENT;
+        n = RECENT;
+    }
+    if (t->ring_len + n > RECENT)
+        t->ring_cut = true;
+    while (n) {
+        size_t k = RECENT - t->ring_head < n ? RECENT - t->ring_head : n;
+        memcpy(t->ring + t->ring_head, p, k);
+        t->ring_head = (t->ring_head + k) % RECENT;
+        t->ring_len = t->ring_len + k > RECENT ? RECENT : t->ring_len + k;
+        p += k;
+        n -= k;
+    }
+}
+
+/* Writes [p + *done, p + len) to the program, advancing *done (and remembering
+ * what went when `keep`). 0 when all went, -EPIPE when the program is gone,
+ * -EAGAIN after a second without progress (the output's turn: its deadline). */
+static int write_some(struct exec_transport *t, const char *p, size_t len, size_t *done,
+                      bool keep)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (*done < len) {
+        ssize_t n = write(t->fd, p + *done, len - *done);
+        if (n > 0) {
+            if (keep)
+                remember(t, p + *done, (size_t)n);
+            *done += (size_t)n;
+            clock_gettime(CLOCK_MONOTONIC, &start);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN) {
+            int r = -errno;
+            reaped(t, false);
+            return r; /* EPIPE: the program is gone */
+        }
+        /* The pipe is full: the program is slow, hung or dead. */
+        if (reaped(t, false))
+            return -EPIPE;
+        struct pollfd pfd = {.fd = t->fd, .events = POLLOUT};
+        poll(&pfd, 1, 200);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= 1)
+            return -EAGAIN;
+    }
+    return 0;
+}
+
 static int exec_connect(void *vt)
 {
     struct exec_transport *t = vt;
@@ -132,7 +250,9 @@ static int exec_connect(void *vt)
     t->pid = pid;
     t->fd = p[1];
     fcntl(t->fd, F_SETFL, O_NONBLOCK);
-    t->batch = NULL;
+    if (t->started)
+        prepare_resend(t);
+    t->started = true;
     return 0;
 }
 
@@ -141,41 +261,18 @@ static int exec_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
     struct exec_transport *t = vt;
     if (t->fd < 0)
         return -EPIPE;
+    int r = write_some(t, t->resend, t->resend_len, &t->resend_done, false);
+    if (r < 0)
+        return r;
     if (t->batch != lines || t->batch_len != len) {
         t->batch = lines;
         t->batch_len = len;
         t->batch_done = 0;
     }
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    while (t->batch_done < len) {
-        ssize_t n = write(t->fd, lines + t->batch_done, len - t->batch_done);
-        if (n > 0) {
-            t->batch_done += (size_t)n;
-            clock_gettime(CLOCK_MONOTONIC, &start);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN) {
-            int r = -errno;
-            reaped(t, false);
-            return r; /* EPIPE: the program is gone */
-        }
-        /* The pipe is full: the program is slow, hung or dead. */
-        if (reaped(t, false))
-            return -EPIPE;
-        struct pollfd pfd = {.fd = t->fd, .events = POLLOUT};
-        poll(&pfd, 1, 200);
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        /* Give the output a turn now and then (its shutdown deadline); it sends
-         * the same batch again and we go on from where we are. */
-        if (now.tv_sec - start.tv_sec >= 1)
-            return -EAGAIN;
-    }
-    t->batch = NULL;
-    return 0;
+    r = write_some(t, lines, len, &t->batch_done, true);
+    if (r == 0)
+        t->batch = NULL;
+    return r;
 }
 
 /* Ends our side and lets the program finish what it read (timeout_ms), as auditd
@@ -223,6 +320,8 @@ static void exec_destroy(void *vt)
 {
     struct exec_transport *t = vt;
     stop_program(t, 5000);
+    free(t->ring);
+    free(t->resend);
     free(t);
 }
 
@@ -232,11 +331,24 @@ static const char *exec_error(void *vt)
     return t->error[0] ? t->error : NULL;
 }
 
+/* A plugin is started (again) after the collector dropped what it does not need,
+ * and as root it gets no more than our bounding set: keep what auditd's plugins
+ * use. laurel changes to its own user (setuid, setgid, chown of its directory) and
+ * keeps dac_read_search and sys_ptrace to read /proc; others write where root
+ * writes (dac_override, fowner). */
+static uint64_t exec_capabilities(void *vt)
+{
+    (void)vt;
+    return (1ull << CAP_SETUID) | (1ull << CAP_SETGID) | (1ull << CAP_CHOWN) |
+           (1ull << CAP_FOWNER) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_DAC_READ_SEARCH) |
+           (1ull << CAP_SYS_PTRACE);
+}
+
 const struct ar_transport_ops ar_transport_exec = {
     .scheme = "exec", .create = exec_create, .connect = exec_connect, .send = exec_send,
     .finish = exec_finish, .disconnect = exec_disconnect, .destroy = exec_destroy,
-    .error = exec_error, .spools = true, .wants_eoe = true,
-    /* What can die unprocessed with the program: its pipe (64 KiB) and the events
-     * it holds until their end. */
-    .recent_max = 256u << 10,
+    .error = exec_error, .capabilities = exec_capabilities, .spools = true, .wants_eoe = true,
+    /* The transport resends what a dead program may have lost itself (with the
+     * batch it was in the middle of): the output's own 16 MiB resend is not used. */
+    .acknowledged = true,
 };
