@@ -232,7 +232,11 @@ static void reload(struct collector *c)
         fprintf(stderr, "auditrelay: reload: the %s source keeps its rules until a restart\n",
                 c->ops->name);
     size_t before = c->outputs.n;
+    bool eoe = ar_outputs_want_eoe(&c->outputs);
     ar_outputs_commit(&c->outputs, &next, 5000);
+    if (ar_outputs_want_eoe(&c->outputs) != eoe)
+        fprintf(stderr, "auditrelay: reload: EOE records (for exec: outputs) %s only after a "
+                        "restart\n", eoe ? "stop" : "start");
     r->next = c->reloaded;
     c->reloaded = r;
     c->cfg = &r->cfg;
