@@ -97,7 +97,7 @@ static void replay_usage(FILE *f)
             "                        auditd plugin, with --format raw|enriched);\n"
             "                        syslog and RELP options:\n"
             "                        ?format=5424|3164&framing=octet|newline&facility=authpriv\n"
-            "                        &severity=info&app=auditrelay (see auditrelay(1))\n"
+            "                        &severity=info&app=auditrelay (see auditrelay(8))\n"
             OUTPUT_QUEUE_USAGE
             "                            (replay default --max-memory 16M: it waits for a\n"
             "                            slow output rather than dropping)\n"

@@ -1,5 +1,5 @@
 /* Turns a completed event into output lines: one line of our JSON schema
- * (man/auditrelay-json.5) or go-audit's shape, or auditd's own log lines (one per
+ * (man/auditrelay-json.7) or go-audit's shape, or auditd's own log lines (one per
  * record, encode/auditlog.h). Pure: no I/O, no clocks; user names come through an
  * ar_idcache the caller owns. */
 #pragma once

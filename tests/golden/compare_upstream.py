@@ -64,7 +64,7 @@ allow("go-libaudit", "audit-ubuntu17.log", 106081, "keys",
       "corrupt key value with a stray quote: kept raw, not decoded")
 
 # go-libaudit puts the signal name in place of the number (sig=31 -> "SIGSYS").
-# auditrelay-json(5) lists the fields auditrelay interprets and sig is not one of
+# auditrelay-json(7) lists the fields auditrelay interprets and sig is not one of
 # them: we keep the raw 31 and no interp, so nothing of ours equals "SIGSYS". Not a
 # wrong value, a missing interpretation (reported; remove this entry when signal
 # names are added to interp).

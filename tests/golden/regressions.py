@@ -6,7 +6,7 @@ Usage: regressions.py AUDITRELAY [NAME...]
 
 Each case feeds a few audit lines to `auditrelay replay -n` on stdin and checks one
 fact of the JSON (or of the summary on stderr). A case states the input, what the
-schema (man/auditrelay-json.5) or the reference (libauparse, the kernel) expects,
+schema (man/auditrelay-json.7) or the reference (libauparse, the kernel) expects,
 and prints what we produced when it fails. A case is named after the corpus file
 where the bug showed up, so the corpus golden files can be regenerated once it is
 fixed.

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Every man page renders without a warning: groff -ww -z with the man macros, on a
 # terminal (as man(1) shows it) and on the default typesetter device, and man -l
-# renders it; and every long option that a command's --help names is in auditrelay(1).
+# renders it; and every long option that a command's --help names is in auditrelay(8).
 # Usage: test_man.sh MAN_DIR AUDITRELAY
 set -u
 dir=$1 bin=$2
@@ -22,11 +22,11 @@ for page in "$dir"/*.[1-9]; do
   fi
 done
 # The page's text with \- as -, then each --option of every command's help in it.
-text=$(sed 's/\\-/-/g' "$dir/auditrelay.1")
+text=$(sed 's/\\-/-/g' "$dir/auditrelay.8")
 for cmd in run replay rules config status; do
   for opt in $("$bin" "$cmd" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u); do
     if ! printf '%s\n' "$text" | grep -q -e "$opt\([^a-z-]\|$\)"; then
-      echo "FAIL auditrelay $cmd --help names $opt, auditrelay.1 does not"; fail=1
+      echo "FAIL auditrelay $cmd --help names $opt, auditrelay.8 does not"; fail=1
     fi
   done
 done

@@ -125,7 +125,7 @@ def run_ours(auditrelay, path):
         if ts is None:
             # A record without a stamp ("type=UNKNOWN[1329] msg=?" in audit-rhel7.log)
             # is a one-record event with "timestamp": null in our schema (see
-            # auditrelay-json(5)); libauparse cannot parse its header and skips the
+            # auditrelay-json(7)); libauparse cannot parse its header and skips the
             # line, so there is no libauparse event to compare it with. Such events
             # are counted and listed, not compared; any other record of the file is.
             if len(recs) != 1:
