@@ -57,7 +57,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "rules"))
+sys.path.insert(0, os.path.join(HERE, "..", "outputs"))
 import auditnl  # noqa: E402  (tests/rules: the audit lock)
+from test_outputs import Ctx, Skip, log  # noqa: E402  (the output tests' per-case context)
 
 SKIP = 77
 BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
@@ -68,48 +70,6 @@ KAFKA_MOCK = os.environ.get("AR_KAFKA_MOCK", "")
 LOG1 = "corpora/go-libaudit/auparse/testdata/audit-rhel7.log"
 LOG2 = "corpora/audit-userspace/auparse/test/test4.log"  # a 16 KB event (long EXECVE)
 MAX_DATAGRAM = 8192
-
-
-class Skip(Exception):
-    pass
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-class Ctx:
-    """Per case: a temporary directory and every process the case started."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.procs = []
-        self.closers = []
-
-    def path(self, *names):
-        return os.path.join(self.tmp, *names)
-
-    def popen(self, args, **kw):
-        p = subprocess.Popen(args, **kw)
-        self.procs.append(p)
-        return p
-
-    def cleanup(self):
-        for c in reversed(self.closers):
-            try:
-                c()
-            except Exception:
-                pass
-        for p in self.procs:
-            if p.poll() is None:
-                try:
-                    p.kill()
-                except OSError:
-                    pass
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
 
 
 def free_port(kind=socket.SOCK_STREAM):
