@@ -201,8 +201,27 @@ def event_ms(event):
     return int(to.iso_to_dt(ts).timestamp() * 1000 + 0.5)
 
 
-def check(ref, recs, key_of, what):
-    """Every reference line once (duplicates counted), in order per key, keys and
+def moved(want, got):
+    """How many of got's lines are out of want's order: len(got) minus its longest
+    run in want's order (a longest increasing subsequence of their positions)."""
+    pos = {line: i for i, line in enumerate(want)}
+    tails = []
+    for line in got:
+        p = pos[line]
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if tails[mid] < p:
+                lo = mid + 1
+            else:
+                hi = mid
+        tails[lo:lo + 1] = [p]
+    return len(got) - len(tails)
+
+
+def check(ref, recs, key_of, what, moved_ok=0):
+    """Every reference line once (duplicates counted), in order per key (at most
+    moved_ok lines out of it: those a replaced producer sent again), keys and
     timestamps right, offsets without holes. Returns the number of duplicates."""
     problems = []
     by_part = collections.defaultdict(list)
@@ -245,13 +264,20 @@ def check(ref, recs, key_of, what):
                 got_by_key[k].append(r[4])
     if bad_meta:
         problems.append("%d messages with a key or timestamp that is not their event's" % bad_meta)
+    out_of_order = 0
     for k, lines in ref_by_key.items():
         if k is not None and len(part_of_key[k]) > 1:
             problems.append("key %s is in partitions %s" % (k, sorted(part_of_key[k])))
         if k is not None and got_by_key[k] != lines:
+            n = moved(lines, [l for l in got_by_key[k] if l in set(lines)])
+            out_of_order += n
             first = next((i for i, (a, b) in enumerate(zip(lines, got_by_key[k])) if a != b),
                          min(len(lines), len(got_by_key[k])))
-            problems.append("key %s: out of order from its event %d of %d" % (k, first, len(lines)))
+            log("     key %s: %d events out of order, the first at %d of %d" % (
+                k, n, first, len(lines)))
+    if out_of_order > moved_ok:
+        problems.append("%d events out of order per key (at most %d allowed: lines sent again)"
+                        % (out_of_order, moved_ok))
     log("     %s: %d events, %d messages in %d partitions (%s), %d duplicates" % (
         what, len(ref), len(recs), len(by_part),
         ", ".join("p%d %d" % (p, len(rs)) for p, rs in sorted(by_part.items())), dups))
@@ -361,10 +387,12 @@ def case_kafka_failures(ctx):
     outage = [l for l in err.splitlines() if "events wait" in l or "acknowledge again" in l]
     log("     spool peak %d bytes; %s" % (peak_spool, stats_line(err)))
     log("     stderr about the outages: " + " | ".join(outage)[:900])
-    consumer.wait(len(ref), 60)
-    dups = check(ref, consumer.records(), node_key, "fleet log with failures")
     again = re.search(r"(\d+) sent again after a failed delivery", err)
     again = int(again.group(1)) if again else 0
+    consumer.wait(len(ref), 60)
+    # A fatal producer error loses the order of what the old producer had in flight:
+    # lines it got acknowledged after the failed ones come before their resend.
+    dups = check(ref, consumer.records(), node_key, "fleet log with failures", moved_ok=again)
     log("     %d duplicates; %d lines sent again after a failed delivery (the replaced "
         "producer's unacknowledged lines: each may arrive twice)" % (dups, again))
     assert dups <= again, "%d duplicates but only %d lines were sent again" % (dups, again)
