@@ -48,6 +48,7 @@ void ar_collector_config_default(struct ar_collector_config *ret)
     *ret = (struct ar_collector_config){
         .source = AR_SOURCE_AUTO,
         .enable = true,
+        .install_rules = true,
         .backlog_limit = 8192,
         .rcvbuf = 32 << 20,
     };
@@ -63,34 +64,6 @@ static const char *const source_names[] = {
 };
 
 static void stop(struct collector *c);
-
-int ar_collector_parse_source(const char *s, enum ar_source_mode *ret)
-{
-    if (strcmp(s, "auto") == 0) {
-        *ret = AR_SOURCE_AUTO;
-        return 0;
-    }
-    /* Replay is a command of its own, not a --source. */
-    for (size_t i = 0; i < sizeof(source_names) / sizeof(source_names[0]); i++)
-        if (source_names[i] && i != AR_SOURCE_REPLAY && strcmp(s, source_names[i]) == 0) {
-            *ret = (enum ar_source_mode)i;
-            return 0;
-        }
-    return -EINVAL;
-}
-
-int ar_collector_parse_engine(const char *s, enum ar_tp_engine_choice *ret)
-{
-    static const char *const names[] = {[AR_TP_ENGINE_AUTO] = "auto",
-                                        [AR_TP_ENGINE_BPF] = "bpf",
-                                        [AR_TP_ENGINE_PERF] = "perf"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(s, names[i]) == 0) {
-            *ret = (enum ar_tp_engine_choice)i;
-            return 0;
-        }
-    return -EINVAL;
-}
 
 /* The sink the source calls. */
 static int sink_record(void *ctx, const struct ar_record *rec)

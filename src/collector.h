@@ -40,7 +40,7 @@ struct ar_collector_config {
     struct ar_output_config output; /* queue bounds, spool, policy */
     const char *rules[AR_MAX_RULE_PATHS]; /* rule files/dirs; none: the default set */
     size_t nrules;
-    bool no_rules;              /* install no rules at all */
+    bool install_rules;         /* false: install no rules at all (--no-rules) */
     bool keep_rules;            /* leave the installed rules in place on exit */
     /* replay: the files ("-" stdin; none: stdin), progress bar, no report */
     char *const *files;
@@ -56,11 +56,6 @@ struct ar_collector_config {
 };
 
 void ar_collector_config_default(struct ar_collector_config *ret);
-
-/* The words of --source and --tracepoint-engine (and their config keys): "auto",
- * "unicast", "multicast", "tracepoint"; "auto", "bpf", "perf". Return 0 or -EINVAL. */
-int ar_collector_parse_source(const char *s, enum ar_source_mode *ret);
-int ar_collector_parse_engine(const char *s, enum ar_tp_engine_choice *ret);
 
 /* Runs until SIGINT/SIGTERM, or the end of the input for replay. Returns the
  * process exit status (0 clean stop; 1 on a setup, input or output error, which it

@@ -15,7 +15,3 @@ int ar_config_load(const char *path, struct ar_collector_config *cfg);
 
 /* Frees the strings loaded configurations point to (call after the run). */
 void ar_config_release(void);
-
-/* The keys the file accepts, in the loader's table order: key i's name, its section in
- * *ret_section; NULL past the last. Static strings. */
-const char *ar_config_key(size_t i, const char **ret_section);

@@ -216,7 +216,7 @@ int ar_status_cli(int argc, char **argv)
         case 'm': {
             char err[256];
             if (ar_metrics_parse_listen(optarg, &given, err, sizeof(err)) < 0) {
-                fprintf(stderr, "auditrelay status: --metrics: %s\n", err);
+                fprintf(stderr, "auditrelay status: --metrics wants [ADDR:]PORT: %s\n", err);
                 return EXIT_USAGE;
             }
             have_given = true;

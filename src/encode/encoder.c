@@ -1208,26 +1208,6 @@ static void put_goaudit(struct ar_encoder *e, const struct ar_event *ev, struct 
     AR_BUF_LIT(b, "}}\n");
 }
 
-int ar_format_parse(const char *name, enum ar_format *ret)
-{
-    static const struct {
-        const char *name;
-        enum ar_format f;
-    } names[] = {
-        {"json", AR_FORMAT_JSON},
-        {"go-audit", AR_FORMAT_GOAUDIT},
-        {"raw", AR_FORMAT_RAW},
-        {"enriched", AR_FORMAT_ENRICHED},
-    };
-    for (size_t i = 0; i < AR_ARRAY_SIZE(names); i++) {
-        if (strcmp(name, names[i].name) == 0) {
-            *ret = names[i].f;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
 int ar_encoder_event(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *out)
 {
     size_t mark = out->len;

@@ -16,10 +16,6 @@ enum ar_format {
     AR_FORMAT_ENRICHED, /* auditd's log_format = ENRICHED: names after 0x1d */
 };
 
-/* The --format and `format =` names: json, go-audit, raw, enriched. Returns 0 or
- * -EINVAL, *ret untouched then. */
-int ar_format_parse(const char *name, enum ar_format *ret);
-
 struct ar_encoder_config {
     enum ar_format format;
     const char *source;       /* "replay", "netlink"...: the event's "source" field */

@@ -40,6 +40,7 @@ int ar_parse_size(const char *s, uint64_t *ret)
     case 'k': case 'K': shift = 10; end++; break;
     case 'm': case 'M': shift = 20; end++; break;
     case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
     default: break;
     }
     if (*end || v > (UINT64_MAX >> shift))

@@ -15,7 +15,7 @@ struct ar_option {
 /* Takes the next option from *rest (advancing it); false at the end. */
 bool ar_option_next(const char **rest, struct ar_option *ret);
 
-/* "100M", "4k", "1G", "123": bytes. Returns 0 or -EINVAL. */
+/* "100M", "4k", "1G", "1T", "123": bytes. Returns 0 or -EINVAL. */
 int ar_parse_size(const char *s, uint64_t *ret);
 
 /* Splits "host:port" or "[v6]:port"; returns 0 or -EINVAL. */

@@ -51,7 +51,7 @@ check "config: unknown setting exits 2" [ "$code" = 2 ]
 check "config: error names file:line" grep -q "unknown.conf:3: unknown setting 'bogus'" "$tmp/err"
 printf '[collector]\nbacklog_limit = -5\n' > "$tmp/value.conf"
 "$bin" -c "$tmp/value.conf" 2> "$tmp/err"
-check "config: bad value names file:line" grep -q "value.conf:2: invalid value '-5' for backlog_limit" "$tmp/err"
+check "config: bad value names file:line" grep -q "value.conf:2: backlog_limit wants a number from 0 to 4294967295, got '-5'" "$tmp/err"
 check "config: missing file given explicitly exits 2" [ "$(rc "$bin" -c "$tmp/none.conf")" = 2 ]
 check "run: bad --source exits 2" [ "$(rc "$bin" --source nowhere)" = 2 ]
 check "run: --failure-mode 3 exits 2" [ "$(rc "$bin" --failure-mode 3)" = 2 ]

@@ -385,7 +385,7 @@ def case_listen_errors(ctx):
     with open(conf, "w") as f:
         f.write("[collector]\nsource = multicast\nmetrics = 127.0.0.1:http\n")
     r = subprocess.run([BIN, "run", "--config", conf], capture_output=True, timeout=20)
-    assert r.returncode == 2 and ("%s:3: metrics:" % conf).encode() in r.stderr, r.stderr
+    assert r.returncode == 2 and ("%s:3: metrics wants [ADDR:]PORT:" % conf).encode() in r.stderr, r.stderr
     log("     config -> %s" % r.stderr.decode().strip())
     # A port in use: said, exit 1, before any source is opened.
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -221,7 +221,7 @@ static int install_rules(struct netlink_source *s)
     const struct ar_collector_config *cfg = s->cfg;
     /* The default set only when we are the audit daemon: beside auditd, its
      * administrator decides the rules. Rules given explicitly are always loaded. */
-    if (cfg->no_rules || (cfg->nrules == 0 && !s->own_pid))
+    if (!cfg->install_rules || (cfg->nrules == 0 && !s->own_pid))
         return 0;
     struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules};
     if (ar_rules_collector_start(&rcfg, stderr, &s->rules) < 0)
@@ -486,7 +486,7 @@ static int netlink_reload(void *p, const struct ar_collector_config *cfg)
     struct netlink_source *s = p;
     struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules};
     struct ar_rules *rules = NULL;
-    if (!cfg->no_rules && (cfg->nrules || s->own_pid)) {
+    if (cfg->install_rules && (cfg->nrules || s->own_pid)) {
         int r = ar_rules_collector_compile(&rcfg, stderr, &rules);
         if (r < 0)
             return r;

@@ -163,7 +163,7 @@ static int tp_open(const struct ar_collector_config *cfg, const struct ar_source
     s->sink = *sink;
     struct ar_rules *rules = NULL;
     struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules};
-    int r = cfg->no_rules ? 0 : ar_rules_collector_compile(&rcfg, stderr, &rules);
+    int r = !cfg->install_rules ? 0 : ar_rules_collector_compile(&rcfg, stderr, &rules);
     if (r == 0 && !rules) {
         snprintf(why, whylen, "the tracepoint source has nothing to trace: give it rules "
                               "(--rules FILE)");
