@@ -5,21 +5,22 @@
 - every option has help, an argument name when it takes one, bounds when it is a number
   or a size, and a config key, unless it is replay's own (replay reads no file) or an
   action (--config, --help, --version);
-- the documented default of each key is what the code sets;
+- the documented default of each key is what the code sets, and what the installed
+  default configuration shows commented out (where the default is a value);
 - --help of each command lists its options; auditrelay.conf(5) gives each key its
   option, default, bounds and words; auditrelay(8) names every option;
 - the command line and the config file refuse the same out-of-range values with the
   same words (`auditrelay: --NAME WHY` and `FILE:LINE: KEY WHY`), and both take the
   bounds themselves.
 
-Usage: test_settings.py AUDITRELAY MAN_DIR"""
+Usage: test_settings.py AUDITRELAY MAN_DIR DEFAULT_CONFIG"""
 import os
 import re
 import subprocess
 import sys
 import tempfile
 
-BIN, MAN = (os.path.abspath(a) for a in sys.argv[1:3])
+BIN, MAN, CONF = (os.path.abspath(a) for a in sys.argv[1:4])
 failures = []
 checked = 0
 SETTINGS = {"bool", "number", "size", "choice", "string", "list", "listen"}
@@ -68,6 +69,16 @@ def conf_entries(text):
             entries[key] += re.sub(r"^\.[A-Z]+\s*", "", line).replace('"', "") + " "
     return {k: re.sub(r"\s+", " ", v.replace(" .", ".").replace(" ,", ",")) for k, v in
             entries.items()}
+
+
+def conf_defaults(path):
+    """key -> the value of its first commented `#key = value` line."""
+    keys = {}
+    for line in open(path, encoding="utf-8"):
+        m = re.match(r"#(\w+) = (.*)$", line.rstrip("\n"))
+        if m:
+            keys.setdefault(m.group(1), m.group(2))
+    return keys
 
 
 def bad_values(row):
@@ -185,6 +196,7 @@ def main():
     conf5 = man_text(os.path.join(MAN, "auditrelay.conf.5"))
     entries = conf_entries(conf5)
     page8 = man_text(os.path.join(MAN, "auditrelay.8"))
+    shown = conf_defaults(CONF)
     helps = {cmd: run([BIN, cmd, "--help"]).stdout for cmd in ("run", "replay")}
     for row in rows:
         opt, key, t = row["option"], row["key"], row["type"]
@@ -218,6 +230,10 @@ def main():
                 check(size(dflt) == size(v), f"{key}: documented default {dflt!r}, the code's {v!r}")
             elif t == "listen":
                 check(dflt == v, f"{key}: documented default {dflt!r}, the code's {v!r}")
+            if t in ("bool", "choice", "number", "size") and dflt != "not set" and (
+                    dflt == v or size(dflt)):
+                check(shown.get(key) == dflt, f"{CONF} shows #{key} = {shown.get(key)!r}, "
+                      f"the default is {dflt!r}")
             # auditrelay.conf(5): the option, the default, the bounds, the words.
             e = entries.get(key, "")
             if check(e, f"auditrelay.conf(5) has an entry for {key}"):
