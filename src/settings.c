@@ -443,6 +443,8 @@ enum ar_args_result ar_settings_parse_args(enum ar_command cmd, const char *prog
             const char *arg = argv[optind - 1];
             if (c == ':')
                 fprintf(stderr, "%s: %s wants an argument\n", prog, arg);
+            else if (optopt >= 256) /* a flag given a value: --takeover=yes */
+                fprintf(stderr, "%s: --%s takes no argument\n", prog, table[optopt - 256].option);
             else if (optopt)
                 fprintf(stderr, "%s: unknown option '-%c'\n", prog, optopt);
             else

@@ -212,6 +212,19 @@ def main():
         for cmd in row["commands"].split(","):
             check(re.search(rf"--{re.escape(opt)}\b", helps[cmd]), f"{cmd} --help lists {where}")
         check(re.search(rf"--{re.escape(opt)}\b", page8), f"auditrelay(8) names {where}")
+        # A flag given a value, an option without its value: named, exit 2.
+        for cmd in row["commands"].split(","):
+            prog = "auditrelay" if cmd == "run" else "auditrelay replay"
+            if t == "bool":
+                r = cli(cmd, [f"--{opt}=yes"])
+                want = f"{prog}: --{opt} takes no argument"
+            elif takes_arg:
+                r = run([BIN, cmd, f"--{opt}"])
+                want = f"{prog}: --{opt} wants an argument"
+            else:
+                continue
+            check(r.returncode == 2 and first_line(r.stderr) == want,
+                  f"{want!r} (exit 2), got {r.returncode}: {first_line(r.stderr)!r}")
         if t not in SETTINGS:
             continue
         if key == "-":
