@@ -1,0 +1,1137 @@
+#include "enrich/proctable.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "enrich/decode.h"
+#include "enrich/tables.h"
+#include "parse/tokenize.h"
+
+#define NONE UINT32_MAX
+#define SYSCALL_FIELDS 96
+#define EXECVE_FIELDS 256
+#define ARGV_BYTES 4096        /* argv joined with spaces for argv rules (laurel's default) */
+#define SCRIPT_ARGS 8          /* arguments looked at for an interpreter's script */
+#define CLONE_THREAD_FLAG 0x00010000u
+
+enum entry_flags {
+    F_START = 1u << 0,         /* start_ms known (we saw the fork) */
+    F_EXITED = 1u << 1,
+    F_INDEXED = 1u << 2,       /* the pid index points here */
+    F_FROM_PROC = 1u << 3,
+    F_EXE_TRUNC = 1u << 5,
+    F_SCRIPT_TRUNC = 1u << 6,
+};
+
+struct entry {
+    uint32_t pid, ppid;
+    uint32_t gen;              /* bumped when the slot is reused; 0: never used */
+    uint32_t parent_idx, parent_gen;
+    uint32_t hash_next;
+    uint32_t lru_prev, lru_next;
+    uint64_t start_ms;
+    uint64_t labels;
+    uint16_t flags;
+    uint16_t exe_len, script_len;
+    uint8_t comm_len;
+    char exe[AR_PROC_EXE_MAX];
+    char script[AR_PROC_EXE_MAX];
+    char comm[AR_PROC_COMM_MAX];
+};
+
+enum want { WANT_NOTHING, WANT_ARGV, WANT_PROCTITLE };
+
+struct pending {
+    uint32_t serial, node_hash;
+    uint32_t idx, gen;
+    uint64_t labels;
+    uint8_t used, want;
+};
+
+enum rule_kind { RULE_KEY, RULE_EXE, RULE_ARGV, RULE_SCRIPT };
+
+struct label_rule {
+    char *name;
+    enum rule_kind kind;
+    char *key;                 /* RULE_KEY: the key itself */
+    regex_t re;
+    bool compiled;
+    uint64_t bit;              /* rules with one name share a bit */
+};
+
+/* What one event says about its program's arguments (EXECVE records, or PROCTITLE
+ * for a pid first seen) and its cwd, gathered while its records come and finished by
+ * a record of another kind or event, or by its completion. Records of an event may
+ * come before its SYSCALL record (a reordered log): then the state waits for it. */
+struct argv_state {
+    bool active;
+    uint32_t serial, node_hash;
+    uint32_t pslot;            /* pending slot of the event; NONE before its SYSCALL */
+    uint8_t want;              /* the pending slot's */
+    uint16_t cwd_len;
+    bool have_cwd;
+    char cwd[AR_PROC_EXE_MAX];
+    size_t len;
+    bool full;
+    uint32_t nargs;
+    uint32_t arg_off[SCRIPT_ARGS], arg_len[SCRIPT_ARGS];
+    char buf[ARGV_BYTES + 1];
+};
+
+struct ar_proctab {
+    struct ar_proctab_config cfg;
+    struct ar_proctab_stats stats;
+    struct entry *entries;
+    uint32_t size, nused;
+    uint32_t *buckets;
+    uint32_t bucket_mask;
+    uint32_t lru_head, lru_tail;
+    struct pending *pending;
+    uint32_t pending_mask, npending;
+    struct label_rule rules[AR_PROC_MAX_LABELS];
+    size_t nrules;
+    bool has_kind[4];
+    struct argv_state argv;
+    struct ar_field fields[EXECVE_FIELDS];
+    unsigned char scratch[ARGV_BYTES];
+};
+
+void ar_proctab_config_default(struct ar_proctab_config *ret)
+{
+    *ret = (struct ar_proctab_config){.size = 16384, .depth = 4, .max_pending = 8192};
+}
+
+/* ---- label rules ---- */
+
+static int parse_rule(const char *rule, struct label_rule *ret, char *err, size_t errlen)
+{
+    const char *c1 = strchr(rule, ':');
+    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c1 || !c2 || c1 == rule || !c2[1]) {
+        snprintf(err, errlen, "label rule '%s': wants NAME:key|exe|argv|script:PATTERN", rule);
+        return -EINVAL;
+    }
+    for (const char *p = rule; p < c1; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.')) {
+            snprintf(err, errlen, "label rule '%s': a label name is letters, digits, '_', '-', '.'",
+                     rule);
+            return -EINVAL;
+        }
+    }
+    struct ar_span kind = {c1 + 1, (size_t)(c2 - c1 - 1)};
+    enum rule_kind k;
+    if (AR_SPAN_IS(kind, "key"))
+        k = RULE_KEY;
+    else if (AR_SPAN_IS(kind, "exe"))
+        k = RULE_EXE;
+    else if (AR_SPAN_IS(kind, "argv"))
+        k = RULE_ARGV;
+    else if (AR_SPAN_IS(kind, "script"))
+        k = RULE_SCRIPT;
+    else {
+        snprintf(err, errlen, "label rule '%s': match on key, exe, argv or script, not '%.*s'",
+                 rule, (int)kind.len, kind.p);
+        return -EINVAL;
+    }
+    const char *pattern = c2 + 1;
+    *ret = (struct label_rule){.kind = k};
+    if (k != RULE_KEY) {
+        int r = regcomp(&ret->re, pattern, REG_EXTENDED | REG_NOSUB);
+        if (r != 0) {
+            char why[128];
+            regerror(r, &ret->re, why, sizeof(why));
+            snprintf(err, errlen, "label rule '%s': bad regular expression: %s", rule, why);
+            return -EINVAL;
+        }
+        ret->compiled = true;
+    }
+    ret->name = strndup(rule, (size_t)(c1 - rule));
+    ret->key = k == RULE_KEY ? strdup(pattern) : NULL;
+    if (!ret->name || (k == RULE_KEY && !ret->key)) {
+        free(ret->name);
+        free(ret->key);
+        if (ret->compiled)
+            regfree(&ret->re);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void free_rule(struct label_rule *r)
+{
+    free(r->name);
+    free(r->key);
+    if (r->compiled)
+        regfree(&r->re);
+}
+
+int ar_proctab_label_check(const char *rule, char *errbuf, size_t errlen)
+{
+    struct label_rule r;
+    int rc = parse_rule(rule, &r, errbuf, errlen);
+    if (rc == 0)
+        free_rule(&r);
+    return rc;
+}
+
+const char *ar_proctab_label_name(const struct ar_proctab *t, size_t i)
+{
+    size_t bit = 0;
+    for (size_t j = 0; j < t->nrules; j++) {
+        bool first = true;
+        for (size_t k = 0; k < j; k++)
+            if (strcmp(t->rules[k].name, t->rules[j].name) == 0)
+                first = false;
+        if (first && bit++ == i)
+            return t->rules[j].name;
+    }
+    return NULL;
+}
+
+/* Matches the rules of one kind against text (bytes; cut at a NUL, as a C string). */
+static uint64_t match_rules(struct ar_proctab *t, enum rule_kind kind, const char *p, size_t len)
+{
+    if (!t->has_kind[kind])
+        return 0;
+    char buf[ARGV_BYTES + 1];
+    if (len > ARGV_BYTES)
+        len = ARGV_BYTES;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    uint64_t bits = 0;
+    for (size_t i = 0; i < t->nrules; i++) {
+        const struct label_rule *r = &t->rules[i];
+        if (r->kind != kind)
+            continue;
+        bool hit = kind == RULE_KEY ? strcmp(r->key, buf) == 0 && strlen(buf) == len
+                                    : regexec(&r->re, buf, 0, NULL, 0) == 0;
+        if (hit)
+            bits |= r->bit;
+    }
+    return bits;
+}
+
+/* ---- entries: pid index and LRU ---- */
+
+static uint32_t bucket_of(const struct ar_proctab *t, uint32_t pid)
+{
+    return (pid * 0x9E3779B1u) & t->bucket_mask;
+}
+
+static uint32_t find_pid(const struct ar_proctab *t, uint32_t pid)
+{
+    for (uint32_t i = t->buckets[bucket_of(t, pid)]; i != NONE; i = t->entries[i].hash_next)
+        if (t->entries[i].pid == pid)
+            return i;
+    return NONE;
+}
+
+static void unindex(struct ar_proctab *t, uint32_t idx)
+{
+    struct entry *e = &t->entries[idx];
+    if (!(e->flags & F_INDEXED))
+        return;
+    uint32_t *link = &t->buckets[bucket_of(t, e->pid)];
+    while (*link != idx)
+        link = &t->entries[*link].hash_next;
+    *link = e->hash_next;
+    e->flags &= (uint16_t)~F_INDEXED;
+}
+
+/* Makes idx the entry for its pid (a former one is another process now). */
+static void index_entry(struct ar_proctab *t, uint32_t idx)
+{
+    struct entry *e = &t->entries[idx];
+    uint32_t old = find_pid(t, e->pid);
+    if (old != NONE)
+        unindex(t, old);
+    uint32_t *head = &t->buckets[bucket_of(t, e->pid)];
+    e->hash_next = *head;
+    *head = idx;
+    e->flags |= F_INDEXED;
+}
+
+static void lru_unlink(struct ar_proctab *t, uint32_t idx)
+{
+    struct entry *e = &t->entries[idx];
+    if (e->lru_prev != NONE)
+        t->entries[e->lru_prev].lru_next = e->lru_next;
+    else
+        t->lru_head = e->lru_next;
+    if (e->lru_next != NONE)
+        t->entries[e->lru_next].lru_prev = e->lru_prev;
+    else
+        t->lru_tail = e->lru_prev;
+}
+
+static void lru_push_front(struct ar_proctab *t, uint32_t idx)
+{
+    struct entry *e = &t->entries[idx];
+    e->lru_prev = NONE;
+    e->lru_next = t->lru_head;
+    if (t->lru_head != NONE)
+        t->entries[t->lru_head].lru_prev = idx;
+    t->lru_head = idx;
+    if (t->lru_tail == NONE)
+        t->lru_tail = idx;
+}
+
+static void touch(struct ar_proctab *t, uint32_t idx)
+{
+    if (t->lru_head == idx)
+        return;
+    lru_unlink(t, idx);
+    lru_push_front(t, idx);
+}
+
+static bool valid(const struct ar_proctab *t, uint32_t idx, uint32_t gen)
+{
+    return idx < t->nused && gen != 0 && t->entries[idx].gen == gen;
+}
+
+/* A fresh entry at the front of the LRU list, the least recently used one reused
+ * when all are taken. */
+static uint32_t new_entry(struct ar_proctab *t, uint32_t pid, uint32_t ppid)
+{
+    uint32_t idx;
+    if (t->nused < t->size) {
+        idx = t->nused++;
+        t->stats.entries++;
+    } else {
+        idx = t->lru_tail;
+        unindex(t, idx);
+        lru_unlink(t, idx);
+        t->stats.evicted++;
+    }
+    struct entry *e = &t->entries[idx];
+    uint32_t gen = e->gen + 1;
+    *e = (struct entry){.pid = pid, .ppid = ppid, .gen = gen ? gen : 1, .parent_idx = NONE};
+    lru_push_front(t, idx);
+    t->stats.created++;
+    return idx;
+}
+
+static void set_text(struct ar_proctab *t, char *dst, uint16_t *dst_len, struct ar_span s,
+                     struct entry *e, uint16_t trunc_flag)
+{
+    size_t n = s.len;
+    if (n > AR_PROC_EXE_MAX) {
+        n = AR_PROC_EXE_MAX;
+        e->flags |= trunc_flag;
+        t->stats.truncated++;
+    } else {
+        e->flags &= (uint16_t)~trunc_flag;
+    }
+    if (n)
+        memcpy(dst, s.p, n);
+    *dst_len = (uint16_t)n;
+}
+
+static void set_comm(struct entry *e, struct ar_span s)
+{
+    size_t n = s.len > AR_PROC_COMM_MAX ? AR_PROC_COMM_MAX : s.len;
+    if (n)
+        memcpy(e->comm, s.p, n);
+    e->comm_len = (uint8_t)n;
+}
+
+static void copy_image(struct entry *dst, const struct entry *src)
+{
+    memcpy(dst->exe, src->exe, src->exe_len);
+    dst->exe_len = src->exe_len;
+    memcpy(dst->comm, src->comm, src->comm_len);
+    dst->comm_len = src->comm_len;
+    dst->flags |= src->flags & F_EXE_TRUNC;
+}
+
+/* The entry for a parent pid, asking the live lookup when the table has none. */
+static uint32_t parent_entry(struct ar_proctab *t, uint32_t ppid)
+{
+    uint32_t idx = find_pid(t, ppid);
+    if (idx != NONE || !t->cfg.lookup || ppid == 0)
+        return idx;
+    struct ar_proc_observed obs;
+    memset(&obs, 0, sizeof(obs));
+    if (t->cfg.lookup(ppid, &obs, t->cfg.lookup_ctx) < 0)
+        return NONE;
+    obs.exe[sizeof(obs.exe) - 1] = '\0';
+    obs.comm[sizeof(obs.comm) - 1] = '\0';
+    uint32_t grand = find_pid(t, obs.ppid);
+    idx = new_entry(t, ppid, obs.ppid);
+    struct entry *e = &t->entries[idx];
+    e->flags |= F_FROM_PROC;
+    struct ar_span exe = {obs.exe, strlen(obs.exe)};
+    set_text(t, e->exe, &e->exe_len, exe, e, F_EXE_TRUNC);
+    set_comm(e, (struct ar_span){obs.comm, strlen(obs.comm)});
+    if (obs.start_ms) {
+        e->start_ms = obs.start_ms;
+        e->flags |= F_START;
+    }
+    if (grand != NONE) {
+        e->parent_idx = grand;
+        e->parent_gen = t->entries[grand].gen;
+        e->labels = t->entries[grand].labels;
+    }
+    e->labels |= match_rules(t, RULE_EXE, exe.p, exe.len);
+    index_entry(t, idx);
+    return idx;
+}
+
+/* ---- events in flight ---- */
+
+static uint32_t node_hash(struct ar_span node)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < node.len; i++)
+        h = (h ^ (unsigned char)node.p[i]) * 16777619u;
+    return node.len ? h : 0;
+}
+
+static uint32_t pending_find(const struct ar_proctab *t, uint32_t serial, uint32_t nh)
+{
+    for (uint32_t i = (serial * 0x9E3779B1u ^ nh) & t->pending_mask;; i = (i + 1) & t->pending_mask) {
+        const struct pending *p = &t->pending[i];
+        if (!p->used)
+            return NONE;
+        if (p->serial == serial && p->node_hash == nh)
+            return i;
+    }
+}
+
+static uint32_t pending_put(struct ar_proctab *t, uint32_t serial, uint32_t nh)
+{
+    uint32_t i = pending_find(t, serial, nh);
+    if (i != NONE)
+        return i;
+    if (t->npending >= t->cfg.max_pending) {
+        t->stats.pending_full++;
+        return NONE;
+    }
+    for (i = (serial * 0x9E3779B1u ^ nh) & t->pending_mask; t->pending[i].used;
+         i = (i + 1) & t->pending_mask)
+        ;
+    t->pending[i] = (struct pending){.serial = serial, .node_hash = nh, .used = 1};
+    t->npending++;
+    return i;
+}
+
+/* Linear probing's deletion: later slots of the run move back into the hole. */
+static void pending_remove(struct ar_proctab *t, uint32_t i)
+{
+    t->pending[i].used = 0;
+    t->npending--;
+    for (uint32_t j = (i + 1) & t->pending_mask; t->pending[j].used; j = (j + 1) & t->pending_mask) {
+        const struct pending *p = &t->pending[j];
+        uint32_t home = (p->serial * 0x9E3779B1u ^ p->node_hash) & t->pending_mask;
+        /* Move p into the hole when its home is not within (i, j]. */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (stays)
+            continue;
+        t->pending[i] = *p;
+        t->pending[j].used = 0;
+        i = j;
+    }
+}
+
+/* ---- scripts ---- */
+
+static bool interpreter(struct ar_span exe)
+{
+    static const char *const names[] = {
+        "sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh", "ash", "csh", "tcsh", "fish",
+        "python", "python2", "python3", "pypy", "pypy3", "perl", "ruby", "node", "nodejs",
+        "php", "lua", "luajit", "tclsh", "wish", "Rscript", "expect", "pwsh",
+    };
+    const char *slash = memrchr(exe.p, '/', exe.len);
+    struct ar_span base = slash ? ar_span_make(slash + 1, exe.p + exe.len) : exe;
+    for (size_t i = 0; i < AR_ARRAY_SIZE(names); i++) {
+        size_t n = strlen(names[i]);
+        if (base.len < n || memcmp(base.p, names[i], n) != 0)
+            continue;
+        /* python3.11, perl5.36.0, tclsh8.6: a version after the name */
+        size_t k = n;
+        while (k < base.len && ((base.p[k] >= '0' && base.p[k] <= '9') || base.p[k] == '.'))
+            k++;
+        if (k == base.len)
+            return true;
+    }
+    return false;
+}
+
+/* Options that give the program text inline (or name a module, or stdin): no script. */
+static bool inline_code_option(struct ar_span a)
+{
+    return AR_SPAN_IS(a, "-c") || AR_SPAN_IS(a, "-e") || AR_SPAN_IS(a, "-E") ||
+           AR_SPAN_IS(a, "-m") || AR_SPAN_IS(a, "-r") || AR_SPAN_IS(a, "-") ||
+           AR_SPAN_IS(a, "--eval") || AR_SPAN_IS(a, "--command") || AR_SPAN_IS(a, "-Command");
+}
+
+/* Joins a relative path with dir and drops ".", ".." and empty components, without
+ * resolving symlinks (as laurel does). Writes at most cap bytes; returns the length
+ * or -1 when it did not fit. */
+static long normalize_path(struct ar_span dir, struct ar_span path, char *out, size_t cap)
+{
+    char tmp[2 * AR_PROC_EXE_MAX + 2];
+    size_t n = 0;
+    if (path.len == 0 || path.p[0] != '/') {
+        if (dir.len + 1 + path.len > sizeof(tmp))
+            return -1;
+        memcpy(tmp, dir.p, dir.len);
+        n = dir.len;
+        tmp[n++] = '/';
+    } else if (path.len > sizeof(tmp)) {
+        return -1;
+    }
+    memcpy(tmp + n, path.p, path.len);
+    n += path.len;
+    size_t o = 0;
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && tmp[i] == '/')
+            i++;
+        size_t s = i;
+        while (i < n && tmp[i] != '/')
+            i++;
+        size_t len = i - s;
+        if (len == 0 || (len == 1 && tmp[s] == '.'))
+            continue;
+        if (len == 2 && tmp[s] == '.' && tmp[s + 1] == '.') {
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--;
+            continue;
+        }
+        if (o + 1 + len > cap)
+            return -1;
+        out[o++] = '/';
+        memcpy(out + o, tmp + s, len);
+        o += len;
+    }
+    if (o == 0) {
+        if (cap < 1)
+            return -1;
+        out[o++] = '/';
+    }
+    return (long)o;
+}
+
+/* ---- records ---- */
+
+static struct ar_span arg_span(const struct argv_state *a, uint32_t i)
+{
+    return (struct ar_span){a->buf + a->arg_off[i], a->arg_len[i]};
+}
+
+static void finish_argv(struct ar_proctab *t)
+{
+    struct argv_state *a = &t->argv;
+    if (!a->active)
+        return;
+    a->active = false;
+    if (a->pslot == NONE)
+        return; /* no SYSCALL record came for it */
+    struct pending *p = &t->pending[a->pslot];
+    if (!p->used || p->serial != a->serial || p->node_hash != a->node_hash ||
+        !valid(t, p->idx, p->gen))
+        return;
+    struct entry *e = &t->entries[p->idx];
+    uint64_t add = match_rules(t, RULE_ARGV, a->buf, a->len);
+    if (interpreter((struct ar_span){e->exe, e->exe_len})) {
+        for (uint32_t i = 1; i < a->nargs; i++) {
+            struct ar_span s = arg_span(a, i);
+            if (inline_code_option(s))
+                break;
+            if (AR_SPAN_IS(s, "--"))
+                continue;
+            if (s.len && s.p[0] == '-')
+                continue;
+            if (s.len == 0)
+                break;
+            /* Relative to the cwd (a script without one stays as written). */
+            struct ar_span dir = a->have_cwd ? (struct ar_span){a->cwd, a->cwd_len}
+                                             : (struct ar_span){"/", 1};
+            char norm[AR_PROC_EXE_MAX];
+            long n = -1;
+            if (s.p[0] == '/' || a->have_cwd)
+                n = normalize_path(dir, s, norm, sizeof(norm));
+            if (n >= 0)
+                set_text(t, e->script, &e->script_len, (struct ar_span){norm, (size_t)n}, e,
+                         F_SCRIPT_TRUNC);
+            else
+                set_text(t, e->script, &e->script_len, s, e, F_SCRIPT_TRUNC);
+            if (n < 0 && (s.p[0] == '/' || a->have_cwd)) {
+                e->flags |= F_SCRIPT_TRUNC;
+                t->stats.truncated++;
+            }
+            add |= match_rules(t, RULE_SCRIPT, e->script, e->script_len);
+            break;
+        }
+    }
+    e->labels |= add;
+    p->labels |= add;
+}
+
+static void argv_append(struct argv_state *a, const char *p, size_t len)
+{
+    if (a->full)
+        return;
+    if (a->nargs < SCRIPT_ARGS) {
+        a->arg_off[a->nargs] = (uint32_t)(a->len + (a->len ? 1 : 0));
+        a->arg_len[a->nargs] = 0;
+    }
+    if (a->len) {
+        if (a->len + 1 > ARGV_BYTES) {
+            a->full = true;
+            return;
+        }
+        a->buf[a->len++] = ' ';
+    }
+    size_t room = ARGV_BYTES - a->len;
+    if (len > room) {
+        len = room;
+        a->full = true;
+    }
+    memcpy(a->buf + a->len, p, len);
+    a->len += len;
+    if (a->nargs < SCRIPT_ARGS)
+        a->arg_len[a->nargs] = (uint32_t)len;
+    a->nargs++;
+}
+
+static void start_argv(struct ar_proctab *t, uint32_t serial, uint32_t nh, uint32_t pslot,
+                       uint8_t want)
+{
+    struct argv_state *a = &t->argv;
+    a->active = true;
+    a->serial = serial;
+    a->node_hash = nh;
+    a->pslot = pslot;
+    a->want = want;
+    a->have_cwd = false;
+    a->cwd_len = 0;
+    a->len = 0;
+    a->full = false;
+    a->nargs = 0;
+}
+
+/* A value as bytes: quoted as is, unquoted hex decoded (into scratch). */
+static struct ar_span value_bytes(struct ar_proctab *t, const struct ar_field *f)
+{
+    if (f->kind == AR_VAL_PLAIN && f->value.len / 2 <= sizeof(t->scratch) &&
+        ar_is_hex_string(f->value)) {
+        int n = ar_hex_decode(f->value, t->scratch);
+        if (n >= 0)
+            return (struct ar_span){(const char *)t->scratch, (size_t)n};
+    }
+    return f->value;
+}
+
+static void on_execve(struct ar_proctab *t, const struct ar_record *rec)
+{
+    struct argv_state *a = &t->argv;
+    struct ar_tokens tok = {.fields = t->fields, .cap = EXECVE_FIELDS};
+    ar_tokenize(rec->body.p, rec->body.p + rec->body.len, &tok);
+    for (size_t i = 0; i < tok.n && !a->full; i++) {
+        const struct ar_field *f = &t->fields[i];
+        /* aN only: argc, aN_len and the pieces aN[k] of a long argument are skipped */
+        if (f->key.len < 2 || f->key.p[0] != 'a')
+            continue;
+        uint64_t n;
+        if (!ar_span_to_u64((struct ar_span){f->key.p + 1, f->key.len - 1}, &n))
+            continue;
+        struct ar_span v = value_bytes(t, f);
+        argv_append(a, v.p, v.len);
+    }
+}
+
+static void on_proctitle(struct ar_proctab *t, const struct ar_record *rec)
+{
+    struct argv_state *a = &t->argv;
+    struct ar_field f[4];
+    struct ar_tokens tok = {.fields = f, .cap = 4};
+    ar_tokenize(rec->body.p, rec->body.p + rec->body.len, &tok);
+    for (size_t i = 0; i < tok.n; i++) {
+        if (!AR_SPAN_IS(f[i].key, "proctitle"))
+            continue;
+        struct ar_span v = value_bytes(t, &f[i]);
+        const char *p = v.p, *end = v.p + v.len;
+        while (p < end) {
+            const char *z = memchr(p, '\0', (size_t)(end - p));
+            if (!z)
+                z = end;
+            argv_append(a, p, (size_t)(z - p));
+            p = z + 1;
+        }
+    }
+    finish_argv(t);
+}
+
+static void on_cwd(struct ar_proctab *t, const struct ar_record *rec)
+{
+    struct ar_field f[4];
+    struct ar_tokens tok = {.fields = f, .cap = 4};
+    ar_tokenize(rec->body.p, rec->body.p + rec->body.len, &tok);
+    for (size_t i = 0; i < tok.n; i++) {
+        if (!AR_SPAN_IS(f[i].key, "cwd") || f[i].depth != 0)
+            continue;
+        struct ar_span cwd = value_bytes(t, &f[i]);
+        if (cwd.len > sizeof(t->argv.cwd))
+            break; /* a script relative to it could not be kept anyway */
+        memcpy(t->argv.cwd, cwd.p, cwd.len);
+        t->argv.cwd_len = (uint16_t)cwd.len;
+        t->argv.have_cwd = true;
+        break;
+    }
+}
+
+enum sys_kind { SYS_OTHER, SYS_EXEC, SYS_FORK, SYS_CLONE, SYS_EXIT };
+
+static enum sys_kind classify(uint32_t arch, uint32_t nr)
+{
+    const char *n = ar_syscall_name(arch, nr);
+    if (!n)
+        return SYS_OTHER;
+    switch (n[0]) {
+    case 'e':
+        if (strcmp(n, "execve") == 0 || strcmp(n, "execveat") == 0)
+            return SYS_EXEC;
+        if (strcmp(n, "exit") == 0 || strcmp(n, "exit_group") == 0)
+            return SYS_EXIT;
+        return SYS_OTHER;
+    case 'c':
+        return strcmp(n, "clone") == 0 ? SYS_CLONE : strcmp(n, "clone3") == 0 ? SYS_FORK : SYS_OTHER;
+    case 'f':
+        return strcmp(n, "fork") == 0 ? SYS_FORK : SYS_OTHER;
+    case 'v':
+        return strcmp(n, "vfork") == 0 ? SYS_FORK : SYS_OTHER;
+    default:
+        return SYS_OTHER;
+    }
+}
+
+static uint64_t key_labels(struct ar_proctab *t, const struct ar_field *key)
+{
+    if (!key || key->kind == AR_VAL_NULL || !t->has_kind[RULE_KEY])
+        return 0;
+    /* Several keys are hex with 0x01 between them. */
+    struct ar_span v = value_bytes(t, key);
+    uint64_t bits = 0;
+    const char *p = v.p, *end = v.p + v.len;
+    while (p <= end) {
+        const char *z = memchr(p, 0x01, (size_t)(end - p));
+        if (!z)
+            z = end;
+        bits |= match_rules(t, RULE_KEY, p, (size_t)(z - p));
+        p = z + 1;
+    }
+    return bits;
+}
+
+static void set_parent(struct ar_proctab *t, struct entry *e, uint32_t parent)
+{
+    if (parent == NONE)
+        return;
+    e->parent_idx = parent;
+    e->parent_gen = t->entries[parent].gen;
+}
+
+static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32_t nh)
+{
+    struct ar_tokens tok = {.fields = t->fields, .cap = SYSCALL_FIELDS};
+    ar_tokenize(rec->body.p, rec->body.p + rec->body.len, &tok);
+    uint64_t arch = ar_arch_native(), nr = UINT64_MAX, pid = 0, ppid = 0, a0 = 0;
+    int64_t exitv = 0;
+    bool have_pid = false, success = false, have_exit = false;
+    struct ar_span exe = {0}, comm = {0};
+    const struct ar_field *key = NULL, *exe_field = NULL;
+    for (size_t i = 0; i < tok.n; i++) {
+        const struct ar_field *f = &t->fields[i];
+        if (f->depth != 0)
+            continue;
+        struct ar_span k = f->key;
+        switch (k.len) {
+        case 2:
+            if (AR_SPAN_IS(k, "a0"))
+                ar_span_hex_to_u64(f->value, &a0);
+            break;
+        case 3:
+            if (AR_SPAN_IS(k, "pid"))
+                have_pid = ar_span_to_u64(f->value, &pid);
+            else if (AR_SPAN_IS(k, "exe"))
+                exe_field = f;
+            else if (AR_SPAN_IS(k, "key"))
+                key = f;
+            break;
+        case 4:
+            if (AR_SPAN_IS(k, "arch"))
+                ar_span_hex_to_u64(f->value, &arch);
+            else if (AR_SPAN_IS(k, "ppid"))
+                ar_span_to_u64(f->value, &ppid);
+            else if (AR_SPAN_IS(k, "exit"))
+                have_exit = ar_span_to_i64(f->value, &exitv);
+            else if (AR_SPAN_IS(k, "comm"))
+                comm = f->value;
+            break;
+        case 7:
+            if (AR_SPAN_IS(k, "syscall"))
+                ar_span_to_u64(f->value, &nr);
+            else if (AR_SPAN_IS(k, "success"))
+                success = AR_SPAN_IS(f->value, "yes");
+            break;
+        }
+    }
+    if (!have_pid || pid > UINT32_MAX || ppid > UINT32_MAX)
+        return;
+    /* A hex exe (a path with a space) is decoded into a copy of its own: the
+     * scratch buffer serves the key next. */
+    char exe_copy[AR_PROC_EXE_MAX + 1];
+    if (exe_field && exe_field->kind != AR_VAL_NULL) {
+        exe = value_bytes(t, exe_field);
+        if (exe.p == (const char *)t->scratch) {
+            size_t n = exe.len > sizeof(exe_copy) ? sizeof(exe_copy) : exe.len;
+            memcpy(exe_copy, exe.p, n);
+            exe = (struct ar_span){exe_copy, n};
+        }
+    }
+    enum sys_kind kind = nr <= UINT32_MAX ? classify((uint32_t)arch, (uint32_t)nr) : SYS_OTHER;
+    uint64_t now_ms = rec->sec * 1000 + rec->msec;
+
+    uint32_t cur = find_pid(t, (uint32_t)pid);
+    if (cur != NONE) {
+        struct entry *c = &t->entries[cur];
+        bool same_exe = !exe.p || (exe.len == c->exe_len && memcmp(exe.p, c->exe, exe.len) == 0) ||
+                        ((c->flags & F_EXE_TRUNC) && exe.len >= c->exe_len &&
+                         memcmp(exe.p, c->exe, c->exe_len) == 0);
+        bool same_parent = c->ppid == ppid;
+        if (!same_parent) {
+            /* Reparented to init or a subreaper once its parent died. */
+            bool parent_gone = valid(t, c->parent_idx, c->parent_gen) &&
+                               (t->entries[c->parent_idx].flags & F_EXITED);
+            if (ppid == 1 || parent_gone) {
+                /* The link stays with the process that started it. */
+                c->ppid = (uint32_t)ppid;
+                same_parent = true;
+            }
+        }
+        if (!same_parent || (!same_exe && kind != SYS_EXEC))
+            cur = NONE; /* another process with a reused pid, or an exec we missed */
+    }
+
+    uint32_t idx;
+    enum want want = WANT_NOTHING;
+    if (kind == SYS_EXEC && success) {
+        /* A new image: parent, start and labels carry over from the process. */
+        uint32_t parent_idx = NONE, parent_gen = 0, flags = 0;
+        uint64_t start = 0, labels = 0;
+        if (cur != NONE) {
+            const struct entry *c = &t->entries[cur];
+            parent_idx = c->parent_idx;
+            parent_gen = c->parent_gen;
+            start = c->start_ms;
+            flags = c->flags & (F_START | F_FROM_PROC);
+            labels = c->labels;
+        }
+        uint32_t parent = cur == NONE ? parent_entry(t, (uint32_t)ppid) : NONE;
+        if (parent != NONE)
+            labels |= t->entries[parent].labels;
+        idx = new_entry(t, (uint32_t)pid, (uint32_t)ppid);
+        struct entry *e = &t->entries[idx];
+        if (cur != NONE) {
+            e->parent_idx = parent_idx;
+            e->parent_gen = parent_gen;
+        } else {
+            set_parent(t, e, parent);
+        }
+        e->start_ms = start;
+        e->flags |= (uint16_t)(flags & F_START);
+        set_text(t, e->exe, &e->exe_len, exe, e, F_EXE_TRUNC);
+        set_comm(e, comm);
+        e->labels = labels | match_rules(t, RULE_EXE, exe.p, exe.len);
+        index_entry(t, idx);
+        want = WANT_ARGV;
+    } else if (cur != NONE) {
+        idx = cur;
+        if (!exe.p && comm.len) /* comm changes with prctl; exe does not */
+            set_comm(&t->entries[idx], comm);
+    } else {
+        /* First seen: its parent's labels, its exe's. Its argv from PROCTITLE. */
+        uint32_t parent = parent_entry(t, (uint32_t)ppid);
+        idx = new_entry(t, (uint32_t)pid, (uint32_t)ppid);
+        struct entry *e = &t->entries[idx];
+        set_parent(t, e, parent);
+        set_text(t, e->exe, &e->exe_len, exe, e, F_EXE_TRUNC);
+        set_comm(e, comm);
+        e->labels = (parent != NONE ? t->entries[parent].labels : 0) |
+                    match_rules(t, RULE_EXE, exe.p, exe.len);
+        index_entry(t, idx);
+        want = WANT_PROCTITLE;
+    }
+    struct entry *e = &t->entries[idx];
+    e->labels |= key_labels(t, key);
+
+    /* Keep the process and its ancestors: the chain of a live process is what an
+     * event reports. */
+    touch(t, idx);
+    uint32_t anc = e->parent_idx, anc_gen = e->parent_gen;
+    for (uint32_t d = 0; d < t->cfg.depth && valid(t, anc, anc_gen); d++) {
+        touch(t, anc);
+        uint32_t next = t->entries[anc].parent_idx;
+        anc_gen = t->entries[anc].parent_gen;
+        anc = next;
+    }
+
+    if ((kind == SYS_FORK || (kind == SYS_CLONE && !(a0 & CLONE_THREAD_FLAG))) && success &&
+        have_exit && exitv > 0 && exitv <= UINT32_MAX) {
+        /* The child: our image, our labels, born now. Any older entry for its pid
+         * was another process. */
+        uint32_t child = new_entry(t, (uint32_t)exitv, (uint32_t)pid);
+        struct entry *c = &t->entries[child];
+        e = &t->entries[idx];
+        set_parent(t, c, idx);
+        copy_image(c, e);
+        c->labels = e->labels;
+        c->start_ms = now_ms;
+        c->flags |= F_START;
+        index_entry(t, child);
+    }
+    e = &t->entries[idx];
+    if (kind == SYS_EXIT) {
+        e->flags |= F_EXITED;
+        unindex(t, idx);
+    }
+
+    uint32_t ps = pending_put(t, rec->serial, nh);
+    if (ps == NONE) {
+        t->argv.active = false;
+        return;
+    }
+    struct pending *p = &t->pending[ps];
+    p->idx = idx;
+    p->gen = e->gen;
+    p->labels = e->labels;
+    if (want == WANT_PROCTITLE && !t->has_kind[RULE_ARGV] && !t->has_kind[RULE_SCRIPT] &&
+        !interpreter((struct ar_span){e->exe, e->exe_len}))
+        want = WANT_NOTHING; /* nothing to learn from its PROCTITLE */
+    p->want = (uint8_t)want;
+    struct argv_state *a = &t->argv;
+    if (a->active && a->serial == rec->serial && a->node_hash == nh) {
+        /* EXECVE or CWD records came first: they belong to this SYSCALL. */
+        a->pslot = ps;
+        a->want = (uint8_t)want;
+        if (want == WANT_NOTHING)
+            a->active = false;
+    } else if (want != WANT_NOTHING) {
+        start_argv(t, rec->serial, nh, ps, (uint8_t)want);
+    }
+}
+
+void ar_proctab_record(struct ar_proctab *t, const struct ar_record *rec)
+{
+    uint32_t type = rec->type;
+    if (type != AUDIT_SYSCALL && type != AUDIT_EXECVE && type != AUDIT_CWD &&
+        type != AUDIT_PROCTITLE) {
+        if (t->argv.active)
+            finish_argv(t);
+        return;
+    }
+    uint32_t nh = node_hash(rec->node);
+    struct argv_state *a = &t->argv;
+    bool mine = a->active && a->serial == rec->serial && a->node_hash == nh;
+    if (a->active && !mine)
+        finish_argv(t);
+    switch (type) {
+    case AUDIT_SYSCALL:
+        on_syscall(t, rec, nh);
+        break;
+    case AUDIT_EXECVE:
+        if (!mine && pending_find(t, rec->serial, nh) == NONE) {
+            start_argv(t, rec->serial, nh, NONE, WANT_ARGV);
+            mine = true;
+        }
+        if (mine && a->want == WANT_ARGV)
+            on_execve(t, rec);
+        break;
+    case AUDIT_CWD:
+        if (!mine && pending_find(t, rec->serial, nh) == NONE) {
+            start_argv(t, rec->serial, nh, NONE, WANT_ARGV);
+            mine = true;
+        }
+        if (mine)
+            on_cwd(t, rec);
+        break;
+    case AUDIT_PROCTITLE:
+        if (mine && a->want == WANT_PROCTITLE)
+            on_proctitle(t, rec);
+        else if (mine)
+            finish_argv(t);
+        break;
+    }
+}
+
+/* ---- snapshots ---- */
+
+static void fill_ref(const struct ar_proctab *t, uint32_t idx, struct ar_proc_ref *r)
+{
+    const struct entry *e = &t->entries[idx];
+    *r = (struct ar_proc_ref){
+        .pid = e->pid,
+        .exe = {e->exe, e->exe_len},
+        .comm = {e->comm, e->comm_len},
+        .start_ms = e->start_ms,
+        .has_start = (e->flags & F_START) != 0,
+        .from_proc = (e->flags & F_FROM_PROC) != 0,
+        .truncated = (e->flags & F_EXE_TRUNC) != 0,
+    };
+}
+
+/* The pid of an event without a SYSCALL record (user space messages): the first
+ * record's pid= field. */
+static bool event_pid(const struct ar_event *ev, uint32_t *ret)
+{
+    if (ev->nrecords == 0)
+        return false;
+    struct ar_span b = ar_event_body(ev, 0);
+    const char *p = b.p, *end = b.p + b.len;
+    while (p + 4 <= end) {
+        const char *hit = memmem(p, (size_t)(end - p), "pid=", 4);
+        if (!hit)
+            return false;
+        if (hit == b.p || hit[-1] == ' ') {
+            const char *s = hit + 4, *q = s;
+            while (q < end && *q >= '0' && *q <= '9')
+                q++;
+            uint64_t v;
+            if (ar_span_to_u64(ar_span_make(s, q), &v) && v <= UINT32_MAX) {
+                *ret = (uint32_t)v;
+                return true;
+            }
+            return false;
+        }
+        p = hit + 4;
+    }
+    return false;
+}
+
+void ar_proctab_event(struct ar_proctab *t, const struct ar_event *ev, struct ar_proc_info *ret)
+{
+    ret->present = false;
+    uint32_t nh = node_hash(ar_event_node(ev));
+    if (t->argv.active && t->argv.serial == ev->serial && t->argv.node_hash == nh)
+        finish_argv(t);
+    uint32_t idx = NONE;
+    uint64_t labels = 0;
+    uint32_t ps = pending_find(t, ev->serial, nh);
+    if (ps != NONE) {
+        struct pending p = t->pending[ps];
+        pending_remove(t, ps);
+        if (!valid(t, p.idx, p.gen)) {
+            t->stats.lost++;
+            return;
+        }
+        idx = p.idx;
+        labels = p.labels;
+    } else {
+        uint32_t pid;
+        if (!event_pid(ev, &pid))
+            return;
+        idx = find_pid(t, pid);
+        if (idx == NONE)
+            return;
+        labels = t->entries[idx].labels;
+    }
+    const struct entry *e = &t->entries[idx];
+    ret->present = true;
+    ret->pid = e->pid;
+    ret->start_ms = e->start_ms;
+    ret->has_start = (e->flags & F_START) != 0;
+    ret->script = (struct ar_span){e->script, e->script_len};
+    ret->script_truncated = (e->flags & F_SCRIPT_TRUNC) != 0;
+    ret->labels = labels;
+    ret->nancestors = 0;
+    uint32_t a = e->parent_idx, ag = e->parent_gen;
+    while (ret->nancestors < t->cfg.depth && valid(t, a, ag)) {
+        fill_ref(t, a, &ret->ancestors[ret->nancestors++]);
+        uint32_t next = t->entries[a].parent_idx;
+        ag = t->entries[a].parent_gen;
+        a = next;
+    }
+}
+
+/* ---- life cycle ---- */
+
+int ar_proctab_new(const struct ar_proctab_config *cfg, struct ar_proctab **ret, char *errbuf,
+                   size_t errlen)
+{
+    if (errlen)
+        errbuf[0] = '\0';
+    if (!cfg || cfg->size < 16 || cfg->depth > AR_PROC_MAX_DEPTH || cfg->max_pending == 0 ||
+        cfg->nlabels > AR_PROC_MAX_LABELS) {
+        snprintf(errbuf, errlen, "process table: size >= 16, depth <= %d, at most %d label rules",
+                 AR_PROC_MAX_DEPTH, AR_PROC_MAX_LABELS);
+        return -EINVAL;
+    }
+    struct ar_proctab *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->cfg = *cfg;
+    t->size = cfg->size;
+    uint32_t nb = 16;
+    while (nb < cfg->size)
+        nb *= 2;
+    t->bucket_mask = nb - 1;
+    uint32_t np = 16;
+    while (np < 2 * cfg->max_pending)
+        np *= 2;
+    t->pending_mask = np - 1;
+    t->entries = calloc(cfg->size, sizeof(*t->entries));
+    t->buckets = malloc(nb * sizeof(*t->buckets));
+    t->pending = calloc(np, sizeof(*t->pending));
+    if (!t->entries || !t->buckets || !t->pending) {
+        ar_proctab_free(t);
+        return -ENOMEM;
+    }
+    memset(t->buckets, 0xff, nb * sizeof(*t->buckets));
+    t->lru_head = t->lru_tail = NONE;
+    t->stats.memory_bytes = sizeof(*t) + (uint64_t)cfg->size * sizeof(*t->entries) +
+                            (uint64_t)nb * sizeof(*t->buckets) + (uint64_t)np * sizeof(*t->pending);
+    for (size_t i = 0; i < cfg->nlabels; i++) {
+        int r = parse_rule(cfg->labels[i], &t->rules[i], errbuf, errlen);
+        if (r < 0) {
+            ar_proctab_free(t);
+            return r;
+        }
+        t->nrules++;
+        t->has_kind[t->rules[i].kind] = true;
+        size_t bit = 0;
+        while (ar_proctab_label_name(t, bit) &&
+               strcmp(ar_proctab_label_name(t, bit), t->rules[i].name) != 0)
+            bit++;
+        t->rules[i].bit = 1ull << bit;
+    }
+    t->cfg.labels = NULL; /* the caller's strings are not kept */
+    *ret = t;
+    return 0;
+}
+
+void ar_proctab_free(struct ar_proctab *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nrules; i++)
+        free_rule(&t->rules[i]);
+    free(t->entries);
+    free(t->buckets);
+    free(t->pending);
+    free(t);
+}
+
+const struct ar_proctab_stats *ar_proctab_stats(const struct ar_proctab *t)
+{
+    return &t->stats;
+}

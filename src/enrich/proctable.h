@@ -1,0 +1,106 @@
+/* The process table: who each audited pid is, who started it, what it runs, which
+ * labels it carries. Fed by the records themselves in stream order (SYSCALL: execve,
+ * execveat, clone, clone3, fork, vfork results, exit, exit_group; EXECVE argv; CWD;
+ * PROCTITLE), so that a replay is deterministic and a reordered stream is
+ * attributed like the plain one. Pure: no /proc, no clocks, no I/O; a live
+ * collector may pass a lookup for processes older than itself. Bounded: a fixed
+ * number of entries allocated up front, the least recently used reused; nothing is
+ * allocated per record or event.
+ *
+ * Model (laurel's, src/proc.rs and coalesce.rs, reimplemented): an entry is one
+ * program image of one pid. An execve gives the pid a new entry (same parent,
+ * same start, the labels carried over); a fork result gives the child pid a fresh
+ * entry (the parent's image and labels, the fork's time as its start); a pid seen
+ * with another parent (not a reparenting) or another exe than its entry is another
+ * process and gets a new entry too. Labels come from configured rules on the key,
+ * exe, argv or script and are inherited by everything the process starts. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "parse/header.h"
+#include "reasm/reasm.h"
+
+#define AR_PROC_MAX_DEPTH 16
+#define AR_PROC_MAX_LABELS 64
+#define AR_PROC_EXE_MAX 192    /* bytes kept of an exe or script path; longer is cut */
+#define AR_PROC_COMM_MAX 16
+
+/* What a live collector learned about a process from /proc (lookup below). */
+struct ar_proc_observed {
+    uint32_t ppid;
+    uint64_t start_ms;         /* 0: unknown */
+    char exe[AR_PROC_EXE_MAX];
+    char comm[AR_PROC_COMM_MAX + 1];
+};
+/* Returns 0 and *ret, or a negative errno (no such process). Never called in replay. */
+typedef int (*ar_proc_lookup_fn)(uint32_t pid, struct ar_proc_observed *ret, void *ctx);
+
+struct ar_proctab_config {
+    uint32_t size;             /* entries (default 16384) */
+    uint32_t depth;            /* parent and ancestors reported (default 4, at most 16) */
+    uint32_t max_pending;      /* events in flight remembered (default 8192) */
+    const char *const *labels; /* label rules, "NAME:key|exe|argv|script:PATTERN" */
+    size_t nlabels;
+    ar_proc_lookup_fn lookup;  /* NULL: no /proc (replay) */
+    void *lookup_ctx;
+};
+
+void ar_proctab_config_default(struct ar_proctab_config *ret);
+
+/* One process as an event reports it. Spans point into the table: valid until the
+ * next ar_proctab_record call. */
+struct ar_proc_ref {
+    uint32_t pid;
+    struct ar_span exe;        /* empty when unknown */
+    struct ar_span comm;
+    uint64_t start_ms;         /* when it was forked; valid with has_start */
+    bool has_start;
+    bool from_proc;            /* learned from /proc after the fact */
+    bool truncated;            /* exe longer than AR_PROC_EXE_MAX */
+};
+
+/* The process context of one event. */
+struct ar_proc_info {
+    bool present;              /* false: the event names no pid the table knows */
+    uint32_t pid;
+    uint64_t start_ms;
+    bool has_start;
+    struct ar_span script;     /* the script an interpreter runs, empty if none */
+    bool script_truncated;
+    uint64_t labels;           /* bit i: label i (ar_proctab_label_name) */
+    uint32_t nancestors;       /* [0] is the parent, [1] the grandparent... */
+    struct ar_proc_ref ancestors[AR_PROC_MAX_DEPTH];
+};
+
+struct ar_proctab_stats {
+    uint64_t entries;          /* in use now */
+    uint64_t created;          /* entries made (fork, exec, first seen) */
+    uint64_t evicted;          /* least recently used entries reused */
+    uint64_t lost;             /* events whose entry was reused before they completed */
+    uint64_t pending_full;     /* events not remembered: too many in flight */
+    uint64_t truncated;        /* exe or script paths cut to AR_PROC_EXE_MAX */
+    uint64_t memory_bytes;     /* allocated at creation, fixed */
+};
+
+struct ar_proctab;
+
+/* Returns 0, -ENOMEM, or -EINVAL with a message naming the bad label rule in
+ * errbuf (errlen bytes). */
+int ar_proctab_new(const struct ar_proctab_config *cfg, struct ar_proctab **ret, char *errbuf,
+                   size_t errlen);
+void ar_proctab_free(struct ar_proctab *t);
+
+/* Checks one label rule; returns 0 or -EINVAL with the reason in errbuf. */
+int ar_proctab_label_check(const char *rule, char *errbuf, size_t errlen);
+
+/* Feeds one record, in stream order, before the reassembler sees it. */
+void ar_proctab_record(struct ar_proctab *t, const struct ar_record *rec);
+
+/* The context of a completed event (and forgets the event). */
+void ar_proctab_event(struct ar_proctab *t, const struct ar_event *ev, struct ar_proc_info *ret);
+
+/* Label i's name (NUL-terminated), or NULL past the last. */
+const char *ar_proctab_label_name(const struct ar_proctab *t, size_t i);
+
+const struct ar_proctab_stats *ar_proctab_stats(const struct ar_proctab *t);

@@ -1,0 +1,387 @@
+/* The process table on laurel's process traces (fixtures/corpora/laurel): parents and
+ * ancestors, scripts, labels from key, exe and argv inherited by descendants, the
+ * reordered and confusing traces attributed like the plain one; pid reuse; the bound
+ * under 100k forks. */
+#include <errno.h>
+#include <linux/audit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "enrich/proctable.h"
+#include "parse/header.h"
+#include "reasm/reasm.h"
+
+static const char *dir;
+
+/* What each event was attributed, rendered as one line per serial. */
+#define MAX_EVENTS 256
+static struct {
+    uint32_t serial;
+    char text[1024];
+} got[MAX_EVENTS];
+static size_t ngot;
+static struct ar_proctab *tab;
+
+static void render(const struct ar_proc_info *in, char *out, size_t cap)
+{
+    size_t n = 0;
+#define PUT(...) n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__)
+    out[0] = '\0';
+    if (!in->present) {
+        PUT("-");
+        return;
+    }
+    PUT("pid=%u", in->pid);
+    if (in->script.len)
+        PUT(" script=%.*s", (int)in->script.len, in->script.p);
+    if (in->has_start)
+        PUT(" start=%llu", (unsigned long long)in->start_ms);
+    for (size_t i = 0; i < AR_PROC_MAX_LABELS; i++)
+        if (in->labels & (1ull << i))
+            PUT(" label=%s", ar_proctab_label_name(tab, i));
+    for (uint32_t i = 0; i < in->nancestors; i++)
+        PUT(" %s%u:%.*s", i ? "" : "parent=", in->ancestors[i].pid, (int)in->ancestors[i].exe.len,
+            in->ancestors[i].exe.p);
+#undef PUT
+}
+
+static void on_event(const struct ar_event *ev, void *ud)
+{
+    (void)ud;
+    struct ar_proc_info info;
+    ar_proctab_event(tab, ev, &info);
+    if (ngot < MAX_EVENTS) {
+        got[ngot].serial = ev->serial;
+        render(&info, got[ngot].text, sizeof(got[ngot].text));
+        ngot++;
+    }
+}
+
+static void feed_text(struct ar_reasm *r, const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        struct ar_record rec;
+        if (le > p && *p != '#' && ar_header_parse_line(p, le, &rec) == 0) {
+            ar_proctab_record(tab, &rec);
+            CHECK(ar_reasm_push(r, &rec, 0) == 0);
+        }
+        p = le + 1;
+    }
+}
+
+static char *slurp(const char *name, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "%s: cannot open\n", path);
+        exit(1);
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+        exit(1);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* Replays files into a fresh table; the events' renderings land in got[]. */
+static void replay(const char *const *files, size_t nfiles, const char *const *labels,
+                   size_t nlabels, uint32_t depth)
+{
+    struct ar_proctab_config cfg;
+    ar_proctab_config_default(&cfg);
+    cfg.labels = labels;
+    cfg.nlabels = nlabels;
+    cfg.depth = depth;
+    char err[256];
+    ar_proctab_free(tab);
+    tab = NULL;
+    if (ar_proctab_new(&cfg, &tab, err, sizeof(err)) < 0) {
+        fprintf(stderr, "proctab: %s\n", err);
+        exit(1);
+    }
+    struct ar_reasm_config rcfg;
+    ar_reasm_config_default(&rcfg);
+    struct ar_reasm_callbacks cbs = {.event = on_event};
+    struct ar_reasm *r;
+    CHECK(ar_reasm_new(&rcfg, &cbs, &r) == 0);
+    ngot = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        size_t len;
+        char *text = slurp(files[i], &len);
+        feed_text(r, text, len);
+        free(text);
+    }
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+}
+
+static const char *find(uint32_t serial)
+{
+    for (size_t i = 0; i < ngot; i++)
+        if (got[i].serial == serial)
+            return got[i].text;
+    return "(no event)";
+}
+
+#define EXPECT(serial, text)                                                                     \
+    do {                                                                                         \
+        const char *g_ = find(serial);                                                           \
+        if (strcmp(g_, (text)) != 0) {                                                           \
+            fprintf(stderr, "%s:%d: event %u:\n  expected %s\n  got      %s\n", __FILE__,        \
+                    __LINE__, (unsigned)(serial), (text), g_);                                   \
+            check_failures++;                                                                    \
+        }                                                                                        \
+    } while (0)
+
+/* The plain trace, its reordered copy (EOE records at the end, backwards, so the
+ * events complete in reverse) give every event the same context. */
+static void test_shell_proc_trace(void)
+{
+    static const char *const labels[] = {"test-script:key:test-script"};
+    static const struct {
+        uint32_t serial;
+        const char *text;
+    } want[] = {
+        {29237, "pid=71432"},
+        {29238, "pid=71505 script=/home/user/src/laurel/src/testdata/double-fork/test-script.sh "
+                "start=1682609045526 label=test-script parent=71432:/usr/bin/bash"},
+        {29239, "pid=71505 script=/home/user/src/laurel/src/testdata/double-fork/test-script.sh "
+                "start=1682609045526 label=test-script parent=71432:/usr/bin/bash"},
+        {29240, "pid=71505 script=/home/user/src/laurel/src/testdata/double-fork/test-script.sh "
+                "start=1682609045526 label=test-script parent=71432:/usr/bin/bash"},
+        {29241, "pid=71506 start=1682609045530 label=test-script parent=71505:/usr/bin/dash "
+                "71432:/usr/bin/bash"},
+        {29242, "pid=71507 start=1682609045530 label=test-script parent=71505:/usr/bin/dash "
+                "71432:/usr/bin/bash"},
+        {29243, "pid=71506 start=1682609045530 label=test-script parent=71505:/usr/bin/dash "
+                "71432:/usr/bin/bash"},
+        {29244, "pid=71508 start=1682609045530 label=test-script parent=71506:/usr/bin/dash "
+                "71505:/usr/bin/dash 71432:/usr/bin/bash"},
+        {29245, "pid=71509 start=1682609045530 label=test-script parent=71506:/usr/bin/dash "
+                "71505:/usr/bin/dash 71432:/usr/bin/bash"},
+    };
+    const char *files[][1] = {{"shell-proc-trace.txt"}, {"shell-proc-trace-reordered.txt"}};
+    for (size_t f = 0; f < 2; f++) {
+        replay(files[f], 1, labels, 1, 4);
+        CHECK(ngot == AR_ARRAY_SIZE(want));
+        for (size_t i = 0; i < AR_ARRAY_SIZE(want); i++)
+            EXPECT(want[i].serial, want[i].text);
+    }
+    /* The reordered trace does complete its events in reverse. */
+    CHECK(ngot == 9 && got[0].serial == 29245);
+    /* depth 1: the parent only */
+    replay(files[0], 1, labels, 1, 1);
+    EXPECT(29245, "pid=71509 start=1682609045530 label=test-script parent=71506:/usr/bin/dash");
+}
+
+/* pid 2655 was rm long ago; tcsh forks a new 2655 (the fork result says so), whose
+ * child execs id: its parent is that tcsh, not rm (laurel's expectation). */
+static void test_confusion(void)
+{
+    static const char *const labels[] = {"test-script:key:test-script"};
+    const char *files[] = {"shell-proc-trace-confusion.txt"};
+    replay(files, 1, labels, 1, 4);
+    EXPECT(2588684, "pid=2655");
+    EXPECT(2638035, "pid=2656 start=1697091526357 parent=2655:/bin/tcsh 2542:/bin/tcsh");
+    EXPECT(2638036, "pid=2655 start=1697091526357 parent=2542:/bin/tcsh");
+}
+
+/* dpkg execs dpkg-query without a fork: its label stays, and the pager started
+ * through "sh -c -- pager" has it too (laurel's proc_trace_exec_without_fork). A
+ * script run by sh is found. */
+static void test_dpkg(void)
+{
+    static const char *const labels[] = {"pkg_mgmt:exe:^/usr/bin/dpkg$"};
+    const char *files[] = {"proc-trace-dpkg-l.txt"};
+    replay(files, 1, labels, 1, 4);
+    static const uint32_t labelled[] = {2322552, 2322553, 2322555, 2322557};
+    for (size_t i = 0; i < AR_ARRAY_SIZE(labelled); i++)
+        CHECK(strstr(find(labelled[i]), "label=pkg_mgmt") != NULL);
+    CHECK(strstr(find(2322550), "label=") == NULL); /* dircolors, before dpkg */
+    CHECK(strstr(find(2322543), "script=/usr/bin/lesspipe ") != NULL);
+    CHECK(strstr(find(2322555), "script=") == NULL); /* sh -c: no script */
+    EXPECT(2322557, "pid=1140464 start=1778355636754 label=pkg_mgmt parent=1140463:/usr/bin/dash "
+                    "1140462:/usr/bin/dpkg-query 1140453:/usr/bin/bash 1140452:/usr/sbin/sshd");
+}
+
+/* Records of each event in reverse (EXECVE before SYSCALL); the child execs after
+ * its parent died (ppid=1): it keeps its label and the process that started it. */
+static void test_fork_sleep_exec(void)
+{
+    static const char *const labels[] = {"uncaring-parent:exe:/uncaring-parent$"};
+    const char *files[] = {"fork-sleep-exec.txt"};
+    replay(files, 1, labels, 1, 4);
+    EXPECT(6104008, "pid=1578540 label=uncaring-parent parent=1578539:/home/user/bin/uncaring-parent");
+}
+
+/* apt-get run tagged by its key: everything it starts inherits the label, events fed
+ * one file at a time as laurel's key_label test does. */
+static void test_tree(void)
+{
+    static const char *const labels[] = {"software_mgmt:key:software_mgmt",
+                                         "pkg_mgmt:argv:^/usr/bin/dpkg --print"};
+    const char *files[17];
+    char names[17][16];
+    for (int i = 0; i < 17; i++) {
+        snprintf(names[i], sizeof(names[i]), "tree/%02d.txt", i);
+        files[i] = names[i];
+    }
+    replay(files, 17, labels, 2, 4);
+    CHECK(ngot == 17);
+    for (size_t i = 0; i < ngot; i++) {
+        CHECK(strstr(got[i].text, "label=software_mgmt") != NULL);
+        if (i > 0)
+            CHECK(strstr(got[i].text, "parent=722676:/usr/bin/apt-get") != NULL);
+    }
+    EXPECT(299897, "pid=722677 label=software_mgmt label=pkg_mgmt parent=722676:/usr/bin/apt-get");
+}
+
+/* A pid reused after exit is another process; a reused pid seen again without its
+ * fork (another parent) is one too. */
+static const char *line(char *buf, size_t cap, uint32_t serial, const char *body, const char *type)
+{
+    snprintf(buf, cap, "type=%s msg=audit(1700000000.%03u:%u): %s", type, serial % 1000, serial,
+             body);
+    return buf;
+}
+
+static void feed_line(struct ar_reasm *r, const char *l)
+{
+    struct ar_record rec;
+    CHECK(ar_header_parse_line(l, l + strlen(l), &rec) == 0);
+    ar_proctab_record(tab, &rec);
+    CHECK(ar_reasm_push(r, &rec, 0) == 0);
+}
+
+static void syscall_event(struct ar_reasm *r, uint32_t serial, int nr, long exitv, uint32_t ppid,
+                          uint32_t pid, const char *exe, const char *argv1)
+{
+    char body[512], buf[768];
+    snprintf(body, sizeof(body),
+             "arch=c000003e syscall=%d success=yes exit=%ld a0=1200011 a1=0 items=0 ppid=%u "
+             "pid=%u auid=1000 uid=1000 comm=\"x\" exe=\"%s\" key=(null)",
+             nr, exitv, ppid, pid, exe);
+    feed_line(r, line(buf, sizeof(buf), serial, body, "SYSCALL"));
+    if (nr == 59) {
+        snprintf(body, sizeof(body), "argc=2 a0=\"%s\" a1=\"%s\"", exe, argv1 ? argv1 : "x");
+        feed_line(r, line(buf, sizeof(buf), serial, body, "EXECVE"));
+        feed_line(r, line(buf, sizeof(buf), serial, "cwd=\"/srv\"", "CWD"));
+    }
+    feed_line(r, line(buf, sizeof(buf), serial, "", "EOE"));
+}
+
+static struct ar_reasm *fresh(uint32_t size, const char *const *labels, size_t nlabels)
+{
+    struct ar_proctab_config cfg;
+    ar_proctab_config_default(&cfg);
+    cfg.size = size;
+    cfg.labels = labels;
+    cfg.nlabels = nlabels;
+    char err[256];
+    ar_proctab_free(tab);
+    tab = NULL;
+    CHECK(ar_proctab_new(&cfg, &tab, err, sizeof(err)) == 0);
+    struct ar_reasm_config rcfg;
+    ar_reasm_config_default(&rcfg);
+    struct ar_reasm_callbacks cbs = {.event = on_event};
+    struct ar_reasm *r = NULL;
+    CHECK(ar_reasm_new(&rcfg, &cbs, &r) == 0);
+    ngot = 0;
+    return r;
+}
+
+static void test_pid_reuse(void)
+{
+    static const char *const labels[] = {"py:exe:python3$"};
+    struct ar_reasm *r = fresh(64, labels, 1);
+    syscall_event(r, 1, 59, 0, 1, 500, "/usr/bin/bash", NULL);         /* bash, first seen */
+    syscall_event(r, 2, 57, 600, 1, 500, "/usr/bin/bash", NULL);       /* bash forks 600 */
+    syscall_event(r, 3, 59, 0, 500, 600, "/usr/bin/python3", "-u");    /* python3 -u script */
+    syscall_event(r, 4, 59, 0, 500, 600, "/usr/bin/python3", "app.py"); /* exec again */
+    syscall_event(r, 5, 231, 0, 500, 600, "/usr/bin/python3", NULL);   /* exit_group */
+    syscall_event(r, 6, 2, 3, 700, 600, "/usr/bin/cat", NULL);         /* pid 600 reused */
+    syscall_event(r, 7, 57, 600, 1, 500, "/usr/bin/bash", NULL);       /* bash forks 600 again */
+    syscall_event(r, 8, 2, 3, 500, 600, "/usr/bin/bash", NULL);        /* the new 600 */
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    EXPECT(3, "pid=600 start=1700000000002 label=py parent=500:/usr/bin/bash");
+    EXPECT(4, "pid=600 script=/srv/app.py start=1700000000002 label=py parent=500:/usr/bin/bash");
+    EXPECT(6, "pid=600"); /* another parent: not the python process */
+    EXPECT(8, "pid=600 start=1700000000007 parent=500:/usr/bin/bash");
+}
+
+/* 100k forks of one shell, each child execs and exits; pids wrap at 32768. The
+ * table stays within its bound and the last child is still attributed right. */
+static void test_fork_heavy(void)
+{
+    struct ar_reasm *r = fresh(1024, NULL, 0);
+    uint32_t serial = 1;
+    syscall_event(r, serial++, 59, 0, 1, 300, "/usr/bin/bash", NULL);
+    uint32_t child = 301;
+    for (int i = 0; i < 100000; i++) {
+        syscall_event(r, serial++, 57, child, 1, 300, "/usr/bin/bash", NULL);
+        syscall_event(r, serial++, 59, 0, 300, child, "/usr/bin/true", NULL);
+        syscall_event(r, serial++, 231, 0, 300, child, "/usr/bin/true", NULL);
+        if (ngot > MAX_EVENTS - 8)
+            ngot = 0;
+        child = child == 32767 ? 301 : child + 1;
+    }
+    uint32_t last = serial - 2; /* the last exec */
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    const struct ar_proctab_stats *st = ar_proctab_stats(tab);
+    printf("fork-heavy: 100000 forks, table 1024 entries: %llu in use, %llu created, "
+           "%llu evicted, %llu lost, memory %llu bytes (fixed)\n",
+           (unsigned long long)st->entries, (unsigned long long)st->created,
+           (unsigned long long)st->evicted, (unsigned long long)st->lost,
+           (unsigned long long)st->memory_bytes);
+    CHECK(st->entries <= 1024);
+    CHECK(st->created >= 200000);
+    CHECK(st->lost == 0);
+    const char *g = find(last);
+    CHECK(strstr(g, "parent=300:/usr/bin/bash") != NULL);
+    if (!strstr(g, "parent=300:/usr/bin/bash"))
+        fprintf(stderr, "last exec: %s\n", g);
+}
+
+static void test_bad_rules(void)
+{
+    char err[256];
+    CHECK(ar_proctab_label_check("x:exe:^/usr/bin/", err, sizeof(err)) == 0);
+    CHECK(ar_proctab_label_check("x:path:/etc", err, sizeof(err)) == -EINVAL);
+    CHECK(strstr(err, "key, exe, argv or script") != NULL);
+    CHECK(ar_proctab_label_check("x:exe:(", err, sizeof(err)) == -EINVAL);
+    CHECK(strstr(err, "regular expression") != NULL);
+    CHECK(ar_proctab_label_check("nocolon", err, sizeof(err)) == -EINVAL);
+    CHECK(ar_proctab_label_check("a b:key:k", err, sizeof(err)) == -EINVAL);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s LAUREL-TESTDATA-DIR\n", argv[0]);
+        return 2;
+    }
+    dir = argv[1];
+    test_shell_proc_trace();
+    test_confusion();
+    test_dpkg();
+    test_fork_sleep_exec();
+    test_tree();
+    test_pid_reuse();
+    test_fork_heavy();
+    test_bad_rules();
+    ar_proctab_free(tab);
+    return check_done();
+}
