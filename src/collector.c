@@ -72,6 +72,12 @@ static int sink_record(void *ctx, const struct ar_record *rec)
     return ar_pipeline_record(c->pipeline, rec, c->ops->live ? uv_now(c->loop) : 0);
 }
 
+static int sink_end_event(void *ctx, const struct ar_record *rec)
+{
+    struct collector *c = ctx;
+    return ar_pipeline_end_event(c->pipeline, rec);
+}
+
 static int sink_line(void *ctx, const char *p, size_t len)
 {
     struct collector *c = ctx;
@@ -341,6 +347,7 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     struct ar_source_sink sink = {
         .record = sink_record,
         .line = sink_line,
+        .end_event = sink_end_event,
         .loss = sink_loss,
         .batch_end = sink_batch_end,
         .done = sink_done,
@@ -363,8 +370,11 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     pcfg.source = expected->event_source;
     /* Live sources (the kernel's netlink stream, the tracepoint source's rendering)
      * end every event with EOE: a stream's first event must wait for its EOE too (on
-     * a quiet 5.10 kernel it came out without, its EOE counted stray). */
-    pcfg.reasm.eoe_stream = cfg->source != AR_SOURCE_REPLAY;
+     * a quiet 5.10 kernel it came out without, its EOE counted stray). go-audit's
+     * lines have no EOE but each is a whole event, ended by the source: a
+     * PROCTITLE that go-audit wrote first must not end it. */
+    pcfg.reasm.eoe_stream =
+        cfg->source != AR_SOURCE_REPLAY || cfg->input_format == AR_INPUT_GOAUDIT;
     r = ar_pipeline_new(&pcfg, &c.pipeline);
     if (r < 0) {
         fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));

@@ -21,6 +21,10 @@ enum ar_source_mode {
 
 enum ar_tp_engine_choice { AR_TP_ENGINE_AUTO, AR_TP_ENGINE_BPF, AR_TP_ENGINE_PERF };
 
+/* What replay reads: audit logs (any text form the header parser knows) or
+ * go-audit's JSON output (sources/goaudit_input.h). */
+enum ar_input_format { AR_INPUT_AUDIT, AR_INPUT_GOAUDIT };
+
 struct ar_collector_config {
     enum ar_source_mode source;
     bool takeover;              /* stop a live daemon holding the slot (SIGTERM) */
@@ -42,9 +46,11 @@ struct ar_collector_config {
     size_t nrules;
     bool install_rules;         /* false: install no rules at all (--no-rules) */
     bool keep_rules;            /* leave the installed rules in place on exit */
-    /* replay: the files ("-" stdin; none: stdin), progress bar, no report */
+    /* replay: the files ("-" stdin; none: stdin), their format, progress bar, no
+     * report */
     char *const *files;
     size_t nfiles;
+    enum ar_input_format input_format;
     bool progress;
     bool quiet;
     struct ar_pipeline_config pipeline; /* sink and source name are set by the driver */

@@ -34,8 +34,8 @@ static void replay_usage(FILE *f)
             "\n");
     ar_settings_usage(AR_CMD_REPLAY, f);
     fprintf(f, "\n"
-               "Exit status: 0 success, 1 input errors (unreadable file, malformed lines),\n"
-               "2 usage errors.\n");
+               "Exit status: 0 success, 1 input errors (unreadable file, malformed lines or\n"
+               "go-audit lines), 2 usage errors.\n");
 }
 
 /* What a command does after its options were parsed: -1 to go on, else the exit

@@ -178,6 +178,12 @@ int ar_pipeline_record(struct ar_pipeline *p, const struct ar_record *rec, uint6
     return p->error;
 }
 
+int ar_pipeline_end_event(struct ar_pipeline *p, const struct ar_record *rec)
+{
+    ar_reasm_end_event(p->reasm, rec);
+    return p->error;
+}
+
 int ar_pipeline_line(struct ar_pipeline *p, const char *line, size_t len)
 {
     /* Tolerate CRLF logs copied through other systems. */

@@ -58,6 +58,10 @@ int ar_pipeline_line(struct ar_pipeline *p, const char *line, size_t len);
 /* Feeds one parsed record (live sources). Returns 0 or a negative errno. */
 int ar_pipeline_record(struct ar_pipeline *p, const struct ar_record *rec, uint64_t now_ms);
 
+/* The event `rec` belongs to has all its records (a go-audit line): completes it
+ * now. Returns 0 or a negative errno. */
+int ar_pipeline_end_event(struct ar_pipeline *p, const struct ar_record *rec);
+
 /* Emits a synthetic loss event (kernel lost counter, ENOBUFS). */
 int ar_pipeline_loss(struct ar_pipeline *p, const char *kind, uint64_t count, uint64_t now_sec);
 

@@ -37,6 +37,10 @@ static const struct ar_setting_word format_words[] = {
     {"raw", AR_FORMAT_RAW},   {"enriched", AR_FORMAT_ENRICHED},
     {NULL, 0},
 };
+static const struct ar_setting_word input_format_words[] = {
+    {"audit", AR_INPUT_AUDIT}, {"go-audit", AR_INPUT_GOAUDIT},
+    {NULL, 0},
+};
 
 /* In --help's order. Options of both commands mean the same in each. */
 static const struct ar_setting table[] = {
@@ -91,6 +95,11 @@ static const struct ar_setting table[] = {
      FIELD(pipeline.format), .dflt = "json",
      .help = "json, go-audit, or auditd's log formats raw and\n"
              "enriched (for ausearch/aureport)"},
+    {.option = "input-format", .type = AR_SETTING_CHOICE, .commands = REPLAY, .arg = "FORMAT",
+     .words = input_format_words, FIELD(input_format), .dflt_replay = "audit",
+     .help = "what the files hold: audit (audit logs: RAW,\n"
+             "ENRICHED, the dispatcher stream, kern.log) or\n"
+             "go-audit (go-audit's JSON output, one event a line)"},
     {.option = "output", .short_option = 'o', .section = OUTPUT, .key = "output",
      .type = AR_SETTING_LIST, .commands = BOTH, .arg = "SPEC", LIST(outputs, noutputs),
      .dflt = "stdout",

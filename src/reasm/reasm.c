@@ -441,6 +441,13 @@ int ar_reasm_push(struct ar_reasm *r, const struct ar_record *rec, uint64_t now_
     return 0;
 }
 
+void ar_reasm_end_event(struct ar_reasm *r, const struct ar_record *rec)
+{
+    struct ar_event *ev = find_event(r, rec);
+    if (ev)
+        complete(r, ev, 0);
+}
+
 void ar_reasm_expire(struct ar_reasm *r, uint64_t now_ms)
 {
     while (r->oldest && r->oldest->arrival_ms + r->cfg.idle_timeout_ms <= now_ms)

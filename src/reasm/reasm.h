@@ -105,6 +105,11 @@ void ar_reasm_free(struct ar_reasm *r);
  * reading used only by ar_reasm_expire (pass 0 in replay). Returns 0 or -ENOMEM. */
 int ar_reasm_push(struct ar_reasm *r, const struct ar_record *rec, uint64_t now_ms);
 
+/* Completes the event in flight that `rec` belongs to (same node, stamp, serial),
+ * if there is one: the source knows it has no more records (a go-audit line is one
+ * whole event). */
+void ar_reasm_end_event(struct ar_reasm *r, const struct ar_record *rec);
+
 /* Completes events that have waited idle_timeout_ms since their first record (the
  * live collector's timer). */
 void ar_reasm_expire(struct ar_reasm *r, uint64_t now_ms);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "sources/goaudit_input.h"
 #include "sources/source.h"
 
 #define READ_CHUNK (1u << 20)
@@ -26,8 +27,15 @@ struct progress {
     const char *name;
 };
 
+struct replay;
+
+/* Hands one input line (no newline) to the sink, as records. Returns 0, 1 when the
+ * line is malformed (the caller counts it), or a sink error. */
+typedef int line_decoder(struct replay *rp, const char *p, size_t len);
+
 struct replay {
     struct ar_source_sink sink;
+    line_decoder *decode;       /* by --input-format */
     char *const *files;
     size_t nfiles, next;        /* next file to open */
     bool quiet;
@@ -72,6 +80,18 @@ static void progress_draw(struct progress *pg, bool final)
     memset(bar + fill, '.', 40 - fill);
     bar[40] = 0;
     fprintf(stderr, "\r%-24.24s [%s] %3u%%%s", pg->name, bar, pct, final ? "\n" : "");
+}
+
+/* Audit logs: the pipeline parses the line itself. */
+static int decode_audit_line(struct replay *rp, const char *p, size_t len)
+{
+    return rp->sink.line(rp->sink.ctx, p, len);
+}
+
+/* go-audit's JSON: one event per line, its records rebuilt here. */
+static int decode_goaudit_line(struct replay *rp, const char *p, size_t len)
+{
+    return ar_goaudit_decode_line(p, len, &rp->sink);
 }
 
 static void note_malformed(struct replay *rp)
@@ -158,7 +178,7 @@ static int feed_lines(struct replay *rp, size_t scan_from, bool eof)
             rp->long_lines++;
             note_malformed(rp);
         } else if (line_end > start) {
-            int r = rp->sink.line(rp->sink.ctx, start, (size_t)(line_end - start));
+            int r = rp->decode(rp, start, (size_t)(line_end - start));
             if (r == 1)
                 note_malformed(rp);
             else if (r < 0)
@@ -261,6 +281,7 @@ static int replay_open(const struct ar_collector_config *cfg, const struct ar_so
     }
     rp->cap = READ_CHUNK * 2;
     rp->sink = *sink;
+    rp->decode = cfg->input_format == AR_INPUT_GOAUDIT ? decode_goaudit_line : decode_audit_line;
     rp->fd = -1;
     rp->quiet = cfg->quiet;
     rp->files = cfg->nfiles ? cfg->files : stdin_only;

@@ -49,6 +49,10 @@ struct ar_source_sink {
      * like a record. Returns 0, 1 when the line is not an audit record (counted),
      * or a negative errno as record() does. */
     int (*line)(void *ctx, const char *p, size_t len);
+    /* The event of `rec` (a record handed over before) has all its records: it
+     * completes now, not by type or timeout (a go-audit line is one event).
+     * Returns 0 or a negative errno as record() does. */
+    int (*end_event)(void *ctx, const struct ar_record *rec);
     /* Records or events the source knows were lost before they reached it (the
      * kernel's lost counter, ENOBUFS, a full BPF ring): a loss event is emitted. */
     void (*loss)(void *ctx, const char *kind, uint64_t count);

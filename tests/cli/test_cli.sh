@@ -19,6 +19,10 @@ check "--version prints the version" sh -c "'$bin' --version | grep -q '^auditre
 check "unknown command exits 2" [ "$(rc "$bin" frobnicate)" = 2 ]
 check "unknown replay option exits 2" [ "$(rc "$bin" replay --bogus)" = 2 ]
 check "unknown format exits 2" [ "$(rc "$bin" replay --format xml /dev/null)" = 2 ]
+check "unknown input format exits 2" \
+  [ "$(rc "$bin" replay --input-format xml /dev/null)" = 2 ]
+check "--input-format audit is the default" \
+  [ "$(rc "$bin" replay --input-format audit /dev/null)" = 0 ]
 
 log=$fixtures/go-libaudit/testdata/normal.log
 check "replay of a good log exits 0" [ "$(rc "$bin" replay -n "$log")" = 0 ]

@@ -6,32 +6,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_pipeline.h"
 #include "parse/header.h"
-#include "pipeline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_record_line(const char *p, size_t len)
+{
+    /* The raw part at most 8937 bytes plus a node name; the names after it within
+     * auditd's 9225-byte buffer. */
+    if (len > 8970 + 255 + 4096)
+        __builtin_trap();
+    if (memchr(p, '\0', len))
+        __builtin_trap(); /* auditd's %.*s stops at a NUL: so do we */
+    struct ar_record rec;
+    /* A record whose type has no name comes out as UNKNOWN[N], which parses. */
+    if (ar_header_parse_line(p, p + len, &rec) < 0)
+        __builtin_trap();
+}
 
 static int check_output(void *ctx, const char *p, size_t len)
 {
     (void)ctx;
-    const char *end = p + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl)
-            __builtin_trap(); /* sinks receive whole lines */
-        /* The raw part at most 8937 bytes plus a node name; the names after it
-         * within auditd's 9225-byte buffer. */
-        if (nl - p > 8970 + 255 + 4096)
-            __builtin_trap();
-        if (memchr(p, '\0', (size_t)(nl - p)))
-            __builtin_trap(); /* auditd's %.*s stops at a NUL: so do we */
-        struct ar_record rec;
-        /* A record whose type has no name comes out as UNKNOWN[N], which parses. */
-        if (ar_header_parse_line(p, nl, &rec) < 0)
-            __builtin_trap();
-        p = nl + 1;
-    }
+    fuzz_output_lines(p, len, check_record_line);
     return 0;
+}
+
+static void audit_line(struct ar_pipeline *pl, const char *p, size_t len)
+{
+    ar_pipeline_line(pl, p, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,13 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ar_pipeline *pl;
     if (ar_pipeline_new(&cfg, &pl) < 0)
         return 0;
-    const char *p = (const char *)data, *end = p + size;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        ar_pipeline_line(pl, p, (size_t)(le - p));
-        p = nl ? nl + 1 : end;
-    }
+    fuzz_each_line(pl, data, size, audit_line);
     ar_pipeline_flush(pl);
     ar_pipeline_free(pl);
     return 0;
