@@ -258,8 +258,9 @@ def main():
                 if t == "choice":
                     for w in row["words"].split(","):
                         check(w in e, f"auditrelay.conf(5) {key} lists '{w}'")
-        if row["default_replay"] != "-" and "replay" in row["commands"] and t == "number":
-            check(row["default_replay"] == row["value"] or not row["default_replay"].isdigit(),
+        d = row["default_replay"]
+        if (t == "number" and d.isdigit()) or (t == "choice" and d in row["words"].split(",")):
+            check(d == row["value"],
                   f"--{opt}: replay's documented default {row['default_replay']!r}, the code's "
                   f"{row['value']!r}")
         check_refusals(row)
