@@ -30,6 +30,7 @@ struct collector {
     struct ar_metrics *metrics;   /* NULL when off */
     struct ar_metrics_output metrics_outputs[AR_MAX_OUTPUTS]; /* collect_metrics' */
     struct ar_notify *notify;     /* systemd's READY/WATCHDOG/STOPPING (notify.c) */
+    struct ar_identity as;        /* --user: who we become after start-up */
     bool stopping;
     bool interrupted;             /* stopped by SIGINT/SIGTERM, not by its input's end */
     int exit_code;
@@ -163,6 +164,8 @@ static void say_restart_needed(const struct ar_collector_config *a,
                        : a->pipeline.format != b->pipeline.format     ? "format"
                        : a->pipeline.resolve_ids != b->pipeline.resolve_ids ? "resolve"
                        : a->keep_rules != b->keep_rules               ? "keep_rules"
+                       : strcmp(a->user ? a->user : "", b->user ? b->user : "") ? "user"
+                       : a->seccomp != b->seccomp                     ? "seccomp"
                        : a->metrics.on != b->metrics.on ||
                                memcmp(&a->metrics.addr, &b->metrics.addr, sizeof(a->metrics.addr))
                                                                       ? "metrics"
@@ -270,20 +273,65 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     stop(c);
 }
 
-/* Everything is open: keep only what the source and outputs still need. Threads
- * created before this keep what they had (capabilities are per thread): the
- * outputs' writers, the metrics server and replay's encoders start after it. */
-static void drop_capabilities(struct collector *c, uint64_t source_caps)
+/* Everything is open: keep only what the source and outputs still need, and with
+ * --user become that user. Threads created before this keep what they had
+ * (capabilities are per thread): the outputs' writers, the metrics server and
+ * replay's encoders start after it. Returns -1 when --user could not be honoured
+ * (we would go on as root: the run stops instead). */
+static int drop_capabilities(struct collector *c, uint64_t source_caps)
 {
-    uint64_t keep = source_caps | ar_outputs_capabilities(&c->outputs);
+    uint64_t keep = source_caps | ar_outputs_capabilities(&c->outputs, !c->as.set);
     char why[256], names[256];
-    int r = ar_keep_capabilities(keep, why, sizeof(why));
+    int r = ar_keep_capabilities(keep, &c->as, why, sizeof(why));
+    if (r < 0 && c->as.set) {
+        fprintf(stderr, "auditrelay: --user %s: %s\n", c->cfg->user, why);
+        return -1;
+    }
     if (r < 0) {
         fprintf(stderr, "auditrelay: %s\n", why);
     } else if (r == 0 && c->cfg->source != AR_SOURCE_REPLAY) {
         ar_capabilities_names(keep, names, sizeof(names));
-        fprintf(stderr, "auditrelay: capabilities kept: %s (every other one dropped)\n", names);
+        if (c->as.set)
+            fprintf(stderr, "auditrelay: running as %s (uid %u, gid %u); capabilities kept: "
+                    "%s (every other one dropped)\n", c->as.name, (unsigned)c->as.uid,
+                    (unsigned)c->as.gid, names);
+        else
+            fprintf(stderr, "auditrelay: capabilities kept: %s (every other one dropped)\n",
+                    names);
+    } else if (r == 1 && c->as.set) {
+        fprintf(stderr, "auditrelay: --user %s needs root to start\n", c->cfg->user);
+        return -1;
     }
+    return 0;
+}
+
+/* --user: who to become, and the run directory given to it, checked before
+ * anything is opened (a user that does not exist changes nothing). */
+static int prepare_identity(struct collector *c)
+{
+    const struct ar_collector_config *cfg = c->cfg;
+    char why[256];
+    if (cfg->seccomp) {
+        fprintf(stderr, "auditrelay: --seccomp: this build has no system call filter\n");
+        return -1;
+    }
+    if (cfg->user && cfg->source == AR_SOURCE_REPLAY) {
+        fprintf(stderr, "auditrelay: --user is for the live collector\n");
+        return -1;
+    }
+    if (cfg->user && ar_identity_lookup(cfg->user, &c->as, why, sizeof(why)) < 0) {
+        fprintf(stderr, "auditrelay: %s\n", why);
+        return -1;
+    }
+    if (cfg->user && geteuid() != 0) {
+        fprintf(stderr, "auditrelay: --user %s needs root to start\n", cfg->user);
+        return -1;
+    }
+    if (cfg->source != AR_SOURCE_REPLAY && ar_run_dir_prepare(&c->as, why, sizeof(why)) < 0) {
+        fprintf(stderr, "auditrelay: %s\n", why);
+        return -1;
+    }
+    return 0;
 }
 
 /* True for the errors that mean "this source cannot run on this host". */
@@ -331,7 +379,28 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     sigaddset(&held, SIGHUP);
     sigaddset(&held, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &held, &old_mask);
-    int r = ar_outputs_open(&c.outputs, cfg->outputs, cfg->noutputs, &cfg->output);
+    if (prepare_identity(&c) < 0) {
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+        return 1;
+    }
+    /* With --user the outputs open with its rights (privileges.h): files and spools
+     * it could not reopen or rotate later are refused now. */
+    int r = ar_identity_enter(&c.as);
+    if (r < 0)
+        fprintf(stderr, "auditrelay: --user %s: cannot take its identity: %s\n", cfg->user,
+                strerror(-r));
+    else {
+        r = ar_outputs_open(&c.outputs, cfg->outputs, cfg->noutputs, &cfg->output);
+        int left = ar_identity_leave();
+        if (r < 0 && c.as.set)
+            fprintf(stderr, "auditrelay: (outputs are opened as --user %s)\n", cfg->user);
+        if (left < 0 && r == 0) {
+            fprintf(stderr, "auditrelay: --user %s: cannot return to root: %s\n", cfg->user,
+                    strerror(-left));
+            ar_outputs_close(&c.outputs, 0, false, NULL);
+            r = left;
+        }
+    }
     if (r < 0) {
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         return cfg->source == AR_SOURCE_REPLAY ? 2 : 1;
@@ -429,9 +498,13 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         c.exit_code = 1;
         stop(&c);
     } else {
-        drop_capabilities(&c, c.ops->capabilities ? c.ops->capabilities(c.source) : 0);
-        /* The HTTP thread is created with what is left (capabilities are per thread). */
-        ar_metrics_start(c.metrics, c.loop, collect_metrics, &c);
+        if (drop_capabilities(&c, c.ops->capabilities ? c.ops->capabilities(c.source) : 0) < 0) {
+            c.exit_code = 1;
+            stop(&c);
+        } else {
+            /* The HTTP thread is created with what is left (capabilities are per thread). */
+            ar_metrics_start(c.metrics, c.loop, collect_metrics, &c);
+        }
     }
     if (ar_outputs_start(&c.outputs) < 0 && !c.stopping) {
         c.exit_code = 1;

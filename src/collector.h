@@ -59,6 +59,8 @@ struct ar_collector_config {
      * NULL: SIGHUP only reopens file outputs. */
     int (*reload)(struct ar_collector_config *ret);
     struct ar_metrics_listen metrics;   /* the Prometheus listener, when on */
+    const char *user;           /* --user USER[:GROUP]: run as it after start-up */
+    bool seccomp;               /* --seccomp: a system call allow-list after start-up */
 };
 
 void ar_collector_config_default(struct ar_collector_config *ret);

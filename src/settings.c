@@ -149,6 +149,16 @@ static const struct ar_setting table[] = {
      .help = "serve counters for Prometheus at\n"
              "http://ADDR:PORT/metrics (ADDR: 127.0.0.1 when\n"
              "only a port is given; [::1]:PORT)"},
+    {.option = "user", .section = COLLECTOR, .key = "user", .type = AR_SETTING_STRING,
+     .commands = RUN, .arg = "USER[:GROUP]", FIELD(user), .dflt = "none",
+     .help = "once everything is open, run as USER (and its\n"
+             "groups; GROUP: another primary group) with only\n"
+             "the capabilities still needed; outputs are opened\n"
+             "as USER"},
+    {.option = "seccomp", .section = COLLECTOR, .key = "seccomp", .type = AR_SETTING_BOOL,
+     .commands = RUN, .flag = true, FIELD(seccomp), .dflt = "no",
+     .help = "once started, allow only the system calls the\n"
+             "collector makes (others kill it; not with exec:)"},
     /* Replay reads no config file: its own options are command line only. */
     {.option = "progress", .type = AR_SETTING_BOOL, .commands = REPLAY, .flag = true,
      FIELD(progress), .dflt_replay = "when stderr is a terminal",

@@ -16,6 +16,7 @@
 #include "metrics/listen.h"
 #include "outputs/output.h"
 #include "pipeline.h"
+#include "privileges.h"
 #include "sources/source.h"
 
 /* One output's counters at a moment. */
@@ -70,5 +71,5 @@ void ar_metrics_free(struct ar_metrics *m);
 
 /* The file a live collector with metrics writes its address to (pid=N listen=ADDR):
  * $AUDITRELAY_METRICS_FILE, else AR_METRICS_RUN_FILE. */
-#define AR_METRICS_RUN_FILE "/run/auditrelay.metrics"
+#define AR_METRICS_RUN_FILE AR_RUN_DIR "/auditrelay.metrics"
 const char *ar_metrics_run_file(void);

@@ -910,11 +910,12 @@ void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
     set->n = 0;
 }
 
-uint64_t ar_outputs_capabilities(const struct ar_outputs *set)
+uint64_t ar_outputs_capabilities(const struct ar_outputs *set, bool children_root)
 {
     uint64_t caps = 0;
     for (size_t i = 0; i < set->n; i++)
-        if (set->v[i]->ops->capabilities)
+        if (set->v[i]->ops->capabilities &&
+            (children_root || !set->v[i]->ops->capabilities_for_children))
             caps |= set->v[i]->ops->capabilities(set->v[i]->t);
     return caps;
 }

@@ -56,6 +56,9 @@ struct ar_transport_ops {
     /* Optional: the capabilities (bits 1 << CAP_*) the transport needs after it was
      * opened (a file reopened with its owner set: CAP_CHOWN, CAP_DAC_OVERRIDE). */
     uint64_t (*capabilities)(void *t);
+    /* Those capabilities are for the programs the transport starts (exec:), which
+     * inherit them only while the collector runs as root. */
+    bool capabilities_for_children;
     /* Optional: the transport's delivery counts (called from any thread). */
     void (*counts)(void *t, struct ar_transport_counts *ret);
     void (*disconnect)(void *t);
@@ -170,8 +173,10 @@ void ar_outputs_abort(const struct ar_outputs *set, struct ar_outputs *next);
  * pipeline then stops. */
 int ar_outputs_write(void *ctx, const char *lines, size_t len);
 
-/* The capabilities the set's transports still need (bits 1 << CAP_*). */
-uint64_t ar_outputs_capabilities(const struct ar_outputs *set);
+/* The capabilities the set's transports still need (bits 1 << CAP_*); with
+ * children_root false (the collector runs as another user), without those only the
+ * programs they start would use. */
+uint64_t ar_outputs_capabilities(const struct ar_outputs *set, bool children_root);
 
 /* Times the outputs' file systems reached space_left [0] and admin_space_left [1],
  * summed; ar_sink's space_warnings callback (ctx: the set). */

@@ -204,7 +204,7 @@ def main():
                   f"{os.path.basename(u)}: WatchdogSec= only with libsystemd")
         for u in units:
             # What the code needs of the sandbox that setpriv cannot show: /run for the
-            # state files, /run/auditrelay.metrics and the perf engine's tracefs mount
+            # state files, /run/auditrelay/auditrelay.metrics and the perf engine's tracefs mount
             # point; a mount namespace for the BPF engine's tracefs reader
             # (unshare(CLONE_NEWNS) where tracefs is not mounted).
             name = os.path.basename(u)

@@ -333,7 +333,7 @@ static const char *exec_error(void *vt)
 
 /* A plugin is started (again) after the collector dropped what it does not need,
  * and as root it gets no more than our bounding set: keep what auditd's plugins
- * use. laurel changes to its own user (setuid, setgid, chown of its directory) and
+ * use (under --user a plugin runs as that user without capabilities). laurel changes to its own user (setuid, setgid, chown of its directory) and
  * keeps dac_read_search and sys_ptrace to read /proc; others write where root
  * writes (dac_override, fowner). */
 static uint64_t exec_capabilities(void *vt)
@@ -347,7 +347,8 @@ static uint64_t exec_capabilities(void *vt)
 const struct ar_transport_ops ar_transport_exec = {
     .scheme = "exec", .create = exec_create, .connect = exec_connect, .send = exec_send,
     .finish = exec_finish, .disconnect = exec_disconnect, .destroy = exec_destroy,
-    .error = exec_error, .capabilities = exec_capabilities, .spools = true, .wants_eoe = true,
+    .error = exec_error, .capabilities = exec_capabilities,
+    .capabilities_for_children = true, .spools = true, .wants_eoe = true,
     /* The transport resends what a dead program may have lost itself (with the
      * batch it was in the middle of): the output's own 16 MiB resend is not used. */
     .acknowledged = true,

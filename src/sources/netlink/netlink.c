@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "privileges.h"
 #include "collector.h"
 #include "rules/collector_rules.h"
 #include "rules/kernel.h"
@@ -86,7 +87,7 @@ static const char *state_path(const struct netlink_source *s)
     const char *p = getenv("AUDITRELAY_STATE_FILE");
     if (p && *p)
         return p;
-    return s->unicast ? "/run/auditrelay.state" : "/run/auditrelay-multicast.state";
+    return s->unicast ? AR_RUN_DIR "/auditrelay.state" : AR_RUN_DIR "/auditrelay-multicast.state";
 }
 
 static void state_save(struct netlink_source *s)
