@@ -45,9 +45,9 @@ static const struct ar_setting_word input_format_words[] = {
 /* In --help's order. Options of both commands mean the same in each. */
 static const struct ar_setting table[] = {
     {.option = "config", .short_option = 'c', .type = AR_SETTING_CONFIG, .commands = RUN,
-     .arg = "FILE",
-     .help = "settings file (INI; default " AR_CONFIG_DEFAULT_PATH "\n"
-             "when it exists); options override it"},
+     .arg = "FILE", .dflt = AR_CONFIG_DEFAULT_PATH,
+     .help = "settings file (INI, auditrelay.conf(5)), read\n"
+             "when it exists; options override it"},
     {.option = "source", .short_option = 's', .section = COLLECTOR, .key = "source",
      .type = AR_SETTING_CHOICE, .commands = RUN, .arg = "MODE", .words = source_words,
      FIELD(source), .dflt = "auto",
@@ -56,7 +56,8 @@ static const struct ar_setting table[] = {
              "the kernel, no permission) tracepoints; unicast:\n"
              "the slot only; multicast: read beside auditd;\n"
              "tracepoint: syscall tracepoints (eBPF or perf)\n"
-             "driven by the same rules, without the audit subsystem"},
+             "driven by the same rules, without the audit\n"
+             "subsystem"},
     {.option = "tracepoint-engine", .section = COLLECTOR, .key = "tracepoint_engine",
      .type = AR_SETTING_CHOICE, .commands = RUN, .arg = "E", .words = engine_words,
      FIELD(tracepoint_engine), .dflt = "auto",
@@ -104,7 +105,8 @@ static const struct ar_setting table[] = {
      .type = AR_SETTING_LIST, .commands = BOTH, .arg = "SPEC", LIST(outputs, noutputs),
      .dflt = "stdout",
      .help = "where events go, repeatable: stdout,\n"
-             "file:PATH[?mode=0600&rotate_size=100M&rotate_keep=5],\n"
+             "file:PATH[?mode=0600&rotate_size=100M\n"
+             "&rotate_keep=5],\n"
              "syslog+udp://HOST:PORT, syslog+tcp://HOST:PORT,\n"
              "syslog+tls://HOST:PORT[?ca=FILE&cert=FILE&key=FILE],\n"
              "relp://HOST:PORT[?window=128&timeout=10],\n"
