@@ -26,7 +26,7 @@ struct ar_pipeline {
 void ar_pipeline_config_default(struct ar_pipeline_config *ret)
 {
     *ret = (struct ar_pipeline_config){
-        .format = AR_FORMAT_JSON,
+        .format = ar_formats[0],
         .resolve_ids = true,
         .source = "replay",
         .flush_bytes = 256 * 1024,

@@ -24,7 +24,7 @@ struct ar_sink {
 };
 
 struct ar_pipeline_config {
-    enum ar_format format;
+    const struct ar_format_ops *format; /* one of ar_formats; NULL: json */
     bool eoe;                  /* raw, enriched: EOE records too (an exec: output) */
     bool resolve_ids;          /* names from the local user database */
     const char *source;        /* "replay", "netlink" */
