@@ -1,6 +1,7 @@
 #include "collector.h"
 #include "notify.h"
 #include "privileges.h"
+#include "syscall_filter.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -13,7 +14,6 @@
 #include <uv.h>
 
 #include "metrics/metrics.h"
-#include "rules/files.h"
 #include "sources/source.h"
 
 #define EXPIRE_INTERVAL_MS 100
@@ -38,33 +38,12 @@ struct collector {
     /* Configurations reloads read: the source and outputs may point into them. */
     struct reloaded *reloaded;
     uint64_t reloads, reloads_failed;
-    struct ar_filter *filter;     /* the start's filters, compiled (NULL: none) */
 };
 
 struct reloaded {
     struct reloaded *next;
     struct ar_collector_config cfg;
-    struct ar_filter *filter;     /* its filters, compiled */
 };
-
-void ar_filter_env_host(struct ar_filter_env *ret)
-{
-    struct ar_rules_env host;
-    ar_rules_env_host(&host);
-    *ret = (struct ar_filter_env){host.user_id, host.group_id, host.userdata};
-}
-
-/* The configuration's filters (NULL when none); errors said on stderr. */
-static int compile_filters(const struct ar_collector_config *cfg, struct ar_filter **ret)
-{
-    struct ar_filter_env env;
-    ar_filter_env_host(&env);
-    char why[400];
-    int r = ar_filter_compile(&env, cfg->filters, cfg->nfilters, ret, why, sizeof(why));
-    if (r < 0)
-        fprintf(stderr, "auditrelay: filters: %s\n", r == -EINVAL ? why : strerror(-r));
-    return r;
-}
 
 void ar_collector_config_default(struct ar_collector_config *ret)
 {
@@ -87,6 +66,7 @@ static const char *const source_names[] = {
 };
 
 static void stop(struct collector *c);
+static int refuse_exec_under_seccomp(const struct ar_collector_config *cfg);
 
 /* The sink the source calls. */
 static int sink_record(void *ctx, const struct ar_record *rec)
@@ -134,30 +114,6 @@ static void sink_done(void *ctx, int err)
     stop(c);
 }
 
-/* The filters' counters: the totals, then what each filter decided. */
-static void print_filter_stats(const struct ar_filter *f, FILE *out)
-{
-    if (!f)
-        return;
-    const struct ar_filter_stats *st = ar_filter_stats(f);
-    fprintf(out, "auditrelay: filters: %llu events, %llu dropped, %llu kept",
-            (unsigned long long)st->events, (unsigned long long)st->dropped,
-            (unsigned long long)(st->events - st->dropped));
-    if (st->unexamined)
-        fprintf(out, " (%llu of them unexamined: out of memory)",
-                (unsigned long long)st->unexamined);
-    fputc('\n', out);
-    struct ar_filter_info in;
-    for (size_t i = 0; ar_filter_info(f, i, &in); i++)
-        fprintf(out, "auditrelay: filter %zu '%s': %llu event%s %s\n", i + 1, in.text,
-                (unsigned long long)in.matched, in.matched == 1 ? "" : "s",
-                in.drop ? "dropped" : "kept");
-    if (ar_filter_info(f, ar_filter_count(f) - 1, &in))
-        fprintf(out, "auditrelay: no filter matched: %llu event%s %s\n",
-                (unsigned long long)st->unmatched, st->unmatched == 1 ? "" : "s",
-                in.drop ? "kept" : "dropped");
-}
-
 static void print_stats(struct collector *c, const char *when)
 {
     const struct ar_pipeline_stats *ps = ar_pipeline_stats(c->pipeline);
@@ -175,7 +131,6 @@ static void print_stats(struct collector *c, const char *when)
         counts.output_dropped += os.lines_dropped;
     }
     c->ops->print_stats(c->source, &counts, when, stderr);
-    print_filter_stats(ar_pipeline_filter(c->pipeline), stderr);
     if (c->ops->live)
         ar_outputs_print_stats(&c->outputs, stderr);
 }
@@ -190,7 +145,6 @@ static void collect_metrics(void *ctx, struct ar_metrics_snapshot *ret)
     ret->reasm = *ar_pipeline_reasm_stats(c->pipeline);
     ret->encoder = *ar_pipeline_encoder_stats(c->pipeline);
     ret->in_flight = ar_pipeline_in_flight(c->pipeline);
-    ret->filter = ar_pipeline_filter(c->pipeline);
     if (c->ops->metrics)
         c->ops->metrics(c->source, &ret->src);
     size_t n = c->outputs.n < AR_MAX_OUTPUTS ? c->outputs.n : AR_MAX_OUTPUTS;
@@ -241,8 +195,10 @@ static void reload(struct collector *c)
     fprintf(stderr, "auditrelay: reloading the configuration (SIGHUP)\n");
     struct ar_outputs next;
     const char *failed = NULL;
-    if (c->cfg->reload(&r->cfg) < 0 || compile_filters(&r->cfg, &r->filter) < 0)
+    if (c->cfg->reload(&r->cfg) < 0)
         failed = "the configuration has errors";
+    else if (c->cfg->seccomp && refuse_exec_under_seccomp(&r->cfg) < 0)
+        failed = "an exec: output cannot run under the system call filter";
     else if (ar_outputs_prepare(&c->outputs, r->cfg.outputs, r->cfg.noutputs, &r->cfg.output,
                                 &next) < 0)
         failed = "an output cannot be opened";
@@ -251,7 +207,6 @@ static void reload(struct collector *c)
         failed = "the rules could not be applied";
     }
     if (failed) {
-        ar_filter_free(r->filter);
         c->reloads_failed++;
         fprintf(stderr, "auditrelay: reload: %s (above): the running configuration stays\n",
                 failed);
@@ -268,14 +223,11 @@ static void reload(struct collector *c)
     if (ar_outputs_want_eoe(&c->outputs) != eoe)
         fprintf(stderr, "auditrelay: reload: EOE records (for exec: outputs) %s only after a "
                         "restart\n", eoe ? "stop" : "start");
-    /* Between two events: the next one meets the new filters. */
-    ar_pipeline_set_filter(c->pipeline, r->filter);
     r->next = c->reloaded;
     c->reloaded = r;
     c->cfg = &r->cfg;
-    fprintf(stderr, "auditrelay: reload done: %zu output%s (%zu before), %zu filter%s\n",
-            c->outputs.n, c->outputs.n == 1 ? "" : "s", before,
-            ar_filter_count(r->filter), ar_filter_count(r->filter) == 1 ? "" : "s");
+    fprintf(stderr, "auditrelay: reload done: %zu output%s (%zu before)\n", c->outputs.n,
+            c->outputs.n == 1 ? "" : "s", before);
 }
 
 static void on_hup(uv_signal_t *s, int signum)
@@ -357,16 +309,45 @@ static int drop_capabilities(struct collector *c, uint64_t source_caps)
     return 0;
 }
 
+/* A plugin would inherit the filter (seccomp filters pass through fork and execve)
+ * and die at its first call outside our list: exec: outputs and --seccomp exclude
+ * each other, at start and on a reload. */
+static int refuse_exec_under_seccomp(const struct ar_collector_config *cfg)
+{
+    for (size_t i = 0; i < cfg->noutputs; i++)
+        if (strncmp(cfg->outputs[i], "exec:", 5) == 0) {
+            fprintf(stderr, "auditrelay: --seccomp: output '%s': a plugin would inherit the "
+                            "system call filter; run exec: outputs without --seccomp\n",
+                    cfg->outputs[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* --seccomp once every thread runs (the filter goes to all of them at once). */
+static int install_seccomp(struct collector *c)
+{
+    if (!c->cfg->seccomp)
+        return 0;
+    struct ar_seccomp_needs needs = {.tracepoint = strcmp(c->ops->name, "tracepoint") == 0};
+    char why[256];
+    if (ar_seccomp_install(&needs, why, sizeof(why)) < 0) {
+        fprintf(stderr, "auditrelay: %s\n", why);
+        return -1;
+    }
+    fprintf(stderr, "auditrelay: system call filter on (seccomp): other calls kill the "
+                    "process\n");
+    return 0;
+}
+
 /* --user: who to become, and the run directory given to it, checked before
  * anything is opened (a user that does not exist changes nothing). */
 static int prepare_identity(struct collector *c)
 {
     const struct ar_collector_config *cfg = c->cfg;
     char why[256];
-    if (cfg->seccomp) {
-        fprintf(stderr, "auditrelay: --seccomp: this build has no system call filter\n");
+    if (cfg->seccomp && refuse_exec_under_seccomp(cfg) < 0)
         return -1;
-    }
     if (cfg->user && cfg->source == AR_SOURCE_REPLAY) {
         fprintf(stderr, "auditrelay: --user is for the live collector\n");
         return -1;
@@ -496,13 +477,9 @@ int ar_collector_run(const struct ar_collector_config *cfg)
      * PROCTITLE that go-audit wrote first must not end it. */
     pcfg.reasm.eoe_stream =
         cfg->source != AR_SOURCE_REPLAY || cfg->input_format == AR_INPUT_GOAUDIT;
-    /* Checked when the configuration was read; compiled once, here. */
-    r = compile_filters(cfg, &c.filter);
-    pcfg.filter = c.filter;
-    if (r == 0 && (r = ar_pipeline_new(&pcfg, &c.pipeline)) < 0)
-        fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
+    r = ar_pipeline_new(&pcfg, &c.pipeline);
     if (r < 0) {
-        ar_filter_free(c.filter);
+        fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
         ar_metrics_free(c.metrics);
         ar_outputs_close(&c.outputs, 0, false, NULL);
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
@@ -510,7 +487,6 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     }
     if (open_source(&c, &sink) < 0) {
         ar_pipeline_free(c.pipeline);
-        ar_filter_free(c.filter);
         ar_metrics_free(c.metrics);
         ar_outputs_close(&c.outputs, 0, false, NULL);
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
@@ -523,7 +499,6 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         pcfg.source = c.ops->event_source;
         if ((r = ar_pipeline_new(&pcfg, &c.pipeline)) < 0) {
             fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
-            ar_filter_free(c.filter);
             c.ops->stop(c.source);
             uv_run(c.loop, UV_RUN_DEFAULT);
             c.ops->close(c.source);
@@ -568,6 +543,10 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         c.exit_code = 1;
         stop(&c);
     }
+    if (!c.stopping && install_seccomp(&c) < 0) {
+        c.exit_code = 1;
+        stop(&c);
+    }
     /* Ready for systemd once the source runs and the outputs' threads do. */
     if (c.ops->live && !c.stopping) {
         char status[128];
@@ -589,12 +568,10 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     ar_metrics_free(c.metrics);
     c.ops->close(c.source);
     ar_pipeline_free(c.pipeline);
-    ar_filter_free(c.filter);
     uv_loop_close(c.loop);
     while (c.reloaded) {
         struct reloaded *done = c.reloaded;
         c.reloaded = done->next;
-        ar_filter_free(done->filter);
         free(done);
     }
     return c.exit_code;

@@ -42,32 +42,12 @@ static const struct ar_setting_word input_format_words[] = {
     {NULL, 0},
 };
 
-/* A filter is checked when it is given (file:line, --filter), with the filters
- * before it: names resolved, regexes compiled, reachable. */
-static int check_filter(const struct ar_collector_config *cfg, const char *value, char *why,
-                        size_t whylen)
-{
-    struct ar_filter_env env;
-    ar_filter_env_host(&env);
-    struct ar_filter *f;
-    char one[300];
-    int r = ar_filter_compile(&env, cfg->filters, cfg->nfilters, &f, one, sizeof(one));
-    if (r == 0 && !f)
-        r = ar_filter_new(&env, &f);
-    if (r == 0)
-        r = ar_filter_add(f, value, one, sizeof(one));
-    ar_filter_free(f);
-    if (r < 0)
-        snprintf(why, whylen, "'%s': %s", value, r == -EINVAL ? one : strerror(-r));
-    return r < 0 ? -EINVAL : 0;
-}
-
 /* In --help's order. Options of both commands mean the same in each. */
 static const struct ar_setting table[] = {
     {.option = "config", .short_option = 'c', .type = AR_SETTING_CONFIG, .commands = RUN,
-     .arg = "FILE",
-     .help = "settings file (INI; default " AR_CONFIG_DEFAULT_PATH "\n"
-             "when it exists); options override it"},
+     .arg = "FILE", .dflt = AR_CONFIG_DEFAULT_PATH,
+     .help = "settings file (INI, auditrelay.conf(5)), read\n"
+             "when it exists; options override it"},
     {.option = "source", .short_option = 's', .section = COLLECTOR, .key = "source",
      .type = AR_SETTING_CHOICE, .commands = RUN, .arg = "MODE", .words = source_words,
      FIELD(source), .dflt = "auto",
@@ -76,7 +56,8 @@ static const struct ar_setting table[] = {
              "the kernel, no permission) tracepoints; unicast:\n"
              "the slot only; multicast: read beside auditd;\n"
              "tracepoint: syscall tracepoints (eBPF or perf)\n"
-             "driven by the same rules, without the audit subsystem"},
+             "driven by the same rules, without the audit\n"
+             "subsystem"},
     {.option = "tracepoint-engine", .section = COLLECTOR, .key = "tracepoint_engine",
      .type = AR_SETTING_CHOICE, .commands = RUN, .arg = "E", .words = engine_words,
      FIELD(tracepoint_engine), .dflt = "auto",
@@ -124,7 +105,8 @@ static const struct ar_setting table[] = {
      .type = AR_SETTING_LIST, .commands = BOTH, .arg = "SPEC", LIST(outputs, noutputs),
      .dflt = "stdout",
      .help = "where events go, repeatable: stdout,\n"
-             "file:PATH[?mode=0600&rotate_size=100M&rotate_keep=5],\n"
+             "file:PATH[?mode=0600&rotate_size=100M\n"
+             "&rotate_keep=5],\n"
              "syslog+udp://HOST:PORT, syslog+tcp://HOST:PORT,\n"
              "syslog+tls://HOST:PORT[?ca=FILE&cert=FILE&key=FILE],\n"
              "relp://HOST:PORT[?window=128&timeout=10],\n"
@@ -179,14 +161,6 @@ static const struct ar_setting table[] = {
      .commands = RUN, .flag = true, FIELD(seccomp), .dflt = "no",
      .help = "once started, allow only the system calls the\n"
              "collector makes (others kill it; not with exec:)"},
-    {.option = "filter", .section = "filter", .key = "filter", .type = AR_SETTING_LIST,
-     .commands = BOTH, .arg = "FILTER", LIST(filters, nfilters), .check = check_filter,
-     .dflt = "none",
-     .help = "keep or drop events before they are encoded,\n"
-             "repeatable, first match wins: 'drop key=noisy',\n"
-             "'drop syscall=connect sockaddr=127.0.0.0/8',\n"
-             "'keep auid!=unset' (see FILTERS in\n"
-             "auditrelay.conf(5))"},
     /* Replay reads no config file: its own options are command line only. */
     {.option = "progress", .type = AR_SETTING_BOOL, .commands = REPLAY, .flag = true,
      FIELD(progress), .dflt_replay = "when stderr is a terminal",
@@ -353,8 +327,6 @@ int ar_setting_apply(const struct ar_setting *s, const char *value,
             snprintf(why, whylen, "is given more than %zu times", max);
             return -EINVAL;
         }
-        if (s->check && s->check(cfg, value, why, whylen) < 0)
-            return -EINVAL;
         ((const char **)field)[(*count)++] = value;
         return 0;
     }

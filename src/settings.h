@@ -48,10 +48,6 @@ struct ar_setting {
     const char *dflt;        /* the default, as --help and auditrelay.conf(5) say it */
     const char *dflt_replay; /* replay's, when it differs */
     const char *help;        /* lines for --help, '\n' between them */
-    /* LIST, optional: refuses a value given the entries before it (0 or -EINVAL
-     * with the reason in why, worded like ar_setting_apply's). */
-    int (*check)(const struct ar_collector_config *cfg, const char *value, char *why,
-                 size_t whylen);
 };
 
 /* The table; *ret_n entries. */

@@ -79,7 +79,8 @@ def verify_units(dest, units, bindir_abs, mandir):
 
 CAP_NAMES = {"CAP_AUDIT_CONTROL": 30, "CAP_AUDIT_READ": 37, "CAP_NET_ADMIN": 12, "CAP_KILL": 5,
              "CAP_BPF": 39, "CAP_PERFMON": 38, "CAP_SYS_ADMIN": 21, "CAP_SYS_PTRACE": 19,
-             "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_SETPCAP": 8}
+             "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_SETPCAP": 8,
+             "CAP_SETUID": 7, "CAP_SETGID": 6}
 
 
 def start_like_unit(unit, binary, conf, tmp):

@@ -198,6 +198,10 @@ def main():
     page8 = man_text(os.path.join(MAN, "auditrelay.8"))
     shown = conf_defaults(CONF)
     helps = {cmd: run([BIN, cmd, "--help"]).stdout for cmd in ("run", "replay")}
+    for cmd, text in helps.items():
+        for line in text.splitlines():
+            check(len(line) <= 80 or "/auditrelay.conf" in line,
+                  f"{cmd} --help: a line of {len(line)} columns: {line!r}")
     for row in rows:
         opt, key, t = row["option"], row["key"], row["type"]
         where = f"--{opt}"

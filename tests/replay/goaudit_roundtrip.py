@@ -124,6 +124,35 @@ BAD = [
 ]
 
 
+# A line as go-audit itself writes it (Go's encoding/json: <, >, & as \\u003c...,
+# messages with "containers" and "extras" when configured, PROCTITLE not last) and
+# the records it must give.
+GO_AUDIT_LINE = (
+    '{"sequence":1226,"timestamp":"1459449216.329","messages":['
+    '{"type":1300,"data":"arch=c000003e syscall=59 success=yes exit=0 a0=1 ppid=1 pid=42 '
+    'auid=1000 uid=1000 comm=\\"sh\\" exe=\\"/bin/sh\\" key=\\"\\u003cx\\u0026y\\u003e\\"",'
+    '"containers":{"id":"abc"},"extras":{"cgroup_root":"/x"}},'
+    '{"type":1327,"data":"proctitle=7368"},'
+    '{"type":1302,"data":"item=0 name=\\"/bin/sh\\" inode=1"}],'
+    '"uid_map":{"1000":"alice"}}')
+
+
+def check_go_audit_shape(binary, tmp):
+    path = os.path.join(tmp, 'go-audit.json')
+    with open(path, 'w') as f:
+        f.write(GO_AUDIT_LINE + '\n')
+    r = run([binary, 'replay', '-n', '--input-format', 'go-audit', path])
+    events = [json.loads(x) for x in r.stdout.splitlines()]
+    ok = r.returncode == 0 and len(events) == 1 and events[0]['serial'] == 1226 and \
+        events[0]['timestamp'] == '2016-03-31T18:33:36.329Z' and \
+        [x['type'] for x in events[0]['records']] == ['SYSCALL', 'PROCTITLE', 'PATH'] and \
+        events[0]['records'][0]['fields']['key'] == '<x&y>'
+    print(f'a line as go-audit writes it: {"ok" if ok else "FAILED"}')
+    if not ok:
+        print(r.stdout.decode(errors='replace'), r.stderr.decode(errors='replace'))
+    return ok
+
+
 def check_malformed(binary, tmp):
     """Bad lines are counted and reported by file:line, exit status 1, and the
     good lines around them still come out (from a file and from stdin)."""
@@ -251,7 +280,8 @@ def main():
             events += result
             for u in used:
                 used_total[u] = used_total.get(u, 0) + 1
-        if not bench and not check_malformed(binary, tmp):
+        if not bench and not (check_malformed(binary, tmp) and
+                              check_go_audit_shape(binary, tmp)):
             failures += 1
     for u, n in sorted(used_total.items()):
         print(f'allowed difference {u} in {n} files: {DIFFERENCES[u]}')
