@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "metrics/metrics.h"
+#include "rules/files.h"
 #include "sources/source.h"
 
 #define EXPIRE_INTERVAL_MS 100
@@ -38,12 +39,33 @@ struct collector {
     /* Configurations reloads read: the source and outputs may point into them. */
     struct reloaded *reloaded;
     uint64_t reloads, reloads_failed;
+    struct ar_filter *filter;     /* the start's filters, compiled (NULL: none) */
 };
 
 struct reloaded {
     struct reloaded *next;
     struct ar_collector_config cfg;
+    struct ar_filter *filter;     /* its filters, compiled */
 };
+
+void ar_filter_env_host(struct ar_filter_env *ret)
+{
+    struct ar_rules_env host;
+    ar_rules_env_host(&host);
+    *ret = (struct ar_filter_env){host.user_id, host.group_id, host.userdata};
+}
+
+/* The configuration's filters (NULL when none); errors said on stderr. */
+static int compile_filters(const struct ar_collector_config *cfg, struct ar_filter **ret)
+{
+    struct ar_filter_env env;
+    ar_filter_env_host(&env);
+    char why[400];
+    int r = ar_filter_compile(&env, cfg->filters, cfg->nfilters, ret, why, sizeof(why));
+    if (r < 0)
+        fprintf(stderr, "auditrelay: filters: %s\n", r == -EINVAL ? why : strerror(-r));
+    return r;
+}
 
 void ar_collector_config_default(struct ar_collector_config *ret)
 {
@@ -114,6 +136,30 @@ static void sink_done(void *ctx, int err)
     stop(c);
 }
 
+/* The filters' counters: the totals, then what each filter decided. */
+static void print_filter_stats(const struct ar_filter *f, FILE *out)
+{
+    if (!f)
+        return;
+    const struct ar_filter_stats *st = ar_filter_stats(f);
+    fprintf(out, "auditrelay: filters: %llu events, %llu dropped, %llu kept",
+            (unsigned long long)st->events, (unsigned long long)st->dropped,
+            (unsigned long long)(st->events - st->dropped));
+    if (st->unexamined)
+        fprintf(out, " (%llu of them unexamined: out of memory)",
+                (unsigned long long)st->unexamined);
+    fputc('\n', out);
+    struct ar_filter_info in;
+    for (size_t i = 0; ar_filter_info(f, i, &in); i++)
+        fprintf(out, "auditrelay: filter %zu '%s': %llu event%s %s\n", i + 1, in.text,
+                (unsigned long long)in.matched, in.matched == 1 ? "" : "s",
+                in.drop ? "dropped" : "kept");
+    if (ar_filter_info(f, ar_filter_count(f) - 1, &in))
+        fprintf(out, "auditrelay: no filter matched: %llu event%s %s\n",
+                (unsigned long long)st->unmatched, st->unmatched == 1 ? "" : "s",
+                in.drop ? "kept" : "dropped");
+}
+
 static void print_stats(struct collector *c, const char *when)
 {
     const struct ar_pipeline_stats *ps = ar_pipeline_stats(c->pipeline);
@@ -131,6 +177,7 @@ static void print_stats(struct collector *c, const char *when)
         counts.output_dropped += os.lines_dropped;
     }
     c->ops->print_stats(c->source, &counts, when, stderr);
+    print_filter_stats(ar_pipeline_filter(c->pipeline), stderr);
     if (c->ops->live)
         ar_outputs_print_stats(&c->outputs, stderr);
 }
@@ -145,6 +192,7 @@ static void collect_metrics(void *ctx, struct ar_metrics_snapshot *ret)
     ret->reasm = *ar_pipeline_reasm_stats(c->pipeline);
     ret->encoder = *ar_pipeline_encoder_stats(c->pipeline);
     ret->in_flight = ar_pipeline_in_flight(c->pipeline);
+    ret->filter = ar_pipeline_filter(c->pipeline);
     if (c->ops->metrics)
         c->ops->metrics(c->source, &ret->src);
     size_t n = c->outputs.n < AR_MAX_OUTPUTS ? c->outputs.n : AR_MAX_OUTPUTS;
@@ -195,7 +243,7 @@ static void reload(struct collector *c)
     fprintf(stderr, "auditrelay: reloading the configuration (SIGHUP)\n");
     struct ar_outputs next;
     const char *failed = NULL;
-    if (c->cfg->reload(&r->cfg) < 0)
+    if (c->cfg->reload(&r->cfg) < 0 || compile_filters(&r->cfg, &r->filter) < 0)
         failed = "the configuration has errors";
     else if (c->cfg->seccomp && refuse_exec_under_seccomp(&r->cfg) < 0)
         failed = "an exec: output cannot run under the system call filter";
@@ -207,6 +255,7 @@ static void reload(struct collector *c)
         failed = "the rules could not be applied";
     }
     if (failed) {
+        ar_filter_free(r->filter);
         c->reloads_failed++;
         fprintf(stderr, "auditrelay: reload: %s (above): the running configuration stays\n",
                 failed);
@@ -223,11 +272,14 @@ static void reload(struct collector *c)
     if (ar_outputs_want_eoe(&c->outputs) != eoe)
         fprintf(stderr, "auditrelay: reload: EOE records (for exec: outputs) %s only after a "
                         "restart\n", eoe ? "stop" : "start");
+    /* Between two events: the next one meets the new filters. */
+    ar_pipeline_set_filter(c->pipeline, r->filter);
     r->next = c->reloaded;
     c->reloaded = r;
     c->cfg = &r->cfg;
-    fprintf(stderr, "auditrelay: reload done: %zu output%s (%zu before)\n", c->outputs.n,
-            c->outputs.n == 1 ? "" : "s", before);
+    fprintf(stderr, "auditrelay: reload done: %zu output%s (%zu before), %zu filter%s\n",
+            c->outputs.n, c->outputs.n == 1 ? "" : "s", before,
+            ar_filter_count(r->filter), ar_filter_count(r->filter) == 1 ? "" : "s");
 }
 
 static void on_hup(uv_signal_t *s, int signum)
@@ -477,9 +529,13 @@ int ar_collector_run(const struct ar_collector_config *cfg)
      * PROCTITLE that go-audit wrote first must not end it. */
     pcfg.reasm.eoe_stream =
         cfg->source != AR_SOURCE_REPLAY || cfg->input_format == AR_INPUT_GOAUDIT;
-    r = ar_pipeline_new(&pcfg, &c.pipeline);
-    if (r < 0) {
+    /* Checked when the configuration was read; compiled once, here. */
+    r = compile_filters(cfg, &c.filter);
+    pcfg.filter = c.filter;
+    if (r == 0 && (r = ar_pipeline_new(&pcfg, &c.pipeline)) < 0)
         fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
+    if (r < 0) {
+        ar_filter_free(c.filter);
         ar_metrics_free(c.metrics);
         ar_outputs_close(&c.outputs, 0, false, NULL);
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
@@ -487,6 +543,7 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     }
     if (open_source(&c, &sink) < 0) {
         ar_pipeline_free(c.pipeline);
+        ar_filter_free(c.filter);
         ar_metrics_free(c.metrics);
         ar_outputs_close(&c.outputs, 0, false, NULL);
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
@@ -499,6 +556,7 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         pcfg.source = c.ops->event_source;
         if ((r = ar_pipeline_new(&pcfg, &c.pipeline)) < 0) {
             fprintf(stderr, "auditrelay: cannot set up the pipeline: %s\n", strerror(-r));
+            ar_filter_free(c.filter);
             c.ops->stop(c.source);
             uv_run(c.loop, UV_RUN_DEFAULT);
             c.ops->close(c.source);
@@ -568,10 +626,12 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     ar_metrics_free(c.metrics);
     c.ops->close(c.source);
     ar_pipeline_free(c.pipeline);
+    ar_filter_free(c.filter);
     uv_loop_close(c.loop);
     while (c.reloaded) {
         struct reloaded *done = c.reloaded;
         c.reloaded = done->next;
+        ar_filter_free(done->filter);
         free(done);
     }
     return c.exit_code;

@@ -10,6 +10,7 @@
 
 #define AR_MAX_OUTPUTS 16
 #define AR_MAX_RULE_PATHS 16
+#define AR_MAX_FILTERS 256
 
 enum ar_source_mode {
     AR_SOURCE_AUTO,        /* audit (slot, else multicast), else tracepoints */
@@ -44,6 +45,8 @@ struct ar_collector_config {
     struct ar_output_config output; /* queue bounds, spool, policy */
     const char *rules[AR_MAX_RULE_PATHS]; /* rule files/dirs; none: the default set */
     size_t nrules;
+    const char *filters[AR_MAX_FILTERS]; /* event filters (filter/filter.h), in order */
+    size_t nfilters;
     bool install_rules;         /* false: install no rules at all (--no-rules) */
     bool keep_rules;            /* leave the installed rules in place on exit */
     /* replay: the files ("-" stdin; none: stdin), their format, progress bar, no
@@ -64,6 +67,9 @@ struct ar_collector_config {
 };
 
 void ar_collector_config_default(struct ar_collector_config *ret);
+
+/* Filters compiled on this host: user and group names from its database. */
+void ar_filter_env_host(struct ar_filter_env *ret);
 
 /* Runs until SIGINT/SIGTERM, or the end of the input for replay. Returns the
  * process exit status (0 clean stop; 1 on a setup, input or output error, which it

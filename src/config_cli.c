@@ -42,7 +42,8 @@ static int check(const char *path)
 
 static const char *const type_names[] = {
     [AR_SETTING_BOOL] = "bool",     [AR_SETTING_UINT] = "number",  [AR_SETTING_SIZE] = "size",
-    [AR_SETTING_CHOICE] = "choice", [AR_SETTING_STRING] = "string", [AR_SETTING_LIST] = "list",
+    [AR_SETTING_CHOICE] = "choice", [AR_SETTING_FORMAT] = "choice", [AR_SETTING_STRING] = "string",
+    [AR_SETTING_LIST] = "list",
     [AR_SETTING_LISTEN] = "listen", [AR_SETTING_CONFIG] = "config", [AR_SETTING_HELP] = "help",
     [AR_SETTING_VERSION] = "version",
 };
@@ -70,7 +71,7 @@ static int keys(bool whole)
         char value[64], words[256] = "-", help[1024];
         ar_setting_format(s, &dflt, value, sizeof(value));
         size_t used = 0;
-        for (const struct ar_setting_word *w = s->words; w && w->word; w++)
+        for (const struct ar_setting_word *w = ar_setting_words(s); w && w->word; w++)
             used += (size_t)snprintf(words + used, used < sizeof(words) ? sizeof(words) - used : 0,
                                      "%s%s", used ? "," : "", w->word);
         snprintf(help, sizeof(help), "%s", s->help ? s->help : "");

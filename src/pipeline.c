@@ -26,7 +26,7 @@ struct ar_pipeline {
 void ar_pipeline_config_default(struct ar_pipeline_config *ret)
 {
     *ret = (struct ar_pipeline_config){
-        .format = AR_FORMAT_JSON,
+        .format = ar_formats[0],
         .resolve_ids = true,
         .source = "replay",
         .flush_bytes = 256 * 1024,
@@ -49,6 +49,8 @@ static void on_event(const struct ar_event *ev, void *userdata)
 {
     struct ar_pipeline *p = userdata;
     p->stats.events++;
+    if (p->cfg.filter && !ar_filter_keep(p->cfg.filter, ev))
+        return;
     if (p->pool) {
         int r = ar_encode_pool_add(p->pool, ev);
         if (r < 0 && !p->error)
@@ -234,6 +236,17 @@ int ar_pipeline_flush(struct ar_pipeline *p)
         ar_encode_pool_stats(p->pool, &p->pool_stats);
     }
     return p->error;
+}
+
+void ar_pipeline_set_filter(struct ar_pipeline *p, struct ar_filter *filter)
+{
+    ar_filter_carry_counts(filter, p->cfg.filter);
+    p->cfg.filter = filter;
+}
+
+const struct ar_filter *ar_pipeline_filter(const struct ar_pipeline *p)
+{
+    return p->cfg.filter;
 }
 
 const struct ar_pipeline_stats *ar_pipeline_stats(const struct ar_pipeline *p)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "encode/encoder.h"
+#include "filter/filter.h"
 #include "parse/header.h"
 #include "reasm/reasm.h"
 
@@ -24,7 +25,7 @@ struct ar_sink {
 };
 
 struct ar_pipeline_config {
-    enum ar_format format;
+    const struct ar_format_ops *format; /* one of ar_formats; NULL: json */
     bool eoe;                  /* raw, enriched: EOE records too (an exec: output) */
     bool resolve_ids;          /* names from the local user database */
     const char *source;        /* "replay", "netlink" */
@@ -32,6 +33,9 @@ struct ar_pipeline_config {
     struct ar_sink sink;
     size_t flush_bytes;        /* hand output to the sink once this much is buffered */
     unsigned encode_threads;   /* 0: encode inline; N: on N worker threads (replay) */
+    /* Keeps or drops each completed event before it is encoded; NULL: every event
+     * goes on (the filter costs nothing then). Borrowed: it outlives the pipeline. */
+    struct ar_filter *filter;
 };
 
 void ar_pipeline_config_default(struct ar_pipeline_config *ret);
@@ -64,6 +68,12 @@ int ar_pipeline_end_event(struct ar_pipeline *p, const struct ar_record *rec);
 
 /* Emits a synthetic loss event (kernel lost counter, ENOBUFS). */
 int ar_pipeline_loss(struct ar_pipeline *p, const char *kind, uint64_t count, uint64_t now_sec);
+
+/* Filters events from now on with `filter` (a reload; NULL: none; borrowed), carrying
+ * the counts over from the set it replaces (ar_filter_carry_counts). */
+void ar_pipeline_set_filter(struct ar_pipeline *p, struct ar_filter *filter);
+/* The filters in use (NULL: none), for statistics. */
+const struct ar_filter *ar_pipeline_filter(const struct ar_pipeline *p);
 
 /* Completes events idle too long (live timer). */
 int ar_pipeline_expire(struct ar_pipeline *p, uint64_t now_ms);

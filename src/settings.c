@@ -32,15 +32,30 @@ static const struct ar_setting_word engine_words[] = {
     {"auto", AR_TP_ENGINE_AUTO}, {"bpf", AR_TP_ENGINE_BPF}, {"perf", AR_TP_ENGINE_PERF},
     {NULL, 0},
 };
-static const struct ar_setting_word format_words[] = {
-    {"json", AR_FORMAT_JSON}, {"go-audit", AR_FORMAT_GOAUDIT},
-    {"raw", AR_FORMAT_RAW},   {"enriched", AR_FORMAT_ENRICHED},
-    {NULL, 0},
-};
 static const struct ar_setting_word input_format_words[] = {
     {"audit", AR_INPUT_AUDIT}, {"go-audit", AR_INPUT_GOAUDIT},
     {NULL, 0},
 };
+
+/* A filter is checked when it is given (file:line, --filter), with the filters
+ * before it: names resolved, regexes compiled, reachable. */
+static int check_filter(const struct ar_collector_config *cfg, const char *value, char *why,
+                        size_t whylen)
+{
+    struct ar_filter_env env;
+    ar_filter_env_host(&env);
+    struct ar_filter *f;
+    char one[300];
+    int r = ar_filter_compile(&env, cfg->filters, cfg->nfilters, &f, one, sizeof(one));
+    if (r == 0 && !f)
+        r = ar_filter_new(&env, &f);
+    if (r == 0)
+        r = ar_filter_add(f, value, one, sizeof(one));
+    ar_filter_free(f);
+    if (r < 0)
+        snprintf(why, whylen, "'%s': %s", value, r == -EINVAL ? one : strerror(-r));
+    return r < 0 ? -EINVAL : 0;
+}
 
 /* In --help's order. Options of both commands mean the same in each. */
 static const struct ar_setting table[] = {
@@ -92,7 +107,7 @@ static const struct ar_setting table[] = {
              "1 printk, 2 panic (the machine halts on a lost\n"
              "record: only where policy demands it)"},
     {.option = "format", .short_option = 'f', .section = OUTPUT, .key = "format",
-     .type = AR_SETTING_CHOICE, .commands = BOTH, .arg = "FORMAT", .words = format_words,
+     .type = AR_SETTING_FORMAT, .commands = BOTH, .arg = "FORMAT",
      FIELD(pipeline.format), .dflt = "json",
      .help = "json, go-audit, or auditd's log formats raw and\n"
              "enriched (for ausearch/aureport)"},
@@ -161,6 +176,14 @@ static const struct ar_setting table[] = {
      .commands = RUN, .flag = true, FIELD(seccomp), .dflt = "no",
      .help = "once started, allow only the system calls the\n"
              "collector makes (others kill it; not with exec:)"},
+    {.option = "filter", .section = "filter", .key = "filter", .type = AR_SETTING_LIST,
+     .commands = BOTH, .arg = "FILTER", LIST(filters, nfilters), .check = check_filter,
+     .dflt = "none",
+     .help = "keep or drop events before they are encoded,\n"
+             "repeatable, first match wins: 'drop key=noisy',\n"
+             "'drop syscall=connect sockaddr=127.0.0.0/8',\n"
+             "'keep auid!=unset' (see FILTERS in\n"
+             "auditrelay.conf(5))"},
     /* Replay reads no config file: its own options are command line only. */
     {.option = "progress", .type = AR_SETTING_BOOL, .commands = REPLAY, .flag = true,
      FIELD(progress), .dflt_replay = "when stderr is a terminal",
@@ -269,6 +292,19 @@ static void words_list(const struct ar_setting_word *w, char *buf, size_t len)
                                  i == 0 ? "" : i + 1 == n ? " or " : ", ", w[i].word);
 }
 
+const struct ar_setting_word *ar_setting_words(const struct ar_setting *s)
+{
+    /* The formats' names come from their table, so a new format needs no line here.
+     * Filled on first use; settings are parsed on one thread. */
+    static struct ar_setting_word formats[16];
+    if (s->type != AR_SETTING_FORMAT)
+        return s->words;
+    if (!formats[0].word)
+        for (size_t i = 0; ar_formats[i] && i + 1 < AR_ARRAY_SIZE(formats); i++)
+            formats[i] = (struct ar_setting_word){ar_formats[i]->name, (int)i};
+    return formats;
+}
+
 int ar_setting_apply(const struct ar_setting *s, const char *value,
                      struct ar_collector_config *cfg, char *why, size_t whylen)
 {
@@ -305,15 +341,20 @@ int ar_setting_apply(const struct ar_setting *s, const char *value,
         }
         store_uint(field, s->width, v);
         return 0;
-    case AR_SETTING_CHOICE: {
-        for (const struct ar_setting_word *w = s->words; w->word; w++) {
-            if (!strcmp(w->word, value)) {
+    case AR_SETTING_CHOICE:
+    case AR_SETTING_FORMAT: {
+        const struct ar_setting_word *words_of = ar_setting_words(s);
+        for (const struct ar_setting_word *w = words_of; w->word; w++) {
+            if (strcmp(w->word, value) != 0)
+                continue;
+            if (s->type == AR_SETTING_FORMAT)
+                *(const struct ar_format_ops **)field = ar_formats[w->value];
+            else
                 memcpy(field, &w->value, sizeof(int));
-                return 0;
-            }
+            return 0;
         }
         char words[128];
-        words_list(s->words, words, sizeof(words));
+        words_list(words_of, words, sizeof(words));
         snprintf(why, whylen, "wants %s, got '%s'", words, value);
         return -EINVAL;
     }
@@ -327,6 +368,8 @@ int ar_setting_apply(const struct ar_setting *s, const char *value,
             snprintf(why, whylen, "is given more than %zu times", max);
             return -EINVAL;
         }
+        if (s->check && s->check(cfg, value, why, whylen) < 0)
+            return -EINVAL;
         ((const char **)field)[(*count)++] = value;
         return 0;
     }
@@ -374,6 +417,9 @@ void ar_setting_format(const struct ar_setting *s, const struct ar_collector_con
                 snprintf(buf, len, "%s", w->word);
         break;
     }
+    case AR_SETTING_FORMAT:
+        snprintf(buf, len, "%s", (*(const struct ar_format_ops *const *)field)->name);
+        break;
     case AR_SETTING_STRING:
         snprintf(buf, len, "%s", *(char *const *)field ? *(char *const *)field : "none");
         break;

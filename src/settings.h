@@ -18,6 +18,8 @@ enum ar_setting_type {
     AR_SETTING_UINT,   /* a decimal number within [min, max] */
     AR_SETTING_SIZE,   /* bytes with a k/M/G/T suffix, within [min, max] */
     AR_SETTING_CHOICE, /* one of the setting's words */
+    AR_SETTING_FORMAT, /* a choice of the output formats (encode/formats.c), kept as
+                        * their `const struct ar_format_ops *` */
     AR_SETTING_STRING, /* kept as given */
     AR_SETTING_LIST,   /* repeatable; the command line's replace the file's */
     AR_SETTING_LISTEN, /* [ADDR:]PORT of the metrics listener */
@@ -48,10 +50,18 @@ struct ar_setting {
     const char *dflt;        /* the default, as --help and auditrelay.conf(5) say it */
     const char *dflt_replay; /* replay's, when it differs */
     const char *help;        /* lines for --help, '\n' between them */
+    /* LIST, optional: refuses a value given the entries before it (0 or -EINVAL
+     * with the reason in why, worded like ar_setting_apply's). */
+    int (*check)(const struct ar_collector_config *cfg, const char *value, char *why,
+                 size_t whylen);
 };
 
 /* The table; *ret_n entries. */
 const struct ar_setting *ar_settings(size_t *ret_n);
+
+/* The words a CHOICE or FORMAT setting takes, up to a NULL word (a FORMAT's are
+ * the formats' names, their value the index in ar_formats); NULL for the others. */
+const struct ar_setting_word *ar_setting_words(const struct ar_setting *s);
 
 /* The config key `key` of [section]; NULL when there is none. */
 const struct ar_setting *ar_setting_by_key(const char *section, const char *key);

@@ -1,5 +1,8 @@
-#include "encode/auditlog.h"
-
+/* auditd's own log formats (auditd.conf log_format = RAW or ENRICHED), for
+ * /var/log/audit/audit.log and auditd's plugins: one line per record,
+ * `[node=N ]type=NAME msg=audit(SEC.MS:SERIAL): body`, with ENRICHED's 0x1d and
+ * the interpreted names auditd 3.0 appends (uid and gid names, ARCH, SYSCALL,
+ * SADDR). The formats `raw` and `enriched`. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -8,8 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encode/encoder_impl.h"
 #include "enrich/decode.h"
 #include "enrich/tables.h"
+
+struct auditlog_config {
+    bool enriched;        /* ENRICHED: names appended after 0x1d; else RAW */
+    bool eoe;             /* write EOE records (the dispatcher stream has them, the log not) */
+    uint32_t native_arch; /* what a record without arch= is taken to be */
+};
 
 /* auditd formats a record into MAX_AUDIT_MESSAGE_LENGTH (8970) plus a host name
  * (255): the RAW line may use 8970 - 32 - 1 bytes, enrichment stops when fewer
@@ -212,9 +222,13 @@ static const char *const ipccalls[] = {
     [23] = "shmget", [24] = "shmctl",
 };
 
-bool ar_auditlog_interpret(uint32_t rtype, struct ar_span name, struct ar_span value,
-                           uint32_t arch, int64_t syscall, uint64_t a0, uint32_t native_arch,
-                           struct ar_idcache *ids, struct ar_buf *out)
+/* The interpretation auditd's ENRICHED format appends for one field of a record
+ * of type `rtype`, in its final form (`NAME="value"`, `NAME=HEX` or `NAME=value`),
+ * written to out; false when auditd appends nothing for that field. `arch`,
+ * `syscall` and `a0` are the record's own (arch 0: none given). */
+static bool interpret(uint32_t rtype, struct ar_span name, struct ar_span value, uint32_t arch,
+                      int64_t syscall, uint64_t a0, uint32_t native_arch, struct ar_idcache *ids,
+                      struct ar_buf *out)
 {
     enum interp k = interp_of(rtype, name);
     if (k == I_NONE)
@@ -300,7 +314,7 @@ bool ar_auditlog_interpret(uint32_t rtype, struct ar_span name, struct ar_span v
 
 /* The names auditd appends to one record: 0x1d before the first, spaces between,
  * while room is left in auditd's buffer. */
-static void put_enrichment(const struct ar_auditlog_config *cfg, struct ar_idcache *ids,
+static void put_enrichment(const struct auditlog_config *cfg, struct ar_idcache *ids,
                            struct ar_tokens *t, uint32_t rtype, struct ar_span body,
                            size_t line_len, struct ar_buf *out)
 {
@@ -346,7 +360,7 @@ static void put_enrichment(const struct ar_auditlog_config *cfg, struct ar_idcac
         if (sep_done > 1)
             ar_buf_putc(out, ' ');
         size_t fstart = out->len;
-        ar_auditlog_interpret(rtype, f->key, f->value, arch, syscall, a0, cfg->native_arch, ids,
+        interpret(rtype, f->key, f->value, arch, syscall, a0, cfg->native_arch, ids,
                               out);
         /* A name that does not fit is skipped, not cut. */
         if (1 + (out->len - fstart) + 1 >= left) {
@@ -379,8 +393,13 @@ static void put_header(struct ar_buf *out, const struct ar_event *ev, uint32_t t
     AR_BUF_LIT(out, " msg=");
 }
 
-void ar_auditlog_event(const struct ar_auditlog_config *cfg, struct ar_idcache *ids,
-                       struct ar_tokens *tokens, const struct ar_event *ev, struct ar_buf *out)
+/* Appends the event's records, one line each ending in '\n', as auditd writes
+ * them: the kernel's text byte for byte (auditd's limits: a line is cut at 8937
+ * bytes, newlines inside become spaces, one trailing space is dropped). A record
+ * that came with names (an ENRICHED log replayed) keeps them in ENRICHED and
+ * loses them in RAW. `tokens` is scratch for the tokenizer. ids may be NULL. */
+static void auditlog_event(const struct auditlog_config *cfg, struct ar_idcache *ids,
+                           struct ar_tokens *tokens, const struct ar_event *ev, struct ar_buf *out)
 {
     char stamp[64];
     int slen = snprintf(stamp, sizeof(stamp), "audit(%llu.%03u:%u): ",
@@ -436,9 +455,14 @@ void ar_auditlog_event(const struct ar_auditlog_config *cfg, struct ar_idcache *
     }
 }
 
-void ar_auditlog_loss(const char *kind, struct ar_span node, uint32_t after_serial,
-                      uint64_t count, uint64_t now_sec, struct ar_buf *out)
+/* A loss report as an audit record auditd's tools read (type=DAEMON_ERR, serial 0,
+ * op=auditrelay-loss kind=... count=... after_serial=... res=failed). */
+static void auditlog_loss(struct ar_encoder *e, const struct ar_loss *loss, struct ar_buf *out)
 {
+    const char *kind = loss->kind;
+    struct ar_span node = loss->node;
+    uint32_t after_serial = loss->after_serial;
+    uint64_t count = loss->count, now_sec = loss->now_sec;
     char tmp[256];
     if (node.len) {
         AR_BUF_LIT(out, "node=");
@@ -451,3 +475,34 @@ void ar_auditlog_loss(const char *kind, struct ar_span node, uint32_t after_seri
                      (unsigned long long)now_sec, kind, (unsigned long long)count, after_serial);
     ar_buf_put(out, tmp, (size_t)k);
 }
+
+static int event(struct ar_encoder *e, const struct ar_event *ev, bool enriched, struct ar_buf *out)
+{
+    struct auditlog_config cfg = {
+        .enriched = enriched, .eoe = e->cfg.eoe, .native_arch = e->cfg.native_arch};
+    struct ar_tokens t = {.fields = e->fields, .cap = AR_ENC_MAX_FIELDS};
+    auditlog_event(&cfg, e->ids, &t, ev, out);
+    return 0;
+}
+
+static int raw_event(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *out)
+{
+    return event(e, ev, false, out);
+}
+
+static int enriched_event(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *out)
+{
+    return event(e, ev, true, out);
+}
+
+const struct ar_format_ops ar_format_raw = {
+    .name = "raw",
+    .event = raw_event,
+    .loss = auditlog_loss,
+};
+
+const struct ar_format_ops ar_format_enriched = {
+    .name = "enriched",
+    .event = enriched_event,
+    .loss = auditlog_loss,
+};

@@ -1,23 +1,18 @@
-/* Turns a completed event into output lines: one line of our JSON schema
- * (man/auditrelay-json.7) or go-audit's shape, or auditd's own log lines (one per
- * record, encode/auditlog.h). Pure: no I/O, no clocks; user names come through an
+/* Turns a completed event into output lines in one of the formats of
+ * encode/formats.c: our JSON schema (man/auditrelay-json.7, encode/json.c),
+ * go-audit's shape (encode/goaudit.c), or auditd's own log lines (one per record,
+ * encode/auditlog.c). Pure: no I/O, no clocks; user names come through an
  * ar_idcache the caller owns. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include "encode/format.h"
 #include "encode/jsonw.h"
 #include "enrich/ids.h"
 #include "reasm/reasm.h"
 
-enum ar_format {
-    AR_FORMAT_JSON,     /* our schema */
-    AR_FORMAT_GOAUDIT,  /* go-audit's {"sequence","timestamp","messages","uid_map"} */
-    AR_FORMAT_RAW,      /* auditd's log_format = RAW: one line per record */
-    AR_FORMAT_ENRICHED, /* auditd's log_format = ENRICHED: names after 0x1d */
-};
-
 struct ar_encoder_config {
-    enum ar_format format;
+    const struct ar_format_ops *format; /* NULL: ar_formats[0] (json) */
     const char *source;       /* "replay", "netlink"...: the event's "source" field */
     uint32_t native_arch;     /* AUDIT_ARCH_* assumed when a record carries no arch */
     bool eoe;                 /* raw, enriched: write EOE records (auditd's plugin

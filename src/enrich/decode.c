@@ -57,6 +57,8 @@ int ar_sockaddr_decode(const unsigned char *raw, size_t len, bool big_endian,
             sa.has_port = true;
             sa.port = (uint16_t)(raw[2] << 8 | raw[3]);
             inet_ntop(AF_INET, raw + 4, sa.addr, sizeof(sa.addr));
+            sa.ip = raw + 4;
+            sa.ip_len = 4;
         }
         break;
     case AF_INET6:
@@ -65,6 +67,8 @@ int ar_sockaddr_decode(const unsigned char *raw, size_t len, bool big_endian,
             sa.has_port = true;
             sa.port = (uint16_t)(raw[2] << 8 | raw[3]);
             inet_ntop(AF_INET6, raw + 8, sa.addr, sizeof(sa.addr));
+            sa.ip = raw + 8;
+            sa.ip_len = 16;
         }
         break;
     case AF_UNIX: {

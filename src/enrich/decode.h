@@ -20,6 +20,9 @@ struct ar_sockaddr {
     bool has_port;
     uint16_t port;
     char addr[64];        /* textual address for inet/inet6, "" otherwise */
+    const unsigned char *ip; /* inet/inet6: the address bytes (network order) inside
+                              * raw, ip_len 4 or 16; NULL otherwise */
+    uint8_t ip_len;
     uint32_t nl_pid;      /* netlink */
     uint32_t nl_groups;
     const unsigned char *path; /* AF_UNIX path bytes inside the decoded buffer */

@@ -305,6 +305,48 @@ static void put_output_family(struct ar_buf *b, const struct ar_metrics_snapshot
     }
 }
 
+/* With filters: the events they dropped, and what each filter decided (labels: its
+ * position, its action and its text). */
+static void put_filters(struct ar_buf *b, const struct ar_filter *f)
+{
+    static const struct metric dropped = {
+        "auditrelay_filter_dropped_events_total", "Events dropped by the filters.", false,
+        G_ALL, 0};
+    static const struct metric unmatched = {
+        "auditrelay_filter_unmatched_events_total",
+        "Events no filter matched (the opposite of the last filter's action applied).", false,
+        G_ALL, 0};
+    static const struct metric each = {
+        "auditrelay_filter_matched_events_total",
+        "Events each filter decided (the first filter that matched: it kept or dropped them).",
+        false, G_ALL, 0};
+    if (!f)
+        return;
+    put_header(b, &dropped);
+    put_str(b, dropped.name);
+    ar_buf_putc(b, ' ');
+    put_u64(b, ar_filter_stats(f)->dropped);
+    ar_buf_putc(b, '\n');
+    put_header(b, &unmatched);
+    put_str(b, unmatched.name);
+    ar_buf_putc(b, ' ');
+    put_u64(b, ar_filter_stats(f)->unmatched);
+    ar_buf_putc(b, '\n');
+    struct ar_filter_info in;
+    for (size_t i = 0; ar_filter_info(f, i, &in); i++) {
+        if (i == 0)
+            put_header(b, &each);
+        put_str(b, each.name);
+        put_str(b, "{filter=\"");
+        put_u64(b, i + 1);
+        put_str(b, in.drop ? "\",action=\"drop\",spec=\"" : "\",action=\"keep\",spec=\"");
+        put_label_value(b, in.text);
+        put_str(b, "\"} ");
+        put_u64(b, in.matched);
+        ar_buf_putc(b, '\n');
+    }
+}
+
 int ar_metrics_format(const struct ar_metrics_snapshot *s, struct ar_buf *out)
 {
     static const struct metric info = {"auditrelay_info", "The version and the source, as labels.",
@@ -325,6 +367,7 @@ int ar_metrics_format(const struct ar_metrics_snapshot *s, struct ar_buf *out)
         put_u64(out, *(const uint64_t *)((const char *)s + m->offset));
         ar_buf_putc(out, '\n');
     }
+    put_filters(out, s->filter);
     for (size_t i = 0; i < AR_ARRAY_LEN(output_metrics); i++)
         put_output_family(out, s, &output_metrics[i], false);
     for (size_t i = 0; i < AR_ARRAY_LEN(delivery_metrics); i++)

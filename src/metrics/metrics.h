@@ -36,6 +36,7 @@ struct ar_metrics_snapshot {
     struct ar_source_metrics src;
     const struct ar_metrics_output *outputs;
     size_t noutputs;
+    const struct ar_filter *filter;   /* NULL: no filters configured */
 };
 
 /* Appends the page (HELP and TYPE lines, then the samples) to out; label values

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ar_pipeline_config cfg;
     ar_pipeline_config_default(&cfg);
     cfg.resolve_ids = false;
-    cfg.format = size % 2 ? AR_FORMAT_RAW : AR_FORMAT_ENRICHED;
+    cfg.format = ar_format_find(size % 2 ? "raw" : "enriched");
     cfg.eoe = size % 4 >= 2;
     cfg.sink = (struct ar_sink){.write = check_output};
     cfg.flush_bytes = 1;

@@ -39,7 +39,8 @@ struct ar_pipeline *fuzz_pipeline_new(size_t size, bool eoe_stream)
     struct ar_pipeline_config cfg;
     ar_pipeline_config_default(&cfg);
     cfg.resolve_ids = false;
-    cfg.format = size % 3 == 0 ? AR_FORMAT_GOAUDIT : AR_FORMAT_JSON;
+    if (size % 3 == 0)
+        cfg.format = ar_format_find("go-audit");
     cfg.sink = (struct ar_sink){.write = check_output};
     cfg.flush_bytes = 1;
     cfg.reasm.eoe_stream = eoe_stream;

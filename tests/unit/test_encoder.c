@@ -33,12 +33,14 @@ static void on_event(const struct ar_event *ev, void *ud)
     ar_buf_free(&out);
 }
 
-/* Runs raw log lines through reassembly and the encoder; returns the last event. */
-static cJSON *encode_lines(enum ar_format fmt, const char *const *lines, size_t n)
+/* Runs raw log lines through reassembly and the encoder in `format`: the last
+ * event's output in last_line. */
+static void encode_to_text(const char *format, const char *const *lines, size_t n)
 {
     struct ar_idcache *ids;
     CHECK(ar_idcache_new(fake_lookup, &ids) == 0);
-    struct ar_encoder_config ecfg = {.format = fmt, .source = "replay", .native_arch = 0xc000003e};
+    struct ar_encoder_config ecfg = {.source = "replay", .native_arch = 0xc000003e};
+    CHECK((ecfg.format = ar_format_find(format)) != NULL);
     struct ar_encoder *enc;
     CHECK(ar_encoder_new(&ecfg, ids, &enc) == 0);
     struct ar_reasm_config rcfg;
@@ -56,6 +58,12 @@ static cJSON *encode_lines(enum ar_format fmt, const char *const *lines, size_t 
     ar_reasm_free(r);
     ar_encoder_free(enc);
     ar_idcache_free(ids);
+}
+
+/* The same in a JSON format: the last event parsed. */
+static cJSON *encode_lines(const char *format, const char *const *lines, size_t n)
+{
+    encode_to_text(format, lines, n);
     cJSON *j = cJSON_Parse(last_line);
     if (!j)
         fprintf(stderr, "not JSON: %s\n", last_line);
@@ -103,7 +111,7 @@ static void test_syscall_event(void)
          "dev=ca:03 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0"),
         "type=PROCTITLE msg=audit(1615114232.375:15558): proctitle=636174002F746D702F612062",
     };
-    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 4);
+    cJSON *j = encode_lines("json", lines, 4);
     CHECK_STR(str_at(j, "timestamp"), "2021-03-07T10:50:32.375Z");
     CHECK(num_at(j, "serial") == 15558);
     CHECK_STR(str_at(j, "syscall"), "openat");
@@ -144,7 +152,7 @@ static void test_execve_long_and_split(void)
         "type=EXECVE msg=audit(1.000:7): a2=\"last\"",
         "type=PROCTITLE msg=audit(1.000:7): proctitle=\"echo\"",
     };
-    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 4);
+    cJSON *j = encode_lines("json", lines, 4);
     CHECK_STR(str_at(j, "argv.0"), "echo");
     CHECK_STR(str_at(j, "argv.1"), "abcdef");
     CHECK_STR(str_at(j, "argv.2"), "last");
@@ -160,7 +168,7 @@ static void test_sockaddr(void)
         "type=SYSCALL msg=audit(1.000:8): arch=c000003e syscall=42 success=yes exit=0",
         "type=PROCTITLE msg=audit(1.000:8): proctitle=\"x\"",
     };
-    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 3);
+    cJSON *j = encode_lines("json", lines, 3);
     CHECK_STR(str_at(j, "sockaddr.family"), "inet");
     CHECK_STR(str_at(j, "sockaddr.addr"), "127.0.0.1");
     CHECK(num_at(j, "sockaddr.port") == 53);
@@ -169,7 +177,7 @@ static void test_sockaddr(void)
     const char *unix_lines[] = {
         "type=SOCKADDR msg=audit(1.000:9): saddr=01002F72756E2F6E7363642F736F636B657400",
     };
-    j = encode_lines(AR_FORMAT_JSON, unix_lines, 1);
+    j = encode_lines("json", unix_lines, 1);
     CHECK_STR(str_at(j, "records.0.interp.saddr.family"), "local");
     CHECK_STR(str_at(j, "records.0.interp.saddr.path"), "/run/nscd/socket");
     cJSON_Delete(j);
@@ -182,7 +190,7 @@ static void test_user_msg_and_enriched(void)
         "msg='op=PAM:authentication acct=\"bob\" exe=\"/bin/su\" hostname=localhost "
         "addr=127.0.0.1 terminal=/dev/pts/0 res=success'\x1dUID=\"remote-root\" AUID=\"unset\"",
     };
-    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 1);
+    cJSON *j = encode_lines("json", lines, 1);
     CHECK_STR(str_at(j, "type"), "USER_AUTH");
     CHECK_STR(str_at(j, "category"), "user");
     CHECK_STR(str_at(j, "acct"), "bob");
@@ -203,7 +211,7 @@ static void test_hostile_bytes(void)
         "type=USER_CMD msg=audit(1.000:10): pid=1 cmd=\"a\x01\tb\" bad=\"\xff\xfe\" "
         "odd=\"\\\"q\"",
     };
-    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 1);
+    cJSON *j = encode_lines("json", lines, 1);
     CHECK_STR(str_at(j, "records.0.fields.cmd"), "a\x01\tb");
     CHECK_STR(str_at(j, "records.0.fields.bad"), "\xef\xbf\xbd\xef\xbf\xbd");
     { cJSON *f = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "records"), 0), "fields"), "bad.hex"); CHECK(f && cJSON_IsString(f) && strcmp(f->valuestring, "fffe") == 0); }
@@ -215,7 +223,7 @@ static void test_duplicates_and_words(void)
     const char *lines[] = {
         "type=DAEMON_START msg=audit(1.000:11): auditd start, ver=2.4.1 res=success res=failed",
     };
-    cJSON *j = encode_lines(AR_FORMAT_JSON, lines, 1);
+    cJSON *j = encode_lines("json", lines, 1);
     CHECK_STR(str_at(j, "records.0.fields.words.0"), "auditd");
     CHECK_STR(str_at(j, "records.0.fields.words.1"), "start,");
     CHECK_STR(str_at(j, "records.0.fields.res"), "success");
@@ -230,7 +238,7 @@ static void test_goaudit_shape(void)
         "exit=0 auid=1000 uid=0 euid=0 comm=\"a<b\"",
         "type=PROCTITLE msg=audit(1615114232.375:15558): proctitle=6C73",
     };
-    cJSON_Delete(encode_lines(AR_FORMAT_GOAUDIT, lines, 2));
+    cJSON_Delete(encode_lines("go-audit", lines, 2));
     const char *want =
         "{\"sequence\":15558,\"timestamp\":\"1615114232.375\",\"messages\":[{\"type\":1300,"
         "\"data\":\"arch=c000003e syscall=59 success=yes exit=0 auid=1000 uid=0 euid=0 "
@@ -241,8 +249,42 @@ static void test_goaudit_shape(void)
     CHECK(strcmp(last_line, want) == 0);
 }
 
+/* The format table (encode/formats.c): names unique and found by name, and every
+ * format writes whole lines for an event and for a loss, so a new entry cannot
+ * come without them. */
+static void test_format_table(void)
+{
+    const char *lines[] = {
+        "type=SYSCALL msg=audit(1615114232.375:15558): arch=c000003e syscall=59 success=yes "
+        "exit=0 auid=1000 uid=0 euid=0 comm=\"ls\"",
+        "type=PROCTITLE msg=audit(1615114232.375:15558): proctitle=6C73",
+    };
+    size_t n = 0;
+    for (; ar_formats[n]; n++) {
+        const struct ar_format_ops *f = ar_formats[n];
+        CHECK(f->name && f->event && f->loss);
+        CHECK(ar_format_find(f->name) == f);
+        for (size_t j = 0; j < n; j++)
+            CHECK(strcmp(ar_formats[j]->name, f->name) != 0);
+        encode_to_text(f->name, lines, 2);
+        CHECK(strstr(last_line, "15558") != NULL);
+        struct ar_encoder_config ecfg = {.format = f, .source = "replay"};
+        struct ar_encoder *enc;
+        CHECK(ar_encoder_new(&ecfg, NULL, &enc) == 0);
+        struct ar_buf out = {0};
+        CHECK(ar_encoder_loss(enc, "serial_gap", AR_SPAN_LIT("n1"), 7, 3, 1615114232, &out) == 0);
+        CHECK(out.len > 0 && out.p[out.len - 1] == '\n' && memchr(out.p, '\n', out.len) ==
+                                                                 out.p + out.len - 1);
+        ar_buf_free(&out);
+        ar_encoder_free(enc);
+    }
+    CHECK(n >= 4 && strcmp(ar_formats[0]->name, "json") == 0);
+    CHECK(ar_format_find("bogus") == NULL);
+}
+
 int main(void)
 {
+    test_format_table();
     test_syscall_event();
     test_execve_long_and_split();
     test_sockaddr();

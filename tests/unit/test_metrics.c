@@ -166,9 +166,36 @@ static void test_listen(void)
     check_bad(":9469", "not IPV4:PORT");
 }
 
+/* Filters: the dropped total and one sample per filter, its text a label value. */
+static void test_filters(void)
+{
+    struct ar_filter *f;
+    char why[256];
+    CHECK(ar_filter_new(NULL, &f) == 0);
+    CHECK(ar_filter_add(f, "keep key=\"a\\\"b\"", why, sizeof(why)) == 0);
+    CHECK(ar_filter_add(f, "drop all", why, sizeof(why)) == 0);
+    struct ar_metrics_snapshot s = {.source = "replay", .filter = f};
+    char *page = page_of(&s);
+    check_well_formed(page);
+    CHECK(strstr(page, "\nauditrelay_filter_dropped_events_total 0\n"));
+    CHECK(strstr(page, "\nauditrelay_filter_unmatched_events_total 0\n"));
+    CHECK(strstr(page, "\nauditrelay_filter_matched_events_total{filter=\"1\",action=\"keep\","
+                       "spec=\"keep key=\\\"a\\\\\\\"b\\\"\"} 0\n"));
+    CHECK(strstr(page, "\nauditrelay_filter_matched_events_total{filter=\"2\",action=\"drop\","
+                       "spec=\"drop all\"} 0\n"));
+    free(page);
+    /* Without filters, no filter family at all. */
+    struct ar_metrics_snapshot none = {.source = "replay"};
+    page = page_of(&none);
+    CHECK(!strstr(page, "auditrelay_filter_"));
+    free(page);
+    ar_filter_free(f);
+}
+
 int main(void)
 {
     test_page();
+    test_filters();
     test_listen();
     return check_done();
 }

@@ -296,8 +296,7 @@ static cJSON *through_pipeline(const struct ar_tp_sample *s)
 {
     struct ar_idcache *ids;
     CHECK(ar_idcache_new(fake_lookup, &ids) == 0);
-    struct ar_encoder_config ecfg = {
-        .format = AR_FORMAT_JSON, .source = "tracepoint", .native_arch = 0xc000003e};
+    struct ar_encoder_config ecfg = {.source = "tracepoint", .native_arch = 0xc000003e};
     struct ar_encoder *enc;
     CHECK(ar_encoder_new(&ecfg, ids, &enc) == 0);
     struct ar_reasm_config rcfg;

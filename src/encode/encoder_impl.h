@@ -1,0 +1,104 @@
+/* What the encoder holds for every format (encode/format.h): the configuration,
+ * names, counters, and the event tokenized once with each field's class and its
+ * hex decoded on demand. Only encode/ includes this. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "encode/encoder.h"
+#include "enrich/fieldclass.h"
+#include "parse/tokenize.h"
+
+/* Fields tokenized per event (all records together); beyond it, the rest of a
+ * record's fields are dropped and counted. EXECVE records carry the most. */
+#define AR_ENC_MAX_FIELDS 65536
+
+/* One record's fields in the encoder's field array. */
+struct ar_rec_tokens {
+    uint32_t first, n;         /* body fields */
+    uint32_t enr_first, enr_n; /* fields of the ENRICHED part */
+    uint32_t arch;             /* the record's own arch= (0: none) */
+};
+
+/* An EXECVE argument in ar_argv.bytes. */
+struct ar_argv_slot {
+    uint32_t off, len;
+    bool present;
+};
+
+/* The event's EXECVE arguments joined (aN, and aN_len / aN[i] chunks across
+ * records), rebuilt for each event by the summary. */
+struct ar_argv {
+    struct ar_buf bytes;
+    struct ar_argv_slot *slots;
+    size_t cap;
+    size_t n; /* slots filled for the current event */
+};
+
+enum ar_decode_state { AR_DEC_UNKNOWN, AR_DEC_DONE, AR_DEC_NOT_HEX };
+
+struct ar_encoder {
+    struct ar_encoder_config cfg; /* cfg.format is never NULL here */
+    struct ar_idcache *ids;       /* may be NULL */
+    struct ar_encoder_stats stats;
+    void *format_state;           /* the format's own (ops->open) */
+
+    /* The event after ar_encoder_tokenize: fields of all records, a class per
+     * field, and the records' ranges in them. */
+    struct ar_field *fields;
+    struct ar_field_info *info; /* parallel to fields */
+    struct ar_rec_tokens *recs;
+    size_t recs_cap;
+    /* Hex values decoded once per event (a PATH name or proctitle is used by both the
+     * record's interpretation and the summary): state per field, bytes in an arena
+     * reset for each event. */
+    uint8_t *dec_state; /* parallel to fields: enum ar_decode_state */
+    uint32_t *dec_off, *dec_len;
+    struct ar_buf decoded;
+    struct ar_argv argv;
+
+    char ts[32]; /* the last timestamp written, kept: consecutive events share it */
+    uint64_t ts_sec;
+    uint32_t ts_msec;
+    bool ts_valid;
+};
+
+/* Tokenizes every record of the event into e->fields / e->recs (body, ENRICHED
+ * part, each record's arch) and resets the hex cache. Returns 0 or -ENOMEM. */
+int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev);
+
+/* The first look at a field (the slow path of ar_encoder_decode_hex): decodes and
+ * remembers the result. */
+bool ar_encoder_decode_hex_first(struct ar_encoder *e, const struct ar_field *f,
+                                 const unsigned char **ret_p, size_t *ret_len);
+
+/* The decoded bytes of a tokenized field the kernel hex-encoded (unquoted, even
+ * length, hex digits only). Returns false when the value is not hex. The bytes stay
+ * valid until the next event is tokenized. */
+static inline bool ar_encoder_decode_hex(struct ar_encoder *e, const struct ar_field *f,
+                                         const unsigned char **ret_p, size_t *ret_len)
+{
+    size_t i = (size_t)(f - e->fields);
+    switch (e->dec_state[i]) {
+    case AR_DEC_DONE:
+        *ret_p = (const unsigned char *)e->decoded.p + e->dec_off[i];
+        *ret_len = e->dec_len[i];
+        return true;
+    case AR_DEC_NOT_HEX:
+        return false;
+    default:
+        return ar_encoder_decode_hex_first(e, f, ret_p, ret_len);
+    }
+}
+
+/* The ISO-8601 text of (sec, msec): 24 characters, valid until the next call. */
+const char *ar_encoder_timestamp(struct ar_encoder *e, uint64_t sec, uint32_t msec);
+
+static inline bool ar_field_u64(const struct ar_field *f, uint64_t *ret)
+{
+    return f && f->kind == AR_VAL_PLAIN && ar_span_to_u64(f->value, ret);
+}
+
+static inline bool ar_field_i64(const struct ar_field *f, int64_t *ret)
+{
+    return f && f->kind == AR_VAL_PLAIN && ar_span_to_i64(f->value, ret);
+}

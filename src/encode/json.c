@@ -1,0 +1,434 @@
+/* Our JSON schema (man/auditrelay-json.7): one object per event, the summary
+ * (encode/summary.c) first, then every record with its fields as written, their
+ * interpretations and auditd's ENRICHED names. */
+#include <errno.h>
+#include <libaudit.h> /* message type ranges; header only, never linked */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "encode/jsonvalue.h"
+#include "encode/summary.h"
+#include "enrich/tables.h"
+
+/* The record writer's own: names given to repeated keys, and the nested msg='...'
+ * whose fields are being interpreted. */
+struct json_state {
+    uint16_t *dup;         /* parallel to fields: 2 for the second "key" of a level... */
+    struct ar_span parent; /* while writing interpretations of a nested msg='...' */
+};
+
+static struct json_state *js(struct ar_encoder *e)
+{
+    return e->format_state;
+}
+
+static int json_open(struct ar_encoder *e)
+{
+    struct json_state *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    e->format_state = s;
+    s->dup = malloc(AR_ENC_MAX_FIELDS * sizeof(*s->dup));
+    return s->dup ? 0 : -ENOMEM;
+}
+
+static void json_close(struct ar_encoder *e)
+{
+    struct json_state *s = e->format_state;
+    if (s)
+        free(s->dup);
+    free(s);
+    e->format_state = NULL;
+}
+
+static bool is_arg_key(struct ar_span k)
+{
+    /* a0, a1, a12 (syscall args in hex, or EXECVE argv): always strings. */
+    if (k.len < 2 || k.p[0] != 'a')
+        return false;
+    for (size_t i = 1; i < k.len; i++)
+        if (k.p[i] < '0' || k.p[i] > '9')
+            return false;
+    return true;
+}
+
+/* aN or aN[i] in an EXECVE record (not argc, not aN_len). */
+static bool is_execve_arg_key(struct ar_span k)
+{
+    size_t i = 1;
+    if (k.len < 2 || k.p[0] != 'a')
+        return false;
+    while (i < k.len && k.p[i] >= '0' && k.p[i] <= '9')
+        i++;
+    if (i == 1)
+        return false;
+    if (i == k.len)
+        return true;
+    return k.p[i] == '[' && k.p[k.len - 1] == ']';
+}
+
+static bool may_be_number(const struct ar_field *f, enum ar_field_class cls)
+{
+    switch (cls) {
+    case AR_FC_ESCAPED:
+    case AR_FC_PROCTITLE:
+    case AR_FC_SADDR:
+    case AR_FC_KEY:
+    case AR_FC_ARCH:
+    case AR_FC_MODE:
+    case AR_FC_TEXT:
+        return false;
+    default:
+        return !is_arg_key(f->key);
+    }
+}
+
+/* Name auditd appended in its ENRICHED section for a field ("uid" -> UID="root"). */
+static const struct ar_field *enriched_for(const struct ar_encoder *e,
+                                           const struct ar_rec_tokens *rt, struct ar_span key)
+{
+    for (uint32_t i = 0; i < rt->enr_n; i++) {
+        const struct ar_field *f = &e->fields[rt->enr_first + i];
+        if (f->key.len != key.len)
+            continue;
+        size_t j = 0;
+        while (j < key.len && (f->key.p[j] | 0x20) == (key.p[j] | 0x20))
+            j++;
+        if (j == key.len)
+            return f;
+    }
+    return NULL;
+}
+
+static const char *id_name(struct ar_encoder *e, enum ar_id_kind kind, const struct ar_field *f)
+{
+    uint64_t id;
+    if (!e->ids || !ar_field_u64(f, &id) || id > UINT32_MAX)
+        return NULL;
+    return ar_idcache_name(e->ids, kind, (uint32_t)id);
+}
+
+/* A 7-bit hash of key shape: duplicate detection does full comparisons only when
+ * two keys of a record might be equal. */
+static unsigned key_hash(struct ar_span k)
+{
+    unsigned h = k.len ? (unsigned char)k.p[0] * 7u + (unsigned char)k.p[k.len - 1] * 3u +
+                             (unsigned char)k.p[k.len / 2]
+                       : 0;
+    return (h + (unsigned)k.len * 13u) & 127;
+}
+
+static unsigned dup_index(const struct ar_field *fields, uint32_t i, uint32_t first_i)
+{
+    unsigned n = 1;
+    struct ar_span k = fields[i].key;
+    for (uint32_t j = first_i; j < i; j++) {
+        const struct ar_field *f = &fields[j];
+        if (f->key.len == k.len && k.len && f->key.p[0] == k.p[0] &&
+            f->depth == fields[i].depth && f->kind != AR_VAL_BARE &&
+            memcmp(f->key.p, k.p, k.len) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* Writes a field's member name: its key, "key#2" for a repeated key (the same name
+ * in fields and interp), and "msg.key" for the interpretation of a nested field. */
+static void put_field_key(struct ar_encoder *e, struct ar_buf *b, bool *first, size_t i)
+{
+    const struct ar_field *f = &e->fields[i];
+    const struct json_state *s = js(e);
+    if (s->dup[i] <= 1 && s->parent.len == 0) {
+        ar_jv_key(b, first, f->key.p, f->key.len);
+        return;
+    }
+    char tmp[600];
+    int n = snprintf(tmp, sizeof(tmp), "%.*s%s%.*s",
+                     (int)(s->parent.len > 256 ? 256 : s->parent.len), s->parent.p,
+                     s->parent.len ? "." : "", (int)(f->key.len > 256 ? 256 : f->key.len),
+                     f->key.p);
+    if (s->dup[i] > 1)
+        n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, "#%u", s->dup[i]);
+    ar_jv_key(b, first, tmp, (size_t)n);
+}
+
+/* Writes the raw fields of [from, to) at one nesting level as JSON members. */
+static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, uint32_t to)
+{
+    bool first = true;
+    uint64_t seen[2] = {0, 0}; /* filter on key shape: full comparisons only on a hit */
+    bool words = false;
+    for (uint32_t i = from; i < to; i++) {
+        const struct ar_field *f = &e->fields[i];
+        if (f->kind == AR_VAL_BARE) {
+            words = true;
+            continue;
+        }
+        unsigned h = key_hash(f->key);
+        uint64_t bit = UINT64_C(1) << (h & 63);
+        unsigned dup = (seen[h >> 6] & bit) ? dup_index(e->fields, i, from) : 1;
+        seen[h >> 6] |= bit;
+        js(e)->dup[i] = (uint16_t)(dup > UINT16_MAX ? UINT16_MAX : dup);
+        put_field_key(e, b, &first, i);
+        enum ar_field_class cls = e->info[i].cls;
+        int64_t num;
+        switch (f->kind) {
+        case AR_VAL_NULL:
+            AR_BUF_LIT(b, "null");
+            break;
+        case AR_VAL_NESTED:
+            ar_buf_putc(b, '{');
+            put_fields(e, b, i + 1, i + 1 + f->nested_count);
+            ar_buf_putc(b, '}');
+            i += f->nested_count;
+            break;
+        case AR_VAL_PLAIN:
+            if (may_be_number(f, cls) && ar_span_to_i64(f->value, &num)) {
+                ar_buf_i64(b, num);
+                break;
+            }
+            /* fall through */
+        default:
+            ar_jv_bytes(e, b, &first, f->key, (const unsigned char *)f->value.p, f->value.len);
+            break;
+        }
+    }
+    if (words) {
+        /* Words without '=' ("auditd start,", "avc:  denied { read }") in order. */
+        AR_JV_KEY(b, &first, "words");
+        ar_buf_putc(b, '[');
+        bool wfirst = true;
+        for (uint32_t i = from; i < to; i++) {
+            const struct ar_field *f = &e->fields[i];
+            if (f->kind == AR_VAL_NESTED)
+                i += f->nested_count;
+            if (f->kind != AR_VAL_BARE)
+                continue;
+            if (!wfirst)
+                ar_buf_putc(b, ',');
+            wfirst = false;
+            ar_jv_str(b, f->value);
+        }
+        ar_buf_putc(b, ']');
+    }
+}
+
+/* Writes the interpretation of one field; returns false when it has none. */
+static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first,
+                             const struct ar_rec_tokens *rt, uint32_t rectype,
+                             const struct ar_field *f, enum ar_field_class cls, uint32_t arch)
+{
+    const char *name = NULL;
+    uint64_t u;
+    int64_t i64;
+    const unsigned char *p;
+    size_t len;
+    switch (cls) {
+    case AR_FC_UID:
+    case AR_FC_GID: {
+        const struct ar_field *enr = enriched_for(e, rt, f->key);
+        if (enr) {
+            put_field_key(e, b, first, (size_t)(f - e->fields));
+            ar_jv_str(b, enr->value);
+            return true;
+        }
+        name = id_name(e, cls == AR_FC_UID ? AR_ID_USER : AR_ID_GROUP, f);
+        break;
+    }
+    case AR_FC_SESSION:
+        if (ar_field_u64(f, &u) && u == UINT32_MAX)
+            name = "unset";
+        break;
+    case AR_FC_ARCH:
+        if (f->kind == AR_VAL_PLAIN && ar_span_hex_to_u64(f->value, &u) && u <= UINT32_MAX)
+            name = ar_arch_name((uint32_t)u);
+        break;
+    case AR_FC_SYSCALL:
+        if (ar_field_u64(f, &u) && u <= UINT32_MAX)
+            name = ar_syscall_name(arch, (uint32_t)u);
+        break;
+    case AR_FC_EXIT:
+        if (ar_field_i64(f, &i64) && i64 < 0 && i64 >= -4095)
+            name = ar_errno_name((int)-i64);
+        break;
+    case AR_FC_MODE:
+        if (f->kind != AR_VAL_PLAIN)
+            return false;
+        put_field_key(e, b, first, (size_t)(f - e->fields));
+        ar_jv_mode(b, f);
+        return true;
+    case AR_FC_ESCAPED:
+        if (!ar_encoder_decode_hex(e, f, &p, &len))
+            return false;
+        put_field_key(e, b, first, (size_t)(f - e->fields));
+        ar_jv_bytes(e, b, first, f->key, p, len);
+        return true;
+    case AR_FC_KEY:
+        if (!ar_encoder_decode_hex(e, f, &p, &len))
+            return false;
+        /* Several keys on one rule arrive hex-encoded, separated by 0x01. */
+        put_field_key(e, b, first, (size_t)(f - e->fields));
+        ar_jv_list(e, b, p, len, 0x01);
+        return true;
+    case AR_FC_PROCTITLE:
+        ar_jv_key(b, first, "argv", 4);
+        if (ar_encoder_decode_hex(e, f, &p, &len))
+            ar_jv_list(e, b, p, len, 0);
+        else {
+            ar_buf_putc(b, '[');
+            ar_jv_str(b, f->value);
+            ar_buf_putc(b, ']');
+        }
+        return true;
+    case AR_FC_SADDR:
+        if (!ar_encoder_decode_hex(e, f, &p, &len))
+            return false;
+        put_field_key(e, b, first, (size_t)(f - e->fields));
+        ar_jv_sockaddr(e, b, p, len, arch);
+        return true;
+    case AR_FC_TEXT:
+        return false;
+    case AR_FC_NONE:
+        if (rectype == AUDIT_EXECVE && is_execve_arg_key(f->key) &&
+            ar_encoder_decode_hex(e, f, &p, &len)) {
+            put_field_key(e, b, first, (size_t)(f - e->fields));
+            ar_jv_bytes(e, b, first, f->key, p, len);
+            return true;
+        }
+        return false;
+    }
+    if (!name)
+        return false;
+    put_field_key(e, b, first, (size_t)(f - e->fields));
+    ar_jv_cstr(b, name);
+    return true;
+}
+
+static void put_record(struct ar_encoder *e, struct ar_buf *b, const struct ar_event *ev,
+                       uint32_t r, uint32_t event_arch)
+{
+    const struct ar_rec_tokens *rt = &e->recs[r];
+    uint32_t type = ev->records[r].type;
+    AR_BUF_LIT(b, "{\"type\":");
+    ar_jv_type(b, type);
+    AR_BUF_LIT(b, ",\"fields\":{");
+    put_fields(e, b, rt->first, rt->first + rt->n);
+    ar_buf_putc(b, '}');
+    size_t mark = b->len;
+    AR_BUF_LIT(b, ",\"interp\":{");
+    bool first = true;
+    uint32_t arch = rt->arch ? rt->arch : event_arch;
+    uint32_t nested_end = 0;
+    for (uint32_t i = 0; i < rt->n; i++) {
+        const struct ar_field *f = &e->fields[rt->first + i];
+        if (i >= nested_end)
+            js(e)->parent = (struct ar_span){NULL, 0};
+        if (f->kind == AR_VAL_NESTED) {
+            js(e)->parent = f->key;
+            nested_end = i + 1 + f->nested_count;
+            continue;
+        }
+        if (f->kind == AR_VAL_BARE)
+            continue;
+        put_interp_value(e, b, &first, rt, type, f, e->info[rt->first + i].cls, arch);
+    }
+    js(e)->parent = (struct ar_span){NULL, 0};
+    if (first)
+        b->len = mark; /* no interpretation: leave the member out */
+    else
+        ar_buf_putc(b, '}');
+    if (rt->enr_n) {
+        AR_BUF_LIT(b, ",\"enriched\":{");
+        put_fields(e, b, rt->enr_first, rt->enr_first + rt->enr_n);
+        ar_buf_putc(b, '}');
+    }
+    ar_buf_putc(b, '}');
+}
+
+/* The members every line of ours starts with, in this order: outputs and readers
+ * that look for the time, serial and node find them first. */
+static void put_head(struct ar_encoder *e, struct ar_buf *b, bool *first, bool has_time,
+                     uint64_t sec, uint32_t msec, uint32_t serial, struct ar_span node)
+{
+    ar_buf_putc(b, '{');
+    AR_JV_KEY(b, first, "timestamp");
+    if (has_time) {
+        ar_buf_putc(b, '"');
+        ar_buf_put(b, ar_encoder_timestamp(e, sec, msec), 24);
+        ar_buf_putc(b, '"');
+    } else {
+        AR_BUF_LIT(b, "null");
+    }
+    AR_JV_KEY(b, first, "serial");
+    ar_buf_u64(b, serial);
+    if (node.len) {
+        AR_JV_KEY(b, first, "node");
+        ar_jv_str(b, node);
+    }
+    AR_JV_KEY(b, first, "source");
+    ar_jv_cstr(b, e->cfg.source);
+}
+
+/* A timeout is how events without EOE normally end in a log, so only the caps make
+ * an event incomplete. */
+static void put_incomplete(struct ar_buf *b, bool *first, unsigned flags)
+{
+    if (!(flags & (AR_EVENT_EVICTED | AR_EVENT_TRUNCATED)))
+        return;
+    AR_JV_KEY(b, first, "incomplete");
+    if ((flags & AR_EVENT_EVICTED) && (flags & AR_EVENT_TRUNCATED))
+        AR_BUF_LIT(b, "[\"evicted\",\"truncated\"]");
+    else if (flags & AR_EVENT_EVICTED)
+        AR_BUF_LIT(b, "[\"evicted\"]");
+    else
+        AR_BUF_LIT(b, "[\"truncated\"]");
+}
+
+static int json_event(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *b)
+{
+    if (ar_encoder_tokenize(e, ev) < 0)
+        return -ENOMEM;
+    struct ar_summary s;
+    ar_summary_gather(e, ev, &s);
+    bool first = true;
+    put_head(e, b, &first, ev->has_time, ev->sec, ev->msec, ev->serial, ar_event_node(ev));
+    ar_summary_json(e, ev, &s, b, &first);
+    put_incomplete(b, &first, ev->flags);
+    AR_JV_KEY(b, &first, "records");
+    ar_buf_putc(b, '[');
+    for (uint32_t r = 0; r < ev->nrecords; r++) {
+        if (r)
+            ar_buf_putc(b, ',');
+        put_record(e, b, ev, r, s.arch);
+    }
+    AR_BUF_LIT(b, "]}\n");
+    return 0;
+}
+
+void ar_json_loss(struct ar_encoder *e, const struct ar_loss *loss, struct ar_buf *out)
+{
+    bool first = true;
+    put_head(e, out, &first, true, loss->now_sec, 0, loss->after_serial, loss->node);
+    AR_JV_KEY(out, &first, "type");
+    AR_BUF_LIT(out, "\"AUDITRELAY_LOST\"");
+    AR_JV_KEY(out, &first, "category");
+    AR_BUF_LIT(out, "\"loss\"");
+    AR_JV_KEY(out, &first, "loss");
+    ar_buf_putc(out, '{');
+    bool f2 = true;
+    AR_JV_KEY(out, &f2, "kind");
+    ar_jv_cstr(out, loss->kind);
+    AR_JV_KEY(out, &f2, "count");
+    ar_buf_u64(out, loss->count);
+    AR_JV_KEY(out, &f2, "after_serial");
+    ar_buf_u64(out, loss->after_serial);
+    AR_BUF_LIT(out, "},\"records\":[]}\n");
+}
+
+const struct ar_format_ops ar_format_json = {
+    .name = "json",
+    .open = json_open,
+    .close = json_close,
+    .event = json_event,
+    .loss = ar_json_loss,
+};

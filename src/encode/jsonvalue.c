@@ -1,0 +1,157 @@
+#include "encode/jsonvalue.h"
+
+#include <libaudit.h> /* __AUDIT_ARCH_LE; header only, never linked */
+#include <stdio.h>
+
+#include "enrich/decode.h"
+#include "enrich/tables.h"
+
+void ar_jv_bytes(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
+                 const unsigned char *p, size_t len)
+{
+    if (!ar_json_string(b, (const char *)p, len, AR_JSON_ESCAPE_MINIMAL)) {
+        e->stats.invalid_utf8++;
+        if (key.p) {
+            /* The member name is escaped like any key: it may hold odd bytes too. */
+            char name[300];
+            size_t n = key.len > 256 ? 256 : key.len;
+            memcpy(name, key.p, n);
+            memcpy(name + n, ".hex", 4);
+            ar_jv_key(b, first, name, n + 4);
+            ar_json_hex(b, p, len);
+        }
+    }
+}
+
+void ar_jv_text(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
+                const struct ar_field *f)
+{
+    const unsigned char *p;
+    size_t len;
+    if (ar_encoder_decode_hex(e, f, &p, &len))
+        ar_jv_bytes(e, b, first, key, p, len);
+    else
+        ar_jv_bytes(e, b, first, key, (const unsigned char *)f->value.p, f->value.len);
+}
+
+void ar_jv_mode(struct ar_buf *b, const struct ar_field *f)
+{
+    uint64_t mode = 0;
+    for (size_t i = 0; i < f->value.len; i++) {
+        char c = f->value.p[i];
+        if (c < '0' || c > '7' || mode > (UINT64_MAX >> 3)) {
+            ar_jv_str(b, f->value);
+            return;
+        }
+        mode = mode << 3 | (uint64_t)(c - '0');
+    }
+    static const char *const types[16] = {
+        [001] = "fifo", [002] = "character-special", [004] = "dir",
+        [006] = "block-special", [010] = "file", [012] = "link", [014] = "socket",
+    };
+    /* auparse's style: "file,644", "setuid,file,4755". Written by hand: a PATH record
+     * per event makes snprintf show up in profiles. */
+    char tmp[64], *o = tmp;
+    static const struct {
+        uint64_t bit;
+        const char *name;
+    } specials[] = {{04000, "setuid,"}, {02000, "setgid,"}, {01000, "sticky,"}};
+    for (size_t i = 0; i < 3; i++)
+        if (mode & specials[i].bit) {
+            size_t n = strlen(specials[i].name);
+            memcpy(o, specials[i].name, n);
+            o += n;
+        }
+    const char *t = types[(mode >> 12) & 15];
+    if (t) {
+        size_t n = strlen(t);
+        memcpy(o, t, n);
+        o += n;
+        *o++ = ',';
+    }
+    if (mode & 07000)
+        *o++ = (char)('0' + (mode >> 9 & 7));
+    *o++ = (char)('0' + (mode >> 6 & 7));
+    *o++ = (char)('0' + (mode >> 3 & 7));
+    *o++ = (char)('0' + (mode & 7));
+    ar_json_string(b, tmp, (size_t)(o - tmp), AR_JSON_ESCAPE_MINIMAL);
+}
+
+void ar_jv_sockaddr(struct ar_encoder *e, struct ar_buf *b, const unsigned char *raw, size_t len,
+                    uint32_t arch)
+{
+    struct ar_sockaddr sa;
+    /* AUDIT_ARCH_* values carry a little-endian bit; without an arch, assume ours. */
+    bool big_endian = arch ? !(arch & __AUDIT_ARCH_LE) : __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
+    if (ar_sockaddr_decode(raw, len, big_endian, &sa) < 0) {
+        AR_BUF_LIT(b, "{\"family\":\"unknown\"}");
+        return;
+    }
+    bool first = true;
+    ar_buf_putc(b, '{');
+    AR_JV_KEY(b, &first, "family");
+    ar_jv_cstr(b, sa.family);
+    if (strcmp(sa.family, "unknown") == 0) {
+        AR_JV_KEY(b, &first, "family_nr");
+        ar_buf_u64(b, sa.family_nr);
+    }
+    if (sa.addr[0]) {
+        AR_JV_KEY(b, &first, "addr");
+        ar_jv_cstr(b, sa.addr);
+    }
+    if (sa.has_port) {
+        AR_JV_KEY(b, &first, "port");
+        ar_buf_u64(b, sa.port);
+    }
+    if (sa.path) {
+        AR_JV_KEY(b, &first, "path");
+        ar_jv_bytes(e, b, &first, AR_SPAN_LIT("path"), sa.path, sa.path_len);
+        if (sa.abstract) {
+            AR_JV_KEY(b, &first, "abstract");
+            AR_BUF_LIT(b, "true");
+        }
+    }
+    if (sa.family_nr == 16 /* AF_NETLINK */) {
+        AR_JV_KEY(b, &first, "nl_pid");
+        ar_buf_u64(b, sa.nl_pid);
+        AR_JV_KEY(b, &first, "nl_groups");
+        ar_buf_u64(b, sa.nl_groups);
+    }
+    ar_buf_putc(b, '}');
+}
+
+void ar_jv_list(struct ar_encoder *e, struct ar_buf *b, const unsigned char *p, size_t len,
+                unsigned char sep)
+{
+    ar_buf_putc(b, '[');
+    size_t start = 0;
+    bool first = true;
+    /* A trailing separator does not start another element. */
+    while (len > 0 && p[len - 1] == sep)
+        len--;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || p[i] == sep) {
+            if (!first)
+                ar_buf_putc(b, ',');
+            first = false;
+            bool dummy = false;
+            ar_jv_bytes(e, b, &dummy, (struct ar_span){0}, p + start, i - start);
+            start = i + 1;
+        }
+    }
+    ar_buf_putc(b, ']');
+}
+
+void ar_jv_type(struct ar_buf *b, uint32_t type)
+{
+    const char *name = ar_rectype_name(type);
+    if (name) {
+        ar_buf_putc(b, '"');
+        ar_buf_put(b, name, strlen(name));
+        ar_buf_putc(b, '"');
+    } else {
+        char tmp[32];
+        snprintf(tmp, sizeof(tmp), "\"UNKNOWN[%u]\"", type);
+        ar_buf_put(b, tmp, strlen(tmp));
+    }
+}

@@ -1,0 +1,61 @@
+/* JSON pieces the JSON formats share: members, strings that may not be UTF-8
+ * (kept reversibly as "<key>.hex"), decoded values (file modes, sockaddrs,
+ * NUL-separated lists), record type names, and the loss line. Only encode/
+ * includes this. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include "encode/encoder_impl.h"
+
+static inline void ar_jv_str(struct ar_buf *b, struct ar_span s)
+{
+    ar_json_string(b, s.p, s.len, AR_JSON_ESCAPE_MINIMAL);
+}
+
+static inline void ar_jv_cstr(struct ar_buf *b, const char *s)
+{
+    ar_json_string(b, s, strlen(s), AR_JSON_ESCAPE_MINIMAL);
+}
+
+/* Writes `,"key":` (or without the comma for the first member). */
+static inline void ar_jv_key(struct ar_buf *b, bool *first, const char *key, size_t len)
+{
+    if (!*first)
+        ar_buf_putc(b, ',');
+    *first = false;
+    ar_json_key(b, key, len);
+}
+
+#define AR_JV_KEY(b, first, lit) ar_jv_key((b), (first), (lit), sizeof(lit) - 1)
+
+/* Writes a string that may not be UTF-8; when it is not, the raw bytes follow as
+ * "<key>.hex" so that nothing is lost (counted in stats.invalid_utf8). `key.p`
+ * may be NULL inside arrays. */
+void ar_jv_bytes(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
+                 const unsigned char *p, size_t len);
+
+/* The value of an ESCAPED field as text: decoded hex, or the text as written. */
+void ar_jv_text(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
+                const struct ar_field *f);
+
+/* An octal st_mode as auparse prints it ("file,644", "setuid,file,4755"); the
+ * value as written when it is not octal. */
+void ar_jv_mode(struct ar_buf *b, const struct ar_field *f);
+
+/* A decoded sockaddr as an object (family, addr, port, path...); arch gives the
+ * byte order (0: this machine's). */
+void ar_jv_sockaddr(struct ar_encoder *e, struct ar_buf *b, const unsigned char *raw, size_t len,
+                    uint32_t arch);
+
+/* Bytes separated by `sep` (NUL in proctitle, 0x01 between keys) as an array of
+ * strings; a trailing separator does not start another element. */
+void ar_jv_list(struct ar_encoder *e, struct ar_buf *b, const unsigned char *p, size_t len,
+                unsigned char sep);
+
+/* A record type's name as a string ("SYSCALL"), "UNKNOWN[1234]" without one. */
+void ar_jv_type(struct ar_buf *b, uint32_t type);
+
+/* Our schema's loss event, {"timestamp",...,"type":"AUDITRELAY_LOST",...}: what
+ * every JSON format writes for a loss (encode/json.c). */
+void ar_json_loss(struct ar_encoder *e, const struct ar_loss *loss, struct ar_buf *out);

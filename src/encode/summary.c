@@ -1,0 +1,356 @@
+/* The event's summary in our schema: the few normalized members a reader wants at
+ * a glance (what happened, to what, by whom, with which result), picked from the
+ * records once they are tokenized. */
+#include "encode/summary.h"
+
+#include <libaudit.h> /* message type ranges; header only, never linked */
+#include <stdlib.h>
+
+#include "encode/jsonvalue.h"
+#include "enrich/tables.h"
+
+#define MAX_ARGS (1u << 20)
+
+/* Collects the EXECVE arguments of the event into e->argv: aN values, and long
+ * arguments split into aN_len / aN[i] chunks, across several records. */
+static void gather_argv(struct ar_encoder *e, const struct ar_event *ev, struct ar_summary *s)
+{
+    e->argv.bytes.len = 0;
+    size_t nslots = 0;
+    for (uint32_t r = 0; r < ev->nrecords; r++) {
+        if (ev->records[r].type != AUDIT_EXECVE)
+            continue;
+        const struct ar_rec_tokens *rt = &e->recs[r];
+        for (uint32_t i = 0; i < rt->n; i++) {
+            const struct ar_field *f = &e->fields[rt->first + i];
+            struct ar_span k = f->key;
+            if (e->info[rt->first + i].name == AR_FN_ARGC) {
+                ar_field_u64(f, &s->argc);
+                continue;
+            }
+            if (k.len < 2 || k.p[0] != 'a')
+                continue;
+            size_t j = 1;
+            uint64_t n = 0;
+            while (j < k.len && k.p[j] >= '0' && k.p[j] <= '9' && n < MAX_ARGS)
+                n = n * 10 + (uint64_t)(k.p[j++] - '0');
+            if (j == 1 || n >= MAX_ARGS)
+                continue;
+            bool chunk = j < k.len && k.p[j] == '[';
+            if (j < k.len && !chunk)
+                continue; /* aN_len: the chunks carry the bytes */
+            if (n >= nslots) {
+                if (n >= e->argv.cap) {
+                    size_t cap = e->argv.cap ? e->argv.cap : 64;
+                    while (cap <= n)
+                        cap *= 2;
+                    struct ar_argv_slot *ns = realloc(e->argv.slots, cap * sizeof(*ns));
+                    if (!ns)
+                        return;
+                    e->argv.slots = ns;
+                    e->argv.cap = cap;
+                }
+                for (size_t x = nslots; x <= n; x++)
+                    e->argv.slots[x] = (struct ar_argv_slot){0};
+                nslots = n + 1;
+            }
+            struct ar_argv_slot *slot = &e->argv.slots[n];
+            const unsigned char *p = (const unsigned char *)f->value.p;
+            size_t len = f->value.len;
+            const unsigned char *dp;
+            size_t dlen;
+            if (ar_encoder_decode_hex(e, f, &dp, &dlen)) {
+                p = dp;
+                len = dlen;
+            }
+            if (!slot->present) {
+                slot->present = true;
+                slot->off = (uint32_t)e->argv.bytes.len;
+                slot->len = 0;
+            } else if (slot->off + slot->len != e->argv.bytes.len) {
+                /* Chunks of one argument arrive together; if not, keep what came first. */
+                continue;
+            }
+            ar_buf_put(&e->argv.bytes, (const char *)p, len);
+            slot->len += (uint32_t)len;
+        }
+    }
+    s->has_execve = nslots > 0 || s->argc > 0;
+    e->argv.n = nslots;
+}
+
+static bool is_user_msg(uint32_t type)
+{
+    return (type >= AUDIT_FIRST_USER_MSG && type <= AUDIT_LAST_USER_MSG) ||
+           (type >= AUDIT_FIRST_USER_MSG2 && type <= AUDIT_LAST_USER_MSG2);
+}
+
+/* Which summary names each kind of record may fill. */
+#define FN(x) (UINT32_C(1) << AR_FN_##x)
+static const uint32_t syscall_names = FN(SYSCALL) | FN(SUCCESS) | FN(EXIT) | FN(PID) | FN(PPID) |
+                                      FN(COMM) | FN(EXE) | FN(KEY) | FN(UID) | FN(AUID) | FN(SES) |
+                                      FN(TTY);
+static const uint32_t standalone_names = FN(PID) | FN(UID) | FN(AUID) | FN(SES) | FN(EXE) |
+                                         FN(COMM) | FN(KEY) | FN(OP) | FN(ACCT) | FN(HOSTNAME) |
+                                         FN(ADDR) | FN(TERMINAL) | FN(RES) | FN(SUCCESS);
+
+void ar_summary_gather(struct ar_encoder *e, const struct ar_event *ev, struct ar_summary *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->arch = e->cfg.native_arch;
+    s->syscall_rec = UINT32_MAX;
+    for (uint32_t r = 0; r < ev->nrecords; r++) {
+        const struct ar_rec_tokens *rt = &e->recs[r];
+        uint32_t type = ev->records[r].type;
+        uint32_t allowed;
+        switch (type) {
+        case AUDIT_SYSCALL:
+            if (s->syscall_rec == UINT32_MAX) {
+                s->syscall_rec = r;
+                if (rt->arch)
+                    s->arch = rt->arch;
+            }
+            allowed = syscall_names;
+            break;
+        case AUDIT_CWD:
+            allowed = FN(CWD);
+            break;
+        case AUDIT_PATH:
+            allowed = FN(NAME);
+            break;
+        case AUDIT_SOCKADDR:
+            allowed = FN(SADDR);
+            break;
+        case AUDIT_PROCTITLE:
+            allowed = FN(PROCTITLE);
+            break;
+        default:
+            /* Records without a syscall: user-space messages, config changes. */
+            allowed = s->syscall_rec == UINT32_MAX || is_user_msg(type) ? standalone_names : 0;
+            break;
+        }
+        if (!allowed)
+            continue;
+        for (uint32_t i = rt->first; i < rt->first + rt->n; i++) {
+            unsigned name = e->info[i].name;
+            if (!name || !(allowed & (UINT32_C(1) << name)))
+                continue;
+            if (name == AR_FN_NAME) {
+                if (s->npaths < AR_SUMMARY_MAX_PATHS)
+                    s->paths[s->npaths++] = &e->fields[i];
+            } else if (!s->by_name[name]) {
+                s->by_name[name] = &e->fields[i];
+            }
+        }
+    }
+    gather_argv(e, ev, s);
+}
+#undef FN
+
+static const char *category_of(uint32_t type, bool has_syscall)
+{
+    if (has_syscall)
+        return "syscall";
+    if (type < 1100)
+        return "control";
+    if (type < 1200)
+        return "user";
+    if (type < 1300)
+        return "daemon";
+    if (type < 1400)
+        return "kernel";
+    if (type < 1500)
+        return "mac";
+    if (type < 1600)
+        return "selinux";
+    if (type < 1700)
+        return "apparmor";
+    if (type < 1800)
+        return "anomaly";
+    if (type < 1900)
+        return "integrity";
+    if (type < 2100)
+        return "kernel";
+    if (type < 3000)
+        return "user";
+    return "other";
+}
+
+static void put_summary_id(struct ar_encoder *e, struct ar_buf *b, bool *first, const char *key,
+                           const char *name_key, const struct ar_field *f)
+{
+    uint64_t id;
+    if (!ar_field_u64(f, &id))
+        return;
+    ar_jv_key(b, first, key, strlen(key));
+    ar_buf_u64(b, id);
+    const char *name = id <= UINT32_MAX && e->ids
+                           ? ar_idcache_name(e->ids, AR_ID_USER, (uint32_t)id)
+                           : (id == UINT32_MAX ? "unset" : NULL);
+    if (name) {
+        ar_jv_key(b, first, name_key, strlen(name_key));
+        ar_jv_cstr(b, name);
+    }
+}
+
+static void put_summary_num(struct ar_buf *b, bool *first, const char *key,
+                            const struct ar_field *f)
+{
+    int64_t v;
+    if (!ar_field_i64(f, &v))
+        return;
+    ar_jv_key(b, first, key, strlen(key));
+    ar_buf_i64(b, v);
+}
+
+static void put_summary_text(struct ar_encoder *e, struct ar_buf *b, bool *first, const char *key,
+                             const struct ar_field *f)
+{
+    if (!f || f->kind == AR_VAL_NULL || f->kind == AR_VAL_BARE || f->kind == AR_VAL_NESTED)
+        return;
+    if (f->kind == AR_VAL_PLAIN && (AR_SPAN_IS(f->value, "?") || AR_SPAN_IS(f->value, "(none)")))
+        return;
+    struct ar_span k = {key, strlen(key)};
+    ar_jv_key(b, first, k.p, k.len);
+    /* Only untrusted strings are ever hex-encoded; a hostname like 8da7ccbba3a1 is not. */
+    if (e->info[f - e->fields].cls == AR_FC_ESCAPED)
+        ar_jv_text(e, b, first, k, f);
+    else
+        ar_jv_bytes(e, b, first, k, (const unsigned char *)f->value.p, f->value.len);
+}
+
+void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const struct ar_summary *s,
+                     struct ar_buf *b, bool *first)
+{
+    uint32_t first_type = ev->nrecords ? ev->records[0].type : 0;
+    AR_JV_KEY(b, first, "type");
+    ar_jv_type(b, s->syscall_rec != UINT32_MAX ? AUDIT_SYSCALL : first_type);
+    AR_JV_KEY(b, first, "category");
+    ar_jv_cstr(b, category_of(first_type, s->syscall_rec != UINT32_MAX));
+    if (s->syscall_rec != UINT32_MAX) {
+        const char *arch = ar_arch_name(s->arch);
+        if (arch) {
+            AR_JV_KEY(b, first, "arch");
+            ar_jv_cstr(b, arch);
+        }
+        uint64_t nr;
+        if (ar_field_u64(s->by_name[AR_FN_SYSCALL], &nr)) {
+            const char *name = nr <= UINT32_MAX ? ar_syscall_name(s->arch, (uint32_t)nr) : NULL;
+            AR_JV_KEY(b, first, "syscall");
+            /* Always a string: the number as text when this arch has no table. */
+            if (name) {
+                ar_jv_cstr(b, name);
+            } else {
+                ar_buf_putc(b, '"');
+                ar_buf_u64(b, nr);
+                ar_buf_putc(b, '"');
+            }
+        }
+    }
+    bool success_known = false, success = false;
+    const struct ar_field *succ = s->by_name[AR_FN_SUCCESS], *res = s->by_name[AR_FN_RES];
+    if (succ && (succ->kind == AR_VAL_PLAIN || succ->kind == AR_VAL_QUOTED) &&
+        (AR_SPAN_IS(succ->value, "yes") || AR_SPAN_IS(succ->value, "no"))) {
+        success_known = true;
+        success = AR_SPAN_IS(succ->value, "yes");
+    } else if (res) {
+        success_known = true;
+        success = AR_SPAN_IS(res->value, "success") || AR_SPAN_IS(res->value, "1") ||
+                  AR_SPAN_IS(res->value, "yes");
+    }
+    if (success_known) {
+        AR_JV_KEY(b, first, "success");
+        if (success)
+            AR_BUF_LIT(b, "true");
+        else
+            AR_BUF_LIT(b, "false");
+    }
+    int64_t exit_code;
+    if (ar_field_i64(s->by_name[AR_FN_EXIT], &exit_code)) {
+        AR_JV_KEY(b, first, "exit");
+        ar_buf_i64(b, exit_code);
+        const char *err =
+            exit_code < 0 && exit_code >= -4095 ? ar_errno_name((int)-exit_code) : NULL;
+        if (err && !success) {
+            AR_JV_KEY(b, first, "errno");
+            ar_jv_cstr(b, err);
+        }
+    }
+    if (s->by_name[AR_FN_KEY] && s->by_name[AR_FN_KEY]->kind != AR_VAL_NULL) {
+        const unsigned char *p;
+        size_t len;
+        AR_JV_KEY(b, first, "key");
+        if (ar_encoder_decode_hex(e, s->by_name[AR_FN_KEY], &p, &len))
+            ar_jv_list(e, b, p, len, 0x01);
+        else
+            ar_jv_str(b, s->by_name[AR_FN_KEY]->value);
+    }
+    put_summary_num(b, first, "pid", s->by_name[AR_FN_PID]);
+    put_summary_num(b, first, "ppid", s->by_name[AR_FN_PPID]);
+    put_summary_text(e, b, first, "exe", s->by_name[AR_FN_EXE]);
+    put_summary_text(e, b, first, "comm", s->by_name[AR_FN_COMM]);
+    put_summary_id(e, b, first, "uid", "user", s->by_name[AR_FN_UID]);
+    put_summary_id(e, b, first, "auid", "login_user", s->by_name[AR_FN_AUID]);
+    put_summary_num(b, first, "ses", s->by_name[AR_FN_SES]);
+    put_summary_text(e, b, first, "tty", s->by_name[AR_FN_TTY]);
+    put_summary_text(e, b, first, "op", s->by_name[AR_FN_OP]);
+    put_summary_text(e, b, first, "acct", s->by_name[AR_FN_ACCT]);
+    put_summary_text(e, b, first, "hostname", s->by_name[AR_FN_HOSTNAME]);
+    put_summary_text(e, b, first, "addr", s->by_name[AR_FN_ADDR]);
+    put_summary_text(e, b, first, "terminal", s->by_name[AR_FN_TERMINAL]);
+    put_summary_text(e, b, first, "cwd", s->by_name[AR_FN_CWD]);
+    if (s->npaths) {
+        AR_JV_KEY(b, first, "paths");
+        ar_buf_putc(b, '[');
+        for (uint32_t i = 0; i < s->npaths; i++) {
+            if (i)
+                ar_buf_putc(b, ',');
+            bool dummy = false;
+            if (s->paths[i]->kind == AR_VAL_NULL)
+                AR_BUF_LIT(b, "null");
+            else
+                ar_jv_text(e, b, &dummy, (struct ar_span){0}, s->paths[i]);
+        }
+        ar_buf_putc(b, ']');
+    }
+    if (s->by_name[AR_FN_SADDR]) {
+        const unsigned char *p;
+        size_t len;
+        if (ar_encoder_decode_hex(e, s->by_name[AR_FN_SADDR], &p, &len)) {
+            AR_JV_KEY(b, first, "sockaddr");
+            ar_jv_sockaddr(e, b, p, len, s->arch);
+        }
+    }
+    if (s->has_execve) {
+        AR_JV_KEY(b, first, "argv");
+        ar_buf_putc(b, '[');
+        for (size_t i = 0; i < e->argv.n; i++) {
+            if (i)
+                ar_buf_putc(b, ',');
+            const struct ar_argv_slot *slot = &e->argv.slots[i];
+            if (!slot->present) {
+                AR_BUF_LIT(b, "null");
+                continue;
+            }
+            bool dummy = false;
+            /* argv.bytes.p is NULL while every argument so far was empty. */
+            const unsigned char *arg = e->argv.bytes.p
+                                           ? (const unsigned char *)e->argv.bytes.p + slot->off
+                                           : (const unsigned char *)"";
+            ar_jv_bytes(e, b, &dummy, (struct ar_span){0}, arg, slot->len);
+        }
+        ar_buf_putc(b, ']');
+    }
+    if (s->by_name[AR_FN_PROCTITLE]) {
+        const unsigned char *p;
+        size_t len;
+        AR_JV_KEY(b, first, "proctitle");
+        if (ar_encoder_decode_hex(e, s->by_name[AR_FN_PROCTITLE], &p, &len))
+            ar_jv_list(e, b, p, len, 0);
+        else {
+            ar_buf_putc(b, '[');
+            ar_jv_str(b, s->by_name[AR_FN_PROCTITLE]->value);
+            ar_buf_putc(b, ']');
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/* The event's summary: the few normalized members of our schema a reader wants at
+ * a glance (type, category, syscall, success, exit, key, process, user, files,
+ * sockaddr, argv, proctitle), picked from the tokenized records. Gathering is
+ * apart from writing, so other formats can write the same facts their way. Only
+ * encode/ includes this. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "encode/encoder_impl.h"
+
+#define AR_SUMMARY_MAX_PATHS 64
+
+struct ar_summary {
+    const struct ar_field *by_name[AR_FN_COUNT]; /* first field of each summary name */
+    uint32_t syscall_rec; /* the first SYSCALL record, UINT32_MAX when none */
+    uint32_t arch;        /* that record's arch, else the native one */
+    const struct ar_field *paths[AR_SUMMARY_MAX_PATHS]; /* PATH names in order */
+    uint32_t npaths;
+    bool has_execve;      /* an EXECVE record: the arguments are in e->argv */
+    uint64_t argc;
+};
+
+/* Picks the summary's fields from the event, tokenized by ar_encoder_tokenize,
+ * and joins its EXECVE arguments into e->argv. Pointers into e->fields stay
+ * valid until the next event is tokenized. */
+void ar_summary_gather(struct ar_encoder *e, const struct ar_event *ev, struct ar_summary *ret);
+
+/* Writes the summary's members into the open event object after the members
+ * before it (*first as for ar_jv_key). */
+void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const struct ar_summary *s,
+                     struct ar_buf *b, bool *first);
