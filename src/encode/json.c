@@ -171,7 +171,6 @@ static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, ui
         js(e)->dup[i] = (uint16_t)(dup > UINT16_MAX ? UINT16_MAX : dup);
         put_field_key(e, b, &first, i);
         enum ar_field_class cls = e->info[i].cls;
-        int64_t num;
         switch (f->kind) {
         case AR_VAL_NULL:
             AR_BUF_LIT(b, "null");
@@ -183,10 +182,9 @@ static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, ui
             i += f->nested_count;
             break;
         case AR_VAL_PLAIN:
-            if (may_be_number(f, cls) && ar_span_to_i64(f->value, &num)) {
-                ar_buf_i64(b, num);
+            /* A number as the kernel printed it is already JSON: copied, not converted. */
+            if (may_be_number(f, cls) && ar_json_decimal(b, f->value.p, f->value.len))
                 break;
-            }
             /* fall through */
         default:
             ar_jv_bytes(e, b, &first, f->key, (const unsigned char *)f->value.p, f->value.len);

@@ -115,16 +115,6 @@ bool ar_utf8_valid(const char *p, size_t len)
     return true;
 }
 
-/* True when any of the 8 bytes needs attention: < 0x20, '"', '\\' or >= 0x80. */
-static inline bool word_needs_care(uint64_t w)
-{
-    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-    uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
-    uint64_t lt_space = (w - ones * 0x20) & ~w;
-    uint64_t zq = (quote - ones) & ~quote, zb = (bslash - ones) & ~bslash;
-    return ((lt_space | zq | zb) & highs) != 0 || (w & highs) != 0;
-}
-
 bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_escape mode)
 {
     /* Worst case: every byte becomes \u00XX (6 bytes). */
@@ -142,7 +132,7 @@ bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_es
             while (end - s >= 8) {
                 uint64_t w;
                 memcpy(&w, s, 8);
-                if (word_needs_care(w))
+                if (ar_json_word_needs_care(w))
                     break;
                 s += 8;
             }
@@ -194,12 +184,10 @@ bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_es
     return valid;
 }
 
-void ar_json_key(struct ar_buf *b, const char *p, size_t len)
+void ar_json_key_any(struct ar_buf *b, const char *p, size_t len)
 {
     if (!ar_buf_reserve(b, len + 3))
         return;
-    /* Keys are nearly always short plain identifiers: check and copy in one pass,
-     * byte by byte (cheaper than a memcpy call at these lengths). */
     char *o = b->p + b->len;
     *o++ = '"';
     for (size_t i = 0; i < len; i++) {
@@ -214,6 +202,30 @@ void ar_json_key(struct ar_buf *b, const char *p, size_t len)
     *o++ = '"';
     *o++ = ':';
     b->len = (size_t)(o - b->p);
+}
+
+bool ar_json_decimal(struct ar_buf *b, const char *p, size_t len)
+{
+    /* The limits' digits: a 19-digit value is in range when it sorts at or below. */
+    static const char max_pos[] = "9223372036854775807", max_neg[] = "9223372036854775808";
+    const char *d = p, *limit = max_pos;
+    size_t n = len;
+    if (n > 0 && *d == '-') {
+        d++;
+        n--;
+        limit = max_neg;
+        if (n == 1 && *d == '0')
+            return false; /* "-0" is not how a number is printed */
+    }
+    if (n == 0 || n > 19 || (n > 1 && *d == '0'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)(d[i] - '0') > 9)
+            return false;
+    if (n == 19 && memcmp(d, limit, 19) > 0)
+        return false;
+    ar_buf_put(b, p, len);
+    return true;
 }
 
 void ar_json_hex(struct ar_buf *b, const unsigned char *p, size_t len)

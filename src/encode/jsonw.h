@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "util/span.h"
 
 struct ar_buf {
@@ -46,6 +47,9 @@ static inline void ar_buf_putc(struct ar_buf *b, char c)
 
 void ar_buf_u64(struct ar_buf *b, uint64_t v);
 void ar_buf_i64(struct ar_buf *b, int64_t v);
+/* Writes p[0, len) when it is an integer as ar_buf_i64 would print it (optional '-',
+ * no leading zero, within int64), without converting it; false otherwise. */
+bool ar_json_decimal(struct ar_buf *b, const char *p, size_t len);
 
 enum ar_json_escape {
     AR_JSON_ESCAPE_MINIMAL,  /* RFC 8259: quote, backslash, control characters */
@@ -57,8 +61,57 @@ enum ar_json_escape {
  * beside it (as hex) and stay lossless. */
 bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_escape mode);
 
-/* Writes `"key":`; keys are escaped like any string. */
-void ar_json_key(struct ar_buf *b, const char *p, size_t len);
+/* True when any of the 8 bytes needs escaping or UTF-8 checking in a JSON string:
+ * < 0x20, '"', '\\' or >= 0x80. */
+static inline bool ar_json_word_needs_care(uint64_t w)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+    uint64_t lt_space = (w - ones * 0x20) & ~w;
+    uint64_t zq = (quote - ones) & ~quote, zb = (bslash - ones) & ~bslash;
+    return ((lt_space | zq | zb) & highs) != 0 || (w & highs) != 0;
+}
+
+/* ar_json_key for any key (escaping). */
+void ar_json_key_any(struct ar_buf *b, const char *p, size_t len);
+
+/* Writes `"key":`; keys are escaped like any string. Inline because it runs once per
+ * field: a plain key of 4 to 16 bytes is checked and copied with two overlapping
+ * 8-byte (or 4-byte) loads and stores. */
+static inline void ar_json_key(struct ar_buf *b, const char *p, size_t len)
+{
+    if (len >= 4 && len <= 16 && ar_buf_reserve(b, 19)) {
+        char *o = b->p + b->len;
+        if (len >= 8) {
+            uint64_t lo, hi;
+            memcpy(&lo, p, 8);
+            memcpy(&hi, p + len - 8, 8);
+            if (!ar_json_word_needs_care(lo) && !ar_json_word_needs_care(hi)) {
+                o[0] = '"';
+                memcpy(o + 1, &lo, 8);
+                memcpy(o + 1 + len - 8, &hi, 8);
+                o[len + 1] = '"';
+                o[len + 2] = ':';
+                b->len += len + 3;
+                return;
+            }
+        } else {
+            uint32_t lo, hi;
+            memcpy(&lo, p, 4);
+            memcpy(&hi, p + len - 4, 4);
+            if (!ar_json_word_needs_care((uint64_t)lo | (uint64_t)hi << 32)) {
+                o[0] = '"';
+                memcpy(o + 1, &lo, 4);
+                memcpy(o + 1 + len - 4, &hi, 4);
+                o[len + 1] = '"';
+                o[len + 2] = ':';
+                b->len += len + 3;
+                return;
+            }
+        }
+    }
+    ar_json_key_any(b, p, len);
+}
 
 /* Writes bytes as lowercase hex inside quotes. */
 void ar_json_hex(struct ar_buf *b, const unsigned char *p, size_t len);

@@ -1,6 +1,7 @@
 #include "parse/tokenize.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 static const char *skip_spaces(const char *p, const char *end)
 {
@@ -9,26 +10,41 @@ static const char *skip_spaces(const char *p, const char *end)
     return p;
 }
 
-/* Bytes that end or split a word: one table lookup per byte instead of two compares. */
-enum { WORD_BYTE = 0, WORD_SPACE = 1, WORD_EQUALS = 2 };
-static const uint8_t word_class[256] = {[' '] = WORD_SPACE, ['='] = WORD_EQUALS};
+/* Eight bytes at a time: the lowest byte of a word equal to c has its high bit set
+ * in byte_eq (bytes above a match may be flagged falsely, never below one). */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
 
-/* The first '=' in the word at p, or NULL when the word has none; *ret_end is the
- * word's end. */
+static inline uint64_t byte_eq(uint64_t w, unsigned char c)
+{
+    uint64_t x = w ^ (ONES * c);
+    return (x - ONES) & ~x & HIGHS;
+}
+
+/* The first ' ' or '=' in [p, end), or end. Keys and values are mostly shorter than
+ * 16 bytes: a word-wise scan beats a call to memchr there. */
+static const char *find_space_or_equals(const char *p, const char *end)
+{
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t m = byte_eq(w, ' ') | byte_eq(w, '=');
+        if (m)
+            return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+    while (p < end && *p != ' ' && *p != '=')
+        p++;
+    return p;
+}
+
+/* The first '=' in the word at p, or NULL when the word has none; then *ret_end is
+ * the word's end (callers need it only for words without '='). */
 static const char *word_equals(const char *p, const char *end, const char **ret_end)
 {
-    const char *eq = NULL;
-    for (; p < end; p++) {
-        uint8_t c = word_class[(unsigned char)*p];
-        if (c == WORD_BYTE)
-            continue;
-        if (c == WORD_SPACE)
-            break;
-        if (!eq)
-            eq = p;
-    }
-    *ret_end = p;
-    return eq;
+    const char *q = find_space_or_equals(p, end);
+    *ret_end = q;
+    return q < end && *q == '=' ? q : NULL;
 }
 
 /* A nested msg='...' closes at a quote followed by a space or the end, so that a
@@ -58,6 +74,13 @@ static struct ar_field *push(struct ar_tokens *t)
  * so memchr. */
 static const char *value_end(const char *p, const char *end)
 {
+    for (int i = 0; i < 2 && end - p >= 8; i++, p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t m = byte_eq(w, ' ');
+        if (m)
+            return p + (__builtin_ctzll(m) >> 3);
+    }
     const char *sp = memchr(p, ' ', (size_t)(end - p));
     return sp ? sp : end;
 }
