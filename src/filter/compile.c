@@ -83,7 +83,9 @@ int ar_filter_new(const struct ar_filter_env *env, struct ar_filter **ret)
         f->env = *env;
     f->fields = malloc(AR_FILTER_MAX_FIELDS * sizeof(*f->fields));
     f->md = pcre2_match_data_create(1, NULL);
-    if (!f->fields || !f->md) {
+    /* Allocated from the start: a value's bytes are never at a NULL pointer, even
+     * an empty one. */
+    if (!f->fields || !f->md || !ar_buf_reserve(&f->scratch, 4096)) {
         ar_filter_free(f);
         return -ENOMEM;
     }

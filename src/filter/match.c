@@ -352,7 +352,7 @@ static bool path_hits(struct ar_filter *f, const struct ar_event *ev, const stru
         for (size_t k = 0; k < c->nalts; k++) {
             const struct alt *a = &c->alts[k];
             /* "/" holds every absolute path; /var/cache holds itself and what is under it. */
-            if (a->len == 1 ? p[0] == '/'
+            if (a->len == 1 ? len && p[0] == '/'
                             : len >= a->len && memcmp(p, a->s, a->len) == 0 &&
                                   (len == a->len || p[a->len] == '/'))
                 return true;
@@ -379,7 +379,7 @@ static bool cond_hits(struct ar_filter *f, const struct ar_event *ev, const stru
             if (c->scope && ev->records[i].type != c->scope)
                 continue;
             struct ar_span body = ar_event_body(ev, i);
-            if (regex_hits(f, c, body.p, body.len))
+            if (regex_hits(f, c, body.len ? body.p : "", body.len))
                 return true;
         }
         return false;
@@ -406,7 +406,7 @@ static bool cond_hits(struct ar_filter *f, const struct ar_event *ev, const stru
             /* Most records cannot hold the field: their text says so without
              * tokenizing it (a PATH record has no key=). */
             struct ar_span body = ar_event_body(ev, i);
-            if (!memmem(body.p, body.len, c->name, c->name_len + 1))
+            if (body.len <= c->name_len || !memmem(body.p, body.len, c->name, c->name_len + 1))
                 continue;
             uint32_t n;
             const struct ar_field *fl = record_fields(f, ev, i, &n);

@@ -209,6 +209,38 @@ static void expect(const char *specs, const char *want)
     ar_filter_free(run.f);
 }
 
+static bool one_kept;
+
+static void on_one_event(const struct ar_event *ev, void *ud)
+{
+    one_kept = ar_filter_keep(ud, ev);
+}
+
+/* Whether `spec` keeps the one event of `lines` (NULL-terminated). */
+static bool keeps(const char *spec, const char *const *lines)
+{
+    struct ar_filter *f;
+    char why[256];
+    CHECK(ar_filter_new(&env, &f) == 0);
+    CHECK(ar_filter_add(f, spec, why, sizeof(why)) == 0);
+    struct ar_reasm_config rcfg;
+    ar_reasm_config_default(&rcfg);
+    struct ar_reasm_callbacks cbs = {.event = on_one_event, .userdata = f};
+    struct ar_reasm *r;
+    CHECK(ar_reasm_new(&rcfg, &cbs, &r) == 0);
+    one_kept = false;
+    for (size_t i = 0; lines[i]; i++) {
+        struct ar_record rec;
+        CHECK(ar_header_parse_line(lines[i], lines[i] + strlen(lines[i]), &rec) == 0);
+        CHECK(ar_reasm_push(r, &rec, 0) == 0);
+    }
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    CHECK(ar_filter_stats(f)->events == 1);
+    ar_filter_free(f);
+    return one_kept;
+}
+
 static void expect_error(const char *spec, const char *want)
 {
     struct ar_filter *f;
@@ -303,6 +335,20 @@ int main(void)
     expect("drop auid=unset\nkeep uid=alice", "php-v4 php-v6 cat-passwd login-failed cred-refr "
                                               "dns-mapped cache-file cachex-file");
     expect("keep uid=alice\ndrop syscall=connect", "php-v4 php-v6");
+
+    /* An empty name is in no directory, not even "/" (fuzz/filter-corpus:
+     * dir-root-empty-name read the byte before it). Empty values and records. */
+    {
+        static const char *const empty_name[] = {
+            "type=SYSCALL " HDR(1) "arch=c000003e syscall=2 success=yes exit=3 items=1 uid=0",
+            "type=PATH " HDR(1) "item=0 name=\"\" nametype=UNKNOWN", NULL};
+        CHECK(keeps("drop dir=/", empty_name));
+        CHECK(!keeps("drop path~^$", empty_name));
+        CHECK(!keeps("drop PATH.name=\"\"", empty_name));
+        static const char *const empty_record[] = {"type=USER_END " HDR(2), NULL};
+        CHECK(!keeps("drop text~^$", empty_record));
+        CHECK(keeps("drop key~.", empty_record));
+    }
 
     /* Per-filter counters: the first match counts, later filters do not see it. */
     {
