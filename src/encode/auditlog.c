@@ -173,7 +173,7 @@ static void put_sockaddr(struct ar_buf *out, struct ar_span v)
             return;
         }
         char a[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, raw + 4, a, sizeof(a));
+        ar_ipv4_text(raw + 4, a);
         int k = snprintf(tmp, sizeof(tmp), "laddr=%s lport=%u }", a,
                          (unsigned)raw[2] << 8 | raw[3]);
         ar_buf_put(out, tmp, (size_t)k);

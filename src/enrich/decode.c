@@ -37,6 +37,21 @@ int ar_hex_decode(struct ar_span s, unsigned char *out)
     return (int)(s.len / 2);
 }
 
+size_t ar_ipv4_text(const unsigned char *ip, char out[16])
+{
+    char *o = out;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = ip[i];
+        if (v >= 100)
+            *o++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *o++ = (char)('0' + v / 10 % 10);
+        *o++ = (char)('0' + v % 10);
+        *o++ = i < 3 ? '.' : '\0';
+    }
+    return (size_t)(o - out - 1);
+}
+
 static uint32_t host_u32(const unsigned char *p, bool big_endian)
 {
     return big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
@@ -56,7 +71,7 @@ int ar_sockaddr_decode(const unsigned char *raw, size_t len, bool big_endian,
         if (len >= 8) {
             sa.has_port = true;
             sa.port = (uint16_t)(raw[2] << 8 | raw[3]);
-            inet_ntop(AF_INET, raw + 4, sa.addr, sizeof(sa.addr));
+            ar_ipv4_text(raw + 4, sa.addr);
             sa.ip = raw + 4;
             sa.ip_len = 4;
         }

@@ -1,6 +1,7 @@
 /* Encoder: the JSON contract (parsed back with cJSON), interpretation of ids,
  * syscalls, errno, hex, proctitle, EXECVE joining, sockaddr, UTF-8 safety, and
  * go-audit's shape. */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "check.h"
 #include "encode/encoder.h"
+#include "enrich/decode.h"
 #include "parse/header.h"
 
 static int fake_lookup(enum ar_id_kind kind, uint32_t id, char *buf, size_t size)
@@ -183,6 +185,21 @@ static void test_sockaddr(void)
     cJSON_Delete(j);
 }
 
+/* ar_ipv4_text writes what inet_ntop writes, for every value of each octet. */
+static void test_ipv4_text(void)
+{
+    for (int pos = 0; pos < 4; pos++)
+        for (int v = 0; v < 256; v++) {
+            unsigned char ip[4] = {10, 0, 200, 7};
+            ip[pos] = (unsigned char)v;
+            char ours[16], theirs[INET_ADDRSTRLEN];
+            size_t n = ar_ipv4_text(ip, ours);
+            inet_ntop(AF_INET, ip, theirs, sizeof(theirs));
+            CHECK_STR(ours, theirs);
+            CHECK(n == strlen(theirs));
+        }
+}
+
 static void test_user_msg_and_enriched(void)
 {
     const char *lines[] = {
@@ -288,6 +305,7 @@ int main(void)
     test_syscall_event();
     test_execve_long_and_split();
     test_sockaddr();
+    test_ipv4_text();
     test_user_msg_and_enriched();
     test_hostile_bytes();
     test_duplicates_and_words();
