@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include "enrich/proctable.h"
 
 #define BATCH_EVENTS 256
 #define BATCH_TEXT (256u * 1024)
@@ -20,6 +23,9 @@ struct batch {
     struct ar_event events[BATCH_EVENTS];
     size_t rec_first[BATCH_EVENTS];
     size_t text_first[BATCH_EVENTS];
+    /* Process contexts, their strings copied into text (spans hold offsets into
+     * it until the batch is sealed). */
+    struct ar_proc_info procs[BATCH_EVENTS];
     struct ar_event_record *recs;
     size_t nrecs, recs_cap;
     char *text;
@@ -123,6 +129,33 @@ static void hand_out(struct ar_encode_pool *pool, bool wait, uint64_t until_seq)
     }
 }
 
+/* While a batch fills, its text may move: a span is kept as an offset in p. */
+static void offset_span(struct ar_span *sp, size_t off)
+{
+    sp->p = (const char *)(uintptr_t)off;
+}
+
+static void rebase_span(struct ar_span *sp, const char *text)
+{
+    sp->p = text + (uintptr_t)sp->p;
+}
+
+static size_t proc_text_len(const struct ar_proc_info *pi)
+{
+    size_t n = pi->script.len;
+    for (uint32_t a = 0; a < pi->nancestors; a++)
+        n += pi->ancestors[a].exe.len + pi->ancestors[a].comm.len;
+    return n;
+}
+
+static void copy_span(struct batch *b, struct ar_span *sp)
+{
+    if (sp->len)
+        memcpy(b->text + b->text_len, sp->p, sp->len);
+    offset_span(sp, b->text_len);
+    b->text_len += sp->len;
+}
+
 static void seal_and_queue(struct ar_encode_pool *pool)
 {
     struct batch *b = pool->filling;
@@ -131,6 +164,15 @@ static void seal_and_queue(struct ar_encode_pool *pool)
     for (size_t i = 0; i < b->nevents; i++) {
         b->events[i].records = b->recs + b->rec_first[i];
         b->events[i].buf = b->text + b->text_first[i];
+        if (b->events[i].proc) {
+            struct ar_proc_info *pi = &b->procs[i];
+            b->events[i].proc = pi;
+            rebase_span(&pi->script, b->text);
+            for (uint32_t a = 0; a < pi->nancestors; a++) {
+                rebase_span(&pi->ancestors[a].exe, b->text);
+                rebase_span(&pi->ancestors[a].comm, b->text);
+            }
+        }
     }
     pthread_mutex_lock(&pool->lock);
     b->seq = pool->next_seq++;
@@ -181,8 +223,9 @@ int ar_encode_pool_add(struct ar_encode_pool *pool, const struct ar_event *ev)
     if (!pool->filling)
         pool->filling = free_batch(pool);
     struct batch *b = pool->filling;
+    size_t proc_len = ev->proc ? proc_text_len(ev->proc) : 0;
     if (!grow((void **)&b->recs, &b->recs_cap, b->nrecs + ev->nrecords, sizeof(*b->recs)) ||
-        !grow((void **)&b->text, &b->text_cap, b->text_len + ev->buf_len, 1))
+        !grow((void **)&b->text, &b->text_cap, b->text_len + ev->buf_len + proc_len, 1))
         return -ENOMEM;
     struct ar_event *copy = &b->events[b->nevents];
     *copy = *ev;
@@ -192,6 +235,17 @@ int ar_encode_pool_add(struct ar_encode_pool *pool, const struct ar_event *ev)
     memcpy(b->text + b->text_len, ev->buf, ev->buf_len);
     b->nrecs += ev->nrecords;
     b->text_len += ev->buf_len;
+    if (ev->proc) {
+        struct ar_proc_info *pi = &b->procs[b->nevents];
+        memcpy(pi, ev->proc,
+               offsetof(struct ar_proc_info, ancestors) +
+                   ev->proc->nancestors * sizeof(pi->ancestors[0]));
+        copy_span(b, &pi->script);
+        for (uint32_t a = 0; a < pi->nancestors; a++) {
+            copy_span(b, &pi->ancestors[a].exe);
+            copy_span(b, &pi->ancestors[a].comm);
+        }
+    }
     b->nevents++;
     if (b->nevents == BATCH_EVENTS || b->text_len >= BATCH_TEXT)
         seal_and_queue(pool);

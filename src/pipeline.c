@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <linux/audit.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "encode_pool.h"
@@ -16,6 +17,8 @@ struct ar_pipeline {
     struct ar_idcache *ids;
     struct ar_buf out;
     struct ar_encode_pool *pool; /* NULL when encoding inline */
+    struct ar_proctab *proctab;  /* NULL: no process context */
+    struct ar_proc_info proc;    /* the event being handed out's */
     struct ar_encoder_stats pool_stats; /* the workers' summed, after a flush */
     int error;                 /* first sink or memory error, sticky */
     uint64_t last_sec;         /* log time of the latest record, for loss events */
@@ -30,8 +33,10 @@ void ar_pipeline_config_default(struct ar_pipeline_config *ret)
         .resolve_ids = true,
         .source = "replay",
         .flush_bytes = 256 * 1024,
+        .process = true,
     };
     ar_reasm_config_default(&ret->reasm);
+    ar_proctab_config_default(&ret->proctab);
 }
 
 static void hand_out(struct ar_pipeline *p)
@@ -49,6 +54,19 @@ static void on_event(const struct ar_event *ev, void *userdata)
 {
     struct ar_pipeline *p = userdata;
     p->stats.events++;
+    /* The table is read here, in event order on this thread: the encoders (the
+     * workers' too) see the context through a copy of the event. */
+    struct ar_event with_proc;
+    if (p->proctab) {
+        ar_proctab_event(p->proctab, ev, &p->proc);
+        if (p->proc.present) {
+            with_proc = *ev;
+            with_proc.proc = &p->proc;
+            ev = &with_proc;
+        }
+    }
+    /* After the table: a dropped event must leave its entry in the table's map,
+     * and filters may look at its process. */
     if (p->cfg.filter && !ar_filter_keep(p->cfg.filter, ev))
         return;
     if (p->pool) {
@@ -108,6 +126,24 @@ int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **r
         if (r < 0)
             goto fail;
     }
+    if (cfg->process && cfg->format == AR_FORMAT_JSON) {
+        struct ar_proctab_config tcfg = cfg->proctab;
+        tcfg.labels = cfg->process_labels;
+        tcfg.nlabels = cfg->nprocess_labels;
+        /* Every event in flight may wait for its context (within reason: past it
+         * an event goes without, counted). */
+        size_t want = cfg->reasm.max_in_flight + 1;
+        if (want > (1u << 18))
+            want = 1u << 18;
+        if (tcfg.max_pending < want)
+            tcfg.max_pending = (uint32_t)want;
+        char err[256];
+        r = ar_proctab_new(&tcfg, &p->proctab, err, sizeof(err));
+        if (r == -EINVAL)
+            fprintf(stderr, "auditrelay: process table: %s\n", err);
+        if (r < 0)
+            goto fail;
+    }
     struct ar_reasm_callbacks cbs = {.event = on_event, .gap = on_gap, .userdata = p};
     r = ar_reasm_new(&cfg->reasm, &cbs, &p->reasm);
     if (r < 0)
@@ -124,7 +160,8 @@ void ar_pipeline_free(struct ar_pipeline *p)
     if (!p)
         return;
     ar_reasm_free(p->reasm);
-    ar_encode_pool_free(p->pool);
+    ar_encode_pool_free(p->pool); /* its workers read the table's label names */
+    ar_proctab_free(p->proctab);
     ar_encoder_free(p->enc);
     ar_idcache_free(p->ids);
     ar_buf_free(&p->out);
@@ -174,6 +211,8 @@ int ar_pipeline_record(struct ar_pipeline *p, const struct ar_record *rec, uint6
     p->stats.records++;
     if (rec->has_time)
         p->last_sec = rec->sec;
+    if (p->proctab)
+        ar_proctab_record(p->proctab, rec);
     int r = ar_reasm_push(p->reasm, rec, now_ms);
     if (r < 0)
         return r;
@@ -267,4 +306,9 @@ const struct ar_reasm_stats *ar_pipeline_reasm_stats(const struct ar_pipeline *p
 const struct ar_encoder_stats *ar_pipeline_encoder_stats(const struct ar_pipeline *p)
 {
     return p->pool ? &p->pool_stats : ar_encoder_stats(p->enc);
+}
+
+const struct ar_proctab_stats *ar_pipeline_proctab_stats(const struct ar_pipeline *p)
+{
+    return p->proctab ? ar_proctab_stats(p->proctab) : NULL;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "encode/encoder.h"
 #include "filter/filter.h"
+#include "enrich/proctable.h"
 #include "parse/header.h"
 #include "reasm/reasm.h"
 
@@ -36,6 +37,10 @@ struct ar_pipeline_config {
     /* Keeps or drops each completed event before it is encoded; NULL: every event
      * goes on (the filter costs nothing then). Borrowed: it outlives the pipeline. */
     struct ar_filter *filter;
+    bool process;              /* json: a process object from the process table */
+    struct ar_proctab_config proctab; /* its labels come from process_labels */
+    const char *process_labels[AR_PROC_MAX_LABELS];
+    size_t nprocess_labels;
 };
 
 void ar_pipeline_config_default(struct ar_pipeline_config *ret);
@@ -51,6 +56,7 @@ struct ar_pipeline_stats {
 
 struct ar_pipeline;
 
+/* Returns 0, -ENOMEM, or -EINVAL (a bad label rule: said on stderr). */
 int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **ret);
 void ar_pipeline_free(struct ar_pipeline *p);
 
@@ -90,3 +96,5 @@ const struct ar_pipeline_stats *ar_pipeline_stats(const struct ar_pipeline *p);
 size_t ar_pipeline_in_flight(const struct ar_pipeline *p);
 const struct ar_reasm_stats *ar_pipeline_reasm_stats(const struct ar_pipeline *p);
 const struct ar_encoder_stats *ar_pipeline_encoder_stats(const struct ar_pipeline *p);
+/* NULL when the pipeline keeps no process table. */
+const struct ar_proctab_stats *ar_pipeline_proctab_stats(const struct ar_pipeline *p);

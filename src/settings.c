@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "encode/encoder.h"
+#include "enrich/proctable.h"
 #include "metrics/listen.h"
 #include "outputs/util.h"
 #include "util/span.h"
@@ -22,6 +23,7 @@
 #define BOTH (AR_CMD_RUN | AR_CMD_REPLAY)
 #define COLLECTOR "collector"
 #define OUTPUT "output"
+#define PROCESS "process"
 
 static const struct ar_setting_word source_words[] = {
     {"auto", AR_SOURCE_AUTO},           {"unicast", AR_SOURCE_UNICAST},
@@ -55,6 +57,13 @@ static int check_filter(const struct ar_collector_config *cfg, const char *value
     if (r < 0)
         snprintf(why, whylen, "'%s': %s", value, r == -EINVAL ? one : strerror(-r));
     return r < 0 ? -EINVAL : 0;
+}
+
+static int check_label_rule(const struct ar_collector_config *cfg, const char *value, char *why,
+                            size_t whylen)
+{
+    (void)cfg;
+    return ar_proctab_label_check(value, why, whylen);
 }
 
 /* In --help's order. Options of both commands mean the same in each. */
@@ -161,6 +170,26 @@ static const struct ar_setting table[] = {
      .dflt = "yes",
      .help = "do not look up user and group names on this host\n"
              "(names an ENRICHED log carries are still used)"},
+    {.option = "no-process-context", .section = PROCESS, .key = "context",
+     .type = AR_SETTING_BOOL, .commands = BOTH, .flag = false, FIELD(pipeline.process),
+     .dflt = "yes",
+     .help = "no process object on events (parent, ancestors,\n"
+             "script, labels from the process table)"},
+    {.option = "process-depth", .section = PROCESS, .key = "depth", .type = AR_SETTING_UINT,
+     .commands = BOTH, .arg = "N", .max = AR_PROC_MAX_DEPTH, FIELD(pipeline.proctab.depth),
+     .dflt = "4", .help = "parent and ancestors named on an event"},
+    {.option = "process-table-size", .section = PROCESS, .key = "table_size",
+     .type = AR_SETTING_UINT, .commands = BOTH, .arg = "N", .min = 16, .max = 1u << 22,
+     FIELD(pipeline.proctab.size), .dflt = "16384",
+     .help = "processes remembered (about 500 bytes each,\n"
+             "allocated at start); the least recently seen go"},
+    {.option = "process-label", .section = PROCESS, .key = "label", .type = AR_SETTING_LIST,
+     .commands = BOTH, .arg = "RULE", LIST(pipeline.process_labels, pipeline.nprocess_labels),
+     .dflt = "none", .check = check_label_rule,
+     .help = "NAME:key|exe|argv|script:PATTERN, repeatable: a\n"
+             "process matching it (the key exactly, the others\n"
+             "by POSIX extended regex) gets label NAME, and so\n"
+             "does everything it starts"},
     {.option = "metrics", .section = COLLECTOR, .key = "metrics", .type = AR_SETTING_LISTEN,
      .commands = BOTH, .arg = "[ADDR:]PORT", FIELD(metrics), .dflt = "none",
      .help = "serve counters for Prometheus at\n"

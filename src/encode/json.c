@@ -8,6 +8,7 @@
 
 #include "encode/jsonvalue.h"
 #include "encode/summary.h"
+#include "enrich/proctable.h"
 #include "enrich/tables.h"
 
 /* The record writer's own: names given to repeated keys, and the nested msg='...'
@@ -382,6 +383,97 @@ static void put_incomplete(struct ar_buf *b, bool *first, unsigned flags)
         AR_BUF_LIT(b, "[\"truncated\"]");
 }
 
+/* ---- the process object (enrich/proctable.h) ---- */
+
+static void put_start(struct ar_buf *b, bool *first, uint64_t start_ms)
+{
+    char ts[32];
+    ar_format_iso8601(start_ms / 1000, (uint32_t)(start_ms % 1000), ts);
+    AR_JV_KEY(b, first, "start");
+    ar_jv_cstr(b, ts);
+}
+
+static void put_proc_ref(struct ar_encoder *e, struct ar_buf *b, const struct ar_proc_ref *r,
+                         bool full)
+{
+    bool first = true;
+    ar_buf_putc(b, '{');
+    AR_JV_KEY(b, &first, "pid");
+    ar_buf_u64(b, r->pid);
+    if (r->exe.len) {
+        AR_JV_KEY(b, &first, "exe");
+        ar_jv_bytes(e, b, &first, AR_SPAN_LIT("exe"), (const unsigned char *)r->exe.p,
+                    r->exe.len);
+        if (r->truncated) {
+            AR_JV_KEY(b, &first, "exe_truncated");
+            AR_BUF_LIT(b, "true");
+        }
+    }
+    if (full && r->comm.len) {
+        AR_JV_KEY(b, &first, "comm");
+        ar_jv_bytes(e, b, &first, AR_SPAN_LIT("comm"), (const unsigned char *)r->comm.p,
+                    r->comm.len);
+    }
+    if (full && r->has_start)
+        put_start(b, &first, r->start_ms);
+    if (r->from_proc) {
+        AR_JV_KEY(b, &first, "from_proc");
+        AR_BUF_LIT(b, "true");
+    }
+    ar_buf_putc(b, '}');
+}
+
+/* "process": what the table knows beyond the event's own pid and ppid. */
+static void put_process(struct ar_encoder *e, struct ar_buf *b, bool *outer_first,
+                        const struct ar_proc_info *pi)
+{
+    if (!pi || !pi->present || !(pi->nancestors || pi->has_start || pi->script.len || pi->labels))
+        return;
+    AR_JV_KEY(b, outer_first, "process");
+    bool first = true;
+    ar_buf_putc(b, '{');
+    if (pi->has_start)
+        put_start(b, &first, pi->start_ms);
+    if (pi->script.len) {
+        AR_JV_KEY(b, &first, "script");
+        ar_jv_bytes(e, b, &first, AR_SPAN_LIT("script"), (const unsigned char *)pi->script.p,
+                    pi->script.len);
+        if (pi->script_truncated) {
+            AR_JV_KEY(b, &first, "script_truncated");
+            AR_BUF_LIT(b, "true");
+        }
+    }
+    if (pi->labels) {
+        AR_JV_KEY(b, &first, "labels");
+        ar_buf_putc(b, '[');
+        bool any = false;
+        for (size_t i = 0; i < AR_PROC_MAX_LABELS; i++) {
+            if (!(pi->labels & (1ull << i)) || !pi->label_names[i])
+                continue;
+            if (any)
+                ar_buf_putc(b, ',');
+            any = true;
+            ar_jv_cstr(b, pi->label_names[i]);
+        }
+        ar_buf_putc(b, ']');
+    }
+    if (pi->nancestors) {
+        AR_JV_KEY(b, &first, "parent");
+        put_proc_ref(e, b, &pi->ancestors[0], true);
+    }
+    if (pi->nancestors > 1) {
+        AR_JV_KEY(b, &first, "ancestors");
+        ar_buf_putc(b, '[');
+        for (uint32_t i = 1; i < pi->nancestors; i++) {
+            if (i > 1)
+                ar_buf_putc(b, ',');
+            put_proc_ref(e, b, &pi->ancestors[i], false);
+        }
+        ar_buf_putc(b, ']');
+    }
+    ar_buf_putc(b, '}');
+}
+
 static int json_event(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *b)
 {
     if (ar_encoder_tokenize(e, ev) < 0)
@@ -391,6 +483,7 @@ static int json_event(struct ar_encoder *e, const struct ar_event *ev, struct ar
     bool first = true;
     put_head(e, b, &first, ev->has_time, ev->sec, ev->msec, ev->serial, ar_event_node(ev));
     ar_summary_json(e, ev, &s, b, &first);
+    put_process(e, b, &first, ev->proc);
     put_incomplete(b, &first, ev->flags);
     AR_JV_KEY(b, &first, "records");
     ar_buf_putc(b, '[');

@@ -12,7 +12,6 @@
 #include "parse/tokenize.h"
 
 #define NONE UINT32_MAX
-#define SYSCALL_FIELDS 96
 #define EXECVE_FIELDS 256
 #define ARGV_BYTES 4096        /* argv joined with spaces for argv rules (laurel's default) */
 #define SCRIPT_ARGS 8          /* arguments looked at for an interpreter's script */
@@ -25,6 +24,7 @@ enum entry_flags {
     F_FROM_PROC = 1u << 3,
     F_EXE_TRUNC = 1u << 5,
     F_SCRIPT_TRUNC = 1u << 6,
+    F_REFERENCED = 1u << 7,    /* used since the sweep last passed */
 };
 
 struct entry {
@@ -32,7 +32,6 @@ struct entry {
     uint32_t gen;              /* bumped when the slot is reused; 0: never used */
     uint32_t parent_idx, parent_gen;
     uint32_t hash_next;
-    uint32_t lru_prev, lru_next;
     uint64_t start_ms;
     uint64_t labels;
     uint16_t flags;
@@ -89,15 +88,17 @@ struct ar_proctab {
     uint32_t size, nused;
     uint32_t *buckets;
     uint32_t bucket_mask;
-    uint32_t lru_head, lru_tail;
+    uint32_t clock_hand;        /* next slot the eviction sweep looks at */
     struct pending *pending;
     uint32_t pending_mask, npending;
     struct label_rule rules[AR_PROC_MAX_LABELS];
     size_t nrules;
+    const char *label_names[AR_PROC_MAX_LABELS + 1];
     bool has_kind[4];
     struct argv_state argv;
     struct ar_field fields[EXECVE_FIELDS];
     unsigned char scratch[ARGV_BYTES];
+    uint8_t kind_cache[1024];  /* enum sys_kind + 1 by syscall number; 0: not yet */
 };
 
 void ar_proctab_config_default(struct ar_proctab_config *ret)
@@ -112,13 +113,13 @@ static int parse_rule(const char *rule, struct label_rule *ret, char *err, size_
     const char *c1 = strchr(rule, ':');
     const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c1 || !c2 || c1 == rule || !c2[1]) {
-        snprintf(err, errlen, "label rule '%s': wants NAME:key|exe|argv|script:PATTERN", rule);
+        snprintf(err, errlen, "wants NAME:key|exe|argv|script:PATTERN, got '%s'", rule);
         return -EINVAL;
     }
     for (const char *p = rule; p < c1; p++) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '_' || *p == '-' || *p == '.')) {
-            snprintf(err, errlen, "label rule '%s': a label name is letters, digits, '_', '-', '.'",
+            snprintf(err, errlen, "'%s': a label name is letters, digits, '_', '-' and '.'",
                      rule);
             return -EINVAL;
         }
@@ -134,7 +135,7 @@ static int parse_rule(const char *rule, struct label_rule *ret, char *err, size_
     else if (AR_SPAN_IS(kind, "script"))
         k = RULE_SCRIPT;
     else {
-        snprintf(err, errlen, "label rule '%s': match on key, exe, argv or script, not '%.*s'",
+        snprintf(err, errlen, "'%s': matches on key, exe, argv or script, not '%.*s'",
                  rule, (int)kind.len, kind.p);
         return -EINVAL;
     }
@@ -145,7 +146,7 @@ static int parse_rule(const char *rule, struct label_rule *ret, char *err, size_
         if (r != 0) {
             char why[128];
             regerror(r, &ret->re, why, sizeof(why));
-            snprintf(err, errlen, "label rule '%s': bad regular expression: %s", rule, why);
+            snprintf(err, errlen, "'%s': bad regular expression: %s", rule, why);
             return -EINVAL;
         }
         ret->compiled = true;
@@ -181,16 +182,7 @@ int ar_proctab_label_check(const char *rule, char *errbuf, size_t errlen)
 
 const char *ar_proctab_label_name(const struct ar_proctab *t, size_t i)
 {
-    size_t bit = 0;
-    for (size_t j = 0; j < t->nrules; j++) {
-        bool first = true;
-        for (size_t k = 0; k < j; k++)
-            if (strcmp(t->rules[k].name, t->rules[j].name) == 0)
-                first = false;
-        if (first && bit++ == i)
-            return t->rules[j].name;
-    }
-    return NULL;
+    return i < AR_PROC_MAX_LABELS ? t->label_names[i] : NULL;
 }
 
 /* Matches the rules of one kind against text (bytes; cut at a NUL, as a C string). */
@@ -243,9 +235,19 @@ static void unindex(struct ar_proctab *t, uint32_t idx)
     e->flags &= (uint16_t)~F_INDEXED;
 }
 
-/* Makes idx the entry for its pid (a former one is another process now). */
+static bool valid(const struct ar_proctab *t, uint32_t idx, uint32_t gen);
+
+/* Makes idx the entry for its pid (a former one is another process now). A new
+ * process marks its ancestors used: the chain of a live process is what its events
+ * report. */
 static void index_entry(struct ar_proctab *t, uint32_t idx)
 {
+    uint32_t anc = t->entries[idx].parent_idx, anc_gen = t->entries[idx].parent_gen;
+    for (uint32_t d = 0; d < t->cfg.depth && valid(t, anc, anc_gen); d++) {
+        t->entries[anc].flags |= F_REFERENCED;
+        anc_gen = t->entries[anc].parent_gen;
+        anc = t->entries[anc].parent_idx;
+    }
     struct entry *e = &t->entries[idx];
     uint32_t old = find_pid(t, e->pid);
     if (old != NONE)
@@ -256,37 +258,12 @@ static void index_entry(struct ar_proctab *t, uint32_t idx)
     e->flags |= F_INDEXED;
 }
 
-static void lru_unlink(struct ar_proctab *t, uint32_t idx)
-{
-    struct entry *e = &t->entries[idx];
-    if (e->lru_prev != NONE)
-        t->entries[e->lru_prev].lru_next = e->lru_next;
-    else
-        t->lru_head = e->lru_next;
-    if (e->lru_next != NONE)
-        t->entries[e->lru_next].lru_prev = e->lru_prev;
-    else
-        t->lru_tail = e->lru_prev;
-}
-
-static void lru_push_front(struct ar_proctab *t, uint32_t idx)
-{
-    struct entry *e = &t->entries[idx];
-    e->lru_prev = NONE;
-    e->lru_next = t->lru_head;
-    if (t->lru_head != NONE)
-        t->entries[t->lru_head].lru_prev = idx;
-    t->lru_head = idx;
-    if (t->lru_tail == NONE)
-        t->lru_tail = idx;
-}
-
+/* Eviction is CLOCK, an approximation of least recently used that costs a bit
+ * set per use instead of list surgery on three entries: the sweep takes the first
+ * entry not used since it last passed, clearing the bits on its way. */
 static void touch(struct ar_proctab *t, uint32_t idx)
 {
-    if (t->lru_head == idx)
-        return;
-    lru_unlink(t, idx);
-    lru_push_front(t, idx);
+    t->entries[idx].flags |= F_REFERENCED;
 }
 
 static bool valid(const struct ar_proctab *t, uint32_t idx, uint32_t gen)
@@ -294,8 +271,7 @@ static bool valid(const struct ar_proctab *t, uint32_t idx, uint32_t gen)
     return idx < t->nused && gen != 0 && t->entries[idx].gen == gen;
 }
 
-/* A fresh entry at the front of the LRU list, the least recently used one reused
- * when all are taken. */
+/* A fresh entry, the least recently used one reused when all are taken. */
 static uint32_t new_entry(struct ar_proctab *t, uint32_t pid, uint32_t ppid)
 {
     uint32_t idx;
@@ -303,15 +279,31 @@ static uint32_t new_entry(struct ar_proctab *t, uint32_t pid, uint32_t ppid)
         idx = t->nused++;
         t->stats.entries++;
     } else {
-        idx = t->lru_tail;
+        for (;;) {
+            idx = t->clock_hand;
+            t->clock_hand = idx + 1 == t->size ? 0 : idx + 1;
+            if (!(t->entries[idx].flags & F_REFERENCED))
+                break;
+            t->entries[idx].flags &= (uint16_t)~F_REFERENCED;
+        }
         unindex(t, idx);
-        lru_unlink(t, idx);
         t->stats.evicted++;
     }
     struct entry *e = &t->entries[idx];
     uint32_t gen = e->gen + 1;
-    *e = (struct entry){.pid = pid, .ppid = ppid, .gen = gen ? gen : 1, .parent_idx = NONE};
-    lru_push_front(t, idx);
+    /* The text arrays are not cleared: their lengths say what is valid. */
+    e->pid = pid;
+    e->ppid = ppid;
+    e->gen = gen ? gen : 1;
+    e->parent_idx = NONE;
+    e->parent_gen = 0;
+    e->hash_next = NONE;
+    e->start_ms = 0;
+    e->labels = 0;
+    e->flags = 0;
+    e->exe_len = e->script_len = 0;
+    e->comm_len = 0;
+    /* Not marked used: it sits just behind the hand, the last the sweep reaches. */
     t->stats.created++;
     return idx;
 }
@@ -392,9 +384,15 @@ static uint32_t node_hash(struct ar_span node)
     return node.len ? h : 0;
 }
 
+/* Serials count up: consecutive events take neighbouring slots. */
+static uint32_t pending_home(const struct ar_proctab *t, uint32_t serial, uint32_t nh)
+{
+    return (serial ^ nh) & t->pending_mask;
+}
+
 static uint32_t pending_find(const struct ar_proctab *t, uint32_t serial, uint32_t nh)
 {
-    for (uint32_t i = (serial * 0x9E3779B1u ^ nh) & t->pending_mask;; i = (i + 1) & t->pending_mask) {
+    for (uint32_t i = pending_home(t, serial, nh);; i = (i + 1) & t->pending_mask) {
         const struct pending *p = &t->pending[i];
         if (!p->used)
             return NONE;
@@ -412,7 +410,7 @@ static uint32_t pending_put(struct ar_proctab *t, uint32_t serial, uint32_t nh)
         t->stats.pending_full++;
         return NONE;
     }
-    for (i = (serial * 0x9E3779B1u ^ nh) & t->pending_mask; t->pending[i].used;
+    for (i = pending_home(t, serial, nh); t->pending[i].used;
          i = (i + 1) & t->pending_mask)
         ;
     t->pending[i] = (struct pending){.serial = serial, .node_hash = nh, .used = 1};
@@ -427,7 +425,7 @@ static void pending_remove(struct ar_proctab *t, uint32_t i)
     t->npending--;
     for (uint32_t j = (i + 1) & t->pending_mask; t->pending[j].used; j = (j + 1) & t->pending_mask) {
         const struct pending *p = &t->pending[j];
-        uint32_t home = (p->serial * 0x9E3779B1u ^ p->node_hash) & t->pending_mask;
+        uint32_t home = pending_home(t, p->serial, p->node_hash);
         /* Move p into the hole when its home is not within (i, j]. */
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (stays)
@@ -442,24 +440,26 @@ static void pending_remove(struct ar_proctab *t, uint32_t i)
 
 static bool interpreter(struct ar_span exe)
 {
-    static const char *const names[] = {
-        "sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh", "ash", "csh", "tcsh", "fish",
-        "python", "python2", "python3", "pypy", "pypy3", "perl", "ruby", "node", "nodejs",
-        "php", "lua", "luajit", "tclsh", "wish", "Rscript", "expect", "pwsh",
+    static const struct {
+        const char *p;
+        size_t len;
+    } names[] = {
+        {"sh", 2}, {"bash", 4}, {"dash", 4}, {"zsh", 3}, {"ksh", 3}, {"mksh", 4}, {"ash", 3},
+        {"csh", 3}, {"tcsh", 4}, {"fish", 4}, {"python", 6}, {"pypy", 4}, {"perl", 4},
+        {"ruby", 4}, {"node", 4}, {"nodejs", 6}, {"php", 3}, {"lua", 3}, {"luajit", 6},
+        {"tclsh", 5}, {"wish", 4}, {"Rscript", 7}, {"expect", 6}, {"pwsh", 4},
     };
     const char *slash = memrchr(exe.p, '/', exe.len);
     struct ar_span base = slash ? ar_span_make(slash + 1, exe.p + exe.len) : exe;
-    for (size_t i = 0; i < AR_ARRAY_SIZE(names); i++) {
-        size_t n = strlen(names[i]);
-        if (base.len < n || memcmp(base.p, names[i], n) != 0)
-            continue;
-        /* python3.11, perl5.36.0, tclsh8.6: a version after the name */
-        size_t k = n;
-        while (k < base.len && ((base.p[k] >= '0' && base.p[k] <= '9') || base.p[k] == '.'))
-            k++;
-        if (k == base.len)
+    /* python3.11, perl5.36.0, tclsh8.6, ksh93: the name before its version */
+    while (base.len && ((base.p[base.len - 1] >= '0' && base.p[base.len - 1] <= '9') ||
+                        base.p[base.len - 1] == '.'))
+        base.len--;
+    if (base.len < 2 || base.len > 7)
+        return false;
+    for (size_t i = 0; i < AR_ARRAY_SIZE(names); i++)
+        if (base.len == names[i].len && memcmp(base.p, names[i].p, base.len) == 0)
             return true;
-    }
     return false;
 }
 
@@ -690,31 +690,6 @@ static void on_cwd(struct ar_proctab *t, const struct ar_record *rec)
     }
 }
 
-enum sys_kind { SYS_OTHER, SYS_EXEC, SYS_FORK, SYS_CLONE, SYS_EXIT };
-
-static enum sys_kind classify(uint32_t arch, uint32_t nr)
-{
-    const char *n = ar_syscall_name(arch, nr);
-    if (!n)
-        return SYS_OTHER;
-    switch (n[0]) {
-    case 'e':
-        if (strcmp(n, "execve") == 0 || strcmp(n, "execveat") == 0)
-            return SYS_EXEC;
-        if (strcmp(n, "exit") == 0 || strcmp(n, "exit_group") == 0)
-            return SYS_EXIT;
-        return SYS_OTHER;
-    case 'c':
-        return strcmp(n, "clone") == 0 ? SYS_CLONE : strcmp(n, "clone3") == 0 ? SYS_FORK : SYS_OTHER;
-    case 'f':
-        return strcmp(n, "fork") == 0 ? SYS_FORK : SYS_OTHER;
-    case 'v':
-        return strcmp(n, "vfork") == 0 ? SYS_FORK : SYS_OTHER;
-    default:
-        return SYS_OTHER;
-    }
-}
-
 static uint64_t key_labels(struct ar_proctab *t, const struct ar_field *key)
 {
     if (!key || key->kind == AR_VAL_NULL || !t->has_kind[RULE_KEY])
@@ -741,19 +716,273 @@ static void set_parent(struct ar_proctab *t, struct entry *e, uint32_t parent)
     e->parent_gen = t->entries[parent].gen;
 }
 
+/* A SYSCALL record is flat key=value text whose values are plain, "quoted" or
+ * hex: a lighter scan than the general tokenizer, as it runs for every SYSCALL
+ * record on the loop thread. Returns false at the end. */
+static bool next_flat_field(const char **pp, const char *end, struct ar_field *f)
+{
+    const char *p = *pp;
+    while (p < end && *p == ' ')
+        p++;
+    if (p >= end)
+        return false;
+    const char *k = p;
+    while (p < end && *p != '=' && *p != ' ')
+        p++;
+    *f = (struct ar_field){.key = ar_span_make(k, p), .kind = AR_VAL_BARE};
+    if (p < end && *p == '=') {
+        p++;
+        if (p < end && *p == '"') {
+            const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+            if (!q)
+                q = end;
+            f->value = ar_span_make(p + 1, q);
+            f->kind = AR_VAL_QUOTED;
+            p = q < end ? q + 1 : end;
+        } else {
+            const char *q = memchr(p, ' ', (size_t)(end - p));
+            if (!q)
+                q = end;
+            f->value = ar_span_make(p, q);
+            f->kind = AR_SPAN_IS(f->value, "(null)") ? AR_VAL_NULL : AR_VAL_PLAIN;
+            p = q;
+        }
+    }
+    *pp = p;
+    return true;
+}
+
+
+enum sys_kind { SYS_OTHER, SYS_EXEC, SYS_FORK, SYS_CLONE, SYS_EXIT };
+
+static enum sys_kind classify(uint32_t arch, uint32_t nr)
+{
+    const char *n = ar_syscall_name(arch, nr);
+    if (!n)
+        return SYS_OTHER;
+    switch (n[0]) {
+    case 'e':
+        if (strcmp(n, "execve") == 0 || strcmp(n, "execveat") == 0)
+            return SYS_EXEC;
+        if (strcmp(n, "exit") == 0 || strcmp(n, "exit_group") == 0)
+            return SYS_EXIT;
+        return SYS_OTHER;
+    case 'c':
+        return strcmp(n, "clone") == 0 ? SYS_CLONE : strcmp(n, "clone3") == 0 ? SYS_FORK : SYS_OTHER;
+    case 'f':
+        return strcmp(n, "fork") == 0 ? SYS_FORK : SYS_OTHER;
+    case 'v':
+        return strcmp(n, "vfork") == 0 ? SYS_FORK : SYS_OTHER;
+    default:
+        return SYS_OTHER;
+    }
+}
+
+/* The native arch's answers, by number: classify looks names up. */
+static enum sys_kind classify_cached(struct ar_proctab *t, uint32_t arch, uint32_t nr)
+{
+    if (arch != ar_arch_native() || nr >= AR_ARRAY_SIZE(t->kind_cache))
+        return classify(arch, nr);
+    if (!t->kind_cache[nr])
+        t->kind_cache[nr] = (uint8_t)(classify(arch, nr) + 1);
+    return (enum sys_kind)(t->kind_cache[nr] - 1);
+}
+
+/* A cursor over a SYSCALL record in the kernel's order, read once, byte by byte:
+ * this runs for every SYSCALL record on the loop thread, where the general
+ * tokenizer's per-field work showed in the replay benchmark. */
+struct cursor {
+    const char *p, *end;
+};
+
+/* At "name=": steps past it. */
+static inline __attribute__((always_inline)) bool cur_key(struct cursor *c, const char *name, size_t len)
+{
+    if ((size_t)(c->end - c->p) < len || memcmp(c->p, name, len) != 0)
+        return false;
+    c->p += len;
+    return true;
+}
+
+/* Steps past a plain value and the space after it. */
+static inline __attribute__((always_inline)) void cur_skip(struct cursor *c)
+{
+    while (c->p < c->end && *c->p != ' ')
+        c->p++;
+    if (c->p < c->end)
+        c->p++;
+}
+
+/* Skips fields up to the one called name: its first letter found with memchr
+ * (vectorized), then checked to start a field. */
+static inline __attribute__((always_inline)) bool cur_find(struct cursor *c, const char *name, size_t len)
+{
+    const char *start = c->p;
+    const char *p = c->p;
+    while ((p = memchr(p, name[0], (size_t)(c->end - p))) != NULL) {
+        if ((p == start || p[-1] == ' ') && (size_t)(c->end - p) >= len &&
+            memcmp(p, name, len) == 0) {
+            c->p = p + len;
+            return true;
+        }
+        p++;
+    }
+    return false;
+}
+
+static inline __attribute__((always_inline)) bool cur_dec(struct cursor *c, uint64_t *ret)
+{
+    const char *s = c->p, *end = c->end - c->p > 19 ? c->p + 19 : c->end;
+    uint64_t v = 0;
+    while (c->p < end && (unsigned)(*c->p - '0') < 10)
+        v = v * 10 + (uint64_t)(*c->p++ - '0');
+    if (c->p == s)
+        return false;
+    if (c->p < c->end) {
+        if (*c->p != ' ')
+            return false;
+        c->p++;
+    }
+    *ret = v;
+    return true;
+}
+
+static inline __attribute__((always_inline)) bool cur_hex(struct cursor *c, uint64_t *ret)
+{
+    const char *s = c->p;
+    uint64_t v = 0;
+    for (; c->p < c->end && *c->p != ' ' && c->p - s < 16; c->p++) {
+        char ch = *c->p;
+        unsigned d = ch >= '0' && ch <= '9'   ? (unsigned)(ch - '0')
+                     : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
+                     : ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10)
+                                              : 16u;
+        if (d == 16)
+            return false;
+        v = v << 4 | d;
+    }
+    if (c->p == s || (c->p < c->end && *c->p != ' '))
+        return false;
+    *ret = v;
+    cur_skip(c);
+    return true;
+}
+
+/* A value as a field: "quoted", (null) or plain (maybe hex). */
+static inline __attribute__((always_inline)) void cur_value(struct cursor *c, struct ar_field *f)
+{
+    *f = (struct ar_field){0};
+    if (c->p < c->end && *c->p == '"') {
+        const char *q = memchr(c->p + 1, '"', (size_t)(c->end - c->p - 1));
+        if (!q)
+            q = c->end;
+        f->value = ar_span_make(c->p + 1, q);
+        f->kind = AR_VAL_QUOTED;
+        c->p = q < c->end ? q + 1 : c->end;
+        if (c->p < c->end)
+            c->p++;
+        return;
+    }
+    const char *s = c->p;
+    cur_skip(c);
+    const char *e = c->p > s && c->p[-1] == ' ' ? c->p - 1 : c->p;
+    f->value = ar_span_make(s, e);
+    f->kind = AR_SPAN_IS(f->value, "(null)") ? AR_VAL_NULL : AR_VAL_PLAIN;
+}
+
+/* The fields the table wants from a SYSCALL record. */
+struct syscall_fields {
+    enum sys_kind kind;
+    uint64_t arch, nr, a0, ppid, pid;
+    int64_t exitv;
+    bool success, have_exit;
+    struct ar_field comm, exe, key;
+};
+
+/* The kernel writes a SYSCALL record's fields in one order (audit_log_exit):
+ * arch syscall success exit a0..a3 items ppid pid ... comm exe [subj] key. Any
+ * other layout (old kernels, hand-made logs) takes the general scan. Quoted values
+ * hold no space (the kernel hex-encodes those). */
+static bool scan_kernel_order(struct ar_proctab *t, struct ar_span body,
+                              struct syscall_fields *ret)
+{
+    struct cursor c = {body.p, body.p + body.len};
+    if ((size_t)(c.end - c.p) > 14 && memcmp(c.p, "arch=c000003e ", 14) == 0) {
+        ret->arch = 0xc000003eu; /* the usual one, without parsing */
+        c.p += 14;
+    } else if (!cur_key(&c, "arch=", 5) || !cur_hex(&c, &ret->arch)) {
+        return false;
+    }
+    if (!cur_key(&c, "syscall=", 8) || !cur_dec(&c, &ret->nr) || ret->nr > UINT32_MAX)
+        return false;
+    ret->kind = classify_cached(t, (uint32_t)ret->arch, (uint32_t)ret->nr);
+    ret->success = ret->have_exit = false;
+    ret->exitv = 0;
+    ret->a0 = 0;
+    if (ret->kind != SYS_OTHER) {
+        /* Only these look at the result and the clone flags. */
+        struct ar_field success;
+        if (!cur_key(&c, "success=", 8))
+            return false;
+        cur_value(&c, &success);
+        ret->success = AR_SPAN_IS(success.value, "yes");
+        if (!cur_key(&c, "exit=", 5))
+            return false;
+        bool neg = c.p < c.end && *c.p == '-';
+        c.p += neg;
+        uint64_t ev;
+        ret->have_exit = cur_dec(&c, &ev) && ev <= INT64_MAX;
+        if (!ret->have_exit)
+            return false;
+        ret->exitv = neg ? -(int64_t)ev : (int64_t)ev;
+        if (!cur_key(&c, "a0=", 3) || !cur_hex(&c, &ret->a0))
+            return false;
+    }
+    if (!cur_find(&c, "ppid=", 5) || !cur_dec(&c, &ret->ppid) || !cur_key(&c, "pid=", 4) ||
+        !cur_dec(&c, &ret->pid) || ret->pid > UINT32_MAX || ret->ppid > UINT32_MAX)
+        return false;
+    if (!cur_find(&c, "comm=", 5))
+        return false;
+    cur_value(&c, &ret->comm);
+    if (!cur_key(&c, "exe=", 4))
+        return false;
+    cur_value(&c, &ret->exe);
+    if (!cur_find(&c, "key=", 4))
+        return false;
+    cur_value(&c, &ret->key);
+    return c.p == c.end;
+}
+
 static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32_t nh)
 {
-    struct ar_tokens tok = {.fields = t->fields, .cap = SYSCALL_FIELDS};
-    ar_tokenize(rec->body.p, rec->body.p + rec->body.len, &tok);
     uint64_t arch = ar_arch_native(), nr = UINT64_MAX, pid = 0, ppid = 0, a0 = 0;
     int64_t exitv = 0;
     bool have_pid = false, success = false, have_exit = false;
     struct ar_span exe = {0}, comm = {0};
+    struct ar_field key_f, exe_f, field;
     const struct ar_field *key = NULL, *exe_field = NULL;
-    for (size_t i = 0; i < tok.n; i++) {
-        const struct ar_field *f = &t->fields[i];
-        if (f->depth != 0)
-            continue;
+    const struct ar_field *f = &field;
+    const char *cur_p = rec->body.p, *body_end = rec->body.p + rec->body.len;
+    struct syscall_fields sf;
+    bool scanned = scan_kernel_order(t, rec->body, &sf);
+    if (scanned) {
+        arch = sf.arch;
+        nr = sf.nr;
+        success = sf.success;
+        have_exit = sf.have_exit;
+        exitv = sf.exitv;
+        a0 = sf.a0;
+        ppid = sf.ppid;
+        pid = sf.pid;
+        have_pid = true;
+        comm = sf.comm.value;
+        exe_f = sf.exe;
+        exe_field = &exe_f;
+        key_f = sf.key;
+        key = &key_f;
+        cur_p = body_end; /* the general scan below has nothing left to do */
+    }
+    while (next_flat_field(&cur_p, body_end, &field)) {
         struct ar_span k = f->key;
         switch (k.len) {
         case 2:
@@ -763,10 +992,13 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
         case 3:
             if (AR_SPAN_IS(k, "pid"))
                 have_pid = ar_span_to_u64(f->value, &pid);
-            else if (AR_SPAN_IS(k, "exe"))
-                exe_field = f;
-            else if (AR_SPAN_IS(k, "key"))
-                key = f;
+            else if (AR_SPAN_IS(k, "exe")) {
+                exe_f = field;
+                exe_field = &exe_f;
+            } else if (AR_SPAN_IS(k, "key")) {
+                key_f = field;
+                key = &key_f;
+            }
             break;
         case 4:
             if (AR_SPAN_IS(k, "arch"))
@@ -799,7 +1031,9 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
             exe = (struct ar_span){exe_copy, n};
         }
     }
-    enum sys_kind kind = nr <= UINT32_MAX ? classify((uint32_t)arch, (uint32_t)nr) : SYS_OTHER;
+    enum sys_kind kind = scanned              ? sf.kind
+                         : nr <= UINT32_MAX ? classify_cached(t, (uint32_t)arch, (uint32_t)nr)
+                                            : SYS_OTHER;
     uint64_t now_ms = rec->sec * 1000 + rec->msec;
 
     uint32_t cur = find_pid(t, (uint32_t)pid);
@@ -875,16 +1109,7 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
     struct entry *e = &t->entries[idx];
     e->labels |= key_labels(t, key);
 
-    /* Keep the process and its ancestors: the chain of a live process is what an
-     * event reports. */
     touch(t, idx);
-    uint32_t anc = e->parent_idx, anc_gen = e->parent_gen;
-    for (uint32_t d = 0; d < t->cfg.depth && valid(t, anc, anc_gen); d++) {
-        touch(t, anc);
-        uint32_t next = t->entries[anc].parent_idx;
-        anc_gen = t->entries[anc].parent_gen;
-        anc = next;
-    }
 
     if ((kind == SYS_FORK || (kind == SYS_CLONE && !(a0 & CLONE_THREAD_FLAG))) && success &&
         have_exit && exitv > 0 && exitv <= UINT32_MAX) {
@@ -936,7 +1161,10 @@ void ar_proctab_record(struct ar_proctab *t, const struct ar_record *rec)
     uint32_t type = rec->type;
     if (type != AUDIT_SYSCALL && type != AUDIT_EXECVE && type != AUDIT_CWD &&
         type != AUDIT_PROCTITLE) {
-        if (t->argv.active)
+        /* PATH, BPRM_FCAPS... of the same event come between its EXECVE and
+         * PROCTITLE; another event's record ends the gathering. */
+        if (t->argv.active &&
+            (t->argv.serial != rec->serial || t->argv.node_hash != node_hash(rec->node)))
             finish_argv(t);
         return;
     }
@@ -1053,6 +1281,7 @@ void ar_proctab_event(struct ar_proctab *t, const struct ar_event *ev, struct ar
     ret->script = (struct ar_span){e->script, e->script_len};
     ret->script_truncated = (e->flags & F_SCRIPT_TRUNC) != 0;
     ret->labels = labels;
+    ret->label_names = t->label_names;
     ret->nancestors = 0;
     uint32_t a = e->parent_idx, ag = e->parent_gen;
     while (ret->nancestors < t->cfg.depth && valid(t, a, ag)) {
@@ -1097,7 +1326,6 @@ int ar_proctab_new(const struct ar_proctab_config *cfg, struct ar_proctab **ret,
         return -ENOMEM;
     }
     memset(t->buckets, 0xff, nb * sizeof(*t->buckets));
-    t->lru_head = t->lru_tail = NONE;
     t->stats.memory_bytes = sizeof(*t) + (uint64_t)cfg->size * sizeof(*t->entries) +
                             (uint64_t)nb * sizeof(*t->buckets) + (uint64_t)np * sizeof(*t->pending);
     for (size_t i = 0; i < cfg->nlabels; i++) {
@@ -1108,11 +1336,11 @@ int ar_proctab_new(const struct ar_proctab_config *cfg, struct ar_proctab **ret,
         }
         t->nrules++;
         t->has_kind[t->rules[i].kind] = true;
-        size_t bit = 0;
-        while (ar_proctab_label_name(t, bit) &&
-               strcmp(ar_proctab_label_name(t, bit), t->rules[i].name) != 0)
+        size_t bit = 0; /* rules with one name share its bit */
+        while (t->label_names[bit] && strcmp(t->label_names[bit], t->rules[i].name) != 0)
             bit++;
         t->rules[i].bit = 1ull << bit;
+        t->label_names[bit] = t->rules[i].name;
     }
     t->cfg.labels = NULL; /* the caller's strings are not kept */
     *ret = t;

@@ -68,7 +68,8 @@ struct ar_proc_info {
     bool has_start;
     struct ar_span script;     /* the script an interpreter runs, empty if none */
     bool script_truncated;
-    uint64_t labels;           /* bit i: label i (ar_proctab_label_name) */
+    uint64_t labels;           /* bit i: label_names[i] */
+    const char *const *label_names; /* the table's, for its lifetime */
     uint32_t nancestors;       /* [0] is the parent, [1] the grandparent... */
     struct ar_proc_ref ancestors[AR_PROC_MAX_DEPTH];
 };

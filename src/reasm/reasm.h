@@ -22,6 +22,8 @@ enum ar_event_flags {
     AR_EVENT_AT_END = 1u << 3,     /* completed because the input ended */
 };
 
+struct ar_proc_info;
+
 /* A completed event, valid only during the ar_event_cb call that hands it out. */
 struct ar_event {
     uint64_t sec;
@@ -34,6 +36,9 @@ struct ar_event {
     struct ar_event_record *records;
     char *buf;
     size_t buf_len;
+    /* The process context (enrich/proctable.h) the pipeline adds to a copy before
+     * encoding; NULL from the reassembler. */
+    const struct ar_proc_info *proc;
     /* private to reasm */
     uint32_t records_cap;
     size_t buf_cap;
