@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""The process object through the binary, on laurel's process traces
+(fixtures/corpora/laurel): with a label on the script's key, every descendant of the
+script carries it, the script and parents are named, the reordered trace (its events
+complete backwards) gives every event the same object as the plain one, --threads 0
+and 3 agree, --process-depth cuts the chain, --no-process-context leaves it out, and
+a bad label rule is refused naming the option.
+
+usage: test_process.py AUDITRELAY LAUREL_TESTDATA_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print(f'FAIL {what}')
+
+
+def replay(binary, path, *opts):
+    out = subprocess.run([binary, 'replay', '-q', '-n', *opts, path], capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        raise SystemExit(f'{path}: exit {out.returncode}: {out.stderr}')
+    return {ev['serial']: ev for ev in map(json.loads, out.stdout.splitlines())}
+
+
+def main():
+    binary, data = sys.argv[1], sys.argv[2]
+    plain = os.path.join(data, 'shell-proc-trace.txt')
+    reordered = os.path.join(data, 'shell-proc-trace-reordered.txt')
+    label = ['--process-label', 'test-script:key:test-script']
+    a = replay(binary, plain, *label)
+    b = replay(binary, reordered, *label)
+    check(sorted(a) == sorted(b), 'same serials in both traces')
+    for serial in sorted(a):
+        check(a[serial].get('process') == b[serial].get('process'),
+              f'{serial}: the reordered trace gives {b[serial].get("process")}, '
+              f'the plain one {a[serial].get("process")}')
+    script = '/home/user/src/laurel/src/testdata/double-fork/test-script.sh'
+    # 29238 is the script's exec; everything after it runs under it.
+    for serial in range(29238, 29246):
+        p = a[serial].get('process', {})
+        check(p.get('labels') == ['test-script'], f'{serial}: labels {p.get("labels")}')
+    check('process' not in a[29237], '29237: bash forks, nothing known beyond the event')
+    p = a[29238]['process']
+    check(p.get('script') == script, f'29238: script {p.get("script")}')
+    check(p.get('parent') == {'pid': 71432, 'exe': '/usr/bin/bash', 'comm': 'bash'},
+          f'29238: parent {p.get("parent")}')
+    p = a[29245]['process']
+    check(p.get('parent', {}).get('pid') == 71506 and
+          p['parent'].get('exe') == '/usr/bin/dash', f'29245: parent {p.get("parent")}')
+    check(p.get('ancestors') == [{'pid': 71505, 'exe': '/usr/bin/dash'},
+                                 {'pid': 71432, 'exe': '/usr/bin/bash'}],
+          f'29245: ancestors {p.get("ancestors")}')
+    check(p.get('start') == '2023-04-27T15:24:05.530Z', f'29245: start {p.get("start")}')
+
+    # The pool copies the context: the same lines with worker threads.
+    for path in (plain, reordered):
+        t0 = subprocess.run([binary, 'replay', '-q', '-n', '--threads', '0', *label, path],
+                            capture_output=True).stdout
+        t3 = subprocess.run([binary, 'replay', '-q', '-n', '--threads', '3', *label, path],
+                            capture_output=True).stdout
+        check(t0 == t3 and t0, f'{path}: --threads 0 and 3 differ')
+
+    d1 = replay(binary, plain, '--process-depth', '1')
+    check('ancestors' not in d1[29245]['process'] and 'parent' in d1[29245]['process'],
+          f'--process-depth 1: {d1[29245]["process"]}')
+    off = replay(binary, plain, '--no-process-context')
+    check(not any('process' in ev for ev in off.values()), '--no-process-context')
+
+    # The confusing trace: pid 2655 was rm long ago; the id run by the new 2655 (a
+    # tcsh fork) names tcsh as its parent.
+    c = replay(binary, os.path.join(data, 'shell-proc-trace-confusion.txt'))
+    check(c[2638035]['process']['parent']['exe'] == '/bin/tcsh',
+          f'confusion: parent {c[2638035]["process"]["parent"]}')
+
+    bad = subprocess.run([binary, 'replay', '--process-label', 'x:path:/etc', plain],
+                         capture_output=True, text=True)
+    check(bad.returncode != 0 and "--process-label 'x:path:/etc': matches on key, exe, argv "
+          "or script, not 'path'" in bad.stderr, f'bad rule: {bad.stderr!r}')
+    print(f'{len(a)} events, {failures} failed')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
