@@ -126,7 +126,7 @@ int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **r
         if (r < 0)
             goto fail;
     }
-    if (cfg->process && cfg->format == AR_FORMAT_JSON) {
+    if (cfg->process && (cfg->format ? cfg->format : ar_formats[0])->process) {
         struct ar_proctab_config tcfg = cfg->proctab;
         tcfg.labels = cfg->process_labels;
         tcfg.nlabels = cfg->nprocess_labels;

@@ -4,6 +4,7 @@
  * what the encoder holds for every format (encode/encoder_impl.h: configuration,
  * names, counters, the event tokenized once). */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 #include "encode/jsonw.h"
 #include "reasm/reasm.h"
@@ -32,6 +33,9 @@ struct ar_format_ops {
     int (*event)(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *out);
     /* Appends a line that reports a loss in this format. */
     void (*loss)(struct ar_encoder *e, const struct ar_loss *loss, struct ar_buf *out);
+    /* Writes ev->proc (enrich/proctable.h): the pipeline keeps a process table only
+     * for such formats. */
+    bool process;
 };
 
 /* The formats, NULL-terminated; the first (json) is the default. */

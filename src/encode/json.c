@@ -522,4 +522,5 @@ const struct ar_format_ops ar_format_json = {
     .close = json_close,
     .event = json_event,
     .loss = ar_json_loss,
+    .process = true,
 };
