@@ -160,6 +160,20 @@ static void print_filter_stats(const struct ar_filter *f, FILE *out)
                 in.drop ? "kept" : "dropped");
 }
 
+static void print_proctab_stats(const struct ar_proctab_stats *st, FILE *out)
+{
+    if (!st)
+        return;
+    fprintf(out,
+            "auditrelay: process table: %llu of %llu entries in use (%llu bytes reserved at "
+            "start), %llu made, %llu reused, %llu events whose process was reused before "
+            "they completed, %llu not tracked (too many in flight)\n",
+            (unsigned long long)st->entries, (unsigned long long)st->size,
+            (unsigned long long)st->memory_bytes, (unsigned long long)st->created,
+            (unsigned long long)st->evicted, (unsigned long long)st->lost,
+            (unsigned long long)st->pending_full);
+}
+
 static void print_stats(struct collector *c, const char *when)
 {
     const struct ar_pipeline_stats *ps = ar_pipeline_stats(c->pipeline);
@@ -178,6 +192,7 @@ static void print_stats(struct collector *c, const char *when)
     }
     c->ops->print_stats(c->source, &counts, when, stderr);
     print_filter_stats(ar_pipeline_filter(c->pipeline), stderr);
+    print_proctab_stats(ar_pipeline_proctab_stats(c->pipeline), stderr);
     if (c->ops->live)
         ar_outputs_print_stats(&c->outputs, stderr);
 }

@@ -1326,6 +1326,7 @@ int ar_proctab_new(const struct ar_proctab_config *cfg, struct ar_proctab **ret,
         return -ENOMEM;
     }
     memset(t->buckets, 0xff, nb * sizeof(*t->buckets));
+    t->stats.size = cfg->size;
     t->stats.memory_bytes = sizeof(*t) + (uint64_t)cfg->size * sizeof(*t->entries) +
                             (uint64_t)nb * sizeof(*t->buckets) + (uint64_t)np * sizeof(*t->pending);
     for (size_t i = 0; i < cfg->nlabels; i++) {

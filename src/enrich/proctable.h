@@ -75,6 +75,7 @@ struct ar_proc_info {
 };
 
 struct ar_proctab_stats {
+    uint64_t size;             /* entries allocated (the bound) */
     uint64_t entries;          /* in use now */
     uint64_t created;          /* entries made (fork, exec, first seen) */
     uint64_t evicted;          /* least recently used entries reused */

@@ -4,14 +4,17 @@
 script carries it, the script and parents are named, the reordered trace (its events
 complete backwards) gives every event the same object as the plain one, --threads 0
 and 3 agree, --process-depth cuts the chain, --no-process-context leaves it out, and
-a bad label rule is refused naming the option.
+a bad label rule is refused naming the option; a synthesized log of 100000 forks
+keeps the table within its bound (printed).
 
 usage: test_process.py AUDITRELAY LAUREL_TESTDATA_DIR
 """
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 
 failures = 0
 
@@ -29,6 +32,49 @@ def replay(binary, path, *opts):
     if out.returncode != 0:
         raise SystemExit(f'{path}: exit {out.returncode}: {out.stderr}')
     return {ev['serial']: ev for ev in map(json.loads, out.stdout.splitlines())}
+
+
+def fork_heavy(binary):
+    """100000 forks of one shell, each child exiting (every tenth execs first), pids
+    wrapping at 32768, into a 1024-entry table: it stays within its bound, no event
+    loses its process, and the last child still names the shell."""
+    with tempfile.NamedTemporaryFile('w', suffix='.log') as log:
+        serial, pid, t = 1, 301, 1700000000000
+
+        def syscall(nr, exitv, ppid, p, exe):
+            nonlocal serial, t
+            log.write(f'type=SYSCALL msg=audit({t // 1000}.{t % 1000:03d}:{serial}): '
+                      f'arch=c000003e syscall={nr} success=yes exit={exitv} a0=0 items=0 '
+                      f'ppid={ppid} pid={p} comm="x" exe="{exe}" key=(null)\n'
+                      f'type=EOE msg=audit({t // 1000}.{t % 1000:03d}:{serial}): \n')
+            serial += 1
+            t += 1
+
+        syscall(59, 0, 1, 300, '/usr/bin/bash')
+        for i in range(100000):
+            syscall(57, pid, 1, 300, '/usr/bin/bash')
+            if i % 10 == 0:
+                syscall(59, 0, 300, pid, '/usr/bin/true')
+            syscall(231, 0, 300, pid, '/usr/bin/true' if i % 10 == 0 else '/usr/bin/bash')
+            last = (serial - 1, pid)
+            pid = 301 if pid == 32767 else pid + 1
+        log.flush()
+        out = subprocess.run([binary, 'replay', '-n', '--threads', '0', '--process-table-size',
+                              '1024', log.name], capture_output=True, text=True)
+    line = [ln for ln in out.stderr.splitlines() if 'process table' in ln]
+    print(f'fork-heavy: {line[0] if line else out.stderr}')
+    m = re.search(r'(\d+) of (\d+) entries in use \((\d+) bytes.* (\d+) made, (\d+) reused, '
+                  r'(\d+) events whose', line[0] if line else '')
+    check(m is not None, 'fork-heavy: the statistics line')
+    if m:
+        used, size, _, made, _, lost = map(int, m.groups())
+        check(used <= size == 1024, f'fork-heavy: {used} of {size} in use')
+        check(made == 110001 and lost == 0, f'fork-heavy: {made} made (a fork or an exec '
+              f'makes one: 110001), {lost} lost')
+    events = [json.loads(ln) for ln in out.stdout.splitlines()[-3:]]
+    exit_ev = [ev for ev in events if ev['serial'] == last[0]]
+    check(exit_ev and exit_ev[0].get('process', {}).get('parent', {}).get('exe') ==
+          '/usr/bin/bash', f'fork-heavy: the last child {exit_ev}')
 
 
 def main():
@@ -80,6 +126,8 @@ def main():
     c = replay(binary, os.path.join(data, 'shell-proc-trace-confusion.txt'))
     check(c[2638035]['process']['parent']['exe'] == '/bin/tcsh',
           f'confusion: parent {c[2638035]["process"]["parent"]}')
+
+    fork_heavy(binary)
 
     bad = subprocess.run([binary, 'replay', '--process-label', 'x:path:/etc', plain],
                          capture_output=True, text=True)
