@@ -94,15 +94,16 @@ static char *slurp(const char *name, size_t *len)
     return buf;
 }
 
-/* Replays files into a fresh table; the events' renderings land in got[]. */
-static void replay(const char *const *files, size_t nfiles, const char *const *labels,
-                   size_t nlabels, uint32_t depth)
+/* A fresh table (and a reassembler feeding on_event); got[] emptied. */
+static struct ar_reasm *fresh(uint32_t size, uint32_t depth, const char *const *labels,
+                              size_t nlabels)
 {
     struct ar_proctab_config cfg;
     ar_proctab_config_default(&cfg);
+    cfg.size = size;
+    cfg.depth = depth;
     cfg.labels = labels;
     cfg.nlabels = nlabels;
-    cfg.depth = depth;
     char err[256];
     ar_proctab_free(tab);
     tab = NULL;
@@ -113,9 +114,18 @@ static void replay(const char *const *files, size_t nfiles, const char *const *l
     struct ar_reasm_config rcfg;
     ar_reasm_config_default(&rcfg);
     struct ar_reasm_callbacks cbs = {.event = on_event};
-    struct ar_reasm *r;
-    CHECK(ar_reasm_new(&rcfg, &cbs, &r) == 0);
+    struct ar_reasm *r = NULL;
+    if (ar_reasm_new(&rcfg, &cbs, &r) < 0)
+        exit(1);
     ngot = 0;
+    return r;
+}
+
+/* Replays files into a fresh table; the events' renderings land in got[]. */
+static void replay(const char *const *files, size_t nfiles, const char *const *labels,
+                   size_t nlabels, uint32_t depth)
+{
+    struct ar_reasm *r = fresh(16384, depth, labels, nlabels);
     for (size_t i = 0; i < nfiles; i++) {
         size_t len;
         char *text = slurp(files[i], &len);
@@ -281,30 +291,10 @@ static void syscall_event(struct ar_reasm *r, uint32_t serial, int nr, long exit
     feed_line(r, line(buf, sizeof(buf), serial, "", "EOE"));
 }
 
-static struct ar_reasm *fresh(uint32_t size, const char *const *labels, size_t nlabels)
-{
-    struct ar_proctab_config cfg;
-    ar_proctab_config_default(&cfg);
-    cfg.size = size;
-    cfg.labels = labels;
-    cfg.nlabels = nlabels;
-    char err[256];
-    ar_proctab_free(tab);
-    tab = NULL;
-    CHECK(ar_proctab_new(&cfg, &tab, err, sizeof(err)) == 0);
-    struct ar_reasm_config rcfg;
-    ar_reasm_config_default(&rcfg);
-    struct ar_reasm_callbacks cbs = {.event = on_event};
-    struct ar_reasm *r = NULL;
-    CHECK(ar_reasm_new(&rcfg, &cbs, &r) == 0);
-    ngot = 0;
-    return r;
-}
-
 static void test_pid_reuse(void)
 {
     static const char *const labels[] = {"py:exe:python3$"};
-    struct ar_reasm *r = fresh(64, labels, 1);
+    struct ar_reasm *r = fresh(64, 4, labels, 1);
     syscall_event(r, 1, 59, 0, 1, 500, "/usr/bin/bash", NULL);         /* bash, first seen */
     syscall_event(r, 2, 57, 600, 1, 500, "/usr/bin/bash", NULL);       /* bash forks 600 */
     syscall_event(r, 3, 59, 0, 500, 600, "/usr/bin/python3", "-u");    /* python3 -u script */
@@ -321,11 +311,36 @@ static void test_pid_reuse(void)
     EXPECT(8, "pid=600 start=1700000000007 parent=500:/usr/bin/bash");
 }
 
+/* Hex-encoded values (a space in them): a script path, an exe, several keys. */
+static void test_hex_values(void)
+{
+    static const char *const labels[] = {"a:key:alpha", "b:key:beta", "sp:exe:my tool$"};
+    struct ar_reasm *r = fresh(64, 4, labels, 3);
+    char buf[768];
+    /* key = "alpha\x01beta" */
+    feed_line(r, line(buf, sizeof(buf), 1,
+                      "arch=c000003e syscall=59 success=yes exit=0 a0=1 items=2 ppid=1 pid=40 "
+                      "comm=\"python3\" exe=\"/usr/bin/python3\" key=616C7068610162657461",
+                      "SYSCALL"));
+    feed_line(r, line(buf, sizeof(buf), 1, "argc=2 a0=\"python3\" a1=2F7372762F6D79206170702E7079",
+                      "EXECVE"));
+    feed_line(r, line(buf, sizeof(buf), 1, "", "EOE"));
+    feed_line(r, line(buf, sizeof(buf), 2,
+                      "arch=c000003e syscall=59 success=yes exit=0 a0=1 items=2 ppid=40 pid=41 "
+                      "comm=\"t\" exe=2F6F70742F6D7920746F6F6C key=(null)",
+                      "SYSCALL"));
+    feed_line(r, line(buf, sizeof(buf), 2, "", "EOE"));
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    EXPECT(1, "pid=40 script=/srv/my app.py label=a label=b");
+    EXPECT(2, "pid=41 label=a label=b label=sp parent=40:/usr/bin/python3");
+}
+
 /* 100k forks of one shell, each child execs and exits; pids wrap at 32768. The
  * table stays within its bound and the last child is still attributed right. */
 static void test_fork_heavy(void)
 {
-    struct ar_reasm *r = fresh(1024, NULL, 0);
+    struct ar_reasm *r = fresh(1024, 4, NULL, 0);
     uint32_t serial = 1;
     syscall_event(r, serial++, 59, 0, 1, 300, "/usr/bin/bash", NULL);
     uint32_t child = 301;
@@ -380,6 +395,7 @@ int main(int argc, char **argv)
     test_fork_sleep_exec();
     test_tree();
     test_pid_reuse();
+    test_hex_values();
     test_fork_heavy();
     test_bad_rules();
     ar_proctab_free(tab);
