@@ -274,7 +274,7 @@ static int cmd_load(int argc, char **argv)
         return EXIT_ERRORS;
     struct ar_rules_session *s;
     struct ar_rules_failure failure = {0};
-    int rc = ar_rules_session_start(r, flags, &s, &failure);
+    int rc = ar_rules_session_start(r, flags, NULL, &s, &failure);
     ar_rules_free(r);
     if (rc < 0) {
         fprintf(stderr, "auditrelay: %s\nauditrelay: nothing was loaded\n", failure.message);

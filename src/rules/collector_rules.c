@@ -149,7 +149,8 @@ int ar_rules_collector_start(const struct ar_rules_collector_config *cfg, FILE *
         return rc;
     struct ar_rules_session *s;
     struct ar_rules_failure failure = {0};
-    rc = ar_rules_session_start(rules, cfg->flags | AR_RULES_SHARED, &s, &failure);
+    rc = ar_rules_session_start(rules, cfg->flags | AR_RULES_SHARED, cfg->settings, &s,
+                                          &failure);
     ar_rules_free(rules);
     if (rc < 0) {
         fprintf(log, "auditrelay: %s\nauditrelay: no audit rules were loaded\n", failure.message);
@@ -183,7 +184,8 @@ int ar_rules_collector_replace(struct ar_rules_session **sp, const struct ar_rul
     struct ar_rules_stop_stats gone = {0};
     int rc = old ? ar_rules_session_replace(old, rules, cfg->flags | AR_RULES_SHARED, &s,
                                             &failure, &gone)
-                 : ar_rules_session_start(rules, cfg->flags | AR_RULES_SHARED, &s, &failure);
+                 : ar_rules_session_start(rules, cfg->flags | AR_RULES_SHARED, cfg->settings, &s,
+                                          &failure);
     if (rc < 0) {
         fprintf(log, "auditrelay: %s\nauditrelay: the audit rules were not changed\n",
                 failure.message);

@@ -18,6 +18,9 @@ struct ar_rules_collector_config {
     /* AR_RULES_ALLOW_LOCK / AR_RULES_ALLOW_PANIC (never from tests or defaults);
      * AR_RULES_SHARED is always added: rules others loaded are left alone. */
     unsigned flags;
+    /* The run's settings record (rules/kernel.h), where the sessions record what
+     * the files' -b, -e, -f, -r, --backlog_wait_time change; NULL: their own. */
+    struct ar_settings_record *settings;
 };
 
 /* Compiles the configured rule files (or the default set) for this host, with

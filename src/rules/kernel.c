@@ -280,6 +280,56 @@ int ar_rules_nl_set_status(struct ar_rules_nl *nl, const struct audit_status *s)
     return simple(nl, AUDIT_SET, s, sizeof(*s));
 }
 
+uint32_t ar_settings_field(const struct audit_status *st, uint32_t field)
+{
+    switch (field) {
+    case AUDIT_STATUS_ENABLED: return st->enabled;
+    case AUDIT_STATUS_FAILURE: return st->failure;
+    case AUDIT_STATUS_RATE_LIMIT: return st->rate_limit;
+    case AUDIT_STATUS_BACKLOG_LIMIT: return st->backlog_limit;
+    case AUDIT_STATUS_BACKLOG_WAIT_TIME: return st->backlog_wait_time;
+    default: return 0;
+    }
+}
+
+void ar_settings_set_field(struct audit_status *st, uint32_t field, uint32_t value)
+{
+    switch (field) {
+    case AUDIT_STATUS_ENABLED: st->enabled = value; break;
+    case AUDIT_STATUS_FAILURE: st->failure = value; break;
+    case AUDIT_STATUS_RATE_LIMIT: st->rate_limit = value; break;
+    case AUDIT_STATUS_BACKLOG_LIMIT: st->backlog_limit = value; break;
+    case AUDIT_STATUS_BACKLOG_WAIT_TIME: st->backlog_wait_time = value; break;
+    default: break;
+    }
+}
+
+int ar_settings_change(struct ar_rules_nl *nl, struct ar_settings_record *rec,
+                       const struct audit_status *now, const struct audit_status *want)
+{
+    int r = ar_rules_nl_set_status(nl, want);
+    if (r < 0)
+        return r;
+    for (uint32_t f = 1; f <= AUDIT_STATUS_BACKLOG_WAIT_TIME; f <<= 1)
+        if ((want->mask & f & AR_SETTINGS_RESTORABLE) && !(rec->changed & f)) {
+            ar_settings_set_field(&rec->found, f, ar_settings_field(now, f));
+            rec->changed |= f;
+        }
+    return 0;
+}
+
+int ar_settings_restore(struct ar_rules_nl *nl, struct ar_settings_record *rec, uint32_t mask)
+{
+    struct audit_status back = rec->found;
+    back.mask = mask & rec->changed;
+    if (!back.mask)
+        return 0;
+    int r = ar_rules_nl_set_status(nl, &back);
+    if (r == 0)
+        rec->changed &= ~back.mask;
+    return r;
+}
+
 int ar_rules_nl_get_features(struct ar_rules_nl *nl, struct audit_features *ret)
 {
     struct audit_features f = {.vers = AUDIT_FEATURE_VERSION};

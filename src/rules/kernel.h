@@ -48,6 +48,35 @@ int ar_rules_nl_get_status(struct ar_rules_nl *nl, struct audit_status *ret);
 /* AUDIT_SET of the fields in s->mask. Returns 0 or the kernel's -errno. */
 int ar_rules_nl_set_status(struct ar_rules_nl *nl, const struct audit_status *s);
 
+/* Settings that can be put back (the counters --reset-* clears cannot). */
+#define AR_SETTINGS_RESTORABLE                                                              \
+    (AUDIT_STATUS_ENABLED | AUDIT_STATUS_FAILURE | AUDIT_STATUS_RATE_LIMIT |                \
+     AUDIT_STATUS_BACKLOG_LIMIT | AUDIT_STATUS_BACKLOG_WAIT_TIME)
+
+/* The kernel's audit settings as a run found them and which it has changed since:
+ * one record for everything that changes them in a run (the collector's own
+ * settings and the -b, -e, -f, -r, --backlog_wait_time lines of its rule files,
+ * through their session), which the collector's state file persists, so that the
+ * start after a SIGKILL puts back what was there, and which each changer restores
+ * its fields from. */
+struct ar_settings_record {
+    struct audit_status found; /* per changed field, its value before the first change */
+    uint32_t changed;          /* AUDIT_STATUS_* fields changed and not put back */
+};
+
+/* AUDIT_SET of want's fields; a field changed for the first time keeps its value in
+ * `now` (the kernel's status read before) as the one to put back. 0 or -errno. */
+int ar_settings_change(struct ar_rules_nl *nl, struct ar_settings_record *rec,
+                       const struct audit_status *now, const struct audit_status *want);
+
+/* Puts back the fields of `mask` still marked changed; they are unmarked when the
+ * kernel took them. 0 or -errno. */
+int ar_settings_restore(struct ar_rules_nl *nl, struct ar_settings_record *rec, uint32_t mask);
+
+/* A field's value from *st (AUDIT_STATUS_ENABLED... one bit); set_field writes it. */
+uint32_t ar_settings_field(const struct audit_status *st, uint32_t field);
+void ar_settings_set_field(struct audit_status *st, uint32_t field, uint32_t value);
+
 /* AUDIT_GET_FEATURE / AUDIT_SET_FEATURE. */
 int ar_rules_nl_get_features(struct ar_rules_nl *nl, struct audit_features *ret);
 int ar_rules_nl_set_features(struct ar_rules_nl *nl, const struct audit_features *f);

@@ -12,11 +12,6 @@
 /* Filter lists the kernel has (AUDIT_NR_FILTERS). */
 #define NR_LISTS 8
 
-/* Settings that can be put back (counters that --reset-* clear cannot). */
-#define RESTORABLE                                                                                 \
-    (AUDIT_STATUS_ENABLED | AUDIT_STATUS_FAILURE | AUDIT_STATUS_RATE_LIMIT |                       \
-     AUDIT_STATUS_BACKLOG_LIMIT | AUDIT_STATUS_BACKLOG_WAIT_TIME)
-
 struct ar_rules_session {
     struct ar_rules_nl *nl;
     /* The kernel's rules when the session started, and which of them it removed. */
@@ -33,8 +28,12 @@ struct ar_rules_session {
      * owned rules that came from it, to give back if the new set fails. */
     struct ar_rules_session *replacing;
     bool *taken_over;
-    struct audit_status status_before;
-    uint32_t changed; /* AUDIT_STATUS_* the session set */
+    struct audit_status status_before; /* the kernel's when the session started */
+    /* Where the values to put back are kept: the caller's record (the collector's,
+     * which its state file persists), else the session's own. */
+    struct ar_settings_record own_settings;
+    struct ar_settings_record *settings;
+    uint32_t changed; /* AUDIT_STATUS_* the session set and puts back */
     struct ar_rules_session_stats stats;
     char **messages;
     size_t nmessages, messagescap;
@@ -266,9 +265,9 @@ static int apply_set(struct ar_rules_session *s, const struct ar_rules_op *op)
     default:
         break; /* the --reset-* counters take no value */
     }
-    int r = ar_rules_nl_set_status(s->nl, &st);
+    int r = ar_settings_change(s->nl, s->settings, &s->status_before, &st);
     if (r == 0) {
-        s->changed |= op->status_mask & RESTORABLE;
+        s->changed |= op->status_mask & AR_SETTINGS_RESTORABLE;
         s->stats.settings++;
     }
     return r;
@@ -389,6 +388,7 @@ static void give_back(struct ar_rules_session *s)
 }
 
 static int start_session(const struct ar_rules *rules, unsigned flags,
+                         struct ar_settings_record *settings,
                          struct ar_rules_session *replacing, struct ar_rules_session **ret,
                          struct ar_rules_failure *ret_failure)
 {
@@ -405,6 +405,12 @@ static int start_session(const struct ar_rules *rules, unsigned flags,
     if (!s)
         return -ENOMEM;
     s->replacing = replacing;
+    if (replacing && replacing->settings == &replacing->own_settings) {
+        s->own_settings = replacing->own_settings;
+        s->settings = &s->own_settings;
+    } else {
+        s->settings = replacing ? replacing->settings : settings ? settings : &s->own_settings;
+    }
     r = ar_rules_nl_open(&s->nl);
     if (r < 0) {
         fail(ret_failure, NULL, r, "cannot open the kernel's audit socket: %s%s", strerror(-r),
@@ -464,9 +470,10 @@ static int start_session(const struct ar_rules *rules, unsigned flags,
 }
 
 int ar_rules_session_start(const struct ar_rules *rules, unsigned flags,
-                           struct ar_rules_session **ret, struct ar_rules_failure *ret_failure)
+                           struct ar_settings_record *settings, struct ar_rules_session **ret,
+                           struct ar_rules_failure *ret_failure)
 {
-    return start_session(rules, flags, NULL, ret, ret_failure);
+    return start_session(rules, flags, settings, NULL, ret, ret_failure);
 }
 
 int ar_rules_session_replace(struct ar_rules_session *old, const struct ar_rules *rules,
@@ -475,30 +482,15 @@ int ar_rules_session_replace(struct ar_rules_session *old, const struct ar_rules
                              struct ar_rules_stop_stats *ret_old)
 {
     struct ar_rules_session *s;
-    int r = start_session(rules, flags, old, &s, ret_failure);
+    int r = start_session(rules, flags, NULL, old, &s, ret_failure);
     if (r < 0)
         return r;
     s->replacing = NULL;
-    /* Settings both sets change: the new session puts back the values from before
-     * the old one. The others the old session puts back now. */
-    static const uint32_t fields[] = {AUDIT_STATUS_ENABLED, AUDIT_STATUS_FAILURE,
-                                      AUDIT_STATUS_RATE_LIMIT, AUDIT_STATUS_BACKLOG_LIMIT,
-                                      AUDIT_STATUS_BACKLOG_WAIT_TIME};
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        uint32_t f = fields[i];
-        if (!(old->changed & s->changed & f))
-            continue;
-        struct audit_status *to = &s->status_before;
-        const struct audit_status *from = &old->status_before;
-        switch (f) {
-        case AUDIT_STATUS_ENABLED: to->enabled = from->enabled; break;
-        case AUDIT_STATUS_FAILURE: to->failure = from->failure; break;
-        case AUDIT_STATUS_RATE_LIMIT: to->rate_limit = from->rate_limit; break;
-        case AUDIT_STATUS_BACKLOG_LIMIT: to->backlog_limit = from->backlog_limit; break;
-        default: to->backlog_wait_time = from->backlog_wait_time; break;
-        }
-        old->changed &= ~f;
-    }
+    /* Settings both sets change: the new session puts them back (the record keeps
+     * their values from before the old one). The others the old session puts back
+     * now. */
+    uint32_t both = old->changed & s->changed;
+    old->changed &= ~both;
     /* Rules of others the old session removed: the new one puts them back at its
      * end (they stay removed now, as both sets say). */
     for (size_t i = 0; i < old->before.n; i++) {
@@ -637,9 +629,7 @@ int ar_rules_session_stop(struct ar_rules_session *s, unsigned flags,
             first_err = r;
     }
     if (!s->stopped && !(flags & AR_RULES_STOP_KEEP_SETTINGS) && s->changed) {
-        struct audit_status back = s->status_before;
-        back.mask = s->changed;
-        int r = ar_rules_nl_set_status(s->nl, &back);
+        int r = ar_settings_restore(s->nl, s->settings, s->changed);
         if (r == 0) {
             st.settings += (size_t)__builtin_popcount(s->changed);
             s->changed = 0;

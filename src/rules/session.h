@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "rules/kernel.h"
 #include "rules/rules.h"
 
 enum {
@@ -73,9 +74,14 @@ struct ar_rules_session;
  * failure nothing the session did remains, *ret_failure says why (may be NULL) and
  * the -errno is returned: -EPERM also when the configuration is locked (enabled 2)
  * or when an operation needs AR_RULES_ALLOW_LOCK/PANIC. The set may be freed after
- * this returns. */
+ * this returns. Settings the set changes (-b, -e, -f, -r, --backlog_wait_time) are
+ * recorded in *settings (rules/kernel.h: the collector's one record, which its state
+ * file persists), or in the session's own record when it is NULL; the session puts
+ * back the ones it changed when it stops, from that record. A replacing session
+ * shares the record of the one it replaces. */
 int ar_rules_session_start(const struct ar_rules *rules, unsigned flags,
-                           struct ar_rules_session **ret, struct ar_rules_failure *ret_failure);
+                           struct ar_settings_record *settings, struct ar_rules_session **ret,
+                           struct ar_rules_failure *ret_failure);
 
 const struct ar_rules_session_stats *ar_rules_session_stats(const struct ar_rules_session *s);
 

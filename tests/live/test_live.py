@@ -188,6 +188,30 @@ def case_reclaim_after_sigkill(m, tmp):
     settings_restored(m.before)
 
 
+def case_rule_file_settings_after_sigkill(m, tmp):
+    """Settings a rule file changes (-r, --backlog_wait_time) are in the run's one
+    settings record, which the state file persists: after kill -9 the next run puts
+    them back on exit (they stayed changed for good before: only the collector's own
+    settings were in the state file)."""
+    rule_file = os.path.join(tmp, "settings.rules")
+    rate = "4321" if m.before["rate_limit"] != "4321" else "4322"
+    wait = "60001" if m.before["backlog_wait_time"] != "60001" else "60002"
+    with open(rule_file, "w") as f:
+        f.write("-r %s\n--backlog_wait_time %s\n-w %s -p wa -k ar-settings\n" % (rate, wait, tmp))
+    p = start(m, "--rules", rule_file)
+    assert p.poll() is None, p.err.seek(0) or p.err.read()
+    s = status()
+    assert (s["rate_limit"], s["backlog_wait_time"]) == (rate, wait), s
+    p.kill()
+    p.wait()
+    p2 = start(m, "--no-rules")
+    rc, _, err = stop(p2)
+    assert rc == 0, err
+    assert "stopped without restoring the kernel's audit settings" in err, err
+    settings_restored(m.before)
+    assert rules() == m.rules_before, rules()
+
+
 def case_refuse_when_owned(m, tmp):
     holder = start(m)
     p = start(m, "--source", "unicast", wait_for="held by")
@@ -524,7 +548,7 @@ def case_capabilities(m, tmp):
 
 
 CASES = [case_events_and_sigterm, case_sigint_restores, case_config_failure_and_stats,
-         case_reclaim_after_sigkill,
+         case_reclaim_after_sigkill, case_rule_file_settings_after_sigkill,
          case_refuse_when_owned, case_multicast_beside_auditd, case_loss_reported,
          case_capabilities, case_reload, case_sigkill_under_load]
 

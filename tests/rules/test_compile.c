@@ -141,7 +141,7 @@ static void test_dangerous_controls(void)
         struct ar_rules_session *s = NULL;
         struct ar_rules_failure f = {0};
         /* The flag for the other danger does not let this one through. */
-        int rc = ar_rules_session_start(r, allow[i], &s, &f);
+        int rc = ar_rules_session_start(r, allow[i], NULL, &s, &f);
         CHECK(rc == -EPERM);
         CHECK(s == NULL);
         if (!strstr(f.message, want[i])) {
@@ -153,7 +153,7 @@ static void test_dangerous_controls(void)
     /* A set with errors never starts. */
     r = compile("-a always,exit -S nosuch\n");
     struct ar_rules_session *s = NULL;
-    CHECK(ar_rules_session_start(r, 0, &s, NULL) == -EINVAL);
+    CHECK(ar_rules_session_start(r, 0, NULL, &s, NULL) == -EINVAL);
     ar_rules_free(r);
 }
 

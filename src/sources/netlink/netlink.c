@@ -40,8 +40,12 @@ struct netlink_source {
     bool unicast;
     bool own_pid;
     uint32_t backlog_limit;       /* in force while we run (unicast) */
-    struct audit_status before;   /* kernel settings when we started */
-    uint32_t changed_mask;        /* AUDIT_STATUS_* fields we changed */
+    struct audit_status before;   /* the kernel's status when we started */
+    /* The run's one settings record (rules/kernel.h): what the collector's settings
+     * and its rule files' changed, with the values to put back; the state file
+     * persists it. `mine`: its fields the collector's own settings changed. */
+    struct ar_settings_record settings;
+    uint32_t mine;
     uint32_t last_lost;
     uint64_t kernel_lost;
     bool state_unwritable;          /* said once */
@@ -99,8 +103,9 @@ static void state_save(struct netlink_source *s)
         fprintf(f,
                 STATE_MAGIC " pid=%d mask=%u enabled=%u backlog_limit=%u backlog_wait_time=%u "
                 "rate_limit=%u failure=%u\n",
-                getpid(), s->changed_mask, s->before.enabled, s->before.backlog_limit,
-                s->before.backlog_wait_time, s->before.rate_limit, s->before.failure);
+                getpid(), s->settings.changed, s->settings.found.enabled,
+                s->settings.found.backlog_limit, s->settings.found.backlog_wait_time,
+                s->settings.found.rate_limit, s->settings.found.failure);
         ar_rules_state_write(s->rules, f);
     }
     if (!f || fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
@@ -142,12 +147,14 @@ static void state_recover(struct netlink_source *s)
             "auditrelay: a previous run (pid %d) stopped without restoring the kernel's audit "
             "settings; they will be restored on exit\n",
             pid);
-    s->before.enabled = enabled;
-    s->before.backlog_limit = backlog;
-    s->before.backlog_wait_time = wait;
-    s->before.rate_limit = rate;
-    s->before.failure = failure;
-    s->changed_mask = mask;
+    struct audit_status *found = &s->settings.found;
+    found->enabled = enabled;
+    found->backlog_limit = backlog;
+    found->backlog_wait_time = wait;
+    found->rate_limit = rate;
+    found->failure = failure;
+    s->settings.changed = mask & AR_SETTINGS_RESTORABLE;
+    s->mine = s->settings.changed;
 }
 
 static void check_lost(struct netlink_source *s)
@@ -224,7 +231,8 @@ static int install_rules(struct netlink_source *s)
      * administrator decides the rules. Rules given explicitly are always loaded. */
     if (!cfg->install_rules || (cfg->nrules == 0 && !s->own_pid))
         return 0;
-    struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules};
+    struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules,
+                                             .settings = &s->settings};
     if (ar_rules_collector_start(&rcfg, stderr, &s->rules) < 0)
         return -1;
     state_save(s);
@@ -246,14 +254,12 @@ static void restore_kernel(struct netlink_source *s)
                     strerror(-r));
         s->own_pid = false;
     }
-    if (s->changed_mask) {
-        struct audit_status st = s->before;
-        st.mask = s->changed_mask;
-        int r = ar_rules_nl_set_status(s->ctl, &st);
+    if (s->mine) {
+        int r = ar_settings_restore(s->ctl, &s->settings, s->mine);
         if (r < 0)
             fprintf(stderr, "auditrelay: restoring the kernel's audit settings failed: %s\n",
                     strerror(-r));
-        s->changed_mask = 0;
+        s->mine = 0;
     }
     if (!rules_left)
         unlink(state_path(s));
@@ -307,28 +313,36 @@ static int open_socket(struct netlink_source *s, enum ar_audit_nl_mode mode, cha
     return r;
 }
 
+/* A setting's value before this run (or a killed predecessor) changed it. */
+static uint32_t original(const struct netlink_source *s, uint32_t field)
+{
+    return ar_settings_field(s->settings.changed & field ? &s->settings.found : &s->before,
+                             field);
+}
+
 /* The kernel settings cfg asks for that differ from what we found. */
 static struct audit_status wanted_settings(const struct netlink_source *s,
                                            const struct ar_collector_config *cfg)
 {
     struct audit_status st = {0};
-    if (cfg->enable && s->before.enabled == 0) {
+    if (cfg->enable && original(s, AUDIT_STATUS_ENABLED) == 0) {
         st.mask |= AUDIT_STATUS_ENABLED;
         st.enabled = 1;
     }
-    if (cfg->backlog_limit && cfg->backlog_limit != s->before.backlog_limit) {
+    if (cfg->backlog_limit && cfg->backlog_limit != original(s, AUDIT_STATUS_BACKLOG_LIMIT)) {
         st.mask |= AUDIT_STATUS_BACKLOG_LIMIT;
         st.backlog_limit = cfg->backlog_limit;
     }
-    if (cfg->set_backlog_wait_time && cfg->backlog_wait_time != s->before.backlog_wait_time) {
+    if (cfg->set_backlog_wait_time &&
+        cfg->backlog_wait_time != original(s, AUDIT_STATUS_BACKLOG_WAIT_TIME)) {
         st.mask |= AUDIT_STATUS_BACKLOG_WAIT_TIME;
         st.backlog_wait_time = cfg->backlog_wait_time;
     }
-    if (cfg->set_failure && cfg->failure != s->before.failure) {
+    if (cfg->set_failure && cfg->failure != original(s, AUDIT_STATUS_FAILURE)) {
         st.mask |= AUDIT_STATUS_FAILURE;
         st.failure = cfg->failure;
     }
-    if (cfg->set_rate_limit && cfg->rate_limit != s->before.rate_limit) {
+    if (cfg->set_rate_limit && cfg->rate_limit != original(s, AUDIT_STATUS_RATE_LIMIT)) {
         st.mask |= AUDIT_STATUS_RATE_LIMIT;
         st.rate_limit = cfg->rate_limit;
     }
@@ -340,7 +354,7 @@ static int apply_settings(struct netlink_source *s, char *why, size_t whylen)
 {
     struct audit_status st = wanted_settings(s, s->cfg);
     if (st.mask) {
-        int r = ar_rules_nl_set_status(s->ctl, &st);
+        int r = ar_settings_change(s->ctl, &s->settings, &s->before, &st);
         if (r < 0 && s->before.enabled != 2) {
             snprintf(why, whylen, "cannot change the kernel's audit settings: %s", strerror(-r));
             return r;
@@ -349,11 +363,12 @@ static int apply_settings(struct netlink_source *s, char *why, size_t whylen)
             fprintf(stderr, "auditrelay: cannot change the kernel's audit settings: %s (the "
                             "configuration is locked: enabled=2)\n", strerror(-r));
         else
-            s->changed_mask |= st.mask;
+            s->mine |= st.mask;
     }
     state_save(s);
-    s->backlog_limit = (st.mask & AUDIT_STATUS_BACKLOG_LIMIT) ? st.backlog_limit
-                                                              : s->before.backlog_limit;
+    s->backlog_limit = (st.mask & AUDIT_STATUS_BACKLOG_LIMIT)
+                           ? st.backlog_limit
+                           : original(s, AUDIT_STATUS_BACKLOG_LIMIT);
     return 0;
 }
 
@@ -485,7 +500,8 @@ static int netlink_start(void *p, uv_loop_t *loop)
 static int netlink_reload(void *p, const struct ar_collector_config *cfg)
 {
     struct netlink_source *s = p;
-    struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules};
+    struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules,
+                                             .settings = &s->settings};
     struct ar_rules *rules = NULL;
     if (cfg->install_rules && (cfg->nrules || s->own_pid)) {
         int r = ar_rules_collector_compile(&rcfg, stderr, &rules);
@@ -500,17 +516,19 @@ static int netlink_reload(void *p, const struct ar_collector_config *cfg)
     state_save(s);
     if (!s->own_pid)
         return 0;
-    struct audit_status want = wanted_settings(s, cfg), back = s->before;
-    back.mask = s->changed_mask & ~want.mask;
-    if ((back.mask && (r = ar_rules_nl_set_status(s->ctl, &back)) < 0) ||
-        (want.mask && (r = ar_rules_nl_set_status(s->ctl, &want)) < 0)) {
+    struct audit_status want = wanted_settings(s, cfg), now;
+    if ((r = ar_settings_restore(s->ctl, &s->settings, s->mine & ~want.mask)) < 0 ||
+        (r = ar_rules_nl_get_status(s->ctl, &now)) < 0 ||
+        (want.mask && (r = ar_settings_change(s->ctl, &s->settings, &now, &want)) < 0)) {
         fprintf(stderr, "auditrelay: reload: cannot change the kernel's audit settings: %s\n",
                 strerror(-r));
+        state_save(s);
         return 0; /* the rules did change: the reload stands */
     }
-    s->changed_mask = want.mask;
-    s->backlog_limit = (want.mask & AUDIT_STATUS_BACKLOG_LIMIT) ? want.backlog_limit
-                                                                : s->before.backlog_limit;
+    s->mine = want.mask;
+    s->backlog_limit = (want.mask & AUDIT_STATUS_BACKLOG_LIMIT)
+                           ? want.backlog_limit
+                           : original(s, AUDIT_STATUS_BACKLOG_LIMIT);
     state_save(s);
     return 0;
 }
