@@ -55,15 +55,51 @@ void ar_filter_env_host(struct ar_filter_env *ret)
     *ret = (struct ar_filter_env){host.user_id, host.group_id, host.userdata};
 }
 
-/* The configuration's filters (NULL when none); errors said on stderr. */
-static int compile_filters(const struct ar_collector_config *cfg, struct ar_filter **ret)
+/* The configuration's filters (NULL when none); errors said on stderr after who. */
+static int compile_filters_as(const struct ar_collector_config *cfg, const char *who,
+                              struct ar_filter **ret)
 {
     struct ar_filter_env env;
     ar_filter_env_host(&env);
     char why[400];
     int r = ar_filter_compile(&env, cfg->filters, cfg->nfilters, ret, why, sizeof(why));
+    if (r == 0 && ar_filter_uses_labels(*ret)) {
+        /* The labels the process table's rules give ("NAME:kind:PATTERN"). */
+        char names[AR_PROC_MAX_LABELS][128];
+        const char *list[AR_PROC_MAX_LABELS];
+        size_t n = cfg->pipeline.nprocess_labels;
+        for (size_t i = 0; i < n && i < AR_PROC_MAX_LABELS; i++) {
+            snprintf(names[i], sizeof(names[i]), "%.*s",
+                     (int)strcspn(cfg->pipeline.process_labels[i], ":"),
+                     cfg->pipeline.process_labels[i]);
+            list[i] = names[i];
+        }
+        if (!cfg->pipeline.process)
+            r = -EINVAL, snprintf(why, sizeof(why), "label filters need the process table "
+                                                    "(--no-process-context turns it off)");
+        else
+            r = ar_filter_check_labels(*ret, list, n < AR_PROC_MAX_LABELS ? n : AR_PROC_MAX_LABELS,
+                                       why, sizeof(why));
+        if (r < 0) {
+            ar_filter_free(*ret);
+            *ret = NULL;
+        }
+    }
     if (r < 0)
-        fprintf(stderr, "auditrelay: filters: %s\n", r == -EINVAL ? why : strerror(-r));
+        fprintf(stderr, "%s: %s\n", who, r == -EINVAL ? why : strerror(-r));
+    return r;
+}
+
+static int compile_filters(const struct ar_collector_config *cfg, struct ar_filter **ret)
+{
+    return compile_filters_as(cfg, "auditrelay: filters", ret);
+}
+
+int ar_collector_check_filters(const struct ar_collector_config *cfg, const char *who)
+{
+    struct ar_filter *f;
+    int r = compile_filters_as(cfg, who, &f);
+    ar_filter_free(f);
     return r;
 }
 

@@ -71,6 +71,11 @@ void ar_collector_config_default(struct ar_collector_config *ret);
 /* Filters compiled on this host: user and group names from its database. */
 void ar_filter_env_host(struct ar_filter_env *ret);
 
+/* Checks what holds only for a whole configuration (each filter was checked when
+ * read): the labels filters name come from its process label rules. Errors are
+ * said on stderr after `who`. Returns 0 or -EINVAL. */
+int ar_collector_check_filters(const struct ar_collector_config *cfg, const char *who);
+
 /* Runs until SIGINT/SIGTERM, or the end of the input for replay. Returns the
  * process exit status (0 clean stop; 1 on a setup, input or output error, which it
  * explains on stderr). */

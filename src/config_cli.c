@@ -29,6 +29,9 @@ static int check(const char *path)
     struct ar_collector_config cfg;
     ar_collector_config_default(&cfg);
     int r = ar_config_load(path, &cfg);
+    /* What holds only for the file as a whole: the labels its filters name. */
+    if (r == 0 && ar_collector_check_filters(&cfg, path) < 0)
+        r = -EINVAL;
     ar_config_release();
     if (r == -EINVAL)
         return EXIT_ERRORS; /* said with file:line */

@@ -126,7 +126,10 @@ int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **r
         if (r < 0)
             goto fail;
     }
-    if (cfg->process && (cfg->format ? cfg->format : ar_formats[0])->process) {
+    /* A format that writes the process object needs the table, and so do filters
+     * on labels (whatever the format). */
+    if (cfg->process && ((cfg->format ? cfg->format : ar_formats[0])->process ||
+                         ar_filter_uses_labels(cfg->filter))) {
         struct ar_proctab_config tcfg = cfg->proctab;
         tcfg.labels = cfg->process_labels;
         tcfg.nlabels = cfg->nprocess_labels;

@@ -45,6 +45,7 @@ static const struct {
     {"sockaddr_port", C_SOCKADDR_PORT},
     {"sockaddr_family", C_SOCKADDR_FAMILY},
     {"text", C_TEXT},
+    {"label", C_LABEL},
 };
 
 static int fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -112,6 +113,36 @@ void ar_filter_free(struct ar_filter *f)
 size_t ar_filter_count(const struct ar_filter *f)
 {
     return f ? f->nrules : 0;
+}
+
+bool ar_filter_uses_labels(const struct ar_filter *f)
+{
+    for (size_t i = 0; f && i < f->nrules; i++)
+        for (size_t k = 0; k < f->rules[i].nconds; k++)
+            if (f->rules[i].conds[k].kind == C_LABEL)
+                return true;
+    return false;
+}
+
+int ar_filter_check_labels(const struct ar_filter *f, const char *const *names, size_t n,
+                           char *why, size_t whylen)
+{
+    for (size_t i = 0; f && i < f->nrules; i++)
+        for (size_t k = 0; k < f->rules[i].nconds; k++) {
+            const struct cond *c = &f->rules[i].conds[k];
+            if (c->kind != C_LABEL || c->re)
+                continue;
+            for (size_t a = 0; a < c->nalts; a++) {
+                size_t j = 0;
+                while (j < n && strcmp(names[j], c->alts[a].s) != 0)
+                    j++;
+                if (j == n)
+                    return fail(why, whylen,
+                                "filter %zu '%s': label: no process label rule gives '%s'",
+                                i + 1, f->rules[i].text, c->alts[a].s);
+            }
+        }
+    return 0;
 }
 
 const struct ar_filter_stats *ar_filter_stats(const struct ar_filter *f)
@@ -401,9 +432,6 @@ static int parse_cond(const struct ar_filter *f, const char **pp, struct cond *c
         *pp = p;
         return 0;
     }
-    if (strcmp(field, "label") == 0)
-        return fail(why, whylen, "label: labels come with the process table, which this "
-                                 "version does not have yet");
     if (p[0] == '=')
         c->op = OP_EQ, p += 1;
     else if (p[0] == '!' && p[1] == '=')

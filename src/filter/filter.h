@@ -1,7 +1,7 @@
 /* Event filters: keep or drop whole events before they are encoded, by the event's
  * type, the record types it holds, any field (syscall, key, uid/auid by name, exe,
- * exit, ...), the files it names (path, dir), its socket address, or a regular
- * expression on any field or on a record's text. The syntax and its rules are in
+ * exit, ...), the files it names (path, dir), its socket address, its process's
+ * labels, or a regular expression on any field or on a record's text. The syntax and its rules are in
  * auditrelay.conf(5), FILTERS; in short:
  *
  *     drop key=noisy
@@ -58,6 +58,15 @@ int ar_filter_compile(const struct ar_filter_env *env, const char *const *specs,
 
 /* Number of filters in the set. */
 size_t ar_filter_count(const struct ar_filter *f);
+
+/* Whether a filter reads the event's process labels (the pipeline then keeps a
+ * process table whatever the format). */
+bool ar_filter_uses_labels(const struct ar_filter *f);
+
+/* Checks that every label a filter names (label=NAME) is one of the n names the
+ * process table's rules give. Returns 0, or -EINVAL with why naming the filter. */
+int ar_filter_check_labels(const struct ar_filter *f, const char *const *names, size_t n,
+                           char *why, size_t whylen);
 
 /* True when the event is to be kept. Counts the event, its verdict and the filter
  * that decided. The event's spans are read during the call only. An empty set

@@ -21,8 +21,7 @@ enum cond_kind {
     C_SOCKADDR_PORT,
     C_SOCKADDR_FAMILY,
     C_TEXT,            /* a record's body text */
-    /* C_LABEL comes with the process table: labels given to a process and its
-     * descendants (issue 12). */
+    C_LABEL,           /* the labels of the event's process (enrich/proctable.h) */
 };
 
 enum cond_op { OP_EQ, OP_NE, OP_RE, OP_NRE };

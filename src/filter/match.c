@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "enrich/decode.h"
+#include "enrich/proctable.h"
 #include "enrich/tables.h"
 #include "filter/filter_impl.h"
 
@@ -386,6 +387,14 @@ static bool cond_hits(struct ar_filter *f, const struct ar_event *ev, const stru
     case C_PATH:
     case C_DIR:
         return path_hits(f, ev, c);
+    case C_LABEL:
+        if (!ev->proc || !ev->proc->present)
+            return false;
+        for (unsigned i = 0; i < AR_PROC_MAX_LABELS; i++)
+            if (ev->proc->labels >> i & 1 && text_hits(f, c, ev->proc->label_names[i],
+                                                       strlen(ev->proc->label_names[i])))
+                return true;
+        return false;
     case C_SOCKADDR:
     case C_SOCKADDR_PORT:
     case C_SOCKADDR_FAMILY:

@@ -42,8 +42,12 @@ def check(cond, what):
     return cond
 
 
+# A label rule for laurel's traces: the test-script key's process and its children.
+LABEL_RULE = "ts:key:test-script"
+
+
 def replay(filters):
-    args = [BIN, "replay", "-n", "--no-progress"]
+    args = [BIN, "replay", "-n", "--no-progress", "--process-label", LABEL_RULE]
     for f in filters:
         args += ["--filter", f]
     r = subprocess.run(args + FILES, capture_output=True, text=True, timeout=60,
@@ -169,6 +173,8 @@ CASES = [
     ("field by regex", [("drop comm~^(ls|cat|bash)$", "drop",
                          lambda e: any(re.search("^(ls|cat|bash)$", str(v))
                                        for v in values(e, "comm")))]),
+    ("label (process table)", [("keep label=ts", "keep",
+                                 lambda e: "ts" in (e.get("process") or {}).get("labels", []))]),
     ("first match wins", [
         ("keep exe=/usr/sbin/sshd", "keep", lambda e: "/usr/sbin/sshd" in values(e, "exe")),
         ("drop uid=0", "drop", lambda e: 0 in values(e, "uid")),
@@ -241,6 +247,20 @@ def check_errors():
                       f"{args[0]}: exit {rc} and {want!r}, got {r.returncode}: {r.stderr[:200]!r}")
         finally:
             os.unlink(f.name)
+    # A label no label rule gives: the file as a whole is refused.
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("[process]\nlabel = pkg:exe:^/usr/bin/apt$\n[filter]\nfilter = drop label=pkgs\n")
+    try:
+        r = run(["config", "check", f.name])
+        want = f"{f.name}: filter 1 'drop label=pkgs': label: no process label rule gives 'pkgs'"
+        check(r.returncode == 1 and r.stderr.splitlines()[:1] == [want],
+              f"unknown label: {want!r}, got {r.returncode}: {r.stderr[:200]!r}")
+    finally:
+        os.unlink(f.name)
+    r = run(["replay", "--filter", "drop label=pkg", "/dev/null"])
+    want = "auditrelay: filters: filter 1 'drop label=pkg': label: no process label rule gives 'pkg'"
+    check(r.returncode == 1 and want in r.stderr, f"replay: {want!r}, got {r.returncode}: "
+          f"{r.stderr[:200]!r}")
     # A filter after `drop all` is never reached: its line is named.
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
         f.write("[filter]\nfilter = drop all\nfilter = keep key=x\n")
