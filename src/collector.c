@@ -244,6 +244,10 @@ static void collect_metrics(void *ctx, struct ar_metrics_snapshot *ret)
     ret->encoder = *ar_pipeline_encoder_stats(c->pipeline);
     ret->in_flight = ar_pipeline_in_flight(c->pipeline);
     ret->filter = ar_pipeline_filter(c->pipeline);
+    const struct ar_proctab_stats *pt = ar_pipeline_proctab_stats(c->pipeline);
+    ret->has_proctab = pt != NULL;
+    if (pt)
+        ret->proctab = *pt;
     if (c->ops->metrics)
         c->ops->metrics(c->source, &ret->src);
     size_t n = c->outputs.n < AR_MAX_OUTPUTS ? c->outputs.n : AR_MAX_OUTPUTS;

@@ -92,7 +92,7 @@ void ar_metrics_listen_format(const struct sockaddr *sa, char *buf, size_t size)
 
 /* The metrics, one table per kind of sample. Names follow Prometheus' conventions:
  * counters end in _total, units in the name (bytes, lines). */
-enum group { G_ALL, G_AUDIT, G_RING, G_TEXT };
+enum group { G_ALL, G_AUDIT, G_RING, G_TEXT, G_PROCTAB };
 
 struct metric {
     const char *name, *help;
@@ -156,6 +156,17 @@ static const struct metric run_metrics[] = {
      SNAP(src.input_errors)},
     {"auditrelay_long_lines_total", "Replayed lines over the line length cap.", false, G_TEXT,
      SNAP(src.long_lines)},
+    {"auditrelay_process_table_entries", "Processes the process table holds now.", true,
+     G_PROCTAB, SNAP(proctab.entries)},
+    {"auditrelay_process_table_size", "Processes the process table can hold (its bound).", true,
+     G_PROCTAB, SNAP(proctab.size)},
+    {"auditrelay_process_table_made_total", "Process entries made (fork, exec, first seen).",
+     false, G_PROCTAB, SNAP(proctab.created)},
+    {"auditrelay_process_table_reused_total", "Least recently seen process entries reused.",
+     false, G_PROCTAB, SNAP(proctab.evicted)},
+    {"auditrelay_process_context_lost_total",
+     "Events whose process entry was reused before they completed (no process object).", false,
+     G_PROCTAB, SNAP(proctab.lost)},
     {"auditrelay_start_time_seconds", "When the run started (Unix time).", true, G_ALL,
      SNAP(start_time)},
 };
@@ -282,7 +293,7 @@ static void put_output_label(struct ar_buf *b, const char *spec)
 static bool in_group(const struct ar_metrics_snapshot *s, enum group g)
 {
     return g == G_ALL || (g == G_AUDIT && s->src.audit) || (g == G_RING && s->src.ring) ||
-           (g == G_TEXT && s->src.text);
+           (g == G_TEXT && s->src.text) || (g == G_PROCTAB && s->has_proctab);
 }
 
 static void put_output_family(struct ar_buf *b, const struct ar_metrics_snapshot *s,

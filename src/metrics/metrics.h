@@ -14,6 +14,7 @@
 
 #include "encode/jsonw.h"
 #include "metrics/listen.h"
+#include "enrich/proctable.h"
 #include "outputs/output.h"
 #include "pipeline.h"
 #include "privileges.h"
@@ -37,6 +38,8 @@ struct ar_metrics_snapshot {
     const struct ar_metrics_output *outputs;
     size_t noutputs;
     const struct ar_filter *filter;   /* NULL: no filters configured */
+    bool has_proctab;                 /* a process table runs (json) */
+    struct ar_proctab_stats proctab;
 };
 
 /* Appends the page (HELP and TYPE lines, then the samples) to out; label values

@@ -101,13 +101,23 @@ static void test_page(void)
     /* Groups the source does not have are left out. */
     CHECK(!strstr(page, "auditrelay_ring_lost_total"));
     CHECK(!strstr(page, "auditrelay_malformed_lines_total"));
+    CHECK(!strstr(page, "auditrelay_process_")); /* no process table */
     free(page);
 
     /* Replay: its own counters; no output with delivery counts: no such family. */
     struct ar_metrics_snapshot r = {.source = "replay", .src = {.text = true, .lines = 9,
-                                                                .malformed = 2}};
+                                                                .malformed = 2},
+                                    .has_proctab = true,
+                                    .proctab = {.size = 16384, .entries = 10, .created = 12,
+                                                .evicted = 2, .lost = 1}};
     page = page_of(&r);
     check_well_formed(page);
+    CHECK(strstr(page, "# TYPE auditrelay_process_table_entries gauge\n"
+                       "auditrelay_process_table_entries 10\n"));
+    CHECK(strstr(page, "\nauditrelay_process_table_size 16384\n"));
+    CHECK(strstr(page, "\nauditrelay_process_table_made_total 12\n"));
+    CHECK(strstr(page, "\nauditrelay_process_table_reused_total 2\n"));
+    CHECK(strstr(page, "\nauditrelay_process_context_lost_total 1\n"));
     CHECK(strstr(page, "\nauditrelay_input_lines_total 9\n"));
     CHECK(strstr(page, "\nauditrelay_malformed_lines_total 2\n"));
     CHECK(!strstr(page, "auditrelay_kernel_lost_total"));
