@@ -42,8 +42,9 @@ static void render(const struct ar_proc_info *in, char *out, size_t cap)
         if (in->labels & (1ull << i))
             PUT(" label=%s", ar_proctab_label_name(tab, i));
     for (uint32_t i = 0; i < in->nancestors; i++)
-        PUT(" %s%u:%.*s", i ? "" : "parent=", in->ancestors[i].pid, (int)in->ancestors[i].exe.len,
-            in->ancestors[i].exe.p);
+        PUT(" %s%u:%.*s%s", i ? "" : "parent=", in->ancestors[i].pid,
+            (int)in->ancestors[i].exe.len, in->ancestors[i].exe.p,
+            in->ancestors[i].from_proc ? "(proc)" : "");
 #undef PUT
 }
 
@@ -94,12 +95,18 @@ static char *slurp(const char *name, size_t *len)
     return buf;
 }
 
-/* A fresh table (and a reassembler feeding on_event); got[] emptied. */
+static ar_proc_lookup_fn next_lookup;
+static int lookups;
+
+/* A fresh table (and a reassembler feeding on_event); got[] emptied. The next one
+ * uses next_lookup, then it is reset. */
 static struct ar_reasm *fresh(uint32_t size, uint32_t depth, const char *const *labels,
                               size_t nlabels)
 {
     struct ar_proctab_config cfg;
     ar_proctab_config_default(&cfg);
+    cfg.lookup = next_lookup;
+    next_lookup = NULL;
     cfg.size = size;
     cfg.depth = depth;
     cfg.labels = labels;
@@ -336,6 +343,39 @@ static void test_hex_values(void)
     EXPECT(2, "pid=41 label=a label=b label=sp parent=40:/usr/bin/python3");
 }
 
+/* What a live collector's /proc lookup would say: sshd 900 (its parent 1), nothing
+ * else. */
+static int fake_proc(uint32_t pid, struct ar_proc_observed *ret, void *ctx)
+{
+    (void)ctx;
+    lookups++;
+    if (pid != 900)
+        return -ESRCH;
+    ret->ppid = 1;
+    ret->start_ms = 1600000000000;
+    snprintf(ret->exe, sizeof(ret->exe), "/usr/sbin/sshd");
+    snprintf(ret->comm, sizeof(ret->comm), "sshd");
+    return 0;
+}
+
+/* A parent older than the collector comes from the lookup, marked so; its labels
+ * from the exe rules reach the child; a known parent is not looked up again. */
+static void test_lookup(void)
+{
+    static const char *const labels[] = {"remote:exe:/sshd$"};
+    next_lookup = fake_proc;
+    struct ar_reasm *r = fresh(64, 4, labels, 1);
+    syscall_event(r, 1, 2, 3, 900, 901, "/usr/bin/bash", NULL);
+    syscall_event(r, 2, 2, 3, 900, 901, "/usr/bin/bash", NULL);
+    syscall_event(r, 3, 2, 3, 77, 78, "/usr/bin/cat", NULL);
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    EXPECT(1, "pid=901 label=remote parent=900:/usr/sbin/sshd(proc)");
+    EXPECT(2, "pid=901 label=remote parent=900:/usr/sbin/sshd(proc)");
+    EXPECT(3, "pid=78");
+    CHECK(lookups == 2); /* 900 once, 77 once (not found) */
+}
+
 /* 100k forks of one shell, each child execs and exits; pids wrap at 32768. The
  * table stays within its bound and the last child is still attributed right. */
 static void test_fork_heavy(void)
@@ -396,6 +436,7 @@ int main(int argc, char **argv)
     test_tree();
     test_pid_reuse();
     test_hex_values();
+    test_lookup();
     test_fork_heavy();
     test_bad_rules();
     ar_proctab_free(tab);
