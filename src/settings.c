@@ -118,8 +118,9 @@ static const struct ar_setting table[] = {
     {.option = "format", .short_option = 'f', .section = OUTPUT, .key = "format",
      .type = AR_SETTING_FORMAT, .commands = BOTH, .arg = "FORMAT",
      FIELD(pipeline.format), .dflt = "json",
-     .help = "json, go-audit, or auditd's log formats raw and\n"
-             "enriched (for ausearch/aureport)"},
+     .help = "json, go-audit, ecs (Elastic Common Schema as\n"
+             "Auditbeat writes it), or auditd's log formats\n"
+             "raw and enriched (for ausearch/aureport)"},
     {.option = "input-format", .type = AR_SETTING_CHOICE, .commands = REPLAY, .arg = "FORMAT",
      .words = input_format_words, FIELD(input_format), .dflt_replay = "audit",
      .help = "what the files hold: audit (audit logs: RAW,\n"

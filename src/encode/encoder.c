@@ -28,7 +28,8 @@ int ar_encoder_new(const struct ar_encoder_config *cfg, struct ar_idcache *ids,
     e->dec_state = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->dec_state));
     e->dec_off = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->dec_off));
     e->dec_len = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->dec_len));
-    if (!e->fields || !e->info || !e->dec_state || !e->dec_off || !e->dec_len) {
+    e->norm = calloc(1, sizeof(*e->norm)); /* calloc: no lookup remembered yet */
+    if (!e->fields || !e->info || !e->dec_state || !e->dec_off || !e->dec_len || !e->norm) {
         ar_encoder_free(e);
         return -ENOMEM;
     }
@@ -52,6 +53,8 @@ void ar_encoder_free(struct ar_encoder *e)
     free(e->fields);
     free(e->info);
     free(e->recs);
+    free(e->norm_recs);
+    free(e->norm);
     free(e->dec_state);
     free(e->dec_off);
     free(e->dec_len);
@@ -197,10 +200,21 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
         if (!nr)
             return -ENOMEM;
         e->recs = nr;
+        struct ar_norm_record *nn = realloc(e->norm_recs, cap * sizeof(*nn));
+        if (!nn)
+            return -ENOMEM;
+        e->norm_recs = nn;
         e->recs_cap = cap;
     }
     size_t used = 0;
     e->decoded.len = 0;
+    /* Decoded values never outgrow half the event's text: reserving that up front
+     * keeps every decoded span valid for the whole event (the summary holds some). */
+    size_t text_len = 0;
+    for (uint32_t i = 0; i < ev->nrecords; i++)
+        text_len += ar_event_body(ev, i).len;
+    if (!ar_buf_reserve(&e->decoded, text_len / 2 + 1))
+        return -ENOMEM;
     for (uint32_t i = 0; i < ev->nrecords; i++) {
         struct ar_span body = ar_event_body(ev, i), enr = ar_event_enriched(ev, i);
         struct ar_tokens t = {.fields = e->fields + used, .cap = AR_ENC_MAX_FIELDS - used};
@@ -211,6 +225,8 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
             e->stats.unterminated++;
         e->recs[i].first = (uint32_t)used;
         e->recs[i].n = (uint32_t)t.n;
+        e->norm_recs[i] = (struct ar_norm_record){ev->records[i].type, e->fields + used,
+                                                  (uint32_t)t.n};
         for (size_t k = used; k < used + t.n; k++) {
             e->info[k] = e->fields[k].kind == AR_VAL_BARE ? (struct ar_field_info){0, 0}
                                                           : ar_field_info_of(e->fields[k].key);

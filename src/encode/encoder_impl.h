@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "encode/encoder.h"
 #include "enrich/fieldclass.h"
+#include "enrich/normalize.h"
 #include "parse/tokenize.h"
 
 /* Fields tokenized per event (all records together); beyond it, the rest of a
@@ -47,7 +48,9 @@ struct ar_encoder {
     struct ar_field *fields;
     struct ar_field_info *info; /* parallel to fields */
     struct ar_rec_tokens *recs;
+    struct ar_norm_record *norm_recs; /* parallel to recs: what the normalizer reads */
     size_t recs_cap;
+    struct ar_normalized *norm;       /* the event's normalized summary (summary.c) */
     /* Hex values decoded once per event (a PATH name or proctitle is used by both the
      * record's interpretation and the summary): state per field, bytes in an arena
      * reset for each event. */
@@ -73,7 +76,8 @@ bool ar_encoder_decode_hex_first(struct ar_encoder *e, const struct ar_field *f,
 
 /* The decoded bytes of a tokenized field the kernel hex-encoded (unquoted, even
  * length, hex digits only). Returns false when the value is not hex. The bytes stay
- * valid until the next event is tokenized. */
+ * valid until the next event is tokenized (the arena is reserved for the whole
+ * event up front, so it never moves meanwhile). */
 static inline bool ar_encoder_decode_hex(struct ar_encoder *e, const struct ar_field *f,
                                          const unsigned char **ret_p, size_t *ret_len)
 {

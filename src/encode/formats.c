@@ -5,13 +5,14 @@
 #include "encode/format.h"
 
 extern const struct ar_format_ops ar_format_json, ar_format_goaudit, ar_format_raw,
-    ar_format_enriched;
+    ar_format_enriched, ar_format_ecs;
 
 const struct ar_format_ops *const ar_formats[] = {
     &ar_format_json, /* the default */
     &ar_format_goaudit,
     &ar_format_raw,
     &ar_format_enriched,
+    &ar_format_ecs,
     NULL,
 };
 

@@ -94,6 +94,204 @@ static const uint32_t standalone_names = FN(PID) | FN(UID) | FN(AUID) | FN(SES) 
                                          FN(COMM) | FN(KEY) | FN(OP) | FN(ACCT) | FN(HOSTNAME) |
                                          FN(ADDR) | FN(TERMINAL) | FN(RES) | FN(SUCCESS);
 
+/* ---- the normalized summary (enrich/normalize.h) ---- */
+
+bool ar_summary_text(void *ctx, const struct ar_field *f, struct ar_text *ret)
+{
+    struct ar_encoder *e = ctx;
+    if (f->kind == AR_VAL_NULL || f->kind == AR_VAL_NESTED || f->kind == AR_VAL_BARE)
+        return false;
+    enum ar_field_class cls = e->info[f - e->fields].cls;
+    const unsigned char *p;
+    size_t len;
+    if ((cls == AR_FC_ESCAPED || cls == AR_FC_SADDR || cls == AR_FC_PROCTITLE) &&
+        ar_encoder_decode_hex(e, f, &p, &len)) {
+        *ret = (struct ar_text){(const char *)p, len};
+        return true;
+    }
+    *ret = (struct ar_text){f->value.p, f->value.len};
+    return true;
+}
+
+/* The event's syscall name: the SYSCALL record's, or a lone record's own syscall
+ * field (SECCOMP, ANOM_ABEND), each on its record's arch. */
+static const char *event_syscall(struct ar_encoder *e, const struct ar_event *ev,
+                                 const struct ar_summary *s, uint32_t *ret_arch)
+{
+    const struct ar_field *f = s->by_name[AR_FN_SYSCALL];
+    uint32_t arch = s->arch;
+    if (!f && ev->nrecords) {
+        const struct ar_rec_tokens *rt = &e->recs[0];
+        for (uint32_t i = rt->first; i < rt->first + rt->n && !f; i++)
+            if (e->info[i].name == AR_FN_SYSCALL)
+                f = &e->fields[i];
+        if (rt->arch)
+            arch = rt->arch;
+    }
+    uint64_t nr;
+    *ret_arch = arch;
+    if (!ar_field_u64(f, &nr) || nr > UINT32_MAX)
+        return NULL;
+    return ar_syscall_name(arch, (uint32_t)nr);
+}
+
+static void normalize_event(struct ar_encoder *e, const struct ar_event *ev, const struct ar_summary *s)
+{
+    uint32_t arch;
+    const char *syscall = event_syscall(e, ev, s, &arch);
+    ar_normalize(e->norm_recs, ev->nrecords, syscall, arch, ar_summary_text, e, e->norm);
+}
+
+static void put_text(struct ar_encoder *e, struct ar_buf *b, bool *first, const char *key,
+                     struct ar_text t)
+{
+    if (!t.len)
+        return;
+    struct ar_span k = {key, strlen(key)};
+    ar_jv_key(b, first, k.p, k.len);
+    ar_jv_bytes(e, b, first, k, (const unsigned char *)t.p, t.len);
+}
+
+/* "KEY_name": the user name of an id written as text, when it has one. */
+static void put_id_name(struct ar_encoder *e, struct ar_buf *b, bool *first, const char *key,
+                        enum ar_id_kind kind, struct ar_span id_text)
+{
+    uint64_t id;
+    if (!e->ids || !ar_span_to_u64(id_text, &id) || id >= UINT32_MAX)
+        return;
+    const char *name = ar_idcache_name(e->ids, kind, (uint32_t)id);
+    if (!name)
+        return;
+    ar_jv_key(b, first, key, strlen(key));
+    ar_jv_cstr(b, name);
+}
+
+/* The file the event is about, with what happened to it and its mode and owner from
+ * its PATH record. */
+static void put_file(struct ar_encoder *e, struct ar_buf *b, bool *first)
+{
+    const struct ar_normalized *n = e->norm;
+    const char *change = ar_file_change_name(n->change);
+    if (n->file < 0 && !change)
+        return;
+    AR_JV_KEY(b, first, "file");
+    ar_buf_putc(b, '{');
+    bool f = true;
+    if (change) {
+        AR_JV_KEY(b, &f, "change");
+        ar_jv_cstr(b, change);
+    }
+    if (n->file >= 0) {
+        const struct ar_norm_path *p = &n->paths[n->file];
+        put_text(e, b, &f, "path", p->path);
+        if (n->change_from >= 0)
+            put_text(e, b, &f, "from", n->paths[n->change_from].path);
+        uint64_t v;
+        if (p->has_mode) {
+            const char *type = ar_file_type_of_mode(p->mode_value);
+            if (type) {
+                AR_JV_KEY(b, &f, "type");
+                ar_jv_cstr(b, type);
+            }
+            char tmp[8];
+            ar_file_mode_text(p->mode_value, tmp);
+            AR_JV_KEY(b, &f, "mode");
+            ar_buf_putc(b, '"');
+            ar_buf_put(b, tmp, 4);
+            ar_buf_putc(b, '"');
+        }
+        if (ar_field_u64(p->ouid, &v)) {
+            AR_JV_KEY(b, &f, "uid");
+            ar_buf_u64(b, v);
+            put_id_name(e, b, &f, "owner", AR_ID_USER, p->ouid->value);
+        }
+        if (ar_field_u64(p->ogid, &v)) {
+            AR_JV_KEY(b, &f, "gid");
+            ar_buf_u64(b, v);
+            put_id_name(e, b, &f, "group", AR_ID_GROUP, p->ogid->value);
+        }
+        if (ar_field_u64(p->inode, &v)) {
+            AR_JV_KEY(b, &f, "inode");
+            ar_buf_u64(b, v);
+        }
+        if (p->dev && p->dev->kind == AR_VAL_PLAIN) {
+            AR_JV_KEY(b, &f, "dev");
+            ar_jv_str(b, p->dev->value);
+        }
+    }
+    ar_buf_putc(b, '}');
+}
+
+/* "summary": aucoalesce's actor / action / object / how, and the file. */
+static void put_normalized(struct ar_encoder *e, struct ar_buf *b, bool *first)
+{
+    const struct ar_normalized *n = e->norm;
+    AR_JV_KEY(b, first, "summary");
+    ar_buf_putc(b, '{');
+    bool f = true;
+    if (n->actor_primary.len || n->actor_secondary.len) {
+        AR_JV_KEY(b, &f, "actor");
+        ar_buf_putc(b, '{');
+        bool fa = true;
+        put_text(e, b, &fa, "primary", n->actor_primary);
+        put_id_name(e, b, &fa, "primary_name", AR_ID_USER,
+                    (struct ar_span){n->actor_primary.p, n->actor_primary.len});
+        put_text(e, b, &fa, "secondary", n->actor_secondary);
+        put_id_name(e, b, &fa, "secondary_name", AR_ID_USER,
+                    (struct ar_span){n->actor_secondary.p, n->actor_secondary.len});
+        ar_buf_putc(b, '}');
+    }
+    if (n->norm && n->norm->action) {
+        AR_JV_KEY(b, &f, "action");
+        ar_jv_cstr(b, n->norm->action);
+    }
+    if (n->object_type || n->object_primary.len || n->object_secondary.len) {
+        AR_JV_KEY(b, &f, "object");
+        ar_buf_putc(b, '{');
+        bool fo = true;
+        if (n->object_type) {
+            AR_JV_KEY(b, &fo, "type");
+            ar_jv_cstr(b, n->object_type);
+        }
+        put_text(e, b, &fo, "primary", n->object_primary);
+        put_text(e, b, &fo, "secondary", n->object_secondary);
+        ar_buf_putc(b, '}');
+    }
+    put_text(e, b, &f, "how", n->how);
+    put_file(e, b, &f);
+    ar_buf_putc(b, '}');
+}
+
+/* Full paths of the PATH items in order; PARENT items only when there is nothing
+ * else (the directory is in the child's full path). */
+static void put_paths(struct ar_encoder *e, struct ar_buf *b, bool *first)
+{
+    const struct ar_normalized *n = e->norm;
+    if (!n->npaths)
+        return;
+    bool children = false;
+    for (uint32_t i = 0; i < n->npaths && !children; i++)
+        children = !n->paths[i].parent;
+    AR_JV_KEY(b, first, "paths");
+    ar_buf_putc(b, '[');
+    bool comma = false;
+    for (uint32_t i = 0; i < n->npaths; i++) {
+        const struct ar_norm_path *p = &n->paths[i];
+        if (children && p->parent)
+            continue;
+        if (comma)
+            ar_buf_putc(b, ',');
+        comma = true;
+        bool dummy = false;
+        if (!p->path.len)
+            AR_BUF_LIT(b, "null");
+        else
+            ar_jv_bytes(e, b, &dummy, (struct ar_span){0}, (const unsigned char *)p->path.p,
+                      p->path.len);
+    }
+    ar_buf_putc(b, ']');
+}
+
 void ar_summary_gather(struct ar_encoder *e, const struct ar_event *ev, struct ar_summary *s)
 {
     memset(s, 0, sizeof(*s));
@@ -115,9 +313,6 @@ void ar_summary_gather(struct ar_encoder *e, const struct ar_event *ev, struct a
         case AUDIT_CWD:
             allowed = FN(CWD);
             break;
-        case AUDIT_PATH:
-            allowed = FN(NAME);
-            break;
         case AUDIT_SOCKADDR:
             allowed = FN(SADDR);
             break;
@@ -135,15 +330,14 @@ void ar_summary_gather(struct ar_encoder *e, const struct ar_event *ev, struct a
             unsigned name = e->info[i].name;
             if (!name || !(allowed & (UINT32_C(1) << name)))
                 continue;
-            if (name == AR_FN_NAME) {
-                if (s->npaths < AR_SUMMARY_MAX_PATHS)
-                    s->paths[s->npaths++] = &e->fields[i];
-            } else if (!s->by_name[name]) {
+            if (!s->by_name[name]) {
                 s->by_name[name] = &e->fields[i];
             }
         }
     }
     gather_argv(e, ev, s);
+    normalize_event(e, ev, s);
+    s->norm = e->norm;
 }
 #undef FN
 
@@ -219,6 +413,27 @@ static void put_summary_text(struct ar_encoder *e, struct ar_buf *b, bool *first
         ar_jv_bytes(e, b, first, k, (const unsigned char *)f->value.p, f->value.len);
 }
 
+void ar_summary_argv(struct ar_encoder *e, struct ar_buf *b)
+{
+    ar_buf_putc(b, '[');
+    for (size_t i = 0; i < e->argv.n; i++) {
+        if (i)
+            ar_buf_putc(b, ',');
+        const struct ar_argv_slot *slot = &e->argv.slots[i];
+        if (!slot->present) {
+            AR_BUF_LIT(b, "null");
+            continue;
+        }
+        bool dummy = false;
+        /* argv.bytes.p is NULL while every argument so far was empty. */
+        const unsigned char *arg = e->argv.bytes.p
+                                       ? (const unsigned char *)e->argv.bytes.p + slot->off
+                                       : (const unsigned char *)"";
+        ar_jv_bytes(e, b, &dummy, (struct ar_span){0}, arg, slot->len);
+    }
+    ar_buf_putc(b, ']');
+}
+
 void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const struct ar_summary *s,
                      struct ar_buf *b, bool *first)
 {
@@ -285,6 +500,7 @@ void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const stru
         else
             ar_jv_str(b, s->by_name[AR_FN_KEY]->value);
     }
+    put_normalized(e, b, first);
     put_summary_num(b, first, "pid", s->by_name[AR_FN_PID]);
     put_summary_num(b, first, "ppid", s->by_name[AR_FN_PPID]);
     put_summary_text(e, b, first, "exe", s->by_name[AR_FN_EXE]);
@@ -299,20 +515,7 @@ void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const stru
     put_summary_text(e, b, first, "addr", s->by_name[AR_FN_ADDR]);
     put_summary_text(e, b, first, "terminal", s->by_name[AR_FN_TERMINAL]);
     put_summary_text(e, b, first, "cwd", s->by_name[AR_FN_CWD]);
-    if (s->npaths) {
-        AR_JV_KEY(b, first, "paths");
-        ar_buf_putc(b, '[');
-        for (uint32_t i = 0; i < s->npaths; i++) {
-            if (i)
-                ar_buf_putc(b, ',');
-            bool dummy = false;
-            if (s->paths[i]->kind == AR_VAL_NULL)
-                AR_BUF_LIT(b, "null");
-            else
-                ar_jv_text(e, b, &dummy, (struct ar_span){0}, s->paths[i]);
-        }
-        ar_buf_putc(b, ']');
-    }
+    put_paths(e, b, first);
     if (s->by_name[AR_FN_SADDR]) {
         const unsigned char *p;
         size_t len;
@@ -323,23 +526,7 @@ void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const stru
     }
     if (s->has_execve) {
         AR_JV_KEY(b, first, "argv");
-        ar_buf_putc(b, '[');
-        for (size_t i = 0; i < e->argv.n; i++) {
-            if (i)
-                ar_buf_putc(b, ',');
-            const struct ar_argv_slot *slot = &e->argv.slots[i];
-            if (!slot->present) {
-                AR_BUF_LIT(b, "null");
-                continue;
-            }
-            bool dummy = false;
-            /* argv.bytes.p is NULL while every argument so far was empty. */
-            const unsigned char *arg = e->argv.bytes.p
-                                           ? (const unsigned char *)e->argv.bytes.p + slot->off
-                                           : (const unsigned char *)"";
-            ar_jv_bytes(e, b, &dummy, (struct ar_span){0}, arg, slot->len);
-        }
-        ar_buf_putc(b, ']');
+        ar_summary_argv(e, b);
     }
     if (s->by_name[AR_FN_PROCTITLE]) {
         const unsigned char *p;

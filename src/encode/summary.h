@@ -8,22 +8,27 @@
 #include <stdint.h>
 #include "encode/encoder_impl.h"
 
-#define AR_SUMMARY_MAX_PATHS 64
-
 struct ar_summary {
     const struct ar_field *by_name[AR_FN_COUNT]; /* first field of each summary name */
     uint32_t syscall_rec; /* the first SYSCALL record, UINT32_MAX when none */
     uint32_t arch;        /* that record's arch, else the native one */
-    const struct ar_field *paths[AR_SUMMARY_MAX_PATHS]; /* PATH names in order */
-    uint32_t npaths;
     bool has_execve;      /* an EXECVE record: the arguments are in e->argv */
     uint64_t argc;
+    const struct ar_normalized *norm; /* actor, action, object, how, full paths (e->norm) */
 };
 
 /* Picks the summary's fields from the event, tokenized by ar_encoder_tokenize,
- * and joins its EXECVE arguments into e->argv. Pointers into e->fields stay
+ * joins its EXECVE arguments into e->argv and normalizes it into e->norm
+ * (enrich/normalize.h). Pointers into e->fields stay
  * valid until the next event is tokenized. */
 void ar_summary_gather(struct ar_encoder *e, const struct ar_event *ev, struct ar_summary *ret);
+
+/* A field's value as the normalizer reads it (ar_norm_text_fn; ctx is the encoder):
+ * untrusted strings hex-decoded, the rest as written. */
+bool ar_summary_text(void *ctx, const struct ar_field *f, struct ar_text *ret);
+
+/* The EXECVE arguments ar_summary_gather joined, as a JSON array. */
+void ar_summary_argv(struct ar_encoder *e, struct ar_buf *b);
 
 /* Writes the summary's members into the open event object after the members
  * before it (*first as for ar_jv_key). */

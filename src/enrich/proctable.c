@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "enrich/decode.h"
+#include "enrich/normalize.h"
 #include "enrich/tables.h"
 #include "parse/tokenize.h"
 
@@ -472,53 +473,12 @@ static bool inline_code_option(struct ar_span a)
 }
 
 /* Joins a relative path with dir and drops ".", ".." and empty components, without
- * resolving symlinks (as laurel does). Writes at most cap bytes; returns the length
- * or -1 when it did not fit. */
+ * resolving symlinks (as laurel does): the summary's path resolution. Returns the
+ * length, or -1 when it did not fit in cap bytes. */
 static long normalize_path(struct ar_span dir, struct ar_span path, char *out, size_t cap)
 {
-    char tmp[2 * AR_PROC_EXE_MAX + 2];
-    size_t n = 0;
-    if (path.len == 0 || path.p[0] != '/') {
-        if (dir.len + 1 + path.len > sizeof(tmp))
-            return -1;
-        memcpy(tmp, dir.p, dir.len);
-        n = dir.len;
-        tmp[n++] = '/';
-    } else if (path.len > sizeof(tmp)) {
-        return -1;
-    }
-    memcpy(tmp + n, path.p, path.len);
-    n += path.len;
-    size_t o = 0;
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && tmp[i] == '/')
-            i++;
-        size_t s = i;
-        while (i < n && tmp[i] != '/')
-            i++;
-        size_t len = i - s;
-        if (len == 0 || (len == 1 && tmp[s] == '.'))
-            continue;
-        if (len == 2 && tmp[s] == '.' && tmp[s + 1] == '.') {
-            while (o > 0 && out[o - 1] != '/')
-                o--;
-            if (o > 0)
-                o--;
-            continue;
-        }
-        if (o + 1 + len > cap)
-            return -1;
-        out[o++] = '/';
-        memcpy(out + o, tmp + s, len);
-        o += len;
-    }
-    if (o == 0) {
-        if (cap < 1)
-            return -1;
-        out[o++] = '/';
-    }
-    return (long)o;
+    size_t n = ar_path_resolve(dir.p, dir.len, path.p, path.len, out, cap);
+    return n ? (long)n : -1;
 }
 
 /* ---- records ---- */

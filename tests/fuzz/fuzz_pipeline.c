@@ -39,8 +39,11 @@ struct ar_pipeline *fuzz_pipeline_new(size_t size, bool eoe_stream)
     struct ar_pipeline_config cfg;
     ar_pipeline_config_default(&cfg);
     cfg.resolve_ids = false;
+    /* Every JSON shape: go-audit's, ECS and ours. */
     if (size % 3 == 0)
         cfg.format = ar_format_find("go-audit");
+    else if (size % 3 == 1)
+        cfg.format = ar_format_find("ecs");
     cfg.sink = (struct ar_sink){.write = check_output};
     cfg.flush_bytes = 1;
     cfg.reasm.eoe_stream = eoe_stream;

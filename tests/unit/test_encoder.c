@@ -299,6 +299,67 @@ static void test_format_table(void)
     CHECK(ar_format_find("bogus") == NULL);
 }
 
+/* The worked example of auditrelay-json(7): "renamed /etc/x to /etc/y by alice
+ * (auid), as root, with /usr/bin/mv", in the summary and in --format ecs. */
+static void test_summary_worked_example(void)
+{
+    const char *lines[] = {
+        "type=SYSCALL msg=audit(1700000000.000:42): arch=c000003e syscall=82 success=yes exit=0 "
+        "a0=5631 a1=5632 a2=0 a3=0 items=4 ppid=900 pid=901 auid=1000 uid=0 gid=0 euid=0 "
+        "suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm=\"mv\" exe=\"/usr/bin/mv\" "
+        "key=\"etc\"",
+        "type=CWD msg=audit(1700000000.000:42): cwd=\"/etc\"",
+        "type=PATH msg=audit(1700000000.000:42): item=0 name=\"/etc\" inode=2 dev=08:01 "
+        "mode=040755 ouid=0 ogid=0 rdev=00:00 nametype=PARENT",
+        "type=PATH msg=audit(1700000000.000:42): item=1 name=\"/etc\" inode=2 dev=08:01 "
+        "mode=040755 ouid=0 ogid=0 rdev=00:00 nametype=PARENT",
+        "type=PATH msg=audit(1700000000.000:42): item=2 name=\"x\" inode=1234 dev=08:01 "
+        "mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=DELETE",
+        "type=PATH msg=audit(1700000000.000:42): item=3 name=\"y\" inode=1234 dev=08:01 "
+        "mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=CREATE",
+        "type=PROCTITLE msg=audit(1700000000.000:42): proctitle=6D7600780079",
+    };
+    cJSON *j = encode_lines("json", lines, AR_ARRAY_SIZE(lines));
+    CHECK_STR(str_at(j, "summary.actor.primary"), "1000");
+    CHECK_STR(str_at(j, "summary.actor.primary_name"), "alice");
+    CHECK_STR(str_at(j, "summary.actor.secondary"), "0");
+    CHECK_STR(str_at(j, "summary.actor.secondary_name"), "root");
+    CHECK_STR(str_at(j, "summary.action"), "renamed");
+    CHECK_STR(str_at(j, "summary.object.type"), "file");
+    CHECK_STR(str_at(j, "summary.object.primary"), "/etc/x");
+    CHECK_STR(str_at(j, "summary.object.secondary"), "/etc/y");
+    CHECK_STR(str_at(j, "summary.how"), "/usr/bin/mv");
+    CHECK_STR(str_at(j, "summary.file.change"), "renamed");
+    CHECK_STR(str_at(j, "summary.file.path"), "/etc/y");
+    CHECK_STR(str_at(j, "summary.file.from"), "/etc/x");
+    CHECK_STR(str_at(j, "summary.file.type"), "file");
+    CHECK_STR(str_at(j, "summary.file.mode"), "0644");
+    CHECK_STR(str_at(j, "summary.file.owner"), "root");
+    CHECK(num_at(j, "summary.file.inode") == 1234);
+    CHECK_STR(str_at(j, "paths.0"), "/etc/x");
+    CHECK_STR(str_at(j, "paths.1"), "/etc/y");
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "paths")) == 2);
+    cJSON_Delete(j);
+
+    j = encode_lines("ecs", lines, AR_ARRAY_SIZE(lines));
+    CHECK_STR(str_at(j, "event.category.0"), "file");
+    CHECK_STR(str_at(j, "event.type.0"), "change");
+    CHECK_STR(str_at(j, "event.action"), "renamed");
+    CHECK_STR(str_at(j, "event.outcome"), "success");
+    CHECK_STR(str_at(j, "user.id"), "0");
+    CHECK_STR(str_at(j, "user.name"), "root");
+    CHECK_STR(str_at(j, "user.audit.name"), "alice");
+    CHECK_STR(str_at(j, "process.executable"), "/usr/bin/mv");
+    CHECK_STR(str_at(j, "process.title"), "mv x y");
+    CHECK(num_at(j, "process.parent.pid") == 900);
+    CHECK_STR(str_at(j, "file.path"), "/etc/x");
+    CHECK_STR(str_at(j, "tags.0"), "etc");
+    CHECK_STR(str_at(j, "auditd.summary.object.secondary"), "/etc/y");
+    CHECK_STR(str_at(j, "auditd.data.syscall"), "rename");
+    CHECK_STR(str_at(j, "auditd.paths.3.nametype"), "CREATE");
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
     test_format_table();
@@ -310,5 +371,6 @@ int main(void)
     test_hostile_bytes();
     test_duplicates_and_words();
     test_goaudit_shape();
+    test_summary_worked_example();
     return check_done();
 }
