@@ -104,7 +104,7 @@ struct ar_proctab {
 
 void ar_proctab_config_default(struct ar_proctab_config *ret)
 {
-    *ret = (struct ar_proctab_config){.size = 16384, .depth = 4, .max_pending = 8192};
+    *ret = (struct ar_proctab_config){.size = 8192, .depth = 4, .max_pending = 8192};
 }
 
 /* ---- label rules ---- */

@@ -23,7 +23,7 @@
 
 #define AR_PROC_MAX_DEPTH 16
 #define AR_PROC_MAX_LABELS 64
-#define AR_PROC_EXE_MAX 192    /* bytes kept of an exe or script path; longer is cut */
+#define AR_PROC_EXE_MAX 128    /* bytes kept of an exe or script path; longer is cut */
 #define AR_PROC_COMM_MAX 16
 
 /* What a live collector learned about a process from /proc (lookup below). */
@@ -37,7 +37,7 @@ struct ar_proc_observed {
 typedef int (*ar_proc_lookup_fn)(uint32_t pid, struct ar_proc_observed *ret, void *ctx);
 
 struct ar_proctab_config {
-    uint32_t size;             /* entries (default 16384) */
+    uint32_t size;             /* entries (default 8192) */
     uint32_t depth;            /* parent and ancestors reported (default 4, at most 16) */
     uint32_t max_pending;      /* events in flight remembered (default 8192) */
     const char *const *labels; /* label rules, "NAME:key|exe|argv|script:PATTERN" */
