@@ -397,7 +397,14 @@ static void file_change(struct norm_ctx *c, const struct ar_norm *norm)
     case AR_CHANGE_RENAMED:
     case AR_CHANGE_LINKED: {
         int from = -1;
-        if (norm->change == AR_CHANGE_RENAMED) {
+        bool named = false;
+        for (uint32_t i = 0; i < s->npaths && !named; i++)
+            named = s->paths[i].nametype != NULL;
+        if (!named && s->npaths >= 2) {
+            /* The tracepoint source's items: the two names in argument order. */
+            from = 0;
+            created = 1;
+        } else if (norm->change == AR_CHANGE_RENAMED) {
             from = find_item(s, "DELETE", false);
         } else {
             for (uint32_t i = 0; i < s->npaths && from < 0; i++)

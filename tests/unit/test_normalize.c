@@ -142,6 +142,24 @@ static void test_rename_relative(void)
     CHECK(s->object_file == 2);
 }
 
+/* The tracepoint source renders PATH items with the name only (no nametype): the
+ * two names of a rename come in argument order. */
+static void test_rename_without_nametypes(void)
+{
+    static const uint32_t types[] = {AUDIT_SYSCALL, AUDIT_CWD, AUDIT_PATH, AUDIT_PATH};
+    static const char *const bodies[] = {
+        "syscall=316 a0=ffffff9c a1=1 a2=ffffff9c a3=2 " SYSCALL_HEAD,
+        "cwd=\"/srv\"",
+        "item=0 name=\"a.txt\"",
+        "item=1 name=\"../b.txt\"",
+    };
+    const struct ar_normalized *s = norm("renameat2", types, bodies, 4);
+    CHECK_STR(change(s), "renamed");
+    CHECK_TEXT(s->object_primary, "/srv/a.txt");
+    CHECK_TEXT(s->object_secondary, "/b.txt");
+    CHECK(s->file == 1 && s->change_from == 0);
+}
+
 static void test_open_flags(void)
 {
     static const uint32_t types[] = {AUDIT_SYSCALL, AUDIT_CWD, AUDIT_PATH, AUDIT_PATH};
@@ -300,6 +318,7 @@ int main(void)
 {
     test_resolve();
     test_rename_relative();
+    test_rename_without_nametypes();
     test_open_flags();
     test_other_changes();
     test_user_space_and_socket();
