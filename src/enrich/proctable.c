@@ -1087,7 +1087,9 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
     }
     e = &t->entries[idx];
     if (kind == SYS_EXIT) {
+        /* Gone: the sweep may take it first, unless a child's birth marks it again. */
         e->flags |= F_EXITED;
+        e->flags &= (uint16_t)~F_REFERENCED;
         unindex(t, idx);
     }
 
