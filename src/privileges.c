@@ -154,23 +154,28 @@ int ar_run_dir_prepare(const struct ar_identity *id, char *why, size_t whylen)
         snprintf(why, whylen, "cannot create %s: %s", AR_RUN_DIR, strerror(err));
         return -err;
     }
-    /* Whoever we run as rewrites the state files in it after root is gone: a
-     * directory a --user run left behind goes back to root, and the other way. */
-    uid_t uid = id && id->set ? id->uid : 0;
-    gid_t gid = id && id->set ? id->gid : 0;
+    /* Whoever we run as rewrites the state files in it once its capabilities are
+     * gone: root as the owner (without CAP_DAC_OVERRIDE), a --user run through its
+     * group, 0775. Root keeps owning it, so that a root run beside a --user run (the
+     * multicast unit beside the unicast one) does not take it away from the other. */
+    bool user = id && id->set;
     struct stat st;
     if (lstat(AR_RUN_DIR, &st) < 0 || !S_ISDIR(st.st_mode)) {
         snprintf(why, whylen, "%s is not a directory", AR_RUN_DIR);
         return -ENOTDIR;
     }
-    if ((st.st_uid != uid || st.st_gid != gid) && chown(AR_RUN_DIR, uid, gid) < 0) {
+    int r = 0;
+    if (st.st_uid != 0 || (user && st.st_gid != id->gid))
+        r = chown(AR_RUN_DIR, 0, user ? id->gid : (gid_t)-1);
+    if (r == 0 && user && (st.st_mode & 07777) != 0775)
+        r = chmod(AR_RUN_DIR, 0775);
+    if (r < 0 && user) {
         int err = errno;
-        if (!id || !id->set)
-            return 0; /* not root (a test, a replay): the files say so when written */
-        snprintf(why, whylen, "cannot give %s to %s: %s", AR_RUN_DIR, id->name, strerror(err));
+        snprintf(why, whylen, "cannot let %s write %s: %s", id->name, AR_RUN_DIR,
+                 strerror(err));
         return -err;
     }
-    return 0;
+    return 0; /* not root (a test): the files say so when they are written */
 }
 
 int ar_keep_capabilities(uint64_t keep, const struct ar_identity *as, char *why, size_t whylen)

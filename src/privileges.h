@@ -11,8 +11,9 @@
 
 /* Where the collector keeps what must outlive a crash or tell others about it: the
  * state files that put the kernel back, the metrics listener's address. The
- * collector creates it at start and gives it to the user it runs as (--user), who
- * rewrites and removes those files after root is gone. */
+ * collector creates it at start, owned by root; with --user it is made writable by
+ * the user's group (0775), as the user rewrites and removes those files after root
+ * is gone. */
 #define AR_RUN_DIR "/run/auditrelay"
 
 /* The user and groups of --user USER[:GROUP]. */
@@ -37,8 +38,8 @@ int ar_identity_lookup(const char *spec, struct ar_identity *ret, char *why, siz
 int ar_identity_enter(const struct ar_identity *id);
 int ar_identity_leave(void);
 
-/* Creates AR_RUN_DIR (0755) when missing and gives it to the user (root without
- * --user). Returns 0 or -errno with `why` set. */
+/* Creates AR_RUN_DIR (0755) when missing, owned by root; with `id` set, group `id`'s
+ * and 0775. Returns 0 or -errno with `why` set. */
 int ar_run_dir_prepare(const struct ar_identity *id, char *why, size_t whylen);
 
 /* Keeps the capabilities in `keep` (bits 1 << CAP_*) and drops the others; with
