@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include "metrics/listen.h"
 #include "outputs/output.h"
-#include "pipeline.h"
+#include "pipeline/pipeline.h"
 
 #define AR_MAX_OUTPUTS 16
 #define AR_MAX_RULE_PATHS 16

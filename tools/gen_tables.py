@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the lookup tables behind src/enrich/tables.h from the build machine's headers.
+"""Generate the lookup tables behind src/audit/tables.h from the build machine's headers.
 
 Writes one C source file: static const sorted arrays (names in one pool, tables hold
 offsets into it, so there are no relocations) and the functions that tables.h declares.
@@ -430,7 +430,7 @@ def emit(args, rectypes, arches, syscalls, errnos):
     out.append("#include <stdint.h>")
     out.append("#include <string.h>")
     out.append("")
-    out.append('#include "enrich/tables.h"')
+    out.append('#include "audit/tables.h"')
     out.append('#include "util/span.h"')
     out.append("")
     out.append("/* Offset of a name in `names`. */")

@@ -13,7 +13,7 @@
 
 #include "encode/encoder_impl.h"
 #include "enrich/decode.h"
-#include "enrich/tables.h"
+#include "audit/tables.h"
 
 struct auditlog_config {
     bool enriched;        /* ENRICHED: names appended after 0x1d; else RAW */

@@ -10,7 +10,7 @@
 #include "encode/format.h"
 #include "encode/jsonvalue.h"
 #include "encode/summary.h"
-#include "enrich/tables.h"
+#include "audit/tables.h"
 
 /* What the writer reads: the event, its records and normalized summary. */
 struct ar_ecs_event {

@@ -44,6 +44,3 @@ int ar_encoder_loss(struct ar_encoder *e, const char *kind, struct ar_span node,
                     uint32_t after_serial, uint64_t count, uint64_t now_sec, struct ar_buf *out);
 
 const struct ar_encoder_stats *ar_encoder_stats(const struct ar_encoder *e);
-
-/* Writes an ISO-8601 UTC timestamp with milliseconds ("2026-11-23T10:13:48.123Z"). */
-void ar_format_iso8601(uint64_t sec, uint32_t msec, char out[32]);

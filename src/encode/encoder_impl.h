@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "encode/encoder.h"
-#include "enrich/fieldclass.h"
+#include "audit/fieldclass.h"
 #include "enrich/normalize.h"
 #include "parse/tokenize.h"
 

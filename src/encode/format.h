@@ -6,7 +6,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
-#include "encode/jsonw.h"
+#include "util/buf.h"
 #include "reasm/reasm.h"
 
 struct ar_encoder;

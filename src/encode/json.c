@@ -8,8 +8,9 @@
 
 #include "encode/jsonvalue.h"
 #include "encode/summary.h"
+#include "audit/tables.h"
 #include "enrich/proctable.h"
-#include "enrich/tables.h"
+#include "util/iso8601.h"
 
 /* The record writer's own: names given to repeated keys, and the nested msg='...'
  * whose fields are being interpreted. */

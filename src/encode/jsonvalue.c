@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "enrich/decode.h"
-#include "enrich/tables.h"
+#include "audit/tables.h"
 
 void ar_jv_bytes(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
                  const unsigned char *p, size_t len)

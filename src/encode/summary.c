@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "encode/jsonvalue.h"
-#include "enrich/tables.h"
+#include "audit/tables.h"
 
 #define MAX_ARGS (1u << 20)
 

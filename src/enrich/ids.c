@@ -1,8 +1,6 @@
 #include "enrich/ids.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,26 +51,4 @@ const char *ar_idcache_name(struct ar_idcache *c, enum ar_id_kind kind, uint32_t
         s->has_name = c->lookup(kind, id, s->name, sizeof(s->name)) >= 0;
     }
     return s->has_name ? s->name : NULL;
-}
-
-int ar_id_lookup_system(enum ar_id_kind kind, uint32_t id, char *buf, size_t size)
-{
-    char scratch[4096];
-    const char *name = NULL;
-    if (kind == AR_ID_USER) {
-        struct passwd pw, *res = NULL;
-        if (getpwuid_r(id, &pw, scratch, sizeof(scratch), &res) == 0 && res)
-            name = res->pw_name;
-    } else {
-        struct group gr, *res = NULL;
-        if (getgrgid_r(id, &gr, scratch, sizeof(scratch), &res) == 0 && res)
-            name = res->gr_name;
-    }
-    if (!name)
-        return -ENOENT;
-    size_t len = strlen(name);
-    if (len >= size)
-        return -ENAMETOOLONG;
-    memcpy(buf, name, len + 1);
-    return (int)len;
 }

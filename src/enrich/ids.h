@@ -1,5 +1,6 @@
 /* User and group names for ids, with a cache. The lookup itself is injected so that
- * this module stays pure (tests use a fixed table; the program uses getpwuid_r). */
+ * this module stays pure (tests use a fixed table; the pipeline passes the host's
+ * user database, pipeline/userdb.c). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +21,3 @@ void ar_idcache_free(struct ar_idcache *c);
 /* The name for an id, or NULL when it has none. 4294967295 (unset) is "unset".
  * The string stays valid until ar_idcache_free. */
 const char *ar_idcache_name(struct ar_idcache *c, enum ar_id_kind kind, uint32_t id);
-
-/* The system's user database through getpwuid_r/getgrgid_r. */
-int ar_id_lookup_system(enum ar_id_kind kind, uint32_t id, char *buf, size_t size);

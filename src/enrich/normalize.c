@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "enrich/decode.h"
-#include "enrich/tables.h"
+#include "audit/tables.h"
 
 #define ARCH_LE 0x40000000u /* __AUDIT_ARCH_LE */
 

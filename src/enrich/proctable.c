@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "enrich/decode.h"
+#include "audit/tables.h"
 #include "enrich/normalize.h"
-#include "enrich/tables.h"
 #include "parse/tokenize.h"
 
 #define NONE UINT32_MAX

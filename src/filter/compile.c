@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enrich/fieldclass.h"
-#include "enrich/tables.h"
+#include "audit/fieldclass.h"
+#include "audit/tables.h"
 #include "filter/filter_impl.h"
 
 /* The architectures a syscall name is looked up on (the generated tables' set). */

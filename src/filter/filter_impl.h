@@ -4,7 +4,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "encode/jsonw.h"
+#include "util/buf.h"
 #include "filter/filter.h"
 #include "parse/tokenize.h"
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/tables.h"
 #include "enrich/decode.h"
 #include "enrich/proctable.h"
-#include "enrich/tables.h"
 #include "filter/filter_impl.h"
 
 /* Makes room for the event's records and forgets the last event's tokens. */

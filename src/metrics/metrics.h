@@ -12,11 +12,11 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "encode/jsonw.h"
+#include "util/buf.h"
 #include "metrics/listen.h"
 #include "enrich/proctable.h"
 #include "outputs/output.h"
-#include "pipeline.h"
+#include "pipeline/pipeline.h"
 #include "privileges.h"
 #include "sources/source.h"
 

@@ -2,7 +2,7 @@
 
 #include <errno.h>
 
-#include "enrich/tables.h"
+#include "audit/tables.h"
 
 /* Returns the first position in [p, end) holding c, or end. */
 static const char *find_char(const char *p, const char *end, char c)

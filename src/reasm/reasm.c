@@ -21,15 +21,25 @@ struct serial_window {
     uint64_t seen[GAP_WINDOW / 64];
 };
 
+/* An event being assembled: what is handed out, and reassembly's own. */
+struct pending {
+    struct ar_event ev;
+    uint32_t records_cap;
+    size_t buf_cap;
+    uint64_t arrival_ms;
+    struct pending *older, *newer; /* creation order */
+    struct pending *hash_next;
+};
+
 struct ar_reasm {
     struct ar_reasm_config cfg;
     struct ar_reasm_callbacks cbs;
     struct ar_reasm_stats stats;
-    struct ar_event **buckets;
+    struct pending **buckets;
     size_t nbuckets;          /* power of two */
     size_t in_flight;
-    struct ar_event *oldest, *newest;
-    struct ar_event *free_list;
+    struct pending *oldest, *newest;
+    struct pending *free_list;
     uint64_t min_sec;         /* lower bound on the oldest in-flight event's sec */
     bool seen_eoe;            /* the stream carries EOE records: wait for them */
     struct serial_window *windows[MAX_NODES];
@@ -70,10 +80,10 @@ int ar_reasm_new(const struct ar_reasm_config *cfg, const struct ar_reasm_callba
     return 0;
 }
 
-static void event_destroy(struct ar_event *ev)
+static void event_destroy(struct pending *ev)
 {
-    free(ev->records);
-    free(ev->buf);
+    free(ev->ev.records);
+    free(ev->ev.buf);
     free(ev);
 }
 
@@ -81,11 +91,11 @@ void ar_reasm_free(struct ar_reasm *r)
 {
     if (!r)
         return;
-    for (struct ar_event *ev = r->oldest, *next; ev; ev = next) {
+    for (struct pending *ev = r->oldest, *next; ev; ev = next) {
         next = ev->newer;
         event_destroy(ev);
     }
-    for (struct ar_event *ev = r->free_list, *next; ev; ev = next) {
+    for (struct pending *ev = r->free_list, *next; ev; ev = next) {
         next = ev->hash_next;
         event_destroy(ev);
     }
@@ -238,16 +248,16 @@ static size_t bucket_of(const struct ar_reasm *r, uint32_t serial)
     return (serial * 2654435761u) & (r->nbuckets - 1);
 }
 
-static bool same_event(const struct ar_event *ev, const struct ar_record *rec)
+static bool same_event(const struct pending *ev, const struct ar_record *rec)
 {
-    return ev->serial == rec->serial && ev->sec == rec->sec && ev->msec == rec->msec &&
-           ev->has_time == rec->has_time && ev->node_len == rec->node.len &&
-           memcmp(ev->buf, rec->node.p, rec->node.len) == 0;
+    return ev->ev.serial == rec->serial && ev->ev.sec == rec->sec && ev->ev.msec == rec->msec &&
+           ev->ev.has_time == rec->has_time && ev->ev.node_len == rec->node.len &&
+           memcmp(ev->ev.buf, rec->node.p, rec->node.len) == 0;
 }
 
-static void unlink_event(struct ar_reasm *r, struct ar_event *ev)
+static void unlink_event(struct ar_reasm *r, struct pending *ev)
 {
-    struct ar_event **pp = &r->buckets[bucket_of(r, ev->serial)];
+    struct pending **pp = &r->buckets[bucket_of(r, ev->ev.serial)];
     while (*pp != ev)
         pp = &(*pp)->hash_next;
     *pp = ev->hash_next;
@@ -262,75 +272,75 @@ static void unlink_event(struct ar_reasm *r, struct ar_event *ev)
     r->in_flight--;
 }
 
-static void complete(struct ar_reasm *r, struct ar_event *ev, unsigned flags)
+static void complete(struct ar_reasm *r, struct pending *ev, unsigned flags)
 {
     unlink_event(r, ev);
-    ev->flags |= flags;
+    ev->ev.flags |= flags;
     if (flags & AR_EVENT_TIMED_OUT)
         r->stats.timed_out++;
     if (flags & AR_EVENT_EVICTED)
         r->stats.evicted++;
     r->stats.events++;
-    r->cbs.event(ev, r->cbs.userdata);
+    r->cbs.event(&ev->ev, r->cbs.userdata);
     ev->hash_next = r->free_list;
     r->free_list = ev;
 }
 
-static int buf_reserve(struct ar_event *ev, size_t extra)
+static int buf_reserve(struct pending *ev, size_t extra)
 {
-    if (ev->buf_len + extra <= ev->buf_cap && ev->buf)
+    if (ev->ev.buf_len + extra <= ev->buf_cap && ev->ev.buf)
         return 0;
     size_t cap = ev->buf_cap ? ev->buf_cap : 1024;
-    while (cap < ev->buf_len + extra)
+    while (cap < ev->ev.buf_len + extra)
         cap *= 2;
-    char *nb = realloc(ev->buf, cap);
+    char *nb = realloc(ev->ev.buf, cap);
     if (!nb)
         return -ENOMEM;
-    ev->buf = nb;
+    ev->ev.buf = nb;
     ev->buf_cap = cap;
     return 0;
 }
 
-static int append_record(struct ar_reasm *r, struct ar_event *ev, const struct ar_record *rec)
+static int append_record(struct ar_reasm *r, struct pending *ev, const struct ar_record *rec)
 {
     size_t need = rec->body.len + rec->enriched.len;
-    if (ev->nrecords >= r->cfg.max_records || ev->buf_len + need > r->cfg.max_event_bytes ||
+    if (ev->ev.nrecords >= r->cfg.max_records || ev->ev.buf_len + need > r->cfg.max_event_bytes ||
         need > UINT32_MAX) {
-        ev->flags |= AR_EVENT_TRUNCATED;
+        ev->ev.flags |= AR_EVENT_TRUNCATED;
         r->stats.dropped_records++;
         return 0;
     }
-    if (ev->nrecords == ev->records_cap) {
+    if (ev->ev.nrecords == ev->records_cap) {
         uint32_t cap = ev->records_cap ? ev->records_cap * 2 : 8;
-        struct ar_event_record *nr = realloc(ev->records, cap * sizeof(*nr));
+        struct ar_event_record *nr = realloc(ev->ev.records, cap * sizeof(*nr));
         if (!nr)
             return -ENOMEM;
-        ev->records = nr;
+        ev->ev.records = nr;
         ev->records_cap = cap;
     }
     if (buf_reserve(ev, need) < 0)
         return -ENOMEM;
-    struct ar_event_record *er = &ev->records[ev->nrecords++];
+    struct ar_event_record *er = &ev->ev.records[ev->ev.nrecords++];
     er->type = rec->type;
     er->has_time = rec->has_time;
-    er->body_off = (uint32_t)ev->buf_len;
+    er->body_off = (uint32_t)ev->ev.buf_len;
     er->body_len = (uint32_t)rec->body.len;
-    er->enriched_off = (uint32_t)(ev->buf_len + rec->body.len);
+    er->enriched_off = (uint32_t)(ev->ev.buf_len + rec->body.len);
     er->enriched_len = (uint32_t)rec->enriched.len;
     /* An empty record on an event without text has no buffer yet: no memcpy. */
     if (need) {
-        memcpy(ev->buf + ev->buf_len, rec->body.p, rec->body.len);
-        memcpy(ev->buf + er->enriched_off, rec->enriched.p, rec->enriched.len);
-        ev->buf_len += need;
+        memcpy(ev->ev.buf + ev->ev.buf_len, rec->body.p, rec->body.len);
+        memcpy(ev->ev.buf + er->enriched_off, rec->enriched.p, rec->enriched.len);
+        ev->ev.buf_len += need;
     }
     return 0;
 }
 
-static struct ar_event *new_event(struct ar_reasm *r, const struct ar_record *rec, uint64_t now_ms)
+static struct pending *new_event(struct ar_reasm *r, const struct ar_record *rec, uint64_t now_ms)
 {
     if (r->in_flight >= r->cfg.max_in_flight)
         complete(r, r->oldest, AR_EVENT_EVICTED);
-    struct ar_event *ev = r->free_list;
+    struct pending *ev = r->free_list;
     if (ev) {
         r->free_list = ev->hash_next;
     } else {
@@ -338,22 +348,22 @@ static struct ar_event *new_event(struct ar_reasm *r, const struct ar_record *re
         if (!ev)
             return NULL;
     }
-    ev->sec = rec->sec;
-    ev->msec = rec->msec;
-    ev->serial = rec->serial;
-    ev->has_time = rec->has_time;
-    ev->flags = 0;
-    ev->nrecords = 0;
-    ev->buf_len = 0;
+    ev->ev.sec = rec->sec;
+    ev->ev.msec = rec->msec;
+    ev->ev.serial = rec->serial;
+    ev->ev.has_time = rec->has_time;
+    ev->ev.flags = 0;
+    ev->ev.nrecords = 0;
+    ev->ev.buf_len = 0;
     ev->arrival_ms = now_ms;
     if (buf_reserve(ev, rec->node.len) < 0) {
         ev->hash_next = r->free_list;
         r->free_list = ev;
         return NULL;
     }
-    memcpy(ev->buf, rec->node.p, rec->node.len);
-    ev->node_len = (uint32_t)rec->node.len;
-    ev->buf_len = rec->node.len;
+    memcpy(ev->ev.buf, rec->node.p, rec->node.len);
+    ev->ev.node_len = (uint32_t)rec->node.len;
+    ev->ev.buf_len = rec->node.len;
     size_t b = bucket_of(r, rec->serial);
     ev->hash_next = r->buckets[b];
     r->buckets[b] = ev;
@@ -393,19 +403,19 @@ static void age_by_log_time(struct ar_reasm *r, uint64_t sec)
     if (r->in_flight == 0 || r->min_sec + r->cfg.log_timeout_sec >= sec)
         return;
     uint64_t min_sec = UINT64_MAX;
-    for (struct ar_event *ev = r->oldest, *next; ev; ev = next) {
+    for (struct pending *ev = r->oldest, *next; ev; ev = next) {
         next = ev->newer;
-        if (ev->has_time && ev->sec + r->cfg.log_timeout_sec < sec)
+        if (ev->ev.has_time && ev->ev.sec + r->cfg.log_timeout_sec < sec)
             complete(r, ev, AR_EVENT_TIMED_OUT);
-        else if (ev->sec < min_sec)
-            min_sec = ev->sec;
+        else if (ev->ev.sec < min_sec)
+            min_sec = ev->ev.sec;
     }
     r->min_sec = min_sec;
 }
 
-static struct ar_event *find_event(struct ar_reasm *r, const struct ar_record *rec)
+static struct pending *find_event(struct ar_reasm *r, const struct ar_record *rec)
 {
-    for (struct ar_event *ev = r->buckets[bucket_of(r, rec->serial)]; ev; ev = ev->hash_next)
+    for (struct pending *ev = r->buckets[bucket_of(r, rec->serial)]; ev; ev = ev->hash_next)
         if (same_event(ev, rec))
             return ev;
     return NULL;
@@ -415,7 +425,7 @@ int ar_reasm_push(struct ar_reasm *r, const struct ar_record *rec, uint64_t now_
 {
     r->stats.records++;
     track_serial(r, rec);
-    struct ar_event *ev = find_event(r, rec);
+    struct pending *ev = find_event(r, rec);
     if (rec->type == AUDIT_EOE) {
         r->seen_eoe = true;
         if (!ev) {
@@ -443,7 +453,7 @@ int ar_reasm_push(struct ar_reasm *r, const struct ar_record *rec, uint64_t now_
 
 void ar_reasm_end_event(struct ar_reasm *r, const struct ar_record *rec)
 {
-    struct ar_event *ev = find_event(r, rec);
+    struct pending *ev = find_event(r, rec);
     if (ev)
         complete(r, ev, 0);
 }

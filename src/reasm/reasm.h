@@ -39,12 +39,6 @@ struct ar_event {
     /* The process context (enrich/proctable.h) the pipeline adds to a copy before
      * encoding; NULL from the reassembler. */
     const struct ar_proc_info *proc;
-    /* private to reasm */
-    uint32_t records_cap;
-    size_t buf_cap;
-    uint64_t arrival_ms;
-    struct ar_event *older, *newer; /* creation order */
-    struct ar_event *hash_next;
 };
 
 static inline struct ar_span ar_event_node(const struct ar_event *ev)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "rules/files.h"
 #include "rules/kernel.h"
 #include "rules/rules.h"

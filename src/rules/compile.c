@@ -20,7 +20,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "rules/ruletab.h"
 #include "util/span.h"
 

@@ -12,7 +12,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "enrich/tables.h"
+#include "audit/tables.h"
 
 /* Rule files are small; a file larger than this is not a rule file. */
 #define MAX_RULE_FILE (64u << 20)

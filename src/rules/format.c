@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "rules/ruletab.h"
 
 /* Fields whose value is the length of a string in buf (the kernel's list in

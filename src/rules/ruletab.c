@@ -7,7 +7,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "util/span.h"
 
 static const struct ar_listdef lists[] = {

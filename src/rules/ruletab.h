@@ -1,7 +1,7 @@
 /* Static tables of the rule language: filter lists, fields, operators, -C
  * comparisons, file types, file system types, io_uring operations, and the few
  * syscall names where libaudit (auditctl) differs from the kernel headers that
- * enrich/tables.h is generated from. Internal to src/rules. All strings static. */
+ * audit/tables.h is generated from. Internal to src/rules. All strings static. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

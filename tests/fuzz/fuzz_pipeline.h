@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline.h"
+#include "pipeline/pipeline.h"
 
 /* A pipeline for one input of `size` bytes (the size picks the output format),
  * or NULL. Reassembly as the collector sets it for the input: eoe_stream for

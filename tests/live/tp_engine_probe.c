@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "sources/tracepoint/engine.h"
 
 #ifndef AR_HAVE_BPF

@@ -1,4 +1,4 @@
-/* Generated lookup tables (enrich/tables.h): numbers that must not move, round trips
+/* Generated lookup tables (audit/tables.h): numbers that must not move, round trips
  * through every entry of every table, and unknown values. */
 #include <errno.h>
 #include <stdbool.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "util/span.h"
 
 #define ARCH_X86_64 0xc000003eu

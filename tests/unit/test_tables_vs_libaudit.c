@@ -1,4 +1,4 @@
-/* Compares the generated tables (enrich/tables.h) with what libaudit prints, so that
+/* Compares the generated tables (audit/tables.h) with what libaudit prints, so that
  * our names equal auditd's and ausearch's. This test links -laudit; the collector
  * itself never does.
  *
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "util/span.h"
 
 static int failures;

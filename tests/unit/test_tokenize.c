@@ -9,7 +9,7 @@
 
 #include "check.h"
 #include "guard.h"
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "parse/header.h"
 #include "parse/tokenize.h"
 

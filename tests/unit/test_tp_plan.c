@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "rules/rules.h"
 #include "rules/rules_config.h"
 #include "sources/tracepoint/plan.h"

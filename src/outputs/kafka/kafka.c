@@ -30,7 +30,8 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "encode/jsonw.h"
+#include "util/buf.h"
+#include "util/span.h"
 #include "outputs/output.h"
 #include "outputs/util.h"
 

@@ -25,7 +25,7 @@
 /* librelp.h uses size_t without including its header. */
 #include <librelp.h>
 
-#include "encode/jsonw.h"
+#include "util/buf.h"
 #include "outputs/output.h"
 #include "outputs/syslog/message.h"
 #include "outputs/util.h"

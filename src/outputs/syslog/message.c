@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "encode/encoder.h"
+#include "util/iso8601.h"
 #include "util/span.h"
 
 struct code_name {

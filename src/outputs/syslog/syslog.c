@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "encode/jsonw.h"
+#include "util/buf.h"
 #include "outputs/output.h"
 #include "outputs/syslog/message.h"
 #include "outputs/util.h"

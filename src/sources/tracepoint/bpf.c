@@ -29,7 +29,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/audit.h>
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "sources/tracepoint/bpf_wire.h"
 #include "sources/tracepoint/engine.h"
 /* The skeleton embeds the object as one long string literal. */

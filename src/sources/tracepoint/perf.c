@@ -40,7 +40,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#include "enrich/tables.h"
+#include "audit/tables.h"
 #include "sources/tracepoint/engine.h"
 
 /* 1 MiB per CPU lost events at full speed through the collector; 4 MiB did not. */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enrich/tables.h"
+#include "audit/tables.h"
 
 
 #define PERM_R AUDIT_PERM_READ

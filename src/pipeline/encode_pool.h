@@ -5,7 +5,8 @@
 #pragma once
 #include <stddef.h>
 #include "encode/encoder.h"
-#include "pipeline.h"
+#include "enrich/ids.h"
+#include "pipeline/sink.h"
 
 struct ar_encode_pool;
 

@@ -1,4 +1,4 @@
-#include "enrich/fieldclass.h"
+#include "audit/fieldclass.h"
 
 #include <stdbool.h>
 

@@ -1,12 +1,13 @@
-#include "pipeline.h"
+#include "pipeline/pipeline.h"
 
 #include <errno.h>
 #include <linux/audit.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "encode_pool.h"
-#include "enrich/tables.h"
+#include "pipeline/encode_pool.h"
+#include "pipeline/userdb.h"
+#include "audit/tables.h"
 #include "enrich/ids.h"
 
 struct ar_pipeline {
@@ -111,7 +112,7 @@ int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **r
     if (!p)
         return -ENOMEM;
     p->cfg = *cfg;
-    int r = ar_idcache_new(cfg->resolve_ids ? ar_id_lookup_system : NULL, &p->ids);
+    int r = ar_idcache_new(cfg->resolve_ids ? ar_userdb_lookup : NULL, &p->ids);
     if (r < 0)
         goto fail;
     struct ar_encoder_config ecfg = {
@@ -122,7 +123,7 @@ int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **r
         goto fail;
     if (cfg->encode_threads) {
         r = ar_encode_pool_new(cfg->encode_threads, &ecfg,
-                               cfg->resolve_ids ? ar_id_lookup_system : NULL, cfg->sink, &p->pool);
+                               cfg->resolve_ids ? ar_userdb_lookup : NULL, cfg->sink, &p->pool);
         if (r < 0)
             goto fail;
     }

@@ -9,21 +9,8 @@
 #include "filter/filter.h"
 #include "enrich/proctable.h"
 #include "parse/header.h"
+#include "pipeline/sink.h"
 #include "reasm/reasm.h"
-
-/* Where encoded lines go. write() takes whole lines (one or many) and returns 0 or
- * a negative errno; the pipeline stops on error. */
-struct ar_sink {
-    int (*write)(void *ctx, const char *p, size_t len);
-    /* Optional: lines the sink has dropped so far (full queues). The pipeline turns
-     * increases into output_dropped loss events, so every output that still works
-     * shows the gap. */
-    uint64_t (*dropped)(void *ctx);
-    /* Optional: times the outputs' file systems reached space_left [0] and
-     * admin_space_left [1]; increases become space_left / admin_space_left events. */
-    void (*space_warnings)(void *ctx, uint64_t ret[2]);
-    void *ctx;
-};
 
 struct ar_pipeline_config {
     const struct ar_format_ops *format; /* one of ar_formats; NULL: json */
