@@ -10,6 +10,7 @@
 
 #include "audit/fieldclass.h"
 #include "audit/tables.h"
+#include "enrich/normalize.h"
 #include "filter/filter_impl.h"
 
 /* The architectures a syscall name is looked up on (the generated tables' set). */
@@ -265,9 +266,15 @@ static int compile_alt(const struct ar_filter *f, struct cond *c, struct alt *a,
             return fail(why, whylen,
                         "%s: '%s' is not absolute (relative names are joined to the event's "
                         "CWD before they are compared)", field, s);
-        if (c->kind == C_DIR)
-            while (a->len > 1 && a->s[a->len - 1] == '/')
-                a->s[--a->len] = 0;
+        /* Compared with resolved names: written the same way ("/var/cache/" and
+         * "/var/./cache" are /var/cache). Never longer than the input. */
+        char *resolved = malloc(a->len + 1);
+        if (!resolved)
+            return -ENOMEM;
+        a->len = ar_path_resolve(NULL, 0, a->s, a->len, resolved, a->len);
+        memcpy(a->s, resolved, a->len);
+        a->s[a->len] = 0;
+        free(resolved);
         return 0;
     case C_SOCKADDR:
         return parse_sockaddr(a, why, whylen);

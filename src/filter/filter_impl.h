@@ -15,7 +15,7 @@ enum cond_kind {
     C_RECORD,          /* the types of its records (any) */
     C_FIELD,           /* a field by name, in any record (or records of one type),
                         * values read by the field's class (uid names, syscall names...) */
-    C_PATH,            /* PATH names, relative ones joined to CWD */
+    C_PATH,            /* PATH names as full paths (joined to CWD, resolved) */
     C_DIR,             /* PATH names under a directory */
     C_SOCKADDR,        /* the SOCKADDR record: address or subnet, local socket path */
     C_SOCKADDR_PORT,

@@ -9,6 +9,7 @@
 
 #include "audit/tables.h"
 #include "enrich/decode.h"
+#include "enrich/normalize.h"
 #include "enrich/proctable.h"
 #include "filter/filter_impl.h"
 
@@ -306,7 +307,7 @@ static bool type_hits(struct ar_filter *f, const struct cond *c, uint32_t type)
     return false;
 }
 
-/* PATH names joined to the CWD (when relative) against path= or dir=. */
+/* PATH names as full paths (joined to the CWD, resolved) against path= or dir=. */
 static bool path_hits(struct ar_filter *f, const struct ar_event *ev, const struct cond *c)
 {
     const struct ar_field *cwd = NULL;
@@ -324,26 +325,21 @@ static bool path_hits(struct ar_filter *f, const struct ar_event *ev, const stru
         if (!name || name->kind == AR_VAL_NULL)
             continue;
         f->scratch.len = 0;
-        size_t len, off = append_value(f, name, true, &len);
-        if (len && f->scratch.p[off] != '/' && cwd) {
-            /* Relative: cwd "/" name, built after the name in the scratch. */
-            size_t clen, coff = append_value(f, cwd, true, &clen);
-            size_t joined = f->scratch.len;
-            /* Room first: copying from the buffer into itself must not move it. */
-            if (ar_buf_reserve(&f->scratch, clen + 1 + len)) {
-                char *b = f->scratch.p;
-                memcpy(b + joined, b + coff, clen);
-                size_t at = joined + clen;
-                if (clen && b[coff + clen - 1] != '/')
-                    b[at++] = '/';
-                memcpy(b + at, b + off, len);
-                f->scratch.len = at + len;
-            }
-            off = joined;
-            len = f->scratch.len - joined;
-        }
-        if (f->scratch.failed)
+        size_t len, off = append_value(f, name, true, &len), clen = 0, coff = 0;
+        if (cwd)
+            coff = append_value(f, cwd, true, &clen);
+        /* The full path as the summary has it: joined to the CWD, '.' and '..'
+         * resolved (enrich/normalize.h), written after both. */
+        size_t cap = clen + len + 2;
+        if (!ar_buf_reserve(&f->scratch, cap))
             return false;
+        char *b = f->scratch.p;
+        size_t full = ar_path_resolve(cwd ? b + coff : NULL, clen, b + off, len,
+                                      b + f->scratch.len, cap);
+        if (full) {
+            off = f->scratch.len;
+            len = full;
+        } /* else an empty name: as written */
         const char *p = f->scratch.p + off;
         if (c->kind == C_PATH) {
             if (text_hits(f, c, p, len))

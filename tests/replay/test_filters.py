@@ -94,8 +94,8 @@ def paths(ev):
         if not isinstance(name, str):
             continue
         if not name.startswith("/") and cwd:
-            name = cwd + ("" if cwd.endswith("/") else "/") + name
-        out.append(name)
+            name = cwd + "/" + name
+        out.append(os.path.normpath(name) if name else name)
     return out
 
 

@@ -356,6 +356,16 @@ int main(void)
         CHECK(keeps("drop dir=/", empty_name));
         CHECK(!keeps("drop path~^$", empty_name));
         CHECK(!keeps("drop PATH.name=\"\"", empty_name));
+        /* Full paths as the summary resolves them: '..' and '.' and doubled '/'. */
+        static const char *const dotdot[] = {
+            "type=SYSCALL " HDR(3) "arch=c000003e syscall=2 success=yes exit=3 items=1 uid=0",
+            "type=CWD " HDR(3) "cwd=\"/home/u/./src\"",
+            "type=PATH " HDR(3) "item=0 name=\"../..//../etc/./shadow\" nametype=NORMAL", NULL};
+        CHECK(!keeps("drop path=/etc/shadow", dotdot));
+        CHECK(!keeps("drop dir=/etc/", dotdot));
+        CHECK(!keeps("drop dir=/home/../etc", dotdot));
+        CHECK(keeps("drop dir=/home", dotdot));
+        CHECK(!keeps("drop path~^/etc/shadow$", dotdot));
         static const char *const empty_record[] = {"type=USER_END " HDR(2), NULL};
         CHECK(!keeps("drop text~^$", empty_record));
         CHECK(keeps("drop key~.", empty_record));
