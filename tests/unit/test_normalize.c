@@ -118,7 +118,7 @@ static void test_rename_relative(void)
     static const uint32_t types[] = {AUDIT_SYSCALL, AUDIT_CWD, AUDIT_PATH, AUDIT_PATH, AUDIT_PATH,
                                      AUDIT_PATH};
     static const char *const bodies[] = {
-        "syscall=82 a0=1 a1=2 a2=0 a3=0 " SYSCALL_HEAD,
+        ("syscall=82 a0=1 a1=2 a2=0 a3=0 " SYSCALL_HEAD),
         "cwd=\"/etc\"",
         "item=0 name=\"/etc\" inode=1 dev=08:01 mode=040755 ouid=0 ogid=0 rdev=00:00 nametype=PARENT",
         "item=1 name=\"/etc\" inode=1 dev=08:01 mode=040755 ouid=0 ogid=0 rdev=00:00 nametype=PARENT",
@@ -148,7 +148,7 @@ static void test_rename_without_nametypes(void)
 {
     static const uint32_t types[] = {AUDIT_SYSCALL, AUDIT_CWD, AUDIT_PATH, AUDIT_PATH};
     static const char *const bodies[] = {
-        "syscall=316 a0=ffffff9c a1=1 a2=ffffff9c a3=2 " SYSCALL_HEAD,
+        ("syscall=316 a0=ffffff9c a1=1 a2=ffffff9c a3=2 " SYSCALL_HEAD),
         "cwd=\"/srv\"",
         "item=0 name=\"a.txt\"",
         "item=1 name=\"../b.txt\"",
@@ -165,7 +165,7 @@ static void test_open_flags(void)
     static const uint32_t types[] = {AUDIT_SYSCALL, AUDIT_CWD, AUDIT_PATH, AUDIT_PATH};
     /* openat(AT_FDCWD, "new", O_WRONLY|O_CREAT): a CREATE item. */
     static const char *const created[] = {
-        "syscall=257 a0=ffffff9c a1=1 a2=41 a3=1a4 " SYSCALL_HEAD,
+        ("syscall=257 a0=ffffff9c a1=1 a2=41 a3=1a4 " SYSCALL_HEAD),
         "cwd=\"/home/alice\"",
         "item=0 name=\"/home/alice\" inode=2 dev=08:01 mode=040755 ouid=1000 ogid=1000 rdev=00:00 nametype=PARENT",
         "item=1 name=\"new\" inode=9 dev=08:01 mode=0100644 ouid=1000 ogid=1000 rdev=00:00 nametype=CREATE",
@@ -176,7 +176,7 @@ static void test_open_flags(void)
     CHECK_TEXT(s->paths[s->file].path, "/home/alice/new");
     /* An existing file opened O_WRONLY|O_TRUNC: modified. */
     static const char *const truncated[] = {
-        "syscall=257 a0=ffffff9c a1=1 a2=201 a3=0 " SYSCALL_HEAD,
+        ("syscall=257 a0=ffffff9c a1=1 a2=201 a3=0 " SYSCALL_HEAD),
         "cwd=\"/home/alice\"",
         "item=0 name=\"notes\" inode=9 dev=08:01 mode=0100600 ouid=1000 ogid=1000 rdev=00:00 nametype=NORMAL",
     };
@@ -185,7 +185,7 @@ static void test_open_flags(void)
     CHECK_TEXT(s->object_primary, "/home/alice/notes");
     /* Read only: no change, still the opened file as the object. */
     static const char *const read_only[] = {
-        "syscall=2 a0=1 a1=0 a2=0 a3=0 " SYSCALL_HEAD,
+        ("syscall=2 a0=1 a1=0 a2=0 a3=0 " SYSCALL_HEAD),
         "cwd=\"/\"",
         "item=0 name=\"/etc/shadow\" inode=9 dev=08:01 mode=0100640 ouid=0 ogid=42 rdev=00:00 nametype=NORMAL",
     };
@@ -199,7 +199,7 @@ static void test_other_changes(void)
     static const uint32_t types[] = {AUDIT_SYSCALL, AUDIT_CWD, AUDIT_PATH, AUDIT_PATH,
                                      AUDIT_PATH};
     static const char *const unlink_ok[] = {
-        "syscall=263 a0=ffffff9c a1=1 a2=0 a3=0 " SYSCALL_HEAD,
+        ("syscall=263 a0=ffffff9c a1=1 a2=0 a3=0 " SYSCALL_HEAD),
         "cwd=\"/tmp\"",
         "item=0 name=\"/var/www/\" inode=2 dev=08:01 mode=040755 ouid=0 ogid=0 rdev=00:00 nametype=PARENT",
         "item=1 name=\"/var/www/../www/index.html\" inode=5 dev=08:01 mode=0100644 ouid=33 ogid=33 rdev=00:00 nametype=DELETE",
@@ -221,7 +221,7 @@ static void test_other_changes(void)
 
     /* link old new: the old name (NORMAL), the new one created. */
     static const char *const linked[] = {
-        "syscall=86 a0=1 a1=2 a2=0 a3=0 " SYSCALL_HEAD,
+        ("syscall=86 a0=1 a1=2 a2=0 a3=0 " SYSCALL_HEAD),
         "cwd=\"/srv\"",
         "item=0 name=\"data/a\" inode=5 dev=08:01 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL",
         "item=1 name=\"/srv/data/\" inode=4 dev=08:01 mode=040755 ouid=0 ogid=0 rdev=00:00 nametype=PARENT",
@@ -233,7 +233,7 @@ static void test_other_changes(void)
     CHECK_TEXT(s->object_secondary, "/srv/data/b");
 
     static const char *const chmod_body[] = {
-        "syscall=268 a0=ffffff9c a1=1 a2=1ed a3=0 " SYSCALL_HEAD,
+        ("syscall=268 a0=ffffff9c a1=1 a2=1ed a3=0 " SYSCALL_HEAD),
         "cwd=\"/\"",
         "item=0 name=\"/usr/local/bin/tool\" inode=5 dev=08:01 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL",
     };
@@ -269,7 +269,7 @@ static void test_user_space_and_socket(void)
     /* connect() to 192.0.2.1:443. */
     static const uint32_t t2[] = {AUDIT_SYSCALL, AUDIT_SOCKADDR};
     static const char *const conn[] = {
-        "syscall=42 a0=3 a1=1 a2=10 a3=0 " SYSCALL_HEAD,
+        ("syscall=42 a0=3 a1=1 a2=10 a3=0 " SYSCALL_HEAD),
         "saddr=020001BBC00002010000000000000000",
     };
     s = norm("connect", t2, conn, 2);
