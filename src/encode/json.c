@@ -271,7 +271,7 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
         ar_jv_list(e, b, p, len, 0x01);
         return true;
     case AR_FC_PROCTITLE:
-        ar_jv_key(b, first, "argv", 4);
+        AR_JV_KEY(b, first, "argv");
         if (ar_encoder_decode_hex(e, f, &p, &len))
             ar_jv_list(e, b, p, len, 0);
         else {

@@ -36,13 +36,28 @@ static inline bool ar_json_word_needs_care(uint64_t w)
 void ar_json_key_any(struct ar_buf *b, const char *p, size_t len);
 
 /* Writes `"key":`; keys are escaped like any string. Inline because it runs once per
- * field: a plain key of 4 to 16 bytes is checked and copied with two overlapping
- * 8-byte (or 4-byte) loads and stores. */
+ * field: a plain key of up to 16 bytes is checked and copied with two overlapping
+ * 8-byte (or 4-byte) loads and stores, or byte by byte below 4. */
 static inline void ar_json_key(struct ar_buf *b, const char *p, size_t len)
 {
-    if (len >= 4 && len <= 16 && ar_buf_reserve(b, 19)) {
+    if (len >= 1 && len <= 16 && ar_buf_reserve(b, 19)) {
         char *o = b->p + b->len;
-        if (len >= 8) {
+        if (len < 4) {
+            /* First, middle and last byte cover every byte of a 1-3 byte key. */
+            unsigned char c0 = (unsigned char)p[0], c1 = (unsigned char)p[len / 2],
+                          c2 = (unsigned char)p[len - 1];
+            if (!ar_json_word_needs_care(c0 | (uint64_t)c1 << 8 | (uint64_t)c2 << 16 |
+                                         UINT64_C(0x6161616161) << 24)) {
+                o[0] = '"';
+                o[1] = (char)c0;
+                o[1 + len / 2] = (char)c1;
+                o[len] = (char)c2;
+                o[len + 1] = '"';
+                o[len + 2] = ':';
+                b->len += len + 3;
+                return;
+            }
+        } else if (len >= 8) {
             uint64_t lo, hi;
             memcpy(&lo, p, 8);
             memcpy(&hi, p + len - 8, 8);
