@@ -5,11 +5,17 @@ bool ar_span_to_u64(struct ar_span s, uint64_t *ret)
     if (s.len == 0 || s.len > 20 || (s.len > 1 && s.p[0] == '0'))
         return false;
     uint64_t v = 0;
-    for (size_t i = 0; i < s.len; i++) {
+    /* Up to 19 digits cannot overflow: the check is for the 20th only. */
+    size_t safe = s.len < 19 ? s.len : 19;
+    for (size_t i = 0; i < safe; i++) {
         unsigned d = (unsigned char)s.p[i] - '0';
         if (d > 9)
             return false;
-        if (v > (UINT64_MAX - d) / 10)
+        v = v * 10 + d;
+    }
+    if (s.len == 20) {
+        unsigned d = (unsigned char)s.p[19] - '0';
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
             return false;
         v = v * 10 + d;
     }

@@ -200,6 +200,29 @@ static void test_ipv4_text(void)
         }
 }
 
+/* ar_json_decimal copies exactly the numbers ar_span_to_i64 + ar_buf_i64 would
+ * rewrite, and they come out the same. */
+static void test_json_decimal(void)
+{
+    static const char *texts[] = {"0", "7", "-1", "-0", "00", "012", "-012", "4294967295",
+                                  "9223372036854775807", "9223372036854775808",
+                                  "-9223372036854775808", "-9223372036854775809",
+                                  "18446744073709551615", "12345678901234567890", "1e3",
+                                  "+5", "-", "", "3 ", "0x10"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct ar_buf a = {0}, b = {0};
+        int64_t v;
+        bool conv = ar_span_to_i64((struct ar_span){texts[i], strlen(texts[i])}, &v);
+        if (conv)
+            ar_buf_i64(&a, v);
+        bool copied = ar_json_decimal(&b, texts[i], strlen(texts[i]));
+        CHECK(copied == conv);
+        CHECK(a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0));
+        ar_buf_free(&a);
+        ar_buf_free(&b);
+    }
+}
+
 static void test_user_msg_and_enriched(void)
 {
     const char *lines[] = {
@@ -367,6 +390,7 @@ int main(void)
     test_execve_long_and_split();
     test_sockaddr();
     test_ipv4_text();
+    test_json_decimal();
     test_user_msg_and_enriched();
     test_hostile_bytes();
     test_duplicates_and_words();

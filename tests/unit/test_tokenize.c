@@ -96,6 +96,40 @@ static void test_truncation_cap(void)
     CHECK(t.flags & AR_TOK_TRUNCATED);
 }
 
+/* Numbers as the tokenizer's callers read them: every u64, nothing past it. */
+static void test_span_numbers(void)
+{
+    static const struct {
+        const char *text;
+        bool ok;
+        uint64_t value;
+    } cases[] = {
+        {"0", true, 0},
+        {"42", true, 42},
+        {"1844674407370955161", true, UINT64_C(1844674407370955161)},
+        {"9999999999999999999", true, UINT64_C(9999999999999999999)},
+        {"18446744073709551615", true, UINT64_MAX},
+        {"18446744073709551616", false, 0},
+        {"99999999999999999999", false, 0},
+        {"184467440737095516150", false, 0},
+        {"1844674407370955161x", false, 0},
+        {"012", false, 0},
+        {"", false, 0},
+        {"12a", false, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t v = 0;
+        bool ok = ar_span_to_u64((struct ar_span){cases[i].text, strlen(cases[i].text)}, &v);
+        CHECK(ok == cases[i].ok);
+        if (ok)
+            CHECK(v == cases[i].value);
+    }
+    int64_t iv = 0;
+    CHECK(ar_span_to_i64((struct ar_span){"-9223372036854775808", 20}, &iv) && iv == INT64_MIN);
+    CHECK(!ar_span_to_i64((struct ar_span){"9223372036854775808", 19}, &iv));
+    CHECK(!ar_span_to_i64((struct ar_span){"-0", 2}, &iv));
+}
+
 static void test_headers(void)
 {
     struct ar_record r;
@@ -227,6 +261,7 @@ int main(int argc, char **argv)
     test_run_on_values();
     test_truncation_cap();
     test_headers();
+    test_span_numbers();
     if (argc > 1) {
         CHECK(guard_init(&guard, 1 << 20) == 0);
         scan_dir(argv[1]);
