@@ -42,47 +42,43 @@ static inline void ar_json_key(struct ar_buf *b, const char *p, size_t len)
 {
     if (len >= 1 && len <= 16 && ar_buf_reserve(b, 19)) {
         char *o = b->p + b->len;
+        bool plain;
         if (len < 4) {
             /* First, middle and last byte cover every byte of a 1-3 byte key. */
             unsigned char c0 = (unsigned char)p[0], c1 = (unsigned char)p[len / 2],
                           c2 = (unsigned char)p[len - 1];
-            if (!ar_json_word_needs_care(c0 | (uint64_t)c1 << 8 | (uint64_t)c2 << 16 |
-                                         UINT64_C(0x6161616161) << 24)) {
-                o[0] = '"';
+            plain = !ar_json_word_needs_care(c0 | (uint64_t)c1 << 8 | (uint64_t)c2 << 16 |
+                                             UINT64_C(0x6161616161) << 24);
+            if (plain) {
                 o[1] = (char)c0;
                 o[1 + len / 2] = (char)c1;
                 o[len] = (char)c2;
-                o[len + 1] = '"';
-                o[len + 2] = ':';
-                b->len += len + 3;
-                return;
             }
         } else if (len >= 8) {
             uint64_t lo, hi;
             memcpy(&lo, p, 8);
             memcpy(&hi, p + len - 8, 8);
-            if (!ar_json_word_needs_care(lo) && !ar_json_word_needs_care(hi)) {
-                o[0] = '"';
+            plain = !ar_json_word_needs_care(lo) && !ar_json_word_needs_care(hi);
+            if (plain) {
                 memcpy(o + 1, &lo, 8);
                 memcpy(o + 1 + len - 8, &hi, 8);
-                o[len + 1] = '"';
-                o[len + 2] = ':';
-                b->len += len + 3;
-                return;
             }
         } else {
             uint32_t lo, hi;
             memcpy(&lo, p, 4);
             memcpy(&hi, p + len - 4, 4);
-            if (!ar_json_word_needs_care((uint64_t)lo | (uint64_t)hi << 32)) {
-                o[0] = '"';
+            plain = !ar_json_word_needs_care((uint64_t)lo | (uint64_t)hi << 32);
+            if (plain) {
                 memcpy(o + 1, &lo, 4);
                 memcpy(o + 1 + len - 4, &hi, 4);
-                o[len + 1] = '"';
-                o[len + 2] = ':';
-                b->len += len + 3;
-                return;
             }
+        }
+        if (plain) {
+            o[0] = '"';
+            o[len + 1] = '"';
+            o[len + 2] = ':';
+            b->len += len + 3;
+            return;
         }
     }
     ar_json_key_any(b, p, len);
