@@ -189,7 +189,7 @@ static const struct ar_setting table[] = {
      .dflt = "none", .check = check_label_rule,
      .help = "NAME:key|exe|argv|script:PATTERN, repeatable: a\n"
              "process matching it (the key exactly, the others\n"
-             "by POSIX extended regex) gets label NAME, and so\n"
+             "by Perl-style regex) gets label NAME, and so\n"
              "does everything it starts"},
     {.option = "metrics", .section = COLLECTOR, .key = "metrics", .type = AR_SETTING_LISTEN,
      .commands = BOTH, .arg = "[ADDR:]PORT", FIELD(metrics), .dflt = "none",

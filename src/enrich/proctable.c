@@ -1,8 +1,8 @@
+#include "util/regex.h"
 #include "enrich/proctable.h"
 
 #include <errno.h>
 #include <linux/audit.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +58,7 @@ struct label_rule {
     char *name;
     enum rule_kind kind;
     char *key;                 /* RULE_KEY: the key itself */
-    regex_t re;
-    bool compiled;
+    struct ar_regex *re;       /* RULE_EXE, RULE_ARGV, RULE_SCRIPT */
     uint64_t bit;              /* rules with one name share a bit */
 };
 
@@ -96,6 +95,7 @@ struct ar_proctab {
     size_t nrules;
     const char *label_names[AR_PROC_MAX_LABELS + 1];
     bool has_kind[4];
+    struct ar_regex_state *re_state; /* when a rule has a regex */
     struct argv_state argv;
     struct ar_field fields[EXECVE_FIELDS];
     unsigned char scratch[ARGV_BYTES];
@@ -143,22 +143,19 @@ static int parse_rule(const char *rule, struct label_rule *ret, char *err, size_
     const char *pattern = c2 + 1;
     *ret = (struct label_rule){.kind = k};
     if (k != RULE_KEY) {
-        int r = regcomp(&ret->re, pattern, REG_EXTENDED | REG_NOSUB);
-        if (r != 0) {
-            char why[128];
-            regerror(r, &ret->re, why, sizeof(why));
+        char why[200];
+        ret->re = ar_regex_compile(pattern, strlen(pattern), why, sizeof(why));
+        if (!ret->re) {
             snprintf(err, errlen, "'%s': bad regular expression: %s", rule, why);
             return -EINVAL;
         }
-        ret->compiled = true;
     }
     ret->name = strndup(rule, (size_t)(c1 - rule));
     ret->key = k == RULE_KEY ? strdup(pattern) : NULL;
     if (!ret->name || (k == RULE_KEY && !ret->key)) {
         free(ret->name);
         free(ret->key);
-        if (ret->compiled)
-            regfree(&ret->re);
+        ar_regex_free(ret->re);
         return -ENOMEM;
     }
     return 0;
@@ -168,8 +165,7 @@ static void free_rule(struct label_rule *r)
 {
     free(r->name);
     free(r->key);
-    if (r->compiled)
-        regfree(&r->re);
+    ar_regex_free(r->re);
 }
 
 int ar_proctab_label_check(const char *rule, char *errbuf, size_t errlen)
@@ -191,18 +187,16 @@ static uint64_t match_rules(struct ar_proctab *t, enum rule_kind kind, const cha
 {
     if (!t->has_kind[kind])
         return 0;
-    char buf[ARGV_BYTES + 1];
     if (len > ARGV_BYTES)
         len = ARGV_BYTES;
-    memcpy(buf, p, len);
-    buf[len] = '\0';
+    size_t n = strnlen(p, len);
     uint64_t bits = 0;
     for (size_t i = 0; i < t->nrules; i++) {
         const struct label_rule *r = &t->rules[i];
         if (r->kind != kind)
             continue;
-        bool hit = kind == RULE_KEY ? strcmp(r->key, buf) == 0 && strlen(buf) == len
-                                    : regexec(&r->re, buf, 0, NULL, 0) == 0;
+        bool hit = kind == RULE_KEY ? n == len && strlen(r->key) == n && memcmp(r->key, p, n) == 0
+                                    : ar_regex_search(r->re, t->re_state, p, n);
         if (hit)
             bits |= r->bit;
     }
@@ -1299,6 +1293,10 @@ int ar_proctab_new(const struct ar_proctab_config *cfg, struct ar_proctab **ret,
         }
         t->nrules++;
         t->has_kind[t->rules[i].kind] = true;
+        if (t->rules[i].re && !t->re_state && !(t->re_state = ar_regex_state_new())) {
+            ar_proctab_free(t);
+            return -ENOMEM;
+        }
         size_t bit = 0; /* rules with one name share its bit */
         while (t->label_names[bit] && strcmp(t->label_names[bit], t->rules[i].name) != 0)
             bit++;
@@ -1316,6 +1314,7 @@ void ar_proctab_free(struct ar_proctab *t)
         return;
     for (size_t i = 0; i < t->nrules; i++)
         free_rule(&t->rules[i]);
+    ar_regex_state_free(t->re_state);
     free(t->entries);
     free(t->buckets);
     free(t->pending);

@@ -65,7 +65,7 @@ static void cond_free(struct cond *c)
         free(c->alts[i].s);
     free(c->alts);
     free((char *)c->name);
-    pcre2_code_free(c->re);
+    ar_regex_free(c->re);
 }
 
 static void rule_free(struct rule *r)
@@ -84,7 +84,7 @@ int ar_filter_new(const struct ar_filter_env *env, struct ar_filter **ret)
     if (env)
         f->env = *env;
     f->fields = malloc(AR_FILTER_MAX_FIELDS * sizeof(*f->fields));
-    f->md = pcre2_match_data_create(1, NULL);
+    f->md = ar_regex_state_new();
     /* Allocated from the start: a value's bytes are never at a NULL pointer, even
      * an empty one. */
     if (!f->fields || !f->md || !ar_buf_reserve(&f->scratch, 4096)) {
@@ -107,7 +107,7 @@ void ar_filter_free(struct ar_filter *f)
     free(f->rec_n);
     free(f->rec_epoch);
     ar_buf_free(&f->scratch);
-    pcre2_match_data_free(f->md);
+    ar_regex_state_free(f->md);
     free(f);
 }
 
@@ -183,17 +183,10 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *ret)
 static int compile_regex(struct cond *c, const char *pattern, size_t len, char *why,
                          size_t whylen)
 {
-    int err;
-    PCRE2_SIZE off;
-    c->re = pcre2_compile((PCRE2_SPTR)pattern, len, 0, &err, &off, NULL);
-    if (!c->re) {
-        PCRE2_UCHAR msg[160];
-        pcre2_get_error_message(err, msg, sizeof(msg));
-        return fail(why, whylen, "bad regular expression '%s': %s at offset %zu", pattern,
-                    (const char *)msg, (size_t)off);
-    }
-    /* JIT where the platform has it; the interpreter otherwise (same results). */
-    pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
+    char msg[200];
+    c->re = ar_regex_compile(pattern, len, msg, sizeof(msg));
+    if (!c->re)
+        return fail(why, whylen, "bad regular expression '%s': %s", pattern, msg);
     return 0;
 }
 

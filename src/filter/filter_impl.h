@@ -1,9 +1,8 @@
 /* The compiled form of filters, shared by compile.c (specs to conditions) and
  * match.c (conditions against events). Private to src/filter/. */
 #pragma once
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 
+#include "util/regex.h"
 #include "util/buf.h"
 #include "filter/filter.h"
 #include "parse/tokenize.h"
@@ -62,7 +61,7 @@ struct cond {
     bool nul_list;         /* proctitle: NULs between arguments read as spaces */
     struct alt *alts;
     size_t nalts;
-    pcre2_code *re;        /* OP_RE, OP_NRE */
+    struct ar_regex *re;   /* OP_RE, OP_NRE */
 };
 
 struct rule {
@@ -89,7 +88,7 @@ struct ar_filter {
     uint32_t arch;            /* the event's SYSCALL arch, once looked up */
     bool arch_known;
     struct ar_buf scratch;    /* decoded values, joined paths */
-    pcre2_match_data *md;
+    struct ar_regex_state *md;
 };
 
 /* The longest field array one event's tokenized records may fill (as the

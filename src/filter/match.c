@@ -122,7 +122,7 @@ static size_t append_value(struct ar_filter *f, const struct ar_field *fl, bool 
 
 static bool regex_hits(struct ar_filter *f, const struct cond *c, const char *p, size_t len)
 {
-    return pcre2_match(c->re, (PCRE2_SPTR)p, len, 0, 0, f->md, NULL) >= 0;
+    return ar_regex_search(c->re, f->md, p, len);
 }
 
 /* A text value against the condition: equal to an alternative, or the regex. */

@@ -230,6 +230,11 @@ static void test_dpkg(void)
     CHECK(strstr(find(2322555), "script=") == NULL); /* sh -c: no script */
     EXPECT(2322557, "pid=1140464 start=1778355636754 label=pkg_mgmt parent=1140463:/usr/bin/dash "
                     "1140462:/usr/bin/dpkg-query 1140453:/usr/bin/bash 1140452:/usr/sbin/sshd");
+    /* Label patterns are PCRE2, the filters' engine: (?i) and \w are Perl syntax. */
+    static const char *const perl[] = {"pkg_mgmt:exe:(?i)^/USR/BIN/\\w+$"};
+    replay(files, 1, perl, 1, 4);
+    for (size_t i = 0; i < AR_ARRAY_SIZE(labelled); i++)
+        CHECK(strstr(find(labelled[i]), "label=pkg_mgmt") != NULL);
 }
 
 /* Records of each event in reverse (EXECVE before SYSCALL); the child execs after
