@@ -151,12 +151,23 @@ static void sink_loss(void *ctx, const char *kind, uint64_t count)
     ar_pipeline_loss(c->pipeline, kind, count, (uint64_t)time(NULL));
 }
 
+/* Hands complete live events out and completes those idle for a while, unless the
+ * source has data waiting: then their missing records may be in it (the collector
+ * was starved of CPU, or a read was cut short), and the next read comes first. */
+static void expire_idle(struct collector *c)
+{
+    if (c->ops->has_pending && c->ops->has_pending(c->source))
+        ar_pipeline_hand_out(c->pipeline);
+    else
+        ar_pipeline_expire(c->pipeline, uv_now(c->loop));
+}
+
 static void sink_batch_end(void *ctx)
 {
     struct collector *c = ctx;
     /* Hand complete events to the outputs now, not when a buffer fills. */
     if (c->ops->live)
-        ar_pipeline_expire(c->pipeline, uv_now(c->loop));
+        expire_idle(c);
     else
         ar_pipeline_hand_out(c->pipeline);
 }
@@ -349,8 +360,7 @@ static void on_usr1(uv_signal_t *s, int signum)
 
 static void on_expire_timer(uv_timer_t *t)
 {
-    struct collector *c = t->data;
-    ar_pipeline_expire(c->pipeline, uv_now(c->loop));
+    expire_idle(t->data);
 }
 
 /* Stop the source (it takes what is pending and puts the host back), complete what

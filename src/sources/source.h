@@ -105,6 +105,12 @@ struct ar_source_ops {
      * to stop and put the host back or to reload its rules; the driver drops every
      * other one after start. NULL: none. */
     uint64_t (*capabilities)(void *s);
+    /* Optional, live sources whose events may span reads: true when data is waiting
+     * to be read. The driver completes idle events only when it is false: after the
+     * collector was starved of CPU, the rest of an "idle" event may be in the
+     * socket, and completing it first would split it in two. NULL: never waiting
+     * (a tracepoint sample gives all of its event's records at once). */
+    bool (*has_pending)(void *s);
 };
 
 /* The sources, one line each (sources/registry.c). NULL-terminated. */

@@ -4,6 +4,7 @@
  * kernel's lost counter, and puts everything back when it stops. What to put back
  * survives a SIGKILL in small state files, so that the next run restores the
  * machine's original values rather than the ones we had set. */
+#include <poll.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <errno.h>
@@ -590,6 +591,13 @@ static void netlink_metrics(void *p, struct ar_source_metrics *ret)
  * reads; unicast and auto take the slot). */
 /* Stopping puts settings and rules back and gives up the slot (CAP_AUDIT_CONTROL,
  * which rules reloads need too); multicast reads with CAP_AUDIT_READ. */
+static bool netlink_has_pending(void *vs)
+{
+    struct netlink_source *s = vs;
+    struct pollfd pfd = {.fd = ar_audit_nl_fd(s->nl), .events = POLLIN};
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
 static uint64_t netlink_capabilities(void *vs)
 {
     struct netlink_source *s = vs;
@@ -601,7 +609,7 @@ static uint64_t netlink_capabilities(void *vs)
         .name = source_name, .event_source = "netlink", .live = true, .open = netlink_open, \
         .start = netlink_start, .stop = netlink_stop, .close = netlink_close,              \
         .print_stats = netlink_print_stats, .capabilities = netlink_capabilities,          \
-        .reload = netlink_reload,                                                          \
+        .reload = netlink_reload, .has_pending = netlink_has_pending,                      \
         .metrics = netlink_metrics,                                                        \
     }
 
