@@ -89,12 +89,16 @@ def run(auditrelay, tmp, kind):
         e = json.loads(line)
         if e.get("key") != "tpperf" or e.get("pid") != w.pid:
             continue
+        # The PATH record's name as the call gave it; the summary's paths are full
+        # paths (resolved with the cwd) either way.
         paths = e.get("paths") or []
+        names = [(r.get("fields") or {}).get("name") for r in e.get("records", [])
+                 if r.get("type") == "PATH"]
         late = any("name" in str((r.get("fields") or {}).get("late", "")).split(",")
                    for r in e.get("records", []) if r.get("type") == "PATH")
-        if paths == [d + "/f"]:
+        if names == [d + "/f"] and paths == [d + "/f"]:
             got["abs"] += 1
-        elif paths == ["watched/f"] and e.get("cwd") == tmp:
+        elif names == ["watched/f"] and e.get("cwd") == tmp and paths == [d + "/f"]:
             got["rel"] += 1
         else:
             got["wrong"] += 1
