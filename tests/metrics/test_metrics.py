@@ -613,9 +613,12 @@ def case_status(ctx):
         # An open may wait for the kernel's backlog (backlog_wait_time) at the end.
         for w in workers:
             w.wait(timeout=90)
-        # Rendered each second: no value may stay more than 2 s (8 samples).
+        # Rendered each second: no value may stay more than 3 s (12 samples). The
+        # frozen loop this guards against kept the page the same for the whole 5 s;
+        # a VM hiccup cost one render more than the 2 s (8 samples) this allowed
+        # before (10 samples, once in four CI dry runs).
         longest = max(sum(1 for _ in g) for _, g in itertools.groupby(seen))
-        assert longest <= 8 and len(set(seen)) >= 3, \
+        assert longest <= 12 and len(set(seen)) >= 3, \
             "the page stayed the same for %d samples (0.25 s apart) under load: %s" % (longest, seen)
         log("     under load the page moved: %s" % seen)
         # A reload cannot move the listener: said, and the page stays where it was.
