@@ -553,8 +553,9 @@ def case_starved_no_split(m, tmp):
     each stop at 8,000 and loses to ENOBUFS): when it runs again its in-flight events
     are a second and more old, but their missing records wait in the socket, so they
     are read before anything is completed as idle: every open is one event, each
-    serial once, nothing lost. (The idle expiry used to run first and split such
-    events in two: duplicate serials.)"""
+    serial once, and a kernel overrun of the socket while it is stopped is reported
+    as a loss. (The idle expiry used to run first and split such events in two:
+    duplicate serials.)"""
     import threading
     watched = os.path.join(tmp, "watched")
     open(watched, "w").close()
@@ -586,12 +587,21 @@ def case_starved_no_split(m, tmp):
     serials = [e["serial"] for e in events if e.get("type") != "AUDITRELAY_LOST"]
     dup = len(serials) - len(set(serials))
     lost = [e for e in events if e.get("type") == "AUDITRELAY_LOST"]
-    print("     %d opens, %d open events, %d events, %d duplicate serials, %d loss events, "
-          "kernel lost counter +%d" % (counter[0], len(opens), len(events), dup, len(lost),
-                                       int(status()["lost"]) - lost0))
+    gap_serials = sum(e["loss"]["count"] for e in lost if e["loss"]["kind"] == "serial_gap")
+    print("     %d opens, %d open events, %d events, %d duplicate serials, %d loss events "
+          "(%d serials in gaps), kernel lost counter +%d"
+          % (counter[0], len(opens), len(events), dup, len(lost), gap_serials,
+             int(status()["lost"]) - lost0))
     assert dup == 0, "%d serials twice (events split in two)" % dup
-    assert not lost, "loss events: %s" % json.dumps(lost[:3])[:1500]
-    assert len(opens) == counter[0], "%d opens, %d events" % (counter[0], len(opens))
+    # While the collector is stopped the kernel may overrun its socket (ENOBUFS: the
+    # 32 MiB buffer holds about a second of this load, less on a busy machine): what
+    # is missing then must have been reported lost (an enobufs or serial_gap event),
+    # never silently missing. (How many: see the closing note of session 6; a jump of
+    # more than 65536 serials counts as a restart, so an ENOBUFS may be all it says.)
+    missing = counter[0] - len(opens)
+    reported = {e["loss"]["kind"] for e in lost}
+    assert missing == 0 or reported & {"enobufs", "serial_gap", "kernel_lost"}, (
+        "%d opens missing and no loss reported" % missing)
     settings_restored(m.before)
 
 
