@@ -433,16 +433,24 @@ static void pending_remove(struct ar_proctab *t, uint32_t i)
 
 /* ---- scripts ---- */
 
-static bool interpreter(struct ar_span exe)
+enum interp { I_NONE, I_SHELL, I_PYTHON, I_NODE, I_OTHER };
+
+/* Which interpreter exe is (by its base name), I_NONE for a program. */
+static enum interp interpreter(struct ar_span exe)
 {
     static const struct {
         const char *p;
         size_t len;
+        enum interp kind;
     } names[] = {
-        {"sh", 2}, {"bash", 4}, {"dash", 4}, {"zsh", 3}, {"ksh", 3}, {"mksh", 4}, {"ash", 3},
-        {"csh", 3}, {"tcsh", 4}, {"fish", 4}, {"python", 6}, {"pypy", 4}, {"perl", 4},
-        {"ruby", 4}, {"node", 4}, {"nodejs", 6}, {"php", 3}, {"lua", 3}, {"luajit", 6},
-        {"tclsh", 5}, {"wish", 4}, {"Rscript", 7}, {"expect", 6}, {"pwsh", 4},
+        {"sh", 2, I_SHELL},     {"bash", 4, I_SHELL},   {"dash", 4, I_SHELL},
+        {"zsh", 3, I_SHELL},    {"ksh", 3, I_SHELL},    {"mksh", 4, I_SHELL},
+        {"ash", 3, I_SHELL},    {"csh", 3, I_SHELL},    {"tcsh", 4, I_SHELL},
+        {"fish", 4, I_SHELL},   {"python", 6, I_PYTHON}, {"pypy", 4, I_PYTHON},
+        {"perl", 4, I_OTHER},   {"ruby", 4, I_OTHER},   {"node", 4, I_NODE},
+        {"nodejs", 6, I_NODE},  {"php", 3, I_OTHER},    {"lua", 3, I_OTHER},
+        {"luajit", 6, I_OTHER}, {"tclsh", 5, I_OTHER},  {"wish", 4, I_OTHER},
+        {"Rscript", 7, I_OTHER}, {"expect", 6, I_OTHER}, {"pwsh", 4, I_OTHER},
     };
     const char *slash = memrchr(exe.p, '/', exe.len);
     struct ar_span base = slash ? ar_span_make(slash + 1, exe.p + exe.len) : exe;
@@ -451,19 +459,51 @@ static bool interpreter(struct ar_span exe)
                         base.p[base.len - 1] == '.'))
         base.len--;
     if (base.len < 2 || base.len > 7)
-        return false;
+        return I_NONE;
     for (size_t i = 0; i < AR_ARRAY_SIZE(names); i++)
         if (base.len == names[i].len && memcmp(base.p, names[i].p, base.len) == 0)
-            return true;
-    return false;
+            return names[i].kind;
+    return I_NONE;
 }
 
-/* Options that give the program text inline (or name a module, or stdin): no script. */
-static bool inline_code_option(struct ar_span a)
+/* Options whose argument is the next word (python3 -W ignore x.py): both are
+ * skipped on the way to the script. */
+static bool option_with_argument(enum interp kind, struct ar_span a)
 {
-    return AR_SPAN_IS(a, "-c") || AR_SPAN_IS(a, "-e") || AR_SPAN_IS(a, "-E") ||
-           AR_SPAN_IS(a, "-m") || AR_SPAN_IS(a, "-r") || AR_SPAN_IS(a, "-") ||
-           AR_SPAN_IS(a, "--eval") || AR_SPAN_IS(a, "--command") || AR_SPAN_IS(a, "-Command");
+    switch (kind) {
+    case I_PYTHON:
+        return AR_SPAN_IS(a, "-W") || AR_SPAN_IS(a, "-X") ||
+               AR_SPAN_IS(a, "--check-hash-based-pycs");
+    case I_SHELL:
+        return AR_SPAN_IS(a, "-o") || AR_SPAN_IS(a, "+o") || AR_SPAN_IS(a, "-O") ||
+               AR_SPAN_IS(a, "+O") || AR_SPAN_IS(a, "--rcfile") || AR_SPAN_IS(a, "--init-file");
+    case I_NODE:
+        return AR_SPAN_IS(a, "-r") || AR_SPAN_IS(a, "--require") || AR_SPAN_IS(a, "--import") ||
+               AR_SPAN_IS(a, "--loader") || AR_SPAN_IS(a, "--experimental-loader");
+    default:
+        return false;
+    }
+}
+
+/* Options that give the program text inline (or name a module, or stdin): no
+ * script. A shell's -e is errexit, perl's and ruby's is code. */
+static bool inline_code_option(enum interp kind, struct ar_span a)
+{
+    if (AR_SPAN_IS(a, "-c") || AR_SPAN_IS(a, "-"))
+        return true;
+    switch (kind) {
+    case I_SHELL:
+        return AR_SPAN_IS(a, "-s");
+    case I_PYTHON:
+        return AR_SPAN_IS(a, "-m");
+    case I_NODE:
+        return AR_SPAN_IS(a, "-e") || AR_SPAN_IS(a, "--eval") || AR_SPAN_IS(a, "-p") ||
+               AR_SPAN_IS(a, "--print");
+    default:
+        return AR_SPAN_IS(a, "-e") || AR_SPAN_IS(a, "-E") || AR_SPAN_IS(a, "-m") ||
+               AR_SPAN_IS(a, "-r") || AR_SPAN_IS(a, "--eval") || AR_SPAN_IS(a, "--command") ||
+               AR_SPAN_IS(a, "-Command");
+    }
 }
 
 /* Joins a relative path with dir and drops ".", ".." and empty components, without
@@ -496,13 +536,18 @@ static void finish_argv(struct ar_proctab *t)
         return;
     struct entry *e = &t->entries[p->idx];
     uint64_t add = match_rules(t, RULE_ARGV, a->buf, a->len);
-    if (interpreter((struct ar_span){e->exe, e->exe_len})) {
+    enum interp kind = interpreter((struct ar_span){e->exe, e->exe_len});
+    if (kind != I_NONE) {
         for (uint32_t i = 1; i < a->nargs; i++) {
             struct ar_span s = arg_span(a, i);
-            if (inline_code_option(s))
+            if (inline_code_option(kind, s))
                 break;
             if (AR_SPAN_IS(s, "--"))
                 continue;
+            if (option_with_argument(kind, s)) {
+                i++;
+                continue;
+            }
             if (s.len && s.p[0] == '-')
                 continue;
             if (s.len == 0)
@@ -1097,7 +1142,7 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
     p->gen = e->gen;
     p->labels = e->labels;
     if (want == WANT_PROCTITLE && !t->has_kind[RULE_ARGV] && !t->has_kind[RULE_SCRIPT] &&
-        !interpreter((struct ar_span){e->exe, e->exe_len}))
+        interpreter((struct ar_span){e->exe, e->exe_len}) == I_NONE)
         want = WANT_NOTHING; /* nothing to learn from its PROCTITLE */
     p->want = (uint8_t)want;
     struct argv_state *a = &t->argv;

@@ -323,6 +323,50 @@ static void test_pid_reuse(void)
     EXPECT(8, "pid=600 start=1700000000007 parent=500:/usr/bin/bash");
 }
 
+/* An exec with its whole argv (quoted words, space-separated in args). */
+static void exec_event(struct ar_reasm *r, uint32_t serial, uint32_t ppid, uint32_t pid,
+                       const char *exe, const char *args)
+{
+    char body[1024], buf[1280];
+    snprintf(body, sizeof(body),
+             "arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=0 items=2 ppid=%u pid=%u "
+             "auid=1000 uid=1000 tty=pts1 ses=7 comm=\"x\" exe=\"%s\" key=(null)",
+             ppid, pid, exe);
+    feed_line(r, line(buf, sizeof(buf), serial, body, "SYSCALL"));
+    size_t n = 0, argc = 0;
+    char words[1024];
+    snprintf(words, sizeof(words), "%s", args);
+    body[0] = '\0';
+    for (char *w = strtok(words, " "); w; w = strtok(NULL, " "))
+        n += (size_t)snprintf(body + n, sizeof(body) - n, " a%zu=\"%s\"", argc++, w);
+    char execve[1100];
+    snprintf(execve, sizeof(execve), "argc=%zu%s", argc, body);
+    feed_line(r, line(buf, sizeof(buf), serial, execve, "EXECVE"));
+    feed_line(r, line(buf, sizeof(buf), serial, "cwd=\"/srv\"", "CWD"));
+    feed_line(r, line(buf, sizeof(buf), serial, "", "EOE"));
+}
+
+/* Interpreter options that take an argument are skipped with it: the script is
+ * the word after them (python3 -W ignore x.py named "ignore" the script). */
+static void test_script_options(void)
+{
+    struct ar_reasm *r = fresh(64, 4, NULL, 0);
+    exec_event(r, 1, 1, 10, "/usr/bin/python3", "python3 -W ignore x.py");
+    exec_event(r, 2, 1, 11, "/usr/bin/python3.11", "python3 -X dev -Wall -u -W error y.py a");
+    exec_event(r, 3, 1, 12, "/usr/bin/bash", "bash -o errexit +O extglob -e s.sh");
+    exec_event(r, 4, 1, 13, "/usr/bin/node", "node --require ./hook.js app.js");
+    exec_event(r, 5, 1, 14, "/usr/bin/python3", "python3 -c print(1) x.py");
+    exec_event(r, 6, 1, 15, "/usr/bin/python3", "python3 -W");
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    EXPECT(1, "pid=10 script=/srv/x.py");
+    EXPECT(2, "pid=11 script=/srv/y.py");
+    EXPECT(3, "pid=12 script=/srv/s.sh");
+    EXPECT(4, "pid=13 script=/srv/app.js");
+    EXPECT(5, "pid=14");
+    EXPECT(6, "pid=15");
+}
+
 /* Hex-encoded values (a space in them): a script path, an exe, several keys. */
 static void test_hex_values(void)
 {
@@ -441,6 +485,7 @@ int main(int argc, char **argv)
     test_tree();
     test_pid_reuse();
     test_hex_values();
+    test_script_options();
     test_lookup();
     test_fork_heavy();
     test_bad_rules();
