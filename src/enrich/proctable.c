@@ -26,7 +26,14 @@ enum entry_flags {
     F_EXE_TRUNC = 1u << 5,
     F_SCRIPT_TRUNC = 1u << 6,
     F_REFERENCED = 1u << 7,    /* used since the sweep last passed */
+    F_FED = 1u << 8,           /* made by the lifecycle feed (ar_proctab_fork/exec) */
+    F_FED_EXEC = 1u << 9,      /* ... by its exec: the image an exec record names */
 };
+
+/* Audit stamps records with the coarse wall clock (taken at syscall entry, up to a
+ * tick behind); the lifecycle feed's times are exact. A record is taken to
+ * belong to an image that began up to this much after its stamp. */
+#define FEED_SLACK_MS 10
 
 struct entry {
     uint32_t pid, ppid;
@@ -35,6 +42,8 @@ struct entry {
     uint32_t hash_next;
     uint64_t start_ms;
     uint64_t labels;
+    uint64_t image_ms;         /* when this image began (fork, exec, first record) */
+    uint32_t prev_idx, prev_gen; /* the pid's entry before this one (older image) */
     uint16_t flags;
     uint16_t exe_len, script_len;
     uint8_t comm_len;
@@ -100,6 +109,7 @@ struct ar_proctab {
     struct ar_field fields[EXECVE_FIELDS];
     unsigned char scratch[ARGV_BYTES];
     uint8_t kind_cache[1024];  /* enum sys_kind + 1 by syscall number; 0: not yet */
+    bool fed;                  /* a lifecycle feed calls ar_proctab_fork/exec/exit */
 };
 
 void ar_proctab_config_default(struct ar_proctab_config *ret)
@@ -245,8 +255,13 @@ static void index_entry(struct ar_proctab *t, uint32_t idx)
     }
     struct entry *e = &t->entries[idx];
     uint32_t old = find_pid(t, e->pid);
-    if (old != NONE)
+    if (old != NONE) {
         unindex(t, old);
+        if (old != idx) {
+            e->prev_idx = old;
+            e->prev_gen = t->entries[old].gen;
+        }
+    }
     uint32_t *head = &t->buckets[bucket_of(t, e->pid)];
     e->hash_next = *head;
     *head = idx;
@@ -292,6 +307,9 @@ static uint32_t new_entry(struct ar_proctab *t, uint32_t pid, uint32_t ppid)
     e->gen = gen ? gen : 1;
     e->parent_idx = NONE;
     e->parent_gen = 0;
+    e->prev_idx = NONE;
+    e->prev_gen = 0;
+    e->image_ms = 0;
     e->hash_next = NONE;
     e->start_ms = 0;
     e->labels = 0;
@@ -952,6 +970,50 @@ static bool scan_kernel_order(struct ar_proctab *t, struct ar_span body,
     return c.p == c.end;
 }
 
+/* Whether the entry runs exe (a record's; none: anything does). */
+static bool has_exe(const struct entry *c, struct ar_span exe)
+{
+    return !exe.p || (exe.len == c->exe_len && memcmp(exe.p, c->exe, exe.len) == 0) ||
+           ((c->flags & F_EXE_TRUNC) && exe.len >= c->exe_len &&
+            memcmp(exe.p, c->exe, c->exe_len) == 0);
+}
+
+/* With the lifecycle feed, the table may already know what a pid did after a
+ * record (the feed's records come first, see proctable.h): the entry a record of
+ * pid stamped at ms names is the newest of the pid's entries that began by then
+ * (within the slack) and runs the record's exe, else the newest that began by
+ * then, else the oldest known. */
+static uint32_t image_at(const struct ar_proctab *t, uint32_t pid, uint64_t ms,
+                         struct ar_span exe)
+{
+    uint32_t idx = find_pid(t, pid), by_time = NONE, oldest = idx;
+    uint32_t gen = idx != NONE ? t->entries[idx].gen : 0;
+    for (int depth = 0; depth < 64 && valid(t, idx, gen) && t->entries[idx].pid == pid; depth++) {
+        const struct entry *e = &t->entries[idx];
+        if (e->image_ms <= ms + FEED_SLACK_MS) {
+            if (has_exe(e, exe))
+                return idx;
+            if (by_time == NONE)
+                by_time = idx;
+        }
+        oldest = idx;
+        gen = e->prev_gen;
+        idx = e->prev_idx;
+    }
+    return by_time != NONE ? by_time : oldest;
+}
+
+/* A fork record's child the feed has made already (its fork came after the
+ * record's stamp, within the slack). */
+static bool fed_child(const struct ar_proctab *t, uint32_t child, uint64_t ms)
+{
+    if (!t->fed)
+        return false;
+    uint32_t idx = find_pid(t, child);
+    return idx != NONE && (t->entries[idx].flags & (F_FED | F_START)) == (F_FED | F_START) &&
+           t->entries[idx].start_ms + FEED_SLACK_MS >= ms;
+}
+
 static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32_t nh)
 {
     uint64_t arch = ar_arch_native(), nr = UINT64_MAX, pid = 0, ppid = 0, a0 = 0;
@@ -1035,12 +1097,11 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
                                             : SYS_OTHER;
     uint64_t now_ms = rec->sec * 1000 + rec->msec;
 
-    uint32_t cur = find_pid(t, (uint32_t)pid);
+    uint32_t cur = t->fed ? image_at(t, (uint32_t)pid, now_ms, exe) : find_pid(t, (uint32_t)pid);
+    bool cur_same_exe = false;
     if (cur != NONE) {
         struct entry *c = &t->entries[cur];
-        bool same_exe = !exe.p || (exe.len == c->exe_len && memcmp(exe.p, c->exe, exe.len) == 0) ||
-                        ((c->flags & F_EXE_TRUNC) && exe.len >= c->exe_len &&
-                         memcmp(exe.p, c->exe, c->exe_len) == 0);
+        bool same_exe = cur_same_exe = has_exe(c, exe);
         bool same_parent = c->ppid == ppid;
         if (!same_parent) {
             /* Reparented to init or a subreaper once its parent died. */
@@ -1058,7 +1119,15 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
 
     uint32_t idx;
     enum want want = WANT_NOTHING;
-    if (kind == SYS_EXEC && success) {
+    if (kind == SYS_EXEC && success && cur != NONE && cur_same_exe &&
+        (t->entries[cur].flags & F_FED_EXEC) &&
+        t->entries[cur].image_ms + FEED_SLACK_MS >= now_ms) {
+        /* The feed made this image already: the record adds its argv. */
+        idx = cur;
+        if (comm.len)
+            set_comm(&t->entries[idx], comm);
+        want = WANT_ARGV;
+    } else if (kind == SYS_EXEC && success) {
         /* A new image: parent, start and labels carry over from the process. */
         uint32_t parent_idx = NONE, parent_gen = 0, flags = 0;
         uint64_t start = 0, labels = 0;
@@ -1086,6 +1155,7 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
         set_text(t, e->exe, &e->exe_len, exe, e, F_EXE_TRUNC);
         set_comm(e, comm);
         e->labels = labels | match_rules(t, RULE_EXE, exe.p, exe.len);
+        e->image_ms = now_ms;
         index_entry(t, idx);
         want = WANT_ARGV;
     } else if (cur != NONE) {
@@ -1102,6 +1172,7 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
         set_comm(e, comm);
         e->labels = (parent != NONE ? t->entries[parent].labels : 0) |
                     match_rules(t, RULE_EXE, exe.p, exe.len);
+        e->image_ms = now_ms;
         index_entry(t, idx);
         want = WANT_PROCTITLE;
     }
@@ -1111,7 +1182,8 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
     touch(t, idx);
 
     if ((kind == SYS_FORK || (kind == SYS_CLONE && !(a0 & CLONE_THREAD_FLAG))) && success &&
-        have_exit && exitv > 0 && exitv <= UINT32_MAX) {
+        have_exit && exitv > 0 && exitv <= UINT32_MAX &&
+        !fed_child(t, (uint32_t)exitv, now_ms)) {
         /* The child: our image, our labels, born now. Any older entry for its pid
          * was another process. */
         uint32_t child = new_entry(t, (uint32_t)exitv, (uint32_t)pid);
@@ -1120,7 +1192,7 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
         set_parent(t, c, idx);
         copy_image(c, e);
         c->labels = e->labels;
-        c->start_ms = now_ms;
+        c->start_ms = c->image_ms = now_ms;
         c->flags |= F_START;
         index_entry(t, child);
     }
@@ -1129,7 +1201,10 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
         /* Gone: the sweep may take it first, unless a child's birth marks it again. */
         e->flags |= F_EXITED;
         e->flags &= (uint16_t)~F_REFERENCED;
-        unindex(t, idx);
+        /* With the feed, records of the process may still come (they travel
+         * apart from the feed's): the pid's entries stay findable by time. */
+        if (!t->fed)
+            unindex(t, idx);
     }
 
     uint32_t ps = pending_put(t, rec->serial, nh);
@@ -1369,4 +1444,84 @@ void ar_proctab_free(struct ar_proctab *t)
 const struct ar_proctab_stats *ar_proctab_stats(const struct ar_proctab *t)
 {
     return &t->stats;
+}
+
+/* ---- the live lifecycle feed ---- */
+
+static void feed_text(struct ar_proctab *t, struct entry *e, struct ar_span exe, bool truncated,
+                      struct ar_span comm)
+{
+    set_text(t, e->exe, &e->exe_len, exe, e, F_EXE_TRUNC);
+    if (truncated && !(e->flags & F_EXE_TRUNC)) {
+        e->flags |= F_EXE_TRUNC;
+        t->stats.truncated++;
+    }
+    set_comm(e, comm);
+}
+
+void ar_proctab_fork(struct ar_proctab *t, uint32_t pid, uint32_t ppid, uint64_t time_ms,
+                     struct ar_span comm)
+{
+    t->fed = true;
+    t->stats.fed_forks++;
+    uint32_t parent = parent_entry(t, ppid);
+    uint32_t idx = new_entry(t, pid, ppid);
+    struct entry *e = &t->entries[idx];
+    if (parent != NONE) {
+        set_parent(t, e, parent);
+        copy_image(e, &t->entries[parent]);
+        e->labels = t->entries[parent].labels;
+    } else {
+        set_comm(e, comm);
+    }
+    e->start_ms = e->image_ms = time_ms;
+    e->flags |= F_START | F_FED;
+    index_entry(t, idx);
+}
+
+void ar_proctab_exec(struct ar_proctab *t, uint32_t pid, uint32_t ppid, uint64_t time_ms,
+                     struct ar_span exe, bool exe_truncated, struct ar_span comm)
+{
+    t->fed = true;
+    t->stats.fed_execs++;
+    uint32_t cur = find_pid(t, pid);
+    /* The process's own entry unless it is another one with the pid (not its
+     * parent, and not reparented after its parent died). */
+    if (cur != NONE && t->entries[cur].ppid != ppid && ppid != 1 &&
+        !(valid(t, t->entries[cur].parent_idx, t->entries[cur].parent_gen) &&
+          (t->entries[t->entries[cur].parent_idx].flags & F_EXITED)))
+        cur = NONE;
+    uint32_t parent = cur == NONE ? parent_entry(t, ppid) : NONE;
+    uint32_t idx = new_entry(t, pid, ppid);
+    struct entry *e = &t->entries[idx];
+    if (cur != NONE) {
+        const struct entry *c = &t->entries[cur];
+        e->parent_idx = c->parent_idx;
+        e->parent_gen = c->parent_gen;
+        e->start_ms = c->start_ms;
+        e->flags |= c->flags & (F_START | F_FROM_PROC);
+        e->labels = c->labels;
+    } else if (parent != NONE) {
+        set_parent(t, e, parent);
+        e->labels = t->entries[parent].labels;
+    }
+    feed_text(t, e, exe, exe_truncated, comm);
+    e->labels |= match_rules(t, RULE_EXE, exe.p, exe.len);
+    e->image_ms = time_ms;
+    e->flags |= F_FED | F_FED_EXEC;
+    index_entry(t, idx);
+}
+
+void ar_proctab_exit(struct ar_proctab *t, uint32_t pid, uint64_t time_ms)
+{
+    (void)time_ms;
+    t->fed = true;
+    t->stats.fed_exits++;
+    uint32_t idx = find_pid(t, pid);
+    if (idx == NONE)
+        return;
+    /* Kept in the index: its records may come after this (proctable.h); the
+     * sweep takes it first, and a new process with the pid replaces it. */
+    t->entries[idx].flags |= F_EXITED;
+    t->entries[idx].flags &= (uint16_t)~F_REFERENCED;
 }

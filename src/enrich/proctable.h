@@ -83,6 +83,7 @@ struct ar_proctab_stats {
     uint64_t pending_full;     /* events not remembered: too many in flight */
     uint64_t truncated;        /* exe or script paths cut to AR_PROC_EXE_MAX */
     uint64_t memory_bytes;     /* allocated at creation, fixed */
+    uint64_t fed_forks, fed_execs, fed_exits; /* lifecycle feed calls (below) */
 };
 
 struct ar_proctab;
@@ -106,3 +107,32 @@ void ar_proctab_event(struct ar_proctab *t, const struct ar_event *ev, struct ar
 const char *ar_proctab_label_name(const struct ar_proctab *t, size_t i);
 
 const struct ar_proctab_stats *ar_proctab_stats(const struct ar_proctab *t);
+
+/* The live lifecycle feed: the kernel's sched_process_fork/exec/exit of whole
+ * processes (thread-group leaders; threads are not entries), in the kernel's
+ * order, with their times on the wall clock (ms). The first call switches the
+ * table to the feed's model:
+ *
+ * - Each fork and exec makes an entry (a fork: the parent's image and labels, born
+ *   then; an exec: a new image of the same process, parent, start and labels
+ *   kept) stamped with when its image began; the pid's older entries stay linked
+ *   behind it, and an exit only marks the entry (it stays findable).
+ * - The feed's records and audit's travel apart (a BPF ring, the audit socket).
+ *   The caller drains the feed before it hands over each audit record: the
+ *   kernel wrote a process's fork and exec into the ring before the process
+ *   could make a syscall, so the feed is never behind a record; it may be ahead
+ *   (an exec or exit after the record's syscall, or the pid reused since).
+ * - So a record is matched by time: it names the newest of its pid's entries
+ *   that began by its stamp (audit's coarse clock: 10 ms of slack) running the
+ *   record's exe, else the newest that began by then. A record of an exec or
+ *   fork the feed already made adds its argv (labels, script) to that entry
+ *   instead of making another. A record of a process the feed never saw (it
+ *   lost the record: ring full) makes its entry as without the feed.
+ *
+ * exe is the path of the process's executable (as audit's exe=), cut to
+ * AR_PROC_EXE_MAX (exe_truncated: it was cut before); comm its name. */
+void ar_proctab_fork(struct ar_proctab *t, uint32_t pid, uint32_t ppid, uint64_t time_ms,
+                     struct ar_span comm);
+void ar_proctab_exec(struct ar_proctab *t, uint32_t pid, uint32_t ppid, uint64_t time_ms,
+                     struct ar_span exe, bool exe_truncated, struct ar_span comm);
+void ar_proctab_exit(struct ar_proctab *t, uint32_t pid, uint64_t time_ms);

@@ -459,6 +459,72 @@ static void test_fork_heavy(void)
         fprintf(stderr, "last exec: %s\n", g);
 }
 
+/* One audit event stamped at ms (1700000000.ms) of pid running exe. */
+static void event_at(struct ar_reasm *r, uint32_t serial, unsigned ms, int nr, long exitv,
+                     uint32_t ppid, uint32_t pid, const char *exe, const char *argv1)
+{
+    char body[512], buf[768];
+    snprintf(body, sizeof(body),
+             "arch=c000003e syscall=%d success=yes exit=%ld a0=1200011 a1=0 items=0 ppid=%u "
+             "pid=%u auid=1000 uid=1000 comm=\"x\" exe=\"%s\" key=(null)",
+             nr, exitv, ppid, pid, exe);
+#define AT(type) (snprintf(buf, sizeof(buf), "type=%s msg=audit(1700000000.%03u:%u): %s", type, \
+                           ms, serial, body), buf)
+    feed_line(r, AT("SYSCALL"));
+    if (nr == 59) {
+        snprintf(body, sizeof(body), "argc=2 a0=\"%s\" a1=\"%s\"", exe, argv1 ? argv1 : "x");
+        feed_line(r, AT("EXECVE"));
+        snprintf(body, sizeof(body), "cwd=\"/srv\"");
+        feed_line(r, AT("CWD"));
+    }
+    body[0] = 0;
+    feed_line(r, AT("EOE"));
+#undef AT
+}
+
+#define T0 1700000000000ull
+#define SPAN(s) ((struct ar_span){(s), sizeof(s) - 1})
+
+/* The lifecycle feed is ahead of the audit records (it is drained first): each
+ * record is attributed to the image its pid ran at the record's time, not the
+ * newest; a fork or exec the feed made is not made again; a pid reused since is
+ * another process. The chain sshd -> bash -> subshell -> python3 has no audited
+ * fork at all. */
+static void test_feed(void)
+{
+    struct ar_reasm *r = fresh(64, 4, NULL, 0);
+    ar_proctab_exec(tab, 400, 1, T0 + 1, SPAN("/usr/sbin/sshd"), false, SPAN("sshd"));
+    ar_proctab_fork(tab, 500, 400, T0 + 10, SPAN("sshd"));
+    ar_proctab_exec(tab, 500, 400, T0 + 20, SPAN("/usr/bin/bash"), false, SPAN("bash"));
+    ar_proctab_fork(tab, 600, 500, T0 + 30, SPAN("bash"));   /* the subshell */
+    ar_proctab_fork(tab, 700, 600, T0 + 40, SPAN("bash"));
+    ar_proctab_exec(tab, 700, 600, T0 + 50, SPAN("/usr/bin/python3"), false, SPAN("python3"));
+    ar_proctab_exec(tab, 700, 600, T0 + 70, SPAN("/usr/bin/true"), false, SPAN("true"));
+    ar_proctab_exit(tab, 700, T0 + 80);
+    ar_proctab_fork(tab, 700, 400, T0 + 90, SPAN("sshd"));   /* pid 700 reused */
+    uint64_t created = ar_proctab_stats(tab)->created;
+    event_at(r, 1, 29, 56, 600, 400, 500, "/usr/bin/bash", NULL); /* bash's clone of 600 */
+    event_at(r, 2, 49, 59, 0, 600, 700, "/usr/bin/python3", "app.py"); /* its execve */
+    CHECK(ar_proctab_stats(tab)->created == created); /* both made by the feed already */
+    event_at(r, 3, 60, 257, 3, 600, 700, "/usr/bin/python3", NULL);
+    event_at(r, 4, 45, 257, 3, 600, 700, "/usr/bin/bash", NULL);  /* before its exec */
+    event_at(r, 5, 75, 257, 3, 600, 700, "/usr/bin/true", NULL);
+    event_at(r, 6, 95, 257, 3, 400, 700, "/usr/sbin/sshd", NULL); /* the new 700 */
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    EXPECT(2, "pid=700 script=/srv/app.py start=1700000000040 parent=600:/usr/bin/bash "
+              "500:/usr/bin/bash 400:/usr/sbin/sshd");
+    EXPECT(3, "pid=700 script=/srv/app.py start=1700000000040 parent=600:/usr/bin/bash "
+              "500:/usr/bin/bash 400:/usr/sbin/sshd");
+    EXPECT(4, "pid=700 start=1700000000040 parent=600:/usr/bin/bash 500:/usr/bin/bash "
+              "400:/usr/sbin/sshd");
+    EXPECT(5, "pid=700 start=1700000000040 parent=600:/usr/bin/bash 500:/usr/bin/bash "
+              "400:/usr/sbin/sshd");
+    EXPECT(6, "pid=700 start=1700000000090 parent=400:/usr/sbin/sshd");
+    const struct ar_proctab_stats *st = ar_proctab_stats(tab);
+    CHECK(st->fed_forks == 4 && st->fed_execs == 4 && st->fed_exits == 1);
+}
+
 static void test_bad_rules(void)
 {
     char err[256];
@@ -488,6 +554,7 @@ int main(int argc, char **argv)
     test_script_options();
     test_lookup();
     test_fork_heavy();
+    test_feed();
     test_bad_rules();
     ar_proctab_free(tab);
     return check_done();
