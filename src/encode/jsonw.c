@@ -69,6 +69,39 @@ bool ar_utf8_valid(const char *p, size_t len)
     return true;
 }
 
+/* The common case of ar_json_string, nothing to escape: checks and copies eight
+ * bytes at a time, the last 1-7 with one overlapping load (or, in a string shorter
+ * than 8, ar_json_copy_plain_short), with no call and no byte loop. Advances *o and
+ * *s past what it copied; true when that was all of [*s, end). */
+static bool copy_plain(char **o, const unsigned char **s, const unsigned char *end, size_t len)
+{
+    while (end - *s >= 8) {
+        uint64_t w;
+        memcpy(&w, *s, 8);
+        if (ar_json_word_needs_care(w))
+            return false;
+        memcpy(*o, &w, 8);
+        *o += 8;
+        *s += 8;
+    }
+    size_t rest = (size_t)(end - *s);
+    if (rest == 0)
+        return true;
+    if (len >= 8) {
+        /* The string's last 8 bytes: those before *s were checked and copied already. */
+        uint64_t w;
+        memcpy(&w, end - 8, 8);
+        if (ar_json_word_needs_care(w))
+            return false;
+        memcpy(*o + rest - 8, &w, 8);
+    } else if (!ar_json_copy_plain_short(*o, (const char *)*s, rest)) {
+        return false;
+    }
+    *o += rest;
+    *s = end;
+    return true;
+}
+
 bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_escape mode)
 {
     /* Worst case: every byte becomes \u00XX (6 bytes). */
@@ -79,6 +112,11 @@ bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_es
     const unsigned char *s = (const unsigned char *)p, *end = s + len;
     bool valid = true;
     *o++ = '"';
+    if (mode == AR_JSON_ESCAPE_MINIMAL && copy_plain(&o, &s, end, len)) {
+        *o++ = '"';
+        b->len = (size_t)(o - b->p);
+        return true;
+    }
     while (s < end) {
         const unsigned char *run = s;
         if (mode == AR_JSON_ESCAPE_MINIMAL) {

@@ -32,29 +32,47 @@ static inline bool ar_json_word_needs_care(uint64_t w)
     return ((lt_space | zq | zb) & highs) != 0 || (w & highs) != 0;
 }
 
+/* Copies p[0, len), 1 <= len <= 8, to o when none of its bytes needs care, with
+ * overlapping loads and stores instead of a loop: the first, middle and last byte
+ * cover every byte of 1-3, two 4-byte words every byte of 4-8. Returns false (and
+ * o's bytes are then undefined) when a byte needs care. */
+static inline bool ar_json_copy_plain_short(char *o, const char *p, size_t len)
+{
+    if (len < 4) {
+        unsigned char c0 = (unsigned char)p[0], c1 = (unsigned char)p[len / 2],
+                      c2 = (unsigned char)p[len - 1];
+        if (ar_json_word_needs_care(c0 | (uint64_t)c1 << 8 | (uint64_t)c2 << 16 |
+                                    UINT64_C(0x6161616161) << 24))
+            return false;
+        o[0] = (char)c0;
+        o[len / 2] = (char)c1;
+        o[len - 1] = (char)c2;
+        return true;
+    }
+    uint32_t lo, hi;
+    memcpy(&lo, p, 4);
+    memcpy(&hi, p + len - 4, 4);
+    if (ar_json_word_needs_care((uint64_t)lo | (uint64_t)hi << 32))
+        return false;
+    memcpy(o, &lo, 4);
+    memcpy(o + len - 4, &hi, 4);
+    return true;
+}
+
 /* ar_json_key for any key (escaping). */
 void ar_json_key_any(struct ar_buf *b, const char *p, size_t len);
 
 /* Writes `"key":`; keys are escaped like any string. Inline because it runs once per
- * field: a plain key of up to 16 bytes is checked and copied with two overlapping
- * 8-byte (or 4-byte) loads and stores, or byte by byte below 4. */
+ * field: a plain key of up to 16 bytes is checked and copied with overlapping loads
+ * and stores. */
 static inline void ar_json_key(struct ar_buf *b, const char *p, size_t len)
 {
     if (len >= 1 && len <= 16 && ar_buf_reserve(b, 19)) {
         char *o = b->p + b->len;
         bool plain;
-        if (len < 4) {
-            /* First, middle and last byte cover every byte of a 1-3 byte key. */
-            unsigned char c0 = (unsigned char)p[0], c1 = (unsigned char)p[len / 2],
-                          c2 = (unsigned char)p[len - 1];
-            plain = !ar_json_word_needs_care(c0 | (uint64_t)c1 << 8 | (uint64_t)c2 << 16 |
-                                             UINT64_C(0x6161616161) << 24);
-            if (plain) {
-                o[1] = (char)c0;
-                o[1 + len / 2] = (char)c1;
-                o[len] = (char)c2;
-            }
-        } else if (len >= 8) {
+        if (len <= 8) {
+            plain = ar_json_copy_plain_short(o + 1, p, len);
+        } else {
             uint64_t lo, hi;
             memcpy(&lo, p, 8);
             memcpy(&hi, p + len - 8, 8);
@@ -62,15 +80,6 @@ static inline void ar_json_key(struct ar_buf *b, const char *p, size_t len)
             if (plain) {
                 memcpy(o + 1, &lo, 8);
                 memcpy(o + 1 + len - 8, &hi, 8);
-            }
-        } else {
-            uint32_t lo, hi;
-            memcpy(&lo, p, 4);
-            memcpy(&hi, p + len - 4, 4);
-            plain = !ar_json_word_needs_care((uint64_t)lo | (uint64_t)hi << 32);
-            if (plain) {
-                memcpy(o + 1, &lo, 4);
-                memcpy(o + 1 + len - 4, &hi, 4);
             }
         }
         if (plain) {

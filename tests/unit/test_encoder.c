@@ -223,6 +223,52 @@ static void test_json_decimal(void)
     }
 }
 
+/* ar_json_string and ar_json_key against the expected text for every length up to
+ * 40 with one byte that needs care at every position: the word-wise fast path with
+ * its overlapping tail loads must agree with the byte-wise escaping. */
+static void test_json_string_lengths(void)
+{
+    static const struct {
+        const char *in, *out;
+        bool valid;
+    } specials[] = {
+        {"\"", "\\\"", true}, {"\\", "\\\\", true}, {"\x01", "\\u0001", true},
+        {"\n", "\\n", true}, {"\xc3\xa9", "\xc3\xa9", true}, {"\xff", "\xef\xbf\xbd", false},
+        {"", "", true},
+    };
+    for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++)
+        for (size_t len = 0; len <= 40; len++)
+            for (size_t at = 0; at <= len; at++) {
+                char in[64], want[96];
+                size_t n = 0, w = 0;
+                want[w++] = '"';
+                for (size_t i = 0; i <= len; i++) {
+                    if (i == at) {
+                        memcpy(in + n, specials[k].in, strlen(specials[k].in));
+                        n += strlen(specials[k].in);
+                        memcpy(want + w, specials[k].out, strlen(specials[k].out));
+                        w += strlen(specials[k].out);
+                    }
+                    if (i < len) {
+                        in[n++] = (char)('a' + i % 26);
+                        want[w++] = (char)('a' + i % 26);
+                    }
+                }
+                want[w++] = '"';
+                struct ar_buf b = {0};
+                bool valid = ar_json_string(&b, in, n, AR_JSON_ESCAPE_MINIMAL);
+                CHECK(valid == specials[k].valid);
+                CHECK(b.len == w && memcmp(b.p, want, w) == 0);
+                b.len = 0;
+                if (n > 0) {
+                    ar_json_key(&b, in, n);
+                    want[w++] = ':';
+                    CHECK(b.len == w && memcmp(b.p, want, w) == 0);
+                }
+                ar_buf_free(&b);
+            }
+}
+
 static void test_user_msg_and_enriched(void)
 {
     const char *lines[] = {
@@ -391,6 +437,7 @@ int main(void)
     test_sockaddr();
     test_ipv4_text();
     test_json_decimal();
+    test_json_string_lengths();
     test_user_msg_and_enriched();
     test_hostile_bytes();
     test_duplicates_and_words();
