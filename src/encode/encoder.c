@@ -165,6 +165,7 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
     }
     size_t used = 0;
     e->decoded.len = 0;
+    e->memo_n = 0;
     /* Decoded values never outgrow half the event's text: reserving that up front
      * keeps every decoded span valid for the whole event (the summary holds some). */
     size_t text_len = 0;

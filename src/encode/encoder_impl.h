@@ -58,6 +58,17 @@ struct ar_encoder {
     uint32_t *dec_off, *dec_len;
     struct ar_buf decoded;
     struct ar_argv argv;
+    /* JSON values written twice per event (jsonvalue.h's ar_jv_proctitle and
+     * ar_jv_sockaddr: the summary's and the record's): where the first went, so the
+     * second is a copy. Emptied when the event is tokenized. */
+    struct ar_jv_memo {
+        const struct ar_field *f;
+        uint32_t variant;     /* the arch a sockaddr was read with */
+        const struct ar_buf *b;
+        size_t off, len;
+        uint64_t invalid_utf8; /* what writing it added to stats.invalid_utf8 */
+    } memo[4];
+    uint32_t memo_n;
 
     char ts[32]; /* the last timestamp written, kept: consecutive events share it */
     uint64_t ts_sec;

@@ -272,19 +272,13 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
         return true;
     case AR_FC_PROCTITLE:
         AR_JV_KEY(b, first, "argv");
-        if (ar_encoder_decode_hex(e, f, &p, &len))
-            ar_jv_list(e, b, p, len, 0);
-        else {
-            ar_buf_putc(b, '[');
-            ar_jv_str(b, f->value);
-            ar_buf_putc(b, ']');
-        }
+        ar_jv_proctitle(e, b, f);
         return true;
     case AR_FC_SADDR:
         if (!ar_encoder_decode_hex(e, f, &p, &len))
             return false;
         put_field_key(e, b, first, (size_t)(f - e->fields));
-        ar_jv_sockaddr(e, b, p, len, arch);
+        ar_jv_sockaddr(e, b, f, arch);
         return true;
     case AR_FC_TEXT:
         return false;

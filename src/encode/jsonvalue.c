@@ -77,14 +77,68 @@ void ar_jv_mode(struct ar_buf *b, const struct ar_field *f)
     ar_json_string(b, tmp, (size_t)(o - tmp), AR_JSON_ESCAPE_MINIMAL);
 }
 
-void ar_jv_sockaddr(struct ar_encoder *e, struct ar_buf *b, const unsigned char *raw, size_t len,
+/* Copies the JSON written earlier in this event for (f, variant) into b; false when
+ * there is none. */
+static bool memo_copy(struct ar_encoder *e, struct ar_buf *b, const struct ar_field *f,
+                      uint32_t variant)
+{
+    for (uint32_t i = 0; i < e->memo_n; i++) {
+        const struct ar_jv_memo *m = &e->memo[i];
+        if (m->f != f || m->variant != variant || m->b != b)
+            continue;
+        if (ar_buf_reserve(b, m->len)) {
+            memcpy(b->p + b->len, b->p + m->off, m->len);
+            b->len += m->len;
+        }
+        e->stats.invalid_utf8 += m->invalid_utf8;
+        return true;
+    }
+    return false;
+}
+
+/* Remembers b[mark, b->len) as the JSON of (f, variant). */
+static void memo_keep(struct ar_encoder *e, const struct ar_buf *b, const struct ar_field *f,
+                      uint32_t variant, size_t mark, uint64_t invalid_before)
+{
+    if (e->memo_n < AR_ARRAY_SIZE(e->memo))
+        e->memo[e->memo_n++] = (struct ar_jv_memo){f, variant, b, mark, b->len - mark,
+                                                   e->stats.invalid_utf8 - invalid_before};
+}
+
+void ar_jv_proctitle(struct ar_encoder *e, struct ar_buf *b, const struct ar_field *f)
+{
+    if (memo_copy(e, b, f, 0))
+        return;
+    size_t mark = b->len;
+    uint64_t invalid_before = e->stats.invalid_utf8;
+    const unsigned char *p;
+    size_t len;
+    if (ar_encoder_decode_hex(e, f, &p, &len)) {
+        ar_jv_list(e, b, p, len, 0);
+    } else {
+        ar_buf_putc(b, '[');
+        ar_jv_str(b, f->value);
+        ar_buf_putc(b, ']');
+    }
+    memo_keep(e, b, f, 0, mark, invalid_before);
+}
+
+void ar_jv_sockaddr(struct ar_encoder *e, struct ar_buf *b, const struct ar_field *f,
                     uint32_t arch)
 {
+    if (memo_copy(e, b, f, arch))
+        return;
+    size_t mark = b->len;
+    uint64_t invalid_before = e->stats.invalid_utf8;
+    const unsigned char *raw = NULL;
+    size_t len = 0;
+    ar_encoder_decode_hex(e, f, &raw, &len);
     struct ar_sockaddr sa;
     /* AUDIT_ARCH_* values carry a little-endian bit; without an arch, assume ours. */
     bool big_endian = arch ? !(arch & __AUDIT_ARCH_LE) : __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
     if (ar_sockaddr_decode(raw, len, big_endian, &sa) < 0) {
         AR_BUF_LIT(b, "{\"family\":\"unknown\"}");
+        memo_keep(e, b, f, arch, mark, invalid_before);
         return;
     }
     bool first = true;
@@ -118,6 +172,7 @@ void ar_jv_sockaddr(struct ar_encoder *e, struct ar_buf *b, const unsigned char 
         ar_buf_u64(b, sa.nl_groups);
     }
     ar_buf_putc(b, '}');
+    memo_keep(e, b, f, arch, mark, invalid_before);
 }
 
 void ar_jv_list(struct ar_encoder *e, struct ar_buf *b, const unsigned char *p, size_t len,

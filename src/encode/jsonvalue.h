@@ -52,10 +52,16 @@ void ar_jv_text(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_s
  * value as written when it is not octal. */
 void ar_jv_mode(struct ar_buf *b, const struct ar_field *f);
 
-/* A decoded sockaddr as an object (family, addr, port, path...); arch gives the
- * byte order (0: this machine's). */
-void ar_jv_sockaddr(struct ar_encoder *e, struct ar_buf *b, const unsigned char *raw, size_t len,
+/* A hex sockaddr field (the caller checked that it decodes) as an object (family,
+ * addr, port, path...); arch gives the byte order (0: this machine's). Written
+ * once per event: a second call for the field copies the first's JSON. */
+void ar_jv_sockaddr(struct ar_encoder *e, struct ar_buf *b, const struct ar_field *f,
                     uint32_t arch);
+
+/* A proctitle field as an array of its NUL-separated arguments, or [value] when it
+ * is not hex. Written once per event: the summary's "proctitle" and the PROCTITLE
+ * record's "argv" are the same, so the second is a copy of the first. */
+void ar_jv_proctitle(struct ar_encoder *e, struct ar_buf *b, const struct ar_field *f);
 
 /* Bytes separated by `sep` (NUL in proctitle, 0x01 between keys) as an array of
  * strings; a trailing separator does not start another element. */

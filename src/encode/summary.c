@@ -521,7 +521,7 @@ void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const stru
         size_t len;
         if (ar_encoder_decode_hex(e, s->by_name[AR_FN_SADDR], &p, &len)) {
             AR_JV_KEY(b, first, "sockaddr");
-            ar_jv_sockaddr(e, b, p, len, s->arch);
+            ar_jv_sockaddr(e, b, s->by_name[AR_FN_SADDR], s->arch);
         }
     }
     if (s->has_execve) {
@@ -529,15 +529,7 @@ void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const stru
         ar_summary_argv(e, b);
     }
     if (s->by_name[AR_FN_PROCTITLE]) {
-        const unsigned char *p;
-        size_t len;
         AR_JV_KEY(b, first, "proctitle");
-        if (ar_encoder_decode_hex(e, s->by_name[AR_FN_PROCTITLE], &p, &len))
-            ar_jv_list(e, b, p, len, 0);
-        else {
-            ar_buf_putc(b, '[');
-            ar_jv_str(b, s->by_name[AR_FN_PROCTITLE]->value);
-            ar_buf_putc(b, ']');
-        }
+        ar_jv_proctitle(e, b, s->by_name[AR_FN_PROCTITLE]);
     }
 }
