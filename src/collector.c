@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "metrics/metrics.h"
+#include "pipeline/procfs.h"
 #include "rules/files.h"
 #include "sources/source.h"
 
@@ -214,11 +215,15 @@ static void print_proctab_stats(const struct ar_proctab_stats *st, FILE *out)
     fprintf(out,
             "auditrelay: process table: %llu of %llu entries in use (%llu bytes reserved at "
             "start), %llu made, %llu reused, %llu events whose process was reused before "
-            "they completed, %llu not tracked (too many in flight)\n",
+            "they completed, %llu not tracked (too many in flight), %llu ancestor chains cut "
+            "by a reused parent entry, %llu /proc lookups (%llu found nothing, %llu a newer "
+            "process)\n",
             (unsigned long long)st->entries, (unsigned long long)st->size,
             (unsigned long long)st->memory_bytes, (unsigned long long)st->created,
             (unsigned long long)st->evicted, (unsigned long long)st->lost,
-            (unsigned long long)st->pending_full);
+            (unsigned long long)st->pending_full, (unsigned long long)st->chains_cut,
+            (unsigned long long)st->proc_lookups, (unsigned long long)st->proc_unknown,
+            (unsigned long long)st->proc_reused);
 }
 
 static void print_stats(struct collector *c, const char *when)
@@ -594,6 +599,10 @@ int ar_collector_run(const struct ar_collector_config *cfg)
      * PROCTITLE that go-audit wrote first must not end it. */
     pcfg.reasm.eoe_stream =
         cfg->source != AR_SOURCE_REPLAY || cfg->input_format == AR_INPUT_GOAUDIT;
+    /* Live: processes older than the collector (or met before their fork) are
+     * looked up in /proc; replay never does, its log may come from another host. */
+    if (cfg->source != AR_SOURCE_REPLAY)
+        pcfg.proctab.lookup = ar_procfs_lookup;
     /* Checked when the configuration was read; compiled once, here. */
     r = compile_filters(cfg, &c.filter);
     pcfg.filter = c.filter;

@@ -418,11 +418,53 @@ static void put_proc_ref(struct ar_encoder *e, struct ar_buf *b, const struct ar
     ar_buf_putc(b, '}');
 }
 
+/* Session, tty, container and unit; from_proc. After the older fields, so that
+ * those keep their bytes. */
+static void put_process_context(struct ar_buf *b, bool *first, const struct ar_proc_info *pi)
+{
+    if (pi->session != AR_PROC_SES_UNSET) {
+        AR_JV_KEY(b, first, "session");
+        ar_buf_u64(b, pi->session);
+    }
+    if (pi->tty_len) {
+        AR_JV_KEY(b, first, "tty");
+        ar_jv_str(b, (struct ar_span){pi->tty, pi->tty_len});
+    }
+    const struct ar_cgroup_ctx *cg = &pi->cgroup;
+    if (cg->runtime || cg->pod_len) {
+        AR_JV_KEY(b, first, "container");
+        bool cfirst = true;
+        ar_buf_putc(b, '{');
+        if (cg->runtime) {
+            AR_JV_KEY(b, &cfirst, "runtime");
+            ar_jv_cstr(b, ar_cgroup_runtime_name(cg->runtime));
+            AR_JV_KEY(b, &cfirst, "id");
+            ar_jv_str(b, (struct ar_span){cg->id, cg->id_len});
+        }
+        if (cg->pod_len) {
+            AR_JV_KEY(b, &cfirst, "pod_uid");
+            ar_jv_str(b, (struct ar_span){cg->pod, cg->pod_len});
+        }
+        ar_buf_putc(b, '}');
+    }
+    if (cg->unit_len) {
+        AR_JV_KEY(b, first, "unit");
+        ar_jv_str(b, (struct ar_span){cg->unit, cg->unit_len});
+    }
+    if (pi->from_proc) {
+        AR_JV_KEY(b, first, "from_proc");
+        AR_BUF_LIT(b, "true");
+    }
+}
+
 /* "process": what the table knows beyond the event's own pid and ppid. */
 static void put_process(struct ar_encoder *e, struct ar_buf *b, bool *outer_first,
                         const struct ar_proc_info *pi)
 {
-    if (!pi || !pi->present || !(pi->nancestors || pi->has_start || pi->script.len || pi->labels))
+    if (!pi || !pi->present ||
+        !(pi->nancestors || pi->has_start || pi->script.len || pi->labels ||
+          pi->session != AR_PROC_SES_UNSET || pi->tty_len || pi->cgroup.runtime ||
+          pi->cgroup.pod_len || pi->cgroup.unit_len))
         return;
     AR_JV_KEY(b, outer_first, "process");
     bool first = true;
@@ -466,6 +508,7 @@ static void put_process(struct ar_encoder *e, struct ar_buf *b, bool *outer_firs
         }
         ar_buf_putc(b, ']');
     }
+    put_process_context(b, &first, pi);
     ar_buf_putc(b, '}');
 }
 

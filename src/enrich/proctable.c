@@ -47,6 +47,10 @@ struct entry {
     uint16_t flags;
     uint16_t exe_len, script_len;
     uint8_t comm_len;
+    uint8_t tty_len;
+    uint32_t ses;
+    char tty[AR_PROC_TTY_MAX];
+    struct ar_cgroup_ctx cg;   /* live only: learned from /proc, inherited by children */
     char exe[AR_PROC_EXE_MAX];
     char script[AR_PROC_EXE_MAX];
     char comm[AR_PROC_COMM_MAX];
@@ -98,6 +102,7 @@ struct ar_proctab {
     uint32_t *buckets;
     uint32_t bucket_mask;
     uint32_t clock_hand;        /* next slot the eviction sweep looks at */
+    uint32_t lookup_budget;     /* /proc lookups left for the record being fed */
     struct pending *pending;
     uint32_t pending_mask, npending;
     struct label_rule rules[AR_PROC_MAX_LABELS];
@@ -316,6 +321,10 @@ static uint32_t new_entry(struct ar_proctab *t, uint32_t pid, uint32_t ppid)
     e->flags = 0;
     e->exe_len = e->script_len = 0;
     e->comm_len = 0;
+    e->ses = AR_PROC_SES_UNSET;
+    e->tty_len = 0;
+    e->cg.runtime = 0;
+    e->cg.id_len = e->cg.pod_len = e->cg.unit_len = 0;
     /* Not marked used: it sits just behind the hand, the last the sweep reaches. */
     t->stats.created++;
     return idx;
@@ -354,30 +363,68 @@ static void copy_image(struct entry *dst, const struct entry *src)
     dst->flags |= src->flags & F_EXE_TRUNC;
 }
 
-/* The entry for a parent pid, asking the live lookup when the table has none. */
-static uint32_t parent_entry(struct ar_proctab *t, uint32_t ppid)
+/* What a process passes on to its children and new images: session, tty,
+ * container and unit. */
+static void inherit_context(struct entry *dst, const struct entry *src)
+{
+    dst->ses = src->ses;
+    dst->tty_len = src->tty_len;
+    memcpy(dst->tty, src->tty, src->tty_len);
+    dst->cg = src->cg;
+}
+
+/* Asks the live lookup about pid (within the record's budget). False when there is
+ * no lookup, no such process, or /proc shows a process started after the event at
+ * now_ms: the pid was reused, and what /proc says is about another process. */
+static bool observe(struct ar_proctab *t, uint32_t pid, uint64_t now_ms,
+                    struct ar_proc_observed *obs)
+{
+    if (!t->cfg.lookup || pid == 0 || t->lookup_budget == 0)
+        return false;
+    t->lookup_budget--;
+    t->stats.proc_lookups++;
+    memset(obs, 0, sizeof(*obs));
+    if (t->cfg.lookup(pid, obs, t->cfg.lookup_ctx) < 0) {
+        t->stats.proc_unknown++;
+        return false;
+    }
+    if (obs->start_ms > now_ms + AR_PROC_START_SLACK_MS) {
+        t->stats.proc_reused++;
+        return false;
+    }
+    obs->exe[sizeof(obs->exe) - 1] = '\0';
+    obs->comm[sizeof(obs->comm) - 1] = '\0';
+    return true;
+}
+
+/* Takes the start, container and unit /proc gave for an entry's process. */
+static void take_observed(struct entry *e, const struct ar_proc_observed *obs)
+{
+    if (obs->start_ms) {
+        e->start_ms = obs->start_ms;
+        e->flags |= F_START | F_FROM_PROC;
+    }
+    e->cg = obs->cgroup;
+}
+
+/* The entry for a parent pid, asking the live lookup when the table has none (and,
+ * within the record's budget, for its ancestors the table has not either). */
+static uint32_t parent_entry(struct ar_proctab *t, uint32_t ppid, uint64_t now_ms)
 {
     uint32_t idx = find_pid(t, ppid);
-    if (idx != NONE || !t->cfg.lookup || ppid == 0)
-        return idx;
     struct ar_proc_observed obs;
-    memset(&obs, 0, sizeof(obs));
-    if (t->cfg.lookup(ppid, &obs, t->cfg.lookup_ctx) < 0)
-        return NONE;
-    obs.exe[sizeof(obs.exe) - 1] = '\0';
-    obs.comm[sizeof(obs.comm) - 1] = '\0';
-    uint32_t grand = find_pid(t, obs.ppid);
+    if (idx != NONE || !observe(t, ppid, now_ms, &obs))
+        return idx;
+    uint32_t grand = obs.ppid != ppid ? parent_entry(t, obs.ppid, now_ms) : NONE;
+    uint32_t grand_gen = grand != NONE ? t->entries[grand].gen : 0;
     idx = new_entry(t, ppid, obs.ppid);
     struct entry *e = &t->entries[idx];
     e->flags |= F_FROM_PROC;
     struct ar_span exe = {obs.exe, strlen(obs.exe)};
     set_text(t, e->exe, &e->exe_len, exe, e, F_EXE_TRUNC);
     set_comm(e, (struct ar_span){obs.comm, strlen(obs.comm)});
-    if (obs.start_ms) {
-        e->start_ms = obs.start_ms;
-        e->flags |= F_START;
-    }
-    if (grand != NONE) {
+    take_observed(e, &obs);
+    if (grand != NONE && valid(t, grand, grand_gen)) {
         e->parent_idx = grand;
         e->parent_gen = t->entries[grand].gen;
         e->labels = t->entries[grand].labels;
@@ -725,6 +772,20 @@ static uint64_t key_labels(struct ar_proctab *t, const struct ar_field *key)
     return bits;
 }
 
+/* The record's ses= and tty=: "4294967295" (or "unset") and "(none)" are none. */
+static void set_session(struct entry *e, struct ar_span ses, struct ar_span tty)
+{
+    uint64_t v;
+    if (ses.len)
+        e->ses = ar_span_to_u64(ses, &v) && v < UINT32_MAX ? (uint32_t)v : AR_PROC_SES_UNSET;
+    if (tty.len) {
+        bool none = AR_SPAN_IS(tty, "(none)") || tty.len > sizeof(e->tty);
+        e->tty_len = none ? 0 : (uint8_t)tty.len;
+        if (!none)
+            memcpy(e->tty, tty.p, tty.len);
+    }
+}
+
 static void set_parent(struct ar_proctab *t, struct entry *e, uint32_t parent)
 {
     if (parent == NONE)
@@ -913,7 +974,7 @@ struct syscall_fields {
     uint64_t arch, nr, a0, ppid, pid;
     int64_t exitv;
     bool success, have_exit;
-    struct ar_field comm, exe, key;
+    struct ar_field tty, ses, comm, exe, key;
 };
 
 /* The kernel writes a SYSCALL record's fields in one order (audit_log_exit):
@@ -958,7 +1019,13 @@ static bool scan_kernel_order(struct ar_proctab *t, struct ar_span body,
     if (!cur_find(&c, "ppid=", 5) || !cur_dec(&c, &ret->ppid) || !cur_key(&c, "pid=", 4) ||
         !cur_dec(&c, &ret->pid) || ret->pid > UINT32_MAX || ret->ppid > UINT32_MAX)
         return false;
-    if (!cur_find(&c, "comm=", 5))
+    if (!cur_find(&c, "tty=", 4))
+        return false;
+    cur_value(&c, &ret->tty);
+    if (!cur_key(&c, "ses=", 4))
+        return false;
+    cur_value(&c, &ret->ses);
+    if (!cur_key(&c, "comm=", 5))
         return false;
     cur_value(&c, &ret->comm);
     if (!cur_key(&c, "exe=", 4))
@@ -1019,7 +1086,7 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
     uint64_t arch = ar_arch_native(), nr = UINT64_MAX, pid = 0, ppid = 0, a0 = 0;
     int64_t exitv = 0;
     bool have_pid = false, success = false, have_exit = false;
-    struct ar_span exe = {0}, comm = {0};
+    struct ar_span exe = {0}, comm = {0}, tty = {0}, ses = {0};
     struct ar_field key_f, exe_f, field;
     const struct ar_field *key = NULL, *exe_field = NULL;
     const struct ar_field *f = &field;
@@ -1037,6 +1104,8 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
         pid = sf.pid;
         have_pid = true;
         comm = sf.comm.value;
+        tty = sf.tty.value;
+        ses = sf.ses.value;
         exe_f = sf.exe;
         exe_field = &exe_f;
         key_f = sf.key;
@@ -1059,6 +1128,10 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
             } else if (AR_SPAN_IS(k, "key")) {
                 key_f = field;
                 key = &key_f;
+            } else if (AR_SPAN_IS(k, "tty")) {
+                tty = f->value;
+            } else if (AR_SPAN_IS(k, "ses")) {
+                ses = f->value;
             }
             break;
         case 4:
@@ -1096,6 +1169,7 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
                          : nr <= UINT32_MAX ? classify_cached(t, (uint32_t)arch, (uint32_t)nr)
                                             : SYS_OTHER;
     uint64_t now_ms = rec->sec * 1000 + rec->msec;
+    t->lookup_budget = 1 + t->cfg.depth;
 
     uint32_t cur = t->fed ? image_at(t, (uint32_t)pid, now_ms, exe) : find_pid(t, (uint32_t)pid);
     bool cur_same_exe = false;
@@ -1131,6 +1205,7 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
         /* A new image: parent, start and labels carry over from the process. */
         uint32_t parent_idx = NONE, parent_gen = 0, flags = 0;
         uint64_t start = 0, labels = 0;
+        struct entry before = {.ses = AR_PROC_SES_UNSET};
         if (cur != NONE) {
             const struct entry *c = &t->entries[cur];
             parent_idx = c->parent_idx;
@@ -1138,8 +1213,13 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
             start = c->start_ms;
             flags = c->flags & (F_START | F_FROM_PROC);
             labels = c->labels;
+            inherit_context(&before, c);
         }
-        uint32_t parent = cur == NONE ? parent_entry(t, (uint32_t)ppid) : NONE;
+        /* Live: its cgroup now (runc and systemd move a process before its exec),
+         * and its start when the table did not see its fork. */
+        struct ar_proc_observed obs;
+        bool observed = observe(t, (uint32_t)pid, now_ms, &obs);
+        uint32_t parent = cur == NONE ? parent_entry(t, (uint32_t)ppid, now_ms) : NONE;
         if (parent != NONE)
             labels |= t->entries[parent].labels;
         idx = new_entry(t, (uint32_t)pid, (uint32_t)ppid);
@@ -1151,7 +1231,13 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
             set_parent(t, e, parent);
         }
         e->start_ms = start;
-        e->flags |= (uint16_t)(flags & F_START);
+        e->flags |= (uint16_t)flags;
+        inherit_context(e, &before);
+        if (observed) {
+            if (flags & F_START)
+                obs.start_ms = 0; /* the fork's time stays */
+            take_observed(e, &obs);
+        }
         set_text(t, e->exe, &e->exe_len, exe, e, F_EXE_TRUNC);
         set_comm(e, comm);
         e->labels = labels | match_rules(t, RULE_EXE, exe.p, exe.len);
@@ -1163,11 +1249,16 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
         if (!exe.p && comm.len) /* comm changes with prctl; exe does not */
             set_comm(&t->entries[idx], comm);
     } else {
-        /* First seen: its parent's labels, its exe's. Its argv from PROCTITLE. */
-        uint32_t parent = parent_entry(t, (uint32_t)ppid);
+        /* First seen: its parent's labels, its exe's. Its argv from PROCTITLE.
+         * Live: its start, container and unit from /proc. */
+        struct ar_proc_observed obs;
+        bool observed = observe(t, (uint32_t)pid, now_ms, &obs);
+        uint32_t parent = parent_entry(t, (uint32_t)ppid, now_ms);
         idx = new_entry(t, (uint32_t)pid, (uint32_t)ppid);
         struct entry *e = &t->entries[idx];
         set_parent(t, e, parent);
+        if (observed)
+            take_observed(e, &obs);
         set_text(t, e->exe, &e->exe_len, exe, e, F_EXE_TRUNC);
         set_comm(e, comm);
         e->labels = (parent != NONE ? t->entries[parent].labels : 0) |
@@ -1178,6 +1269,7 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
     }
     struct entry *e = &t->entries[idx];
     e->labels |= key_labels(t, key);
+    set_session(e, ses, tty);
 
     touch(t, idx);
 
@@ -1191,6 +1283,7 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
         e = &t->entries[idx];
         set_parent(t, c, idx);
         copy_image(c, e);
+        inherit_context(c, e);
         c->labels = e->labels;
         c->start_ms = c->image_ms = now_ms;
         c->flags |= F_START;
@@ -1354,6 +1447,11 @@ void ar_proctab_event(struct ar_proctab *t, const struct ar_event *ev, struct ar
     ret->pid = e->pid;
     ret->start_ms = e->start_ms;
     ret->has_start = (e->flags & F_START) != 0;
+    ret->from_proc = (e->flags & F_FROM_PROC) != 0;
+    ret->session = e->ses;
+    ret->tty_len = e->tty_len;
+    memcpy(ret->tty, e->tty, e->tty_len);
+    ret->cgroup = e->cg;
     ret->script = (struct ar_span){e->script, e->script_len};
     ret->script_truncated = (e->flags & F_SCRIPT_TRUNC) != 0;
     ret->labels = labels;
@@ -1366,6 +1464,8 @@ void ar_proctab_event(struct ar_proctab *t, const struct ar_event *ev, struct ar
         ag = t->entries[a].parent_gen;
         a = next;
     }
+    if (ret->nancestors < t->cfg.depth && a != NONE && !valid(t, a, ag))
+        t->stats.chains_cut++; /* its next ancestor's entry was reused */
 }
 
 /* ---- life cycle ---- */

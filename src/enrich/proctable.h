@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "enrich/cgroup.h"
 #include "parse/header.h"
 #include "reasm/reasm.h"
 
@@ -25,6 +26,12 @@
 #define AR_PROC_MAX_LABELS 64
 #define AR_PROC_EXE_MAX 128    /* bytes kept of an exe or script path; longer is cut */
 #define AR_PROC_COMM_MAX 16
+#define AR_PROC_TTY_MAX 12     /* "pts4095", "ttyUSB10", "console"; longer is not kept */
+#define AR_PROC_SES_UNSET UINT32_MAX /* no login session (ses=4294967295 or unset) */
+/* /proc's start time is in clock ticks (10 ms) from a boot time computed to the
+ * millisecond, the record's time is the kernel's coarse clock: a process may seem
+ * to have started a little after its own event. */
+#define AR_PROC_START_SLACK_MS 20
 
 /* What a live collector learned about a process from /proc (lookup below). */
 struct ar_proc_observed {
@@ -32,8 +39,15 @@ struct ar_proc_observed {
     uint64_t start_ms;         /* 0: unknown */
     char exe[AR_PROC_EXE_MAX];
     char comm[AR_PROC_COMM_MAX + 1];
+    struct ar_cgroup_ctx cgroup; /* from /proc/PID/cgroup (ar_cgroup_parse_file) */
 };
-/* Returns 0 and *ret, or a negative errno (no such process). Never called in replay. */
+/* Returns 0 and *ret, or a negative errno (no such process). Never called in replay.
+ * The table calls it for a pid it meets without having seen its fork (the process
+ * and, up the chain, its ancestors) and at each exec (the cgroup a process moved to
+ * before it: runc, systemd), at most 1 + depth times per record. What it says is
+ * taken only when the process started before the event (its start_ms at most
+ * AR_PROC_START_SLACK_MS later than the record's time): a pid reused since is
+ * another process. */
 typedef int (*ar_proc_lookup_fn)(uint32_t pid, struct ar_proc_observed *ret, void *ctx);
 
 struct ar_proctab_config {
@@ -66,6 +80,11 @@ struct ar_proc_info {
     uint32_t pid;
     uint64_t start_ms;
     bool has_start;
+    bool from_proc;            /* its start (container, unit) learned from /proc after the fact */
+    uint32_t session;          /* login session (ses=), AR_PROC_SES_UNSET for none */
+    uint8_t tty_len;           /* 0: no tty */
+    char tty[AR_PROC_TTY_MAX];
+    struct ar_cgroup_ctx cgroup; /* container and unit: live only (from /proc), inherited */
     struct ar_span script;     /* the script an interpreter runs, empty if none */
     bool script_truncated;
     uint64_t labels;           /* bit i: label_names[i] */
@@ -82,6 +101,10 @@ struct ar_proctab_stats {
     uint64_t lost;             /* events whose entry was reused before they completed */
     uint64_t pending_full;     /* events not remembered: too many in flight */
     uint64_t truncated;        /* exe or script paths cut to AR_PROC_EXE_MAX */
+    uint64_t chains_cut;       /* events whose ancestor chain stopped at a reused parent entry */
+    uint64_t proc_lookups;     /* /proc lookups (live only) */
+    uint64_t proc_unknown;     /* of which found no process */
+    uint64_t proc_reused;      /* of which found a process started after the event (pid reused) */
     uint64_t memory_bytes;     /* allocated at creation, fixed */
     uint64_t fed_forks, fed_execs, fed_exits; /* lifecycle feed calls (below) */
 };

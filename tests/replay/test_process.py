@@ -5,7 +5,8 @@ script carries it, the script and parents are named, the reordered trace (its ev
 complete backwards) gives every event the same object as the plain one, --threads 0
 and 3 agree, --process-depth cuts the chain, --no-process-context leaves it out, and
 a bad label rule is refused naming the option; a synthesized log of 100000 forks
-keeps the table within its bound (printed).
+keeps the table within its bound (printed); replay asks /proc nothing about the live
+processes a log names.
 
 usage: test_process.py AUDITRELAY LAUREL_TESTDATA_DIR
 """
@@ -15,6 +16,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 failures = 0
 
@@ -77,6 +79,31 @@ def fork_heavy(binary):
           '/usr/bin/bash', f'fork-heavy: the last child {exit_ev}')
 
 
+def no_proc_in_replay(binary):
+    """Replay never asks /proc: a log naming live processes (pid 1, this test and a
+    child of it, stamped now, so /proc's start times would be accepted) gets no
+    start, parent, container, unit or from_proc from them (the child comes before its
+    parent: the table knows neither)."""
+    child = subprocess.Popen(['sleep', '30'])
+    try:
+        now = int(time.time()) + 1
+        with tempfile.NamedTemporaryFile('w', suffix='.log') as log:
+            for serial, (ppid, pid) in enumerate([(0, 1), (os.getpid(), child.pid),
+                                                  (os.getppid(), os.getpid())], 1):
+                log.write(f'type=SYSCALL msg=audit({now}.000:{serial}): arch=c000003e '
+                          f'syscall=257 success=yes exit=3 a0=0 items=0 ppid={ppid} pid={pid} '
+                          f'auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 '
+                          f'fsgid=0 tty=(none) ses=4294967295 comm="x" exe="/usr/bin/x" '
+                          f'key=(null)\ntype=EOE msg=audit({now}.000:{serial}): \n')
+            log.flush()
+            events = replay(binary, log.name)
+    finally:
+        child.kill()
+        child.wait()
+    check(len(events) == 3 and not any('process' in ev for ev in events.values()),
+          f'replay asked /proc: {[ev.get("process") for ev in events.values()]}')
+
+
 def main():
     binary, data = sys.argv[1], sys.argv[2]
     plain = os.path.join(data, 'shell-proc-trace.txt')
@@ -94,7 +121,11 @@ def main():
     for serial in range(29238, 29246):
         p = a[serial].get('process', {})
         check(p.get('labels') == ['test-script'], f'{serial}: labels {p.get("labels")}')
-    check('process' not in a[29237], '29237: bash forks, nothing known beyond the event')
+    check(a[29237].get('process') == {'session': 3, 'tty': 'pts7'},
+          f'29237: bash forks, nothing known beyond the event but its session and tty: '
+          f'{a[29237].get("process")}')
+    check(a[29245]['process'].get('session') == 3 and a[29245]['process'].get('tty') == 'pts7',
+          '29245: session and tty kept')
     p = a[29238]['process']
     check(p.get('script') == script, f'29238: script {p.get("script")}')
     check(p.get('parent') == {'pid': 71432, 'exe': '/usr/bin/bash', 'comm': 'bash'},
@@ -128,6 +159,7 @@ def main():
           f'confusion: parent {c[2638035]["process"]["parent"]}')
 
     fork_heavy(binary)
+    no_proc_in_replay(binary)
 
     bad = subprocess.run([binary, 'replay', '--process-label', 'x:path:/etc', plain],
                          capture_output=True, text=True)

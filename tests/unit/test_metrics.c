@@ -109,7 +109,8 @@ static void test_page(void)
                                                                 .malformed = 2},
                                     .has_proctab = true,
                                     .proctab = {.size = 16384, .entries = 10, .created = 12,
-                                                .evicted = 2, .lost = 1}};
+                                                .evicted = 2, .lost = 1, .chains_cut = 3,
+                                                .proc_lookups = 4, .proc_reused = 5}};
     page = page_of(&r);
     check_well_formed(page);
     CHECK(strstr(page, "# TYPE auditrelay_process_table_entries gauge\n"
@@ -118,6 +119,9 @@ static void test_page(void)
     CHECK(strstr(page, "\nauditrelay_process_table_made_total 12\n"));
     CHECK(strstr(page, "\nauditrelay_process_table_reused_total 2\n"));
     CHECK(strstr(page, "\nauditrelay_process_context_lost_total 1\n"));
+    CHECK(strstr(page, "\nauditrelay_process_chains_cut_total 3\n"));
+    CHECK(strstr(page, "\nauditrelay_process_proc_lookups_total 4\n"));
+    CHECK(strstr(page, "\nauditrelay_process_proc_reused_total 5\n"));
     CHECK(strstr(page, "\nauditrelay_input_lines_total 9\n"));
     CHECK(strstr(page, "\nauditrelay_malformed_lines_total 2\n"));
     CHECK(!strstr(page, "auditrelay_kernel_lost_total"));

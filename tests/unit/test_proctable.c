@@ -23,6 +23,7 @@ static struct {
 } got[MAX_EVENTS];
 static size_t ngot;
 static struct ar_proctab *tab;
+static bool render_context; /* session, tty, container, unit and from_proc too */
 
 static void render(const struct ar_proc_info *in, char *out, size_t cap)
 {
@@ -36,6 +37,18 @@ static void render(const struct ar_proc_info *in, char *out, size_t cap)
     PUT("pid=%u", in->pid);
     if (in->script.len)
         PUT(" script=%.*s", (int)in->script.len, in->script.p);
+    if (render_context) {
+        if (in->from_proc)
+            PUT(" from_proc");
+        if (in->session != AR_PROC_SES_UNSET)
+            PUT(" ses=%u", in->session);
+        if (in->tty_len)
+            PUT(" tty=%.*s", in->tty_len, in->tty);
+        if (in->cgroup.runtime)
+            PUT(" %s:%.12s", ar_cgroup_runtime_name(in->cgroup.runtime), in->cgroup.id);
+        if (in->cgroup.unit_len)
+            PUT(" unit=%.*s", in->cgroup.unit_len, in->cgroup.unit);
+    }
     if (in->has_start)
         PUT(" start=%llu", (unsigned long long)in->start_ms);
     for (size_t i = 0; i < AR_PROC_MAX_LABELS; i++)
@@ -392,18 +405,34 @@ static void test_hex_values(void)
     EXPECT(2, "pid=41 label=a label=b label=sp parent=40:/usr/bin/python3");
 }
 
-/* What a live collector's /proc lookup would say: sshd 900 (its parent 1), nothing
- * else. */
+/* What a live collector's /proc lookup would say: sshd 900 (its parent 1), a shell
+ * 1000 in a docker container (its parent containerd-shim 990, parent 1), a process
+ * 2000 started after the events (its pid reused since), nothing else. */
+#define DOCKER_ID "4f797c539e6c745de61a93ca3ff892358ecbcaccd8414d5db545c38428142970"
 static int fake_proc(uint32_t pid, struct ar_proc_observed *ret, void *ctx)
 {
     (void)ctx;
     lookups++;
-    if (pid != 900)
+    const char *cgroup = "0::/system.slice/ssh.service\n";
+    if (pid == 900) {
+        ret->ppid = 1;
+        ret->start_ms = 1600000000000;
+        snprintf(ret->exe, sizeof(ret->exe), "/usr/sbin/sshd");
+        snprintf(ret->comm, sizeof(ret->comm), "sshd");
+    } else if (pid == 990) {
+        ret->ppid = 1;
+        ret->start_ms = 1690000000000;
+        snprintf(ret->exe, sizeof(ret->exe), "/usr/bin/containerd-shim-runc-v2");
+        cgroup = "0::/system.slice/containerd.service\n";
+    } else if (pid == 1000 || pid == 2000) {
+        ret->ppid = 990;
+        ret->start_ms = pid == 1000 ? 1699999999000 : 1700000000500;
+        snprintf(ret->exe, sizeof(ret->exe), "/usr/bin/bash");
+        cgroup = "0::/system.slice/docker-" DOCKER_ID ".scope\n";
+    } else {
         return -ESRCH;
-    ret->ppid = 1;
-    ret->start_ms = 1600000000000;
-    snprintf(ret->exe, sizeof(ret->exe), "/usr/sbin/sshd");
-    snprintf(ret->comm, sizeof(ret->comm), "sshd");
+    }
+    ar_cgroup_parse_file(cgroup, strlen(cgroup), &ret->cgroup);
     return 0;
 }
 
@@ -422,7 +451,67 @@ static void test_lookup(void)
     EXPECT(1, "pid=901 label=remote parent=900:/usr/sbin/sshd(proc)");
     EXPECT(2, "pid=901 label=remote parent=900:/usr/sbin/sshd(proc)");
     EXPECT(3, "pid=78");
-    CHECK(lookups == 2); /* 900 once, 77 once (not found) */
+    CHECK(lookups == 5); /* 901, 900 and its parent 1 (not found) once; 78 and 77 once */
+}
+
+/* A process older than the collector (its fork unseen): its start, container and
+ * unit come from the lookup, marked from_proc, and so do its ancestors'; its
+ * children inherit the container, session and tty; a pid whose process /proc says
+ * started after the event is not taken for it (counted). */
+static void test_lookup_context(void)
+{
+    next_lookup = fake_proc;
+    lookups = 0;
+    render_context = true;
+    struct ar_reasm *r = fresh(64, 4, NULL, 0);
+    char buf[768];
+    /* serial 1: bash 1000 in the container opens a file, on pts/1 in session 7 */
+    feed_line(r, line(buf, sizeof(buf), 1,
+                      "arch=c000003e syscall=257 success=yes exit=3 a0=1 a1=0 items=1 ppid=990 "
+                      "pid=1000 auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 "
+                      "fsgid=0 tty=pts1 ses=7 comm=\"bash\" exe=\"/usr/bin/bash\" key=(null)",
+                      "SYSCALL"));
+    feed_line(r, line(buf, sizeof(buf), 1, "", "EOE"));
+    syscall_event(r, 2, 57, 1001, 990, 1000, "/usr/bin/bash", NULL); /* it forks 1001 */
+    exec_event(r, 3, 1000, 1001, "/usr/bin/python3", "python3 -W ignore x.py");
+    /* serial 4: pid 2000, whose process now started after this event */
+    syscall_event(r, 4, 2, 3, 990, 2000, "/usr/bin/bash", NULL);
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    EXPECT(1, "pid=1000 from_proc ses=7 tty=pts1 docker:4f797c539e6c unit=docker-" DOCKER_ID
+              ".scope start=1699999999000 parent=990:/usr/bin/containerd-shim-runc-v2(proc)");
+    /* the child: born at the fork, the container inherited, its own ses/tty (the
+     * test's exec record says 7, pts1) */
+    EXPECT(3, "pid=1001 script=/srv/x.py ses=7 tty=pts1 docker:4f797c539e6c unit=docker-" DOCKER_ID
+              ".scope start=1700000000002 parent=1000:/usr/bin/bash(proc) "
+              "990:/usr/bin/containerd-shim-runc-v2(proc)");
+    /* not the container of pid 2000's process now, nor its parent's guessed */
+    EXPECT(4, "pid=2000 parent=990:/usr/bin/containerd-shim-runc-v2(proc)");
+    const struct ar_proctab_stats *st = ar_proctab_stats(tab);
+    CHECK(st->proc_reused == 1);
+    CHECK(st->proc_lookups == (uint64_t)lookups);
+    render_context = false;
+}
+
+/* An ancestor chain cut short because the parent's entry was reused is counted. */
+static void test_chains_cut(void)
+{
+    struct ar_reasm *r = fresh(16, 4, NULL, 0);
+    syscall_event(r, 1, 59, 0, 1, 100, "/usr/bin/bash", NULL);
+    syscall_event(r, 2, 57, 101, 1, 100, "/usr/bin/bash", NULL);
+    /* 40 unrelated processes while 101 stays busy: the sweep reuses 100's entry */
+    for (uint32_t i = 0; i < 40; i++) {
+        syscall_event(r, 10 + 2 * i, 2, 3, 1, 500 + i, "/usr/bin/cat", NULL);
+        syscall_event(r, 11 + 2 * i, 2, 3, 100, 101, "/usr/bin/bash", NULL);
+    }
+    syscall_event(r, 90, 2, 3, 100, 101, "/usr/bin/bash", NULL);
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    const struct ar_proctab_stats *st = ar_proctab_stats(tab);
+    printf("chains cut: %llu (event 90: %s)\n", (unsigned long long)st->chains_cut, find(90));
+    CHECK(st->chains_cut >= 1);
+    CHECK(strstr(find(90), "start=1700000000002") != NULL); /* 101 itself is kept */
+    CHECK(strstr(find(90), "parent=") == NULL);
 }
 
 /* 100k forks of one shell, each child execs and exits; pids wrap at 32768. The
@@ -553,6 +642,8 @@ int main(int argc, char **argv)
     test_hex_values();
     test_script_options();
     test_lookup();
+    test_lookup_context();
+    test_chains_cut();
     test_fork_heavy();
     test_feed();
     test_bad_rules();
