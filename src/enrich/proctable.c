@@ -1564,12 +1564,14 @@ void ar_proctab_fork(struct ar_proctab *t, uint32_t pid, uint32_t ppid, uint64_t
 {
     t->fed = true;
     t->stats.fed_forks++;
-    uint32_t parent = parent_entry(t, ppid);
+    t->lookup_budget = 1 + t->cfg.depth;
+    uint32_t parent = parent_entry(t, ppid, time_ms);
     uint32_t idx = new_entry(t, pid, ppid);
     struct entry *e = &t->entries[idx];
     if (parent != NONE) {
         set_parent(t, e, parent);
         copy_image(e, &t->entries[parent]);
+        inherit_context(e, &t->entries[parent]);
         e->labels = t->entries[parent].labels;
     } else {
         set_comm(e, comm);
@@ -1591,9 +1593,17 @@ void ar_proctab_exec(struct ar_proctab *t, uint32_t pid, uint32_t ppid, uint64_t
         !(valid(t, t->entries[cur].parent_idx, t->entries[cur].parent_gen) &&
           (t->entries[t->entries[cur].parent_idx].flags & F_EXITED)))
         cur = NONE;
-    uint32_t parent = cur == NONE ? parent_entry(t, ppid) : NONE;
+    t->lookup_budget = 1 + t->cfg.depth;
+    struct entry before = {.ses = AR_PROC_SES_UNSET};
+    if (cur != NONE)
+        inherit_context(&before, &t->entries[cur]);
+    /* Live: its cgroup now (runc and systemd move a process before its exec). */
+    struct ar_proc_observed obs;
+    bool observed = observe(t, pid, time_ms, &obs);
+    uint32_t parent = cur == NONE ? parent_entry(t, ppid, time_ms) : NONE;
     uint32_t idx = new_entry(t, pid, ppid);
     struct entry *e = &t->entries[idx];
+    inherit_context(e, &before);
     if (cur != NONE) {
         const struct entry *c = &t->entries[cur];
         e->parent_idx = c->parent_idx;
@@ -1604,6 +1614,11 @@ void ar_proctab_exec(struct ar_proctab *t, uint32_t pid, uint32_t ppid, uint64_t
     } else if (parent != NONE) {
         set_parent(t, e, parent);
         e->labels = t->entries[parent].labels;
+    }
+    if (observed) {
+        if (e->flags & F_START)
+            obs.start_ms = 0; /* the fork's time stays */
+        take_observed(e, &obs);
     }
     feed_text(t, e, exe, exe_truncated, comm);
     e->labels |= match_rules(t, RULE_EXE, exe.p, exe.len);
