@@ -26,11 +26,13 @@ int ar_encoder_new(const struct ar_encoder_config *cfg, struct ar_idcache *ids,
     e->ids = ids;
     e->fields = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->fields));
     e->info = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->info));
+    e->key_id = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->key_id));
+    e->keys = calloc(1, sizeof(*e->keys));
     e->dec_state = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->dec_state));
     e->dec_off = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->dec_off));
     e->dec_len = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->dec_len));
     e->norm = calloc(1, sizeof(*e->norm)); /* calloc: no lookup remembered yet */
-    if (!e->fields || !e->info || !e->dec_state || !e->dec_off || !e->dec_len || !e->norm) {
+    if (!e->fields || !e->info || !e->key_id || !e->keys || !e->dec_state || !e->dec_off || !e->dec_len || !e->norm) {
         ar_encoder_free(e);
         return -ENOMEM;
     }
@@ -53,6 +55,8 @@ void ar_encoder_free(struct ar_encoder *e)
         e->cfg.format->close(e);
     free(e->fields);
     free(e->info);
+    free(e->key_id);
+    free(e->keys);
     free(e->recs);
     free(e->norm_recs);
     free(e->norm);
@@ -186,8 +190,12 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
         e->norm_recs[i] = (struct ar_norm_record){ev->records[i].type, e->fields + used,
                                                   (uint32_t)t.n};
         for (size_t k = used; k < used + t.n; k++) {
-            e->info[k] = e->fields[k].kind == AR_VAL_BARE ? (struct ar_field_info){0, 0}
-                                                          : ar_field_info_of(e->fields[k].key);
+            if (e->fields[k].kind == AR_VAL_BARE) {
+                e->info[k] = (struct ar_field_info){0, 0};
+                e->key_id[k] = 0;
+            } else {
+                e->key_id[k] = ar_keys_find(e->keys, e->fields[k].key, &e->info[k]);
+            }
             e->dec_state[k] = AR_DEC_UNKNOWN;
         }
         used += t.n;
@@ -198,6 +206,8 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
         e->recs[i].enr_n = (uint32_t)t.n;
         /* auditd's names (UID="root") are text, never numbers or hex. */
         for (size_t k = used; k < used + t.n; k++) {
+            struct ar_field_info unused;
+            e->key_id[k] = ar_keys_find(e->keys, e->fields[k].key, &unused);
             e->info[k] = (struct ar_field_info){AR_FC_TEXT, AR_FN_OTHER};
             e->dec_state[k] = AR_DEC_NOT_HEX;
         }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "encode/encoder.h"
+#include "encode/keys.h"
 #include "audit/fieldclass.h"
 #include "enrich/normalize.h"
 #include "parse/tokenize.h"
@@ -47,6 +48,8 @@ struct ar_encoder {
      * field, and the records' ranges in them. */
     struct ar_field *fields;
     struct ar_field_info *info; /* parallel to fields */
+    uint16_t *key_id;           /* parallel to fields: the name's id in keys, 0 for none */
+    struct ar_keys *keys;
     struct ar_rec_tokens *recs;
     struct ar_norm_record *norm_recs; /* parallel to recs: what the normalizer reads */
     size_t recs_cap;

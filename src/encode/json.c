@@ -17,6 +17,10 @@
 struct json_state {
     uint16_t *dup;         /* parallel to fields: 2 for the second "key" of a level... */
     struct ar_span parent; /* while writing interpretations of a nested msg='...' */
+    /* Repeated keys: the last put_fields call (level) that wrote each key id, or each
+     * shape hash of a key without one (after the ids). */
+    uint32_t level;
+    uint32_t seen[AR_KEYS_SLOTS + 1 + 128];
 };
 
 static struct json_state *js(struct ar_encoder *e)
@@ -110,8 +114,8 @@ static const char *id_name(struct ar_encoder *e, enum ar_id_kind kind, const str
     return ar_idcache_name(e->ids, kind, (uint32_t)id);
 }
 
-/* A 7-bit hash of key shape: duplicate detection does full comparisons only when
- * two keys of a record might be equal. */
+/* A 7-bit hash of key shape for keys without an id: duplicate detection does full
+ * comparisons only when two keys of a record might be equal. */
 static unsigned key_hash(struct ar_span k)
 {
     unsigned h = k.len ? (unsigned char)k.p[0] * 7u + (unsigned char)k.p[k.len - 1] * 3u +
@@ -134,16 +138,13 @@ static unsigned dup_index(const struct ar_field *fields, uint32_t i, uint32_t fi
     return n;
 }
 
-/* Writes a field's member name: its key, "key#2" for a repeated key (the same name
- * in fields and interp), and "msg.key" for the interpretation of a nested field. */
-static void put_field_key(struct ar_encoder *e, struct ar_buf *b, bool *first, size_t i)
+/* put_field_key for a repeated or nested key. */
+static __attribute__((noinline)) void put_field_key_composed(struct ar_encoder *e,
+                                                             struct ar_buf *b, bool *first,
+                                                             size_t i)
 {
     const struct ar_field *f = &e->fields[i];
     const struct json_state *s = js(e);
-    if (s->dup[i] <= 1 && s->parent.len == 0) {
-        ar_jv_key(b, first, f->key.p, f->key.len);
-        return;
-    }
     char tmp[600];
     int n = snprintf(tmp, sizeof(tmp), "%.*s%s%.*s",
                      (int)(s->parent.len > 256 ? 256 : s->parent.len), s->parent.p,
@@ -154,23 +155,39 @@ static void put_field_key(struct ar_encoder *e, struct ar_buf *b, bool *first, s
     ar_jv_key(b, first, tmp, (size_t)n);
 }
 
+/* Writes a field's member name: its key, "key#2" for a repeated key (the same name
+ * in fields and interp), and "msg.key" for the interpretation of a nested field. */
+static inline void put_field_key(struct ar_encoder *e, struct ar_buf *b, bool *first, size_t i)
+{
+    const struct json_state *s = js(e);
+    if (s->dup[i] > 1 || s->parent.len)
+        put_field_key_composed(e, b, first, i);
+    else if (e->key_id[i])
+        ar_keys_put(e->keys, e->key_id[i], b, first);
+    else
+        ar_jv_key(b, first, e->fields[i].key.p, e->fields[i].key.len);
+}
+
 /* Writes the raw fields of [from, to) at one nesting level as JSON members. */
 static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, uint32_t to)
 {
     bool first = true;
-    uint64_t seen[2] = {0, 0}; /* filter on key shape: full comparisons only on a hit */
     bool words = false;
+    /* A key seen at this level or a nested one since it began (levels only grow) may
+     * be a repeat: dup_index decides. Exact for keys with an id, a hash filter for
+     * the others. */
+    struct json_state *s = js(e);
+    uint32_t level = ++s->level;
     for (uint32_t i = from; i < to; i++) {
         const struct ar_field *f = &e->fields[i];
         if (f->kind == AR_VAL_BARE) {
             words = true;
             continue;
         }
-        unsigned h = key_hash(f->key);
-        uint64_t bit = UINT64_C(1) << (h & 63);
-        unsigned dup = (seen[h >> 6] & bit) ? dup_index(e->fields, i, from) : 1;
-        seen[h >> 6] |= bit;
-        js(e)->dup[i] = (uint16_t)(dup > UINT16_MAX ? UINT16_MAX : dup);
+        unsigned slot = e->key_id[i] ? e->key_id[i] : AR_KEYS_SLOTS + 1 + key_hash(f->key);
+        unsigned dup = s->seen[slot] - level < UINT32_MAX / 2 ? dup_index(e->fields, i, from) : 1;
+        s->seen[slot] = level;
+        s->dup[i] = (uint16_t)(dup > UINT16_MAX ? UINT16_MAX : dup);
         put_field_key(e, b, &first, i);
         enum ar_field_class cls = e->info[i].cls;
         switch (f->kind) {

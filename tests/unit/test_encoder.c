@@ -346,6 +346,37 @@ static void test_duplicates_and_words(void)
     cJSON_Delete(j);
 }
 
+/* Member names come from the encoder's key table (encode/keys.c): repeats across
+ * a nested msg='...' level, names longer than 16 bytes or needing escapes, and
+ * more distinct names than the table keeps (all one encoder, one event) are named
+ * as before. */
+static void test_key_table(void)
+{
+    static char line[64 * 1024];
+    size_t n = (size_t)snprintf(line, sizeof(line),
+                                "type=USER_CMD msg=audit(1.000:13): pid=1 uid=0 msg='pid=2 uid=5 "
+                                "pid=3' pid=4 a_name_longer_than_16=x a_name_longer_than_16=y "
+                                "k\\ey=1 k\\ey=2");
+    for (int i = 0; i < 1000; i++)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, " f%d=%d", i % 900, i);
+    const char *lines[] = {line};
+    cJSON *j = encode_lines("json", lines, 1);
+    CHECK(num_at(j, "records.0.fields.pid") == 1);
+    CHECK(num_at(j, "records.0.fields.msg.pid") == 2);
+    CHECK(num_at(j, "records.0.fields.msg.pid#2") == 3);
+    CHECK(num_at(j, "records.0.fields.pid#2") == 4);
+    CHECK_STR(str_at(j, "records.0.interp.uid"), "root");
+    CHECK_STR(str_at(j, "records.0.fields.a_name_longer_than_16"), "x");
+    CHECK_STR(str_at(j, "records.0.fields.a_name_longer_than_16#2"), "y");
+    CHECK(num_at(j, "records.0.fields.k\\ey") == 1);
+    CHECK(num_at(j, "records.0.fields.k\\ey#2") == 2);
+    CHECK(num_at(j, "records.0.fields.f5") == 5);
+    CHECK(num_at(j, "records.0.fields.f5#2") == 905);
+    CHECK(num_at(j, "records.0.fields.f899") == 899);
+    CHECK(num_at(j, "records.0.fields.f99#2") == 999);
+    cJSON_Delete(j);
+}
+
 static void test_goaudit_shape(void)
 {
     const char *lines[] = {
@@ -471,6 +502,7 @@ int main(void)
     test_user_msg_and_enriched();
     test_hostile_bytes();
     test_duplicates_and_words();
+    test_key_table();
     test_goaudit_shape();
     test_summary_worked_example();
     return check_done();
