@@ -36,7 +36,26 @@ static inline void ar_jv_plain_key(struct ar_buf *b, bool *first, const char *co
     ar_buf_put(b, comma_quoted + skip, n - skip);
 }
 
-#define AR_JV_KEY(b, first, lit) ar_jv_plain_key((b), (first), ",\"" lit "\":", sizeof(lit) + 3)
+/* A member name written in the code, also as an argument to a helper that writes
+ * the member: `,"lit":` built at compile time, written with ar_jv_name. */
+struct ar_jv_name {
+    const char *comma_quoted;
+    size_t len;
+};
+#define AR_JV_NAME(lit) ((struct ar_jv_name){",\"" lit "\":", sizeof(lit) + 3})
+
+static inline void ar_jv_name(struct ar_buf *b, bool *first, struct ar_jv_name n)
+{
+    ar_jv_plain_key(b, first, n.comma_quoted, n.len);
+}
+
+#define AR_JV_KEY(b, first, lit) ar_jv_name((b), (first), AR_JV_NAME(lit))
+
+/* The bare name ("lit"), for ar_jv_bytes's "<key>.hex". */
+static inline struct ar_span ar_jv_name_span(struct ar_jv_name n)
+{
+    return (struct ar_span){n.comma_quoted + 2, n.len - 4};
+}
 
 /* Writes a string that may not be UTF-8; when it is not, the raw bytes follow as
  * "<key>.hex" so that nothing is lost (counted in stats.invalid_utf8). `key.p`

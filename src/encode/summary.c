@@ -142,19 +142,18 @@ static void normalize_event(struct ar_encoder *e, const struct ar_event *ev, con
     ar_normalize(e->norm_recs, ev->nrecords, syscall, arch, ar_summary_text, e, e->norm);
 }
 
-static void put_text(struct ar_encoder *e, struct ar_buf *b, bool *first, const char *key,
+static void put_text(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_jv_name key,
                      struct ar_text t)
 {
     if (!t.len)
         return;
-    struct ar_span k = {key, strlen(key)};
-    ar_jv_key(b, first, k.p, k.len);
-    ar_jv_bytes(e, b, first, k, (const unsigned char *)t.p, t.len);
+    ar_jv_name(b, first, key);
+    ar_jv_bytes(e, b, first, ar_jv_name_span(key), (const unsigned char *)t.p, t.len);
 }
 
 /* "KEY_name": the user name of an id written as text, when it has one. */
-static void put_id_name(struct ar_encoder *e, struct ar_buf *b, bool *first, const char *key,
-                        enum ar_id_kind kind, struct ar_span id_text)
+static void put_id_name(struct ar_encoder *e, struct ar_buf *b, bool *first,
+                        struct ar_jv_name key, enum ar_id_kind kind, struct ar_span id_text)
 {
     uint64_t id;
     if (!e->ids || !ar_span_to_u64(id_text, &id) || id >= UINT32_MAX)
@@ -162,7 +161,7 @@ static void put_id_name(struct ar_encoder *e, struct ar_buf *b, bool *first, con
     const char *name = ar_idcache_name(e->ids, kind, (uint32_t)id);
     if (!name)
         return;
-    ar_jv_key(b, first, key, strlen(key));
+    ar_jv_name(b, first, key);
     ar_jv_cstr(b, name);
 }
 
@@ -183,9 +182,9 @@ static void put_file(struct ar_encoder *e, struct ar_buf *b, bool *first)
     }
     if (n->file >= 0) {
         const struct ar_norm_path *p = &n->paths[n->file];
-        put_text(e, b, &f, "path", p->path);
+        put_text(e, b, &f, AR_JV_NAME("path"), p->path);
         if (n->change_from >= 0)
-            put_text(e, b, &f, "from", n->paths[n->change_from].path);
+            put_text(e, b, &f, AR_JV_NAME("from"), n->paths[n->change_from].path);
         uint64_t v;
         if (p->has_mode) {
             const char *type = ar_file_type_of_mode(p->mode_value);
@@ -203,12 +202,12 @@ static void put_file(struct ar_encoder *e, struct ar_buf *b, bool *first)
         if (ar_field_u64(p->ouid, &v)) {
             AR_JV_KEY(b, &f, "uid");
             ar_buf_u64(b, v);
-            put_id_name(e, b, &f, "owner", AR_ID_USER, p->ouid->value);
+            put_id_name(e, b, &f, AR_JV_NAME("owner"), AR_ID_USER, p->ouid->value);
         }
         if (ar_field_u64(p->ogid, &v)) {
             AR_JV_KEY(b, &f, "gid");
             ar_buf_u64(b, v);
-            put_id_name(e, b, &f, "group", AR_ID_GROUP, p->ogid->value);
+            put_id_name(e, b, &f, AR_JV_NAME("group"), AR_ID_GROUP, p->ogid->value);
         }
         if (ar_field_u64(p->inode, &v)) {
             AR_JV_KEY(b, &f, "inode");
@@ -233,11 +232,11 @@ static void put_normalized(struct ar_encoder *e, struct ar_buf *b, bool *first)
         AR_JV_KEY(b, &f, "actor");
         ar_buf_putc(b, '{');
         bool fa = true;
-        put_text(e, b, &fa, "primary", n->actor_primary);
-        put_id_name(e, b, &fa, "primary_name", AR_ID_USER,
+        put_text(e, b, &fa, AR_JV_NAME("primary"), n->actor_primary);
+        put_id_name(e, b, &fa, AR_JV_NAME("primary_name"), AR_ID_USER,
                     (struct ar_span){n->actor_primary.p, n->actor_primary.len});
-        put_text(e, b, &fa, "secondary", n->actor_secondary);
-        put_id_name(e, b, &fa, "secondary_name", AR_ID_USER,
+        put_text(e, b, &fa, AR_JV_NAME("secondary"), n->actor_secondary);
+        put_id_name(e, b, &fa, AR_JV_NAME("secondary_name"), AR_ID_USER,
                     (struct ar_span){n->actor_secondary.p, n->actor_secondary.len});
         ar_buf_putc(b, '}');
     }
@@ -253,11 +252,11 @@ static void put_normalized(struct ar_encoder *e, struct ar_buf *b, bool *first)
             AR_JV_KEY(b, &fo, "type");
             ar_jv_cstr(b, n->object_type);
         }
-        put_text(e, b, &fo, "primary", n->object_primary);
-        put_text(e, b, &fo, "secondary", n->object_secondary);
+        put_text(e, b, &fo, AR_JV_NAME("primary"), n->object_primary);
+        put_text(e, b, &fo, AR_JV_NAME("secondary"), n->object_secondary);
         ar_buf_putc(b, '}');
     }
-    put_text(e, b, &f, "how", n->how);
+    put_text(e, b, &f, AR_JV_NAME("how"), n->how);
     put_file(e, b, &f);
     ar_buf_putc(b, '}');
 }
@@ -370,42 +369,43 @@ static const char *category_of(uint32_t type, bool has_syscall)
     return "other";
 }
 
-static void put_summary_id(struct ar_encoder *e, struct ar_buf *b, bool *first, const char *key,
-                           const char *name_key, const struct ar_field *f)
+static void put_summary_id(struct ar_encoder *e, struct ar_buf *b, bool *first,
+                           struct ar_jv_name key, struct ar_jv_name name_key,
+                           const struct ar_field *f)
 {
     uint64_t id;
     if (!ar_field_u64(f, &id))
         return;
-    ar_jv_key(b, first, key, strlen(key));
+    ar_jv_name(b, first, key);
     ar_buf_u64(b, id);
     const char *name = id <= UINT32_MAX && e->ids
                            ? ar_idcache_name(e->ids, AR_ID_USER, (uint32_t)id)
                            : (id == UINT32_MAX ? "unset" : NULL);
     if (name) {
-        ar_jv_key(b, first, name_key, strlen(name_key));
+        ar_jv_name(b, first, name_key);
         ar_jv_cstr(b, name);
     }
 }
 
-static void put_summary_num(struct ar_buf *b, bool *first, const char *key,
+static void put_summary_num(struct ar_buf *b, bool *first, struct ar_jv_name key,
                             const struct ar_field *f)
 {
     int64_t v;
     if (!ar_field_i64(f, &v))
         return;
-    ar_jv_key(b, first, key, strlen(key));
+    ar_jv_name(b, first, key);
     ar_buf_i64(b, v);
 }
 
-static void put_summary_text(struct ar_encoder *e, struct ar_buf *b, bool *first, const char *key,
-                             const struct ar_field *f)
+static void put_summary_text(struct ar_encoder *e, struct ar_buf *b, bool *first,
+                             struct ar_jv_name key, const struct ar_field *f)
 {
     if (!f || f->kind == AR_VAL_NULL || f->kind == AR_VAL_BARE || f->kind == AR_VAL_NESTED)
         return;
     if (f->kind == AR_VAL_PLAIN && (AR_SPAN_IS(f->value, "?") || AR_SPAN_IS(f->value, "(none)")))
         return;
-    struct ar_span k = {key, strlen(key)};
-    ar_jv_key(b, first, k.p, k.len);
+    struct ar_span k = ar_jv_name_span(key);
+    ar_jv_name(b, first, key);
     /* Only untrusted strings are ever hex-encoded; a hostname like 8da7ccbba3a1 is not. */
     if (e->info[f - e->fields].cls == AR_FC_ESCAPED)
         ar_jv_text(e, b, first, k, f);
@@ -501,20 +501,20 @@ void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const stru
             ar_jv_str(b, s->by_name[AR_FN_KEY]->value);
     }
     put_normalized(e, b, first);
-    put_summary_num(b, first, "pid", s->by_name[AR_FN_PID]);
-    put_summary_num(b, first, "ppid", s->by_name[AR_FN_PPID]);
-    put_summary_text(e, b, first, "exe", s->by_name[AR_FN_EXE]);
-    put_summary_text(e, b, first, "comm", s->by_name[AR_FN_COMM]);
-    put_summary_id(e, b, first, "uid", "user", s->by_name[AR_FN_UID]);
-    put_summary_id(e, b, first, "auid", "login_user", s->by_name[AR_FN_AUID]);
-    put_summary_num(b, first, "ses", s->by_name[AR_FN_SES]);
-    put_summary_text(e, b, first, "tty", s->by_name[AR_FN_TTY]);
-    put_summary_text(e, b, first, "op", s->by_name[AR_FN_OP]);
-    put_summary_text(e, b, first, "acct", s->by_name[AR_FN_ACCT]);
-    put_summary_text(e, b, first, "hostname", s->by_name[AR_FN_HOSTNAME]);
-    put_summary_text(e, b, first, "addr", s->by_name[AR_FN_ADDR]);
-    put_summary_text(e, b, first, "terminal", s->by_name[AR_FN_TERMINAL]);
-    put_summary_text(e, b, first, "cwd", s->by_name[AR_FN_CWD]);
+    put_summary_num(b, first, AR_JV_NAME("pid"), s->by_name[AR_FN_PID]);
+    put_summary_num(b, first, AR_JV_NAME("ppid"), s->by_name[AR_FN_PPID]);
+    put_summary_text(e, b, first, AR_JV_NAME("exe"), s->by_name[AR_FN_EXE]);
+    put_summary_text(e, b, first, AR_JV_NAME("comm"), s->by_name[AR_FN_COMM]);
+    put_summary_id(e, b, first, AR_JV_NAME("uid"), AR_JV_NAME("user"), s->by_name[AR_FN_UID]);
+    put_summary_id(e, b, first, AR_JV_NAME("auid"), AR_JV_NAME("login_user"), s->by_name[AR_FN_AUID]);
+    put_summary_num(b, first, AR_JV_NAME("ses"), s->by_name[AR_FN_SES]);
+    put_summary_text(e, b, first, AR_JV_NAME("tty"), s->by_name[AR_FN_TTY]);
+    put_summary_text(e, b, first, AR_JV_NAME("op"), s->by_name[AR_FN_OP]);
+    put_summary_text(e, b, first, AR_JV_NAME("acct"), s->by_name[AR_FN_ACCT]);
+    put_summary_text(e, b, first, AR_JV_NAME("hostname"), s->by_name[AR_FN_HOSTNAME]);
+    put_summary_text(e, b, first, AR_JV_NAME("addr"), s->by_name[AR_FN_ADDR]);
+    put_summary_text(e, b, first, AR_JV_NAME("terminal"), s->by_name[AR_FN_TERMINAL]);
+    put_summary_text(e, b, first, AR_JV_NAME("cwd"), s->by_name[AR_FN_CWD]);
     put_paths(e, b, first);
     if (s->by_name[AR_FN_SADDR]) {
         const unsigned char *p;
