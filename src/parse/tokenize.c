@@ -174,6 +174,7 @@ static void tokenize_level(const char *p, const char *end, struct ar_tokens *t, 
                     break;
                 ve = next_end;
             }
+            p = ve; /* the value ends at a space or the end; trimming below keeps p */
             if (depth > 0) {
                 /* Old PAM messages: "(hostname=?, addr=?, terminal=cron res=success)".
                  * Like libauparse, the punctuation is not part of the values. */
@@ -187,7 +188,6 @@ static void tokenize_level(const char *p, const char *end, struct ar_tokens *t, 
             field.value = ar_span_make(v, ve);
             if (AR_SPAN_IS(field.value, "(null)"))
                 field.kind = AR_VAL_NULL;
-            p = value_end(ve, end);
         }
         struct ar_field *f = push(t);
         if (f)

@@ -59,6 +59,18 @@ static void test_nested(void)
     CHECK_SPAN(fields[7].value, "success");
     CHECK_SPAN(fields[8].key, "extra");
     CHECK(fields[8].depth == 0);
+    /* Old PAM punctuation is not part of the values, and the next field still
+     * starts after it. */
+    n = tok("msg='(hostname=?, addr=?, terminal=cron res=success)' x=1", &t);
+    CHECK(n == 6);
+    CHECK_SPAN(fields[1].key, "hostname");
+    CHECK_SPAN(fields[1].value, "?");
+    CHECK_SPAN(fields[2].key, "addr");
+    CHECK_SPAN(fields[2].value, "?");
+    CHECK_SPAN(fields[3].value, "cron");
+    CHECK_SPAN(fields[4].value, "success");
+    CHECK_SPAN(fields[5].key, "x");
+    CHECK_SPAN(fields[5].value, "1");
 }
 
 static void test_run_on_values(void)
