@@ -372,8 +372,13 @@ def emit(args, rectypes, arches, syscalls, errnos):
                 for n, v in sorted(name_to_value.items(), key=lambda kv: kv[0].encode())]
 
     body = []
-    body.append("/* Record types, sorted by number and by name. */")
-    c_entries(body, "struct entry", "rectype_by_value", by_value_rows(rectypes))
+    body.append("/* Record types: names indexed by number (0: none; one load per record")
+    body.append(" * written), and sorted by name. */")
+    body.append("static const name_off rectype_by_nr[%d] = {" % (max(rectypes) + 1))
+    for v in sorted(rectypes):
+        body.append("    [%d] = %d, /* %s */" % (v, pool.add(rectypes[v]), rectypes[v]))
+    body.append("};")
+    body.append("")
     c_entries(body, "struct entry", "rectype_by_name",
               by_name_rows({n: v for v, n in rectypes.items()}))
 
@@ -537,7 +542,7 @@ static const char *index_name(const name_off *t, size_t n, uint32_t i)
 
 const char *ar_rectype_name(uint32_t type)
 {
-    return find_by_value(rectype_by_value, AR_ARRAY_SIZE(rectype_by_value), type);
+    return index_name(rectype_by_nr, AR_ARRAY_SIZE(rectype_by_nr), type);
 }
 
 bool ar_rectype_from_name(struct ar_span name, uint32_t *ret)
