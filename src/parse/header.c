@@ -21,16 +21,17 @@ static bool skip_literal(const char **pp, const char *end, const char *lit, size
 
 #define SKIP(pp, end, lit) skip_literal((pp), (end), (lit), sizeof(lit) - 1)
 
-/* Reads decimal digits into a u64; returns false when there are none or on overflow. */
+/* Reads decimal digits into a u64; returns false when there are none or the value
+ * exceeds max. max is at most UINT64_MAX / 1000 here, so v * 10 + d cannot wrap
+ * while v <= max: one compare per digit, no division. */
 static bool read_decimal(const char **pp, const char *end, uint64_t max, uint64_t *ret, int *ret_digits)
 {
     const char *p = *pp;
     uint64_t v = 0;
     while (p < end && *p >= '0' && *p <= '9') {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (max - d) / 10)
+        v = v * 10 + (unsigned)(*p - '0');
+        if (v > max)
             return false;
-        v = v * 10 + d;
         p++;
     }
     if (p == *pp)
