@@ -74,6 +74,11 @@ const struct ar_encoder_stats *ar_encoder_stats(const struct ar_encoder *e)
     return &e->stats;
 }
 
+const struct ar_encoder_config *ar_encoder_config(const struct ar_encoder *e)
+{
+    return &e->cfg;
+}
+
 int ar_encoder_event(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *out)
 {
     size_t mark = out->len;

@@ -44,3 +44,6 @@ int ar_encoder_loss(struct ar_encoder *e, const char *kind, struct ar_span node,
                     uint32_t after_serial, uint64_t count, uint64_t now_sec, struct ar_buf *out);
 
 const struct ar_encoder_stats *ar_encoder_stats(const struct ar_encoder *e);
+
+/* The configuration in use, its format and source filled in with the defaults. */
+const struct ar_encoder_config *ar_encoder_config(const struct ar_encoder *e);

@@ -36,6 +36,9 @@ struct ar_format_ops {
     /* Writes ev->proc (enrich/proctable.h): the pipeline keeps a process table only
      * for such formats. */
     bool process;
+    /* Writes an event without a time as time 0 (go-audit's "0.000"), so its lines'
+     * metadata (pipeline/sink.h) gives that time too, not none. */
+    bool untimed_as_zero;
 };
 
 /* The formats, NULL-terminated; the first (json) is the default. */

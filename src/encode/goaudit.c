@@ -83,4 +83,5 @@ const struct ar_format_ops ar_format_goaudit = {
     .name = "go-audit",
     .event = goaudit_event,
     .loss = ar_json_loss,
+    .untimed_as_zero = true,
 };

@@ -11,11 +11,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "outputs/recent.h"
+
 /* Under load, waking the writer for every few lines costs more in context switches
  * than the writes: after a wake-up it lets lines gather this long or this much. */
 #define COALESCE_NS 2000000L
 #define COALESCE_BYTES (256u * 1024)
 #define SPOOL_CHUNK (1u << 20)
+/* The spool file: this line, then records of [u64 lines length][u64 metadata
+ * length][metadata entries (util/line_meta.h)][lines], one per write that spilled.
+ * The spools of auditrelay before it were the bare lines, without metadata: one of
+ * those is refused with a message, not misread. */
+#define SPOOL_MAGIC "auditrelay spool 2\n"
+#define SPOOL_MAGIC_LEN (sizeof(SPOOL_MAGIC) - 1)
+#define SPOOL_RECORD_HEAD 16
 /* What a peer's kernel acknowledged is not what the peer read: a peer that stops
  * (even gracefully) drops what sat unread in its socket. The last RECENT_MAX bytes
  * sent are kept and sent again after an unexpected reconnect: duplicates instead of
@@ -55,24 +64,27 @@ struct ar_output {
     bool has_deadline;
     bool writer_waiting;
     /* Memory: producers append to `filling`; the writer owns `writing` while it
-     * sends it. Both count against max_memory. */
+     * sends it. Each has its lines' metadata entries beside it (filling_meta,
+     * writing_meta). All of it counts against max_memory. */
     char *filling, *writing;
     size_t filling_len, filling_cap, writing_len, writing_cap;
+    struct ar_buf filling_meta, writing_meta;
     bool writing_from_spool;
-    /* Spool: an append-only file; [spool_read, spool_write) is still to send. While
-     * it holds data, new lines go there too, so order is kept. */
+    uint64_t writing_spool_bytes; /* the spool records the batch came from */
+    /* Spool: an append-only file (SPOOL_MAGIC, then records); [spool_read,
+     * spool_write) is still to send. While it holds data, new lines go there too,
+     * so order is kept. */
     int spool_fd;
     char spool_path[1024];
     uint64_t spool_read, spool_write;
+    struct ar_buf spool_chunk;  /* records read back, before they are split */
     bool connected;
     bool failed;               /* errors_are_final and an error came: drop from now on */
     bool complained;           /* the current outage was reported on stderr */
     bool told_waiting;         /* "reading waits for it" was said */
-    /* The last RECENT_MAX bytes sent, a ring (appending copies the batch, nothing
-     * moves), for a resend; only the writer thread touches it. */
-    char *recent;
-    size_t recent_head, recent_len;
-    bool recent_overwritten;   /* its oldest line may be cut */
+    /* The last RECENT_MAX bytes sent, for a resend; only the writer thread
+     * touches it. */
+    struct ar_recent recent;
     bool resend_recent;        /* the connection broke: send `recent` first */
     struct ar_output_stats stats;
 };
@@ -101,13 +113,11 @@ static bool spool_has_data(const struct ar_output *o)
     return o->spool_write > o->spool_read;
 }
 
-static bool spool_append(struct ar_output *o, const char *p, size_t len)
+static bool pwrite_all(int fd, const void *p, size_t len, uint64_t at)
 {
-    if (o->spool_fd < 0 || o->spool_write - o->spool_read + len > o->cfg.max_spool)
-        return false;
     size_t done = 0;
     while (done < len) {
-        ssize_t n = pwrite(o->spool_fd, p + done, len - done, (off_t)(o->spool_write + done));
+        ssize_t n = pwrite(fd, (const char *)p + done, len - done, (off_t)(at + done));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -115,8 +125,27 @@ static bool spool_append(struct ar_output *o, const char *p, size_t len)
         }
         done += (size_t)n;
     }
-    o->spool_write += len;
-    o->stats.spooled_bytes += len;
+    return true;
+}
+
+/* Appends the lines with their metadata as one record (the file's first one after
+ * SPOOL_MAGIC, in an empty file). */
+static bool spool_append(struct ar_output *o, const struct ar_lines *b)
+{
+    uint64_t head[2] = {b->len, b->meta_len};
+    uint64_t size = SPOOL_RECORD_HEAD + b->meta_len + b->len;
+    uint64_t at = o->spool_write ? o->spool_write : SPOOL_MAGIC_LEN;
+    if (o->spool_fd < 0 || o->spool_write - o->spool_read + size > o->cfg.max_spool)
+        return false;
+    if ((o->spool_write == 0 && !pwrite_all(o->spool_fd, SPOOL_MAGIC, SPOOL_MAGIC_LEN, 0)) ||
+        !pwrite_all(o->spool_fd, head, sizeof(head), at) ||
+        !pwrite_all(o->spool_fd, b->meta, b->meta_len, at + sizeof(head)) ||
+        !pwrite_all(o->spool_fd, b->p, b->len, at + sizeof(head) + b->meta_len))
+        return false;
+    if (o->spool_write == 0)
+        o->spool_read = SPOOL_MAGIC_LEN;
+    o->spool_write = at + size;
+    o->stats.spooled_bytes += size;
     o->stats.spool_now = o->spool_write - o->spool_read;
     return true;
 }
@@ -136,8 +165,16 @@ static bool grow(char **buf, size_t *cap, size_t need)
     return true;
 }
 
-int ar_output_write(struct ar_output *o, const char *lines, size_t len)
+/* Bytes in memory: the lines and their metadata. */
+static size_t memory_used(const struct ar_output *o)
 {
+    return o->filling_len + o->writing_len + o->filling_meta.len + o->writing_meta.len;
+}
+
+int ar_output_write(struct ar_output *o, const struct ar_lines *b)
+{
+    const char *lines = b->p;
+    size_t len = b->len;
     if (len == 0)
         return 0;
     pthread_mutex_lock(&o->lock);
@@ -147,18 +184,20 @@ int ar_output_write(struct ar_output *o, const char *lines, size_t len)
             break;
         /* A write larger than the whole bound is taken when the queue is empty: it
          * could never fit otherwise. */
-        bool fits = o->filling_len + o->writing_len + len <= o->cfg.max_memory ||
+        bool fits = memory_used(o) + len + b->meta_len <= o->cfg.max_memory ||
                     (o->filling_len == 0 && o->writing_len == 0);
-        if (!spool_has_data(o) && fits && grow(&o->filling, &o->filling_cap, o->filling_len + len)) {
+        if (!spool_has_data(o) && fits && grow(&o->filling, &o->filling_cap, o->filling_len + len) &&
+            ar_buf_reserve(&o->filling_meta, b->meta_len)) {
             memcpy(o->filling + o->filling_len, lines, len);
             o->filling_len += len;
+            ar_buf_put(&o->filling_meta, b->meta, b->meta_len);
             if (o->writer_waiting || o->filling_len >= COALESCE_BYTES)
                 pthread_cond_signal(&o->wake);
             pthread_mutex_unlock(&o->lock);
             return 0;
         }
         /* Memory is full (or the spool already holds older lines): spill. */
-        if (o->ops->spools && spool_append(o, lines, len)) {
+        if (o->ops->spools && spool_append(o, b)) {
             if (o->writer_waiting)
                 pthread_cond_signal(&o->wake);
             pthread_mutex_unlock(&o->lock);
@@ -182,6 +221,59 @@ int ar_output_write(struct ar_output *o, const char *lines, size_t len)
     return 0;
 }
 
+static bool pread_all(int fd, void *p, size_t len, uint64_t at)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, (char *)p + done, len - done, (off_t)(at + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += (size_t)n;
+    }
+    return true;
+}
+
+/* The spool's next records, whole, up to SPOOL_CHUNK bytes of them (or one larger
+ * record), into `writing` and `writing_meta`. open_spool checked every record. */
+static bool spool_take(struct ar_output *o)
+{
+    uint64_t avail = o->spool_write - o->spool_read;
+    size_t want = avail > SPOOL_CHUNK ? SPOOL_CHUNK : (size_t)avail;
+    struct ar_buf *c = &o->spool_chunk;
+    c->len = 0;
+    if (!ar_buf_reserve(c, want) || !pread_all(o->spool_fd, c->p, want, o->spool_read))
+        return false;
+    c->len = want;
+    uint64_t head[2];
+    memcpy(head, c->p, sizeof(head));
+    if (SPOOL_RECORD_HEAD + head[0] + head[1] > c->len) {
+        /* A record larger than the chunk: read it whole. */
+        size_t size = (size_t)(SPOOL_RECORD_HEAD + head[0] + head[1]);
+        if (!ar_buf_reserve(c, size - c->len) || !pread_all(o->spool_fd, c->p, size, o->spool_read))
+            return false;
+        c->len = size;
+    }
+    size_t off = 0;
+    o->writing_len = o->writing_meta.len = 0;
+    while (c->len - off >= SPOOL_RECORD_HEAD) {
+        memcpy(head, c->p + off, sizeof(head));
+        if (SPOOL_RECORD_HEAD + head[0] + head[1] > c->len - off)
+            break;
+        if (!grow(&o->writing, &o->writing_cap, o->writing_len + head[0]) ||
+            !ar_buf_reserve(&o->writing_meta, head[1]))
+            break;
+        ar_buf_put(&o->writing_meta, c->p + off + SPOOL_RECORD_HEAD, head[1]);
+        memcpy(o->writing + o->writing_len, c->p + off + SPOOL_RECORD_HEAD + head[1], head[0]);
+        o->writing_len += head[0];
+        off += SPOOL_RECORD_HEAD + head[1] + head[0];
+    }
+    o->writing_spool_bytes = off;
+    o->writing_from_spool = true;
+    return off > 0;
+}
+
 /* Called with the lock held: takes the next batch into `writing`. Memory first: it
  * holds lines older than anything in the spool. */
 static bool take_batch(struct ar_output *o)
@@ -197,83 +289,39 @@ static bool take_batch(struct ar_output *o)
         o->filling = t;
         o->filling_cap = tcap;
         o->filling_len = 0;
+        struct ar_buf m = o->writing_meta;
+        o->writing_meta = o->filling_meta;
+        o->filling_meta = m;
+        o->filling_meta.len = 0;
         o->writing_from_spool = false;
         return true;
     }
     if (!spool_has_data(o))
         return false;
-    uint64_t avail = o->spool_write - o->spool_read;
-    size_t want = avail > SPOOL_CHUNK ? SPOOL_CHUNK : (size_t)avail;
-    if (!grow(&o->writing, &o->writing_cap, want))
-        return false;
-    ssize_t n = pread(o->spool_fd, o->writing, want, (off_t)o->spool_read);
-    if (n <= 0)
-        return false;
-    /* Whole lines only: cut after the last newline (a line longer than the chunk
-     * is sent whole). */
-    const char *nl = memrchr(o->writing, '\n', (size_t)n);
-    size_t len = nl ? (size_t)(nl - o->writing) + 1 : (size_t)n;
-    o->writing_len = len;
-    o->writing_from_spool = true;
-    return true;
+    return spool_take(o);
 }
 
-/* Keeps the batch just sent at the end of the `recent` ring. Unlocked: the batch
- * and the ring are the writer's. */
+/* The batch the writer owns now, with its metadata. */
+static struct ar_lines writing_batch(const struct ar_output *o)
+{
+    return (struct ar_lines){o->writing, o->writing_len, o->writing_meta.p, o->writing_meta.len};
+}
+
+/* Keeps the batch just sent in the `recent` ring. Unlocked: the batch and the ring
+ * are the writer's. */
 static void remember_sent(struct ar_output *o)
 {
     if (!o->ops->spools || o->ops->acknowledged)
         return;
-    if (!o->recent && !(o->recent = malloc(RECENT_MAX)))
-        return;
-    const char *p = o->writing;
-    size_t n = o->writing_len;
-    if (n > RECENT_MAX) {
-        /* Only the batch's tail fits: its first line may be cut. */
-        p += n - RECENT_MAX;
-        n = RECENT_MAX;
-        o->recent_overwritten = true;
-    }
-    if (o->recent_len + n > RECENT_MAX)
-        o->recent_overwritten = true;
-    while (n) {
-        size_t k = RECENT_MAX - o->recent_head < n ? RECENT_MAX - o->recent_head : n;
-        memcpy(o->recent + o->recent_head, p, k);
-        o->recent_head = (o->recent_head + k) % RECENT_MAX;
-        o->recent_len = o->recent_len + k > RECENT_MAX ? RECENT_MAX : o->recent_len + k;
-        p += k;
-        n -= k;
-    }
-}
-
-/* The remembered lines in order, from the first whole one, in a new buffer (*ret_start
- * within it, *ret_len bytes). NULL when there are none or no memory. */
-static char *recent_lines(const struct ar_output *o, size_t *ret_start, size_t *ret_len)
-{
-    if (!o->recent_len)
-        return NULL;
-    char *out = malloc(o->recent_len);
-    if (!out)
-        return NULL;
-    size_t from = (o->recent_head + RECENT_MAX - o->recent_len) % RECENT_MAX;
-    size_t k = RECENT_MAX - from < o->recent_len ? RECENT_MAX - from : o->recent_len;
-    memcpy(out, o->recent + from, k);
-    memcpy(out + k, o->recent, o->recent_len - k);
-    size_t start = 0;
-    if (o->recent_overwritten) {
-        const char *nl = memchr(out, '\n', o->recent_len);
-        start = nl ? (size_t)(nl - out) + 1 : o->recent_len;
-    }
-    *ret_start = start;
-    *ret_len = o->recent_len - start;
-    return out;
+    struct ar_lines b = writing_batch(o);
+    ar_recent_add(&o->recent, &b, 0, b.len);
 }
 
 static void batch_done(struct ar_output *o)
 {
     o->stats.bytes_sent += o->writing_len;
     if (o->writing_from_spool) {
-        o->spool_read += o->writing_len;
+        o->spool_read += o->writing_spool_bytes;
         if (o->spool_read == o->spool_write) {
             /* Drained: start the file over so it does not grow forever. */
             if (ftruncate(o->spool_fd, 0) == 0)
@@ -281,7 +329,7 @@ static void batch_done(struct ar_output *o)
         }
         o->stats.spool_now = o->spool_write - o->spool_read;
     }
-    o->writing_len = 0;
+    o->writing_len = o->writing_meta.len = 0;
     pthread_cond_broadcast(&o->room);
 }
 
@@ -316,18 +364,19 @@ static int connect_and_resend(struct ar_output *o, uint64_t *dropped)
         return 0;
     int r = o->ops->connect(o->t);
     o->connected = r == 0;
-    size_t start, len;
-    char *lines;
-    if (r == 0 && o->resend_recent && (lines = recent_lines(o, &start, &len))) {
+    struct ar_buf lines = {0}, meta = {0};
+    if (r == 0 && o->resend_recent && ar_recent_copy(&o->recent, &lines, &meta)) {
+        struct ar_lines b = {lines.p, lines.len, meta.p, meta.len};
         do
-            r = o->ops->send(o->t, lines + start, len, dropped);
+            r = o->ops->send(o->t, &b, dropped);
         while (r == -EAGAIN && !past_deadline(o));
-        free(lines);
         if (r == 0) {
-            o->stats.resent_bytes += len;
+            o->stats.resent_bytes += lines.len;
             o->resend_recent = false;
         }
     }
+    ar_buf_free(&lines);
+    ar_buf_free(&meta);
     return r;
 }
 
@@ -418,8 +467,9 @@ static void *writer_main(void *arg)
                 break;
             pthread_mutex_unlock(&o->lock);
             r = connect_and_resend(o, &dropped);
+            struct ar_lines batch = writing_batch(o);
             if (r == 0)
-                r = o->ops->send(o->t, o->writing, o->writing_len, &dropped);
+                r = o->ops->send(o->t, &batch, &dropped);
             if (r == 0)
                 remember_sent(o);
             pthread_mutex_lock(&o->lock);
@@ -448,6 +498,7 @@ static void *writer_main(void *arg)
             o->stats.lines_dropped += count_lines(o->writing, o->writing_len) +
                                       count_lines(o->filling, o->filling_len);
             o->writing_len = o->filling_len = 0;
+            o->writing_meta.len = o->filling_meta.len = 0;
             pthread_cond_broadcast(&o->room);
             break;
         }
@@ -524,7 +575,49 @@ static const struct ar_transport_ops *find_transport(const char *spec, const cha
     return NULL;
 }
 
-static int open_spool(struct ar_output *o)
+/* Checks a spool a previous run left (SPOOL_MAGIC, then whole records) and takes
+ * it: its lines go first. A record cut short at the end (the run died while writing
+ * it) is cut off and said; anything else that is not a spool of this format is
+ * refused with err, the file untouched. Returns 0, -EINVAL or -errno. */
+static int take_old_spool(struct ar_output *o, uint64_t size, char *err, size_t errlen)
+{
+    char magic[SPOOL_MAGIC_LEN];
+    if (size < SPOOL_MAGIC_LEN || !pread_all(o->spool_fd, magic, SPOOL_MAGIC_LEN, 0) ||
+        memcmp(magic, SPOOL_MAGIC, SPOOL_MAGIC_LEN) != 0) {
+        bool newer = size >= SPOOL_MAGIC_LEN && memcmp(magic, SPOOL_MAGIC, SPOOL_MAGIC_LEN - 2) == 0;
+        snprintf(err, errlen, "spool %s %s: this auditrelay reads the records of \"%.*s\"; "
+                 "send its lines with the auditrelay that wrote it, or move it away", o->spool_path,
+                 newer ? "is of another version"
+                       : "has no version line: it holds the bare lines of an auditrelay before "
+                         "spools kept each event's metadata",
+                 (int)SPOOL_MAGIC_LEN - 1, SPOOL_MAGIC);
+        return -EINVAL;
+    }
+    uint64_t at = SPOOL_MAGIC_LEN, head[2];
+    while (at < size) {
+        if (size - at < SPOOL_RECORD_HEAD || !pread_all(o->spool_fd, head, sizeof(head), at) ||
+            head[0] > size || head[1] > size || size - at - SPOOL_RECORD_HEAD < head[0] + head[1])
+            break;
+        at += SPOOL_RECORD_HEAD + head[0] + head[1];
+    }
+    if (at < size) {
+        fprintf(stderr, "auditrelay: output %s: spool %s ends with %llu bytes of a record cut "
+                "short (a run stopped while writing it): they are left out\n", o->name,
+                o->spool_path, (unsigned long long)(size - at));
+        if (ftruncate(o->spool_fd, (off_t)at) < 0)
+            return -errno;
+    }
+    if (at > SPOOL_MAGIC_LEN) {
+        o->spool_read = SPOOL_MAGIC_LEN;
+        o->spool_write = at;
+        o->stats.spool_now = at - SPOOL_MAGIC_LEN;
+    } else if (ftruncate(o->spool_fd, 0) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+static int open_spool(struct ar_output *o, char *err, size_t errlen)
 {
     char file[256];
     size_t k = 0;
@@ -539,11 +632,9 @@ static int open_spool(struct ar_output *o)
         return -errno;
     /* Lines a previous run spooled and never sent go first. */
     struct stat st;
-    if (fstat(o->spool_fd, &st) == 0 && st.st_size > 0) {
-        o->spool_write = (uint64_t)st.st_size;
-        o->stats.spool_now = o->spool_write;
-    }
-    return 0;
+    if (fstat(o->spool_fd, &st) < 0)
+        return -errno;
+    return st.st_size > 0 ? take_old_spool(o, (uint64_t)st.st_size, err, errlen) : 0;
 }
 
 int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *err, size_t errlen,
@@ -574,14 +665,21 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
     o->ops = ops;
     o->cfg = *cfg;
     o->spool_fd = -1;
+    ar_recent_init(&o->recent, RECENT_MAX);
     int r = ops->create(tbuf, q ? q + 1 : "", err, errlen, &o->t);
     if (r < 0) {
         free(o);
         return r;
     }
-    if (ops->spools && cfg->spool_dir && (r = open_spool(o)) < 0) {
-        snprintf(err, errlen, "output '%s': cannot open spool %s: %s", spec, o->spool_path,
-                 strerror(-r));
+    if (ops->spools && cfg->spool_dir && (r = open_spool(o, err, errlen)) < 0) {
+        char why[1536];
+        if (r == -EINVAL)
+            snprintf(why, sizeof(why), "%s", err);
+        else
+            snprintf(why, sizeof(why), "cannot open spool %s: %s", o->spool_path, strerror(-r));
+        snprintf(err, errlen, "output '%s': %s", spec, why);
+        if (o->spool_fd >= 0)
+            close(o->spool_fd);
         ops->destroy(o->t);
         free(o);
         return -EINVAL;
@@ -684,7 +782,10 @@ void ar_output_free(struct ar_output *o, int deadline_ms, struct ar_output_stats
     pthread_cond_destroy(&o->room);
     free(o->filling);
     free(o->writing);
-    free(o->recent);
+    ar_buf_free(&o->filling_meta);
+    ar_buf_free(&o->writing_meta);
+    ar_buf_free(&o->spool_chunk);
+    ar_recent_free(&o->recent);
     free(o);
 }
 
@@ -692,7 +793,7 @@ struct ar_output_stats ar_output_stats(struct ar_output *o)
 {
     pthread_mutex_lock(&o->lock);
     struct ar_output_stats s = o->stats;
-    s.memory_now = o->filling_len + o->writing_len;
+    s.memory_now = memory_used(o);
     pthread_mutex_unlock(&o->lock);
     if (o->ops->counts) {
         s.has_counts = true;
@@ -708,14 +809,14 @@ const char *ar_output_name(const struct ar_output *o)
     return o->name;
 }
 
-int ar_outputs_write(void *ctx, const char *lines, size_t len)
+int ar_outputs_write(void *ctx, const struct ar_lines *lines)
 {
     struct ar_outputs *set = ctx;
     size_t failed = 0;
     int err = 0;
     for (size_t i = 0; i < set->n; i++) {
         struct ar_output *o = set->v[i];
-        ar_output_write(o, lines, len);
+        ar_output_write(o, lines);
         pthread_mutex_lock(&o->lock);
         if (o->failed) {
             failed++;

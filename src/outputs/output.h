@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/line_meta.h"
+
 /* A transport's own delivery counts (lines), for transports whose peer acknowledges
  * each line after it was handed over (Kafka). */
 struct ar_transport_counts {
@@ -22,7 +24,10 @@ struct ar_transport_counts {
 };
 
 /* A transport moves batches of whole lines (each ending in '\n') to one kind of
- * destination. It runs on its output's writer thread and may block there. */
+ * destination. It runs on its output's writer thread and may block there. Each
+ * batch carries its events' metadata (util/line_meta.h: time, serial, node,
+ * source; ar_lines_meta finds a line's), so a transport that needs them (the
+ * syslog header, Kafka's key and timestamp) never reads its lines back. */
 struct ar_transport_ops {
     const char *scheme;      /* "stdout", "file", "syslog+tcp"... */
     /* Parses the target (after "scheme:" or "scheme://") and options; no I/O.
@@ -36,7 +41,7 @@ struct ar_transport_ops {
      * the output ends for good, as errors_are_final). Lines the
      * transport cannot carry at all (too large for a datagram) are dropped here and
      * counted in *dropped_lines. */
-    int (*send)(void *t, const char *lines, size_t len, uint64_t *dropped_lines);
+    int (*send)(void *t, const struct ar_lines *batch, uint64_t *dropped_lines);
     /* Optional, for streams: at the end, with everything sent, confirms that the
      * peer took it: ends our side of the stream and waits (up to timeout_ms) for the
      * peer to end its side after reading everything. Returns 0, -ETIMEDOUT (the
@@ -117,9 +122,10 @@ struct ar_output;
 int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *err, size_t errlen,
                   struct ar_output **ret);
 
-/* Queues whole lines. Never blocks with policy drop; with policy block it waits for
- * room. Returns 0 (dropped lines are counted, not errors). */
-int ar_output_write(struct ar_output *o, const char *lines, size_t len);
+/* Queues whole lines with their metadata (kept with them in memory and in the
+ * spool). Never blocks with policy drop; with policy block it waits for room.
+ * Returns 0 (dropped lines are counted, not errors). */
+int ar_output_write(struct ar_output *o, const struct ar_lines *lines);
 
 /* Waits until everything queued was sent or the deadline (ms, -1: none) passed,
  * stops the thread and frees. Lines still queued are counted as dropped. Final
@@ -171,7 +177,7 @@ void ar_outputs_abort(const struct ar_outputs *set, struct ar_outputs *next);
 /* ar_sink write callback over every output of the set. Returns 0, or the error of
  * the last output when every output has failed for good (stdout closed): the
  * pipeline then stops. */
-int ar_outputs_write(void *ctx, const char *lines, size_t len);
+int ar_outputs_write(void *ctx, const struct ar_lines *lines);
 
 /* The capabilities the set's transports still need (bits 1 << CAP_*); with
  * children_root false (the collector runs as another user), without those only the

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 bool ar_option_next(const char **rest, struct ar_option *ret)
 {
@@ -73,74 +72,4 @@ int ar_split_host_port(const char *target, char *host, size_t hostlen, char *por
     if (*end || n == 0 || n > 65535 || port[0] < '1' || port[0] > '9')
         return -EINVAL;
     return 0;
-}
-
-/* Both fields come first in every event (timestamp, serial, node); a bounded look
- * keeps a long line's body out of the search. */
-#define LINE_HEAD 160
-
-/* auditd's log lines (--format raw|enriched): "[node=N ]type=T msg=audit(SEC.MS:". */
-static bool auditd_line_time(const char *line, size_t len, uint64_t *ret_sec, uint32_t *ret_ms)
-{
-    const char *key = memmem(line, len < LINE_HEAD ? len : LINE_HEAD, " msg=audit(", 11);
-    if (!key)
-        return false;
-    const char *v = key + 11;
-    char *dot;
-    unsigned long long sec = strtoull(v, &dot, 10);
-    if (dot == v || *dot != '.' || dot + 4 > line + len)
-        return false;
-    *ret_sec = sec;
-    *ret_ms = (uint32_t)strtoul(dot + 1, NULL, 10);
-    return true;
-}
-
-bool ar_line_event_time(const char *line, size_t len, uint64_t *ret_sec, uint32_t *ret_ms)
-{
-    const char *key = memmem(line, len < LINE_HEAD ? len : LINE_HEAD, "\"timestamp\":\"", 13);
-    if (!key)
-        return auditd_line_time(line, len, ret_sec, ret_ms);
-    const char *v = key + 13, *end = line + len;
-    if (end - v >= 24 && v[4] == '-' && v[10] == 'T' && v[23] == 'Z') {
-        char iso[25];
-        memcpy(iso, v, 24);
-        iso[24] = '\0';
-        struct tm tm = {0};
-        if (!strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm))
-            return false;
-        *ret_sec = (uint64_t)timegm(&tm);
-        *ret_ms = (uint32_t)strtoul(iso + 20, NULL, 10);
-        return true;
-    }
-    char *dot;
-    unsigned long long sec = strtoull(v, &dot, 10);
-    if (dot == v || *dot != '.')
-        return false;
-    *ret_sec = sec;
-    *ret_ms = (uint32_t)strtoul(dot + 1, NULL, 10);
-    return true;
-}
-
-bool ar_line_node(const char *line, size_t len, const char **ret, size_t *ret_len)
-{
-    if (len > 5 && memcmp(line, "node=", 5) == 0) {
-        /* auditd's log lines: "node=N type=..." */
-        const char *sp = memchr(line + 5, ' ', len - 5);
-        if (!sp)
-            return false;
-        *ret = line + 5;
-        *ret_len = (size_t)(sp - line - 5);
-        return true;
-    }
-    const char *key = memmem(line, len < LINE_HEAD ? len : LINE_HEAD, ",\"node\":\"", 9);
-    if (!key)
-        return false;
-    const char *v = key + 9, *end = line + len, *q = v;
-    while (q < end && *q != '"')
-        q += *q == '\\' ? 2 : 1;
-    if (q >= end)
-        return false;
-    *ret = v;
-    *ret_len = (size_t)(q - v);
-    return true;
 }

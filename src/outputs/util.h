@@ -20,15 +20,3 @@ int ar_parse_size(const char *s, uint64_t *ret);
 
 /* Splits "host:port" or "[v6]:port"; returns 0 or -EINVAL. */
 int ar_split_host_port(const char *target, char *host, size_t hostlen, char *port, size_t portlen);
-
-/* The sink carries finished lines only, so transports that need an event's time or
- * node (syslog's header, Kafka's timestamp and key) read them back from the start of
- * our JSON line, where the encoder always puts them. */
-
-/* The event's "timestamp" (ISO-8601, or go-audit's "SEC.MS"), or an auditd log
- * line's msg=audit(SEC.MS:...). False when the line has none. */
-bool ar_line_event_time(const char *line, size_t len, uint64_t *ret_sec, uint32_t *ret_ms);
-
-/* The event's "node", or an auditd log line's node= prefix (a pointer into line and
- * its length). False when it has none. */
-bool ar_line_node(const char *line, size_t len, const char **ret, size_t *ret_len);

@@ -30,7 +30,7 @@ struct batch {
     size_t nrecs, recs_cap;
     char *text;
     size_t text_len, text_cap;
-    struct ar_buf out;
+    struct ar_sink_buf out;
     int error;
 };
 
@@ -82,10 +82,10 @@ static void *worker_main(void *arg)
             break;
         b->state = BATCH_ENCODING;
         pthread_mutex_unlock(&pool->lock);
-        b->out.len = 0;
+        b->out.lines.len = b->out.meta.len = 0;
         b->error = 0;
         for (size_t i = 0; i < b->nevents; i++)
-            if (ar_encoder_event(w->enc, &b->events[i], &b->out) < 0)
+            if (ar_sink_buf_event(&b->out, w->enc, &b->events[i]) < 0)
                 b->error = -ENOMEM;
         pthread_mutex_lock(&pool->lock);
         b->state = BATCH_DONE;
@@ -117,12 +117,12 @@ static void hand_out(struct ar_encode_pool *pool, bool wait, uint64_t until_seq)
         pthread_mutex_unlock(&pool->lock);
         if (next->error && !pool->error)
             pool->error = next->error;
-        if (!pool->error && next->out.len) {
-            int r = pool->sink.write(pool->sink.ctx, next->out.p, next->out.len);
+        pool->bytes_out += next->out.lines.len;
+        if (!pool->error) {
+            int r = ar_sink_buf_hand(&next->out, &pool->sink);
             if (r < 0)
                 pool->error = r;
         }
-        pool->bytes_out += next->out.len;
         pthread_mutex_lock(&pool->lock);
         next->state = BATCH_FREE;
         pool->next_out++;
@@ -339,7 +339,7 @@ void ar_encode_pool_free(struct ar_encode_pool *pool)
     for (size_t i = 0; pool->batches && i < pool->nbatches; i++) {
         free(pool->batches[i].recs);
         free(pool->batches[i].text);
-        ar_buf_free(&pool->batches[i].out);
+        ar_sink_buf_free(&pool->batches[i].out);
     }
     free(pool->batches);
     free(pool->workers);

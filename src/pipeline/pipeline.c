@@ -16,7 +16,7 @@ struct ar_pipeline {
     struct ar_reasm *reasm;
     struct ar_encoder *enc;
     struct ar_idcache *ids;
-    struct ar_buf out;
+    struct ar_sink_buf out;    /* lines for the sink, with their metadata */
     struct ar_encode_pool *pool; /* NULL when encoding inline */
     struct ar_proctab *proctab;  /* NULL: no process context */
     struct ar_proc_info proc;    /* the event being handed out's */
@@ -42,13 +42,12 @@ void ar_pipeline_config_default(struct ar_pipeline_config *ret)
 
 static void hand_out(struct ar_pipeline *p)
 {
-    if (p->out.len == 0 || p->error)
+    if (p->out.lines.len == 0 || p->error)
         return;
-    int r = p->cfg.sink.write(p->cfg.sink.ctx, p->out.p, p->out.len);
+    p->stats.bytes_out += p->out.lines.len;
+    int r = ar_sink_buf_hand(&p->out, &p->cfg.sink);
     if (r < 0)
         p->error = r;
-    p->stats.bytes_out += p->out.len;
-    p->out.len = 0;
 }
 
 static void on_event(const struct ar_event *ev, void *userdata)
@@ -76,11 +75,11 @@ static void on_event(const struct ar_event *ev, void *userdata)
             p->error = r;
         return;
     }
-    if (ar_encoder_event(p->enc, ev, &p->out) < 0) {
+    if (ar_sink_buf_event(&p->out, p->enc, ev) < 0) {
         p->stats.encode_errors++;
         return;
     }
-    if (p->out.len >= p->cfg.flush_bytes)
+    if (p->out.lines.len >= p->cfg.flush_bytes)
         hand_out(p);
 }
 
@@ -98,7 +97,7 @@ static void on_gap(struct ar_span node, uint32_t after_serial, uint64_t lost, vo
 {
     struct ar_pipeline *p = userdata;
     settle_pool(p);
-    if (ar_encoder_loss(p->enc, "serial_gap", node, after_serial, lost, p->last_sec, &p->out) < 0)
+    if (ar_sink_buf_loss(&p->out, p->enc, "serial_gap", node, after_serial, lost, p->last_sec) < 0)
         p->stats.encode_errors++;
     if (p->pool)
         hand_out(p); /* before the workers write anything newer */
@@ -168,7 +167,7 @@ void ar_pipeline_free(struct ar_pipeline *p)
     ar_proctab_free(p->proctab);
     ar_encoder_free(p->enc);
     ar_idcache_free(p->ids);
-    ar_buf_free(&p->out);
+    ar_sink_buf_free(&p->out);
     free(p);
 }
 
@@ -246,7 +245,7 @@ int ar_pipeline_line(struct ar_pipeline *p, const char *line, size_t len)
 int ar_pipeline_loss(struct ar_pipeline *p, const char *kind, uint64_t count, uint64_t now_sec)
 {
     settle_pool(p);
-    if (ar_encoder_loss(p->enc, kind, (struct ar_span){"", 0}, 0, count, now_sec, &p->out) < 0)
+    if (ar_sink_buf_loss(&p->out, p->enc, kind, (struct ar_span){"", 0}, 0, count, now_sec) < 0)
         p->stats.encode_errors++;
     hand_out(p);
     return p->error;

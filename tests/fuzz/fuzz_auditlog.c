@@ -25,10 +25,10 @@ static void check_record_line(const char *p, size_t len)
         __builtin_trap();
 }
 
-static int check_output(void *ctx, const char *p, size_t len)
+static int check_output(void *ctx, const struct ar_lines *b)
 {
     (void)ctx;
-    fuzz_output_lines(p, len, check_record_line);
+    fuzz_output_lines(b, check_record_line);
     return 0;
 }
 

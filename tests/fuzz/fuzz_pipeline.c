@@ -5,9 +5,11 @@
 
 #include "encode/jsonw.h"
 
-void fuzz_output_lines(const char *p, size_t len, void (*check_line)(const char *p, size_t len))
+void fuzz_output_lines(const struct ar_lines *b, void (*check_line)(const char *p, size_t len))
 {
-    const char *end = p + len;
+    if (!ar_line_meta_check(b->meta, b->meta_len, b->len))
+        __builtin_trap(); /* every line goes with its event's metadata */
+    const char *p = b->p, *end = p + b->len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
@@ -27,10 +29,10 @@ static void check_json_line(const char *p, size_t len)
     cJSON_Delete(j);
 }
 
-static int check_output(void *ctx, const char *p, size_t len)
+static int check_output(void *ctx, const struct ar_lines *b)
 {
     (void)ctx;
-    fuzz_output_lines(p, len, check_json_line);
+    fuzz_output_lines(b, check_json_line);
     return 0;
 }
 

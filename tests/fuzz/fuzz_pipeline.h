@@ -13,9 +13,9 @@
  * go-audit's lines. */
 struct ar_pipeline *fuzz_pipeline_new(size_t size, bool eoe_stream);
 
-/* For a sink's write(): traps unless [p, p + len) is whole lines, and calls
- * check_line on each (without its newline). */
-void fuzz_output_lines(const char *p, size_t len, void (*check_line)(const char *p, size_t len));
+/* For a sink's write(): traps unless b is whole lines with metadata entries that
+ * describe exactly them, and calls check_line on each (without its newline). */
+void fuzz_output_lines(const struct ar_lines *b, void (*check_line)(const char *p, size_t len));
 
 /* Calls line(pl, p, len) for each line of [data, data + size) (no newline). */
 void fuzz_each_line(struct ar_pipeline *pl, const uint8_t *data, size_t size,

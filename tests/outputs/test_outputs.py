@@ -50,6 +50,9 @@ Cases:
   collector_spool_bound the collector (real kernel) with [output] max_memory/max_spool
                         and a stalled peer: spool within bound, loss reported
   bad_specs             bad output specs (relp:// ones too): clear message, exit 2
+  spool_metadata        lines through the spool keep their events' metadata (the syslog
+                        TIMESTAMP, json and raw); an old bare-lines spool is refused with a
+                        message; a record cut short at its end is left out and said
 
 Usage: test_outputs.py AUDITRELAY CORPORA_DIR CACHE_DIR [CASE...]
 Exit 0 all passed, 1 a case failed, 77 all skipped (no rsyslogd, not root...).
@@ -65,6 +68,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -1539,6 +1543,26 @@ class StalledServer:
         self.sock.close()
 
 
+SPOOL_MAGIC = b"auditrelay spool 2\n"
+
+
+def spool_lines(path):
+    """The lines of a spool file (outputs/output.c: SPOOL_MAGIC, then records of
+    [u64 lines length][u64 metadata length][metadata][lines]), checking that every
+    record is whole."""
+    data = open(path, "rb").read()
+    assert data.startswith(SPOOL_MAGIC), "the spool has no version line: %r" % data[:40]
+    at, lines = len(SPOOL_MAGIC), []
+    while at < len(data):
+        assert len(data) - at >= 16, "a record's head is cut at %d" % at
+        n_lines, n_meta = struct.unpack_from("=QQ", data, at)
+        at += 16 + n_meta
+        assert at + n_lines <= len(data), "a record is cut at %d" % at
+        lines.append(data[at:at + n_lines])
+        at += n_lines
+    return b"".join(lines)
+
+
 def dir_bytes(d):
     try:
         return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
@@ -1600,7 +1624,7 @@ def case_stalled_peer(ctx):
     p.wait()
     spool_files = [os.path.join(spool, f) for f in os.listdir(spool)]
     assert len(spool_files) == 1, spool_files
-    spooled = open(spool_files[0], "rb").read()
+    spooled = spool_lines(spool_files[0])
     assert spooled.endswith(b"\n"), "the spool ends inside a line"
     spooled_lines = spooled.decode().split("\n")[:-1]
     base_lines = read_lines(base)
@@ -1625,6 +1649,92 @@ def case_stalled_peer(ctx):
     assert dir_bytes(spool) == 0, "spool not drained"
     log("     next run with the same spool dir sent the %d spooled lines first, then its %d events" % (
         len(spooled_lines), len(new)))
+
+
+AUDIT_STAMP = re.compile(r"msg=audit\((\d+)\.(\d{3}):")
+
+
+def spool_metadata(ctx, fmt, files):
+    """Replays FILES in FORMAT to a TCP port nobody listens on yet, with 4 KiB of
+    memory: nearly everything goes through the spool. Then rsyslog listens there:
+    every event arrives once, in order, and each message's TIMESTAMP is its event's
+    own (raw: every record line's msg=audit(SEC.MS:...)), taken from the metadata
+    kept beside the lines in the spool."""
+    port = free_port()
+    out, spool = ctx.path(fmt + ".out"), ctx.path(fmt + "-spool")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    p = replay(ctx, "-f", fmt, "--max-memory", "4k", "--spool-dir", spool,
+               "-o", "syslog+tcp://127.0.0.1:%d" % port, "-o", "file:" + out, *files,
+               name="spool-" + fmt)
+    wait_stable(out, timeout=30)
+    spooled = dir_bytes(spool)
+    assert spooled > 0 and p.poll() is None, "nothing spooled (replay: %s)" % stderr_of(p)
+    rx = Rsyslog(ctx, "rx-" + fmt, [("tcp", "tcp", port)]).start()
+    assert finish(p, 90) == 0, stderr_of(p)
+    ref = read_lines(out)
+    wait_stable(rx.raw("tcp"), want=len(ref), timeout=30)
+    rx.stop()
+    msgs = [parse5424(r) for r in read_lines(rx.raw("tcp"))]
+    assert [m["msg"] for m in msgs] == ref, "%d messages for %d lines" % (len(msgs), len(ref))
+    assert dir_bytes(spool) == 0, "spool not drained"
+    for m in msgs:
+        if fmt == "raw":
+            stamp = AUDIT_STAMP.search(m["msg"])
+            if stamp:
+                want = datetime.datetime.fromtimestamp(int(stamp.group(1)), datetime.timezone.utc)
+                want = want.strftime("%Y-%m-%dT%H:%M:%S") + ".%sZ" % stamp.group(2)
+                assert m["ts"] == want, "TIMESTAMP %s for %r" % (m["ts"], m["msg"][:120])
+        else:
+            check_timestamp(m["ts"], json.loads(m["msg"]), now)
+    log("     --format %s: %d lines (%d bytes spooled at the peak of the outage), each with its "
+        "event's TIMESTAMP" % (fmt, len(ref), spooled))
+
+
+def case_spool_metadata(ctx):
+    files = corpus_logs()[:12]
+    for fmt in ("json", "raw"):
+        spool_metadata(ctx, fmt, files)
+    # A spool the auditrelay before metadata left (its bare lines) is refused, named,
+    # and left as it was.
+    spool = ctx.path("old-spool")
+    os.makedirs(spool)
+    port = free_port()
+    old = os.path.join(spool, "syslog_tcp___127.0.0.1_%d.spool" % port)
+    bare = b'{"timestamp":"2026-11-23T09:17:05.864Z","serial":1}\n'
+    with open(old, "wb") as f:
+        f.write(bare)
+    p = replay(ctx, "--spool-dir", spool, "-o", "syslog+tcp://127.0.0.1:%d" % port, files[0],
+               name="old-spool")
+    rc = finish(p, 30)
+    err = stderr_of(p)
+    assert rc == 2 and old in err and "has no version line" in err, "rc %d: %s" % (rc, err)
+    assert open(old, "rb").read() == bare, "the old spool was changed"
+    log("     a spool of bare lines is refused: %s" % err.strip().splitlines()[-1][:200])
+    # A record cut short at the end (a run killed while writing it) is left out and
+    # said; the whole records before it are sent.
+    os.remove(old)
+    out = ctx.path("cut.out")
+    p = replay(ctx, "--max-memory", "4k", "--spool-dir", spool, "-o", "syslog+tcp://127.0.0.1:%d" % port,
+               "-o", "file:" + out, *files, name="cut-1")
+    wait_stable(out, timeout=30)
+    assert dir_bytes(spool) > 0, "nothing spooled"
+    p.kill()
+    p.wait()
+    whole = spool_lines(old)
+    with open(old, "ab") as f:
+        f.write(struct.pack("=QQ", 1000, 0) + b"cut")
+    rx = Rsyslog(ctx, "rx-cut", [("tcp", "tcp", port)]).start()
+    p = replay(ctx, "--spool-dir", spool, "-o", "syslog+tcp://127.0.0.1:%d" % port, "/dev/null",
+               name="cut-2")
+    assert finish(p, 60) == 0, stderr_of(p)
+    err = stderr_of(p)
+    assert "19 bytes of a record cut short" in err, err
+    want = whole.decode().split("\n")[:-1]
+    wait_stable(rx.raw("tcp"), want=len(want), timeout=30)
+    rx.stop()
+    got = [parse5424(r)["msg"] for r in read_lines(rx.raw("tcp"))]
+    assert got == want, "%d of the %d spooled lines arrived" % (len(got), len(want))
+    log("     a record cut short at the end: left out and said, the %d lines before it sent" % len(want))
 
 
 def case_peer_pause(ctx):
@@ -1882,11 +1992,12 @@ CASES = [case_syslog_rfc5424, case_syslog_variants, case_syslog_ipv6, case_syslo
          case_tcp_end_confirmed, case_unix_dgram, case_unix_stream, case_unix_outage,
          case_relp_delivery, case_relp_outage, case_relp_outage_spool,
          case_file_sighup, case_file_rotation, case_file_rotation_first_batch, case_file_mode,
-         case_stalled_peer, case_peer_pause, case_bad_specs, case_collector_spool_bound]
+         case_stalled_peer, case_peer_pause, case_bad_specs, case_collector_spool_bound,
+         case_spool_metadata]
 NEEDS_RSYSLOG = {"case_syslog_rfc5424", "case_syslog_variants", "case_syslog_ipv6", "case_tcp_outage_sigterm",
                  "case_tcp_outage_sigkill", "case_relp_delivery", "case_relp_outage",
                  "case_relp_outage_spool", "case_stalled_peer", "case_peer_pause",
-                 "case_unix_dgram", "case_unix_outage"}
+                 "case_unix_dgram", "case_unix_outage", "case_spool_metadata"}
 
 
 def run_cases(cases, needs_rsyslog=NEEDS_RSYSLOG, needs_root=NEEDS_RSYSLOG | {"case_collector_spool_bound"},

@@ -1,7 +1,8 @@
 /* The syslog message header shared by the syslog and RELP outputs: RFC 5424 with the
  * event's own UTC timestamp, RFC 3164 with the event's time in local time (its
  * TIMESTAMP has no zone; receivers read it as the sender's local time), the local
- * format of /dev/log, options. */
+ * format of /dev/log, options. The time comes from the line's metadata, not from
+ * the line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,13 @@
 #include "check.h"
 #include "outputs/syslog/message.h"
 
-static const char event[] =
-    "{\"timestamp\":\"2026-11-23T09:17:05.864Z\",\"serial\":1548,\"type\":\"SYSCALL\"}";
+/* The event's metadata, as the pipeline hands it with the line: 2026-11-23T09:17:05.864Z. */
+static const struct ar_line_meta event = {
+    .sec = 1795425425, .ms = 864, .has_time = true, .serial = 1548};
 
 static void header(const struct ar_syslog_message *m, char out[512])
 {
-    size_t n = ar_syslog_header(m, event, sizeof(event) - 1, out);
+    size_t n = ar_syslog_header(m, &event, out);
     out[n] = '\0';
 }
 
@@ -64,19 +66,22 @@ int main(void)
     header(&m, got);
     snprintf(want, sizeof(want), "<157>Nov 23 14:47:05 audit-x[%d]: ", (int)getpid());
     CHECK_STR(got, want);
-    /* --format raw|enriched: the record's own time, not the time of sending (the
-     * header had the sending time before). */
+    /* An event without a time (or no metadata): the time of sending. */
     {
-        static const char raw[] =
-            "node=h9 type=SYSCALL msg=audit(1795425426.126:36886): arch=c000003e syscall=59";
         struct ar_syslog_message r;
         ar_syslog_message_init(&r);
         snprintf(r.hostname, sizeof(r.hostname), "h1");
-        size_t n = ar_syslog_header(&r, raw, sizeof(raw) - 1, got);
-        got[n] = '\0';
-        snprintf(want, sizeof(want), "<86>1 2026-11-23T09:17:06.126Z h1 auditrelay %d - - ",
-                 (int)getpid());
-        CHECK_STR(got, want);
+        struct ar_line_meta timeless = {.serial = 7};
+        const struct ar_line_meta *metas[] = {&timeless, NULL};
+        for (size_t k = 0; k < 2; k++) {
+            time_t before = time(NULL);
+            size_t n = ar_syslog_header(&r, metas[k], got);
+            got[n] = '\0';
+            struct tm tm = {0};
+            CHECK(strptime(got, "<86>1 %Y-%m-%dT%H:%M:%S", &tm) != NULL);
+            time_t when = timegm(&tm);
+            CHECK(when >= before && when <= time(NULL));
+        }
     }
     return check_failures ? 1 : 0;
 }

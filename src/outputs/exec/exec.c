@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "outputs/output.h"
-#include "util/span.h"
+#include "outputs/recent.h"
 
 extern char **environ;
 
@@ -40,14 +40,12 @@ struct exec_transport {
      * sends the same batch again. */
     const char *batch;
     size_t batch_len, batch_done;
-    /* The last RECENT bytes written, a ring, and what of it a new program gets
-     * first (linear copy, how much of it is written). */
-    char *ring;
-    size_t ring_head, ring_len;
-    bool ring_cut;         /* its oldest line may be cut */
+    /* The last RECENT bytes written, and what of them a new program gets first
+     * (from the first whole event; how much of it is written). */
+    struct ar_recent ring;
     bool started;          /* a program ran before: a new one gets the resend */
-    char *resend;
-    size_t resend_len, resend_done;
+    struct ar_buf resend, resend_meta;
+    size_t resend_done;
 };
 
 static int exec_create(const char *target, const char *options, char *err, size_t errlen,
@@ -61,6 +59,7 @@ static int exec_create(const char *target, const char *options, char *err, size_
     if (!t)
         return -ENOMEM;
     t->fd = -1;
+    ar_recent_init(&t->ring, RECENT);
     snprintf(t->cmd, sizeof(t->cmd), "%s", target);
     /* Words split at spaces, no shell: what runs is exactly what was named. */
     size_t n = 0;
@@ -108,77 +107,20 @@ static bool reaped(struct exec_transport *t, bool wait_for_it)
     return false;
 }
 
-/* The stamp of an auditd log line ("audit(1700000000.123:42)"), empty for others. */
-static struct ar_span line_stamp(const char *line, const char *end)
-{
-    const char *a = memmem(line, (size_t)(end - line), "msg=audit(", 10);
-    const char *c = a ? memchr(a, ')', (size_t)(end - a)) : NULL;
-    return c ? ar_span_make(a, c) : (struct ar_span){NULL, 0};
-}
-
-/* Where a resend of [p, p + len) starts: a ring that was overwritten starts with a
- * cut line and maybe the tail of an event whose start is gone (laurel would report
- * the rest as an event of its own), so the first line and the records of the first
- * event are left out: that event is the oldest of the RECENT bytes, long processed.
- * JSON lines are whole events: only the cut line goes. */
-static size_t resend_start(const char *p, size_t len)
-{
-    const char *end = p + len, *nl = memchr(p, '\n', len);
-    if (!nl)
-        return len;
-    const char *q = nl + 1;
-    nl = q < end ? memchr(q, '\n', (size_t)(end - q)) : NULL;
-    struct ar_span first = nl ? line_stamp(q, nl) : (struct ar_span){NULL, 0};
-    while (first.len && q < end) {
-        nl = memchr(q, '\n', (size_t)(end - q));
-        if (!nl || !ar_span_same(line_stamp(q, nl), first))
-            break;
-        q = nl + 1;
-    }
-    return (size_t)(q - p);
-}
-
+/* What the dead program may have lost goes to the new one first: the ring from its
+ * first whole event (a tail of an event would be reported by laurel as an event of
+ * its own; that event is the oldest of the RECENT bytes, long processed). */
 static void prepare_resend(struct exec_transport *t)
 {
-    free(t->resend);
-    t->resend = NULL;
-    t->resend_len = t->resend_done = 0;
-    if (!t->ring_len || !(t->resend = malloc(t->ring_len)))
-        return;
-    size_t from = (t->ring_head + RECENT - t->ring_len) % RECENT;
-    size_t k = RECENT - from < t->ring_len ? RECENT - from : t->ring_len;
-    memcpy(t->resend, t->ring + from, k);
-    memcpy(t->resend + k, t->ring, t->ring_len - k);
-    t->resend_len = t->ring_len;
-    if (t->ring_cut)
-        t->resend_done = resend_start(t->resend, t->resend_len);
-}
-
-static void remember(struct exec_transport *t, const char *p, size_t n)
-{
-    if (!t->ring && !(t->ring = malloc(RECENT)))
-        return;
-    if (n > RECENT) {
-        p += n - RECENT;
-        n = RECENT;
-    }
-    if (t->ring_len + n > RECENT)
-        t->ring_cut = true;
-    while (n) {
-        size_t k = RECENT - t->ring_head < n ? RECENT - t->ring_head : n;
-        memcpy(t->ring + t->ring_head, p, k);
-        t->ring_head = (t->ring_head + k) % RECENT;
-        t->ring_len = t->ring_len + k > RECENT ? RECENT : t->ring_len + k;
-        p += k;
-        n -= k;
-    }
+    t->resend.len = t->resend_meta.len = t->resend_done = 0;
+    ar_recent_copy(&t->ring, &t->resend, &t->resend_meta);
 }
 
 /* Writes [p + *done, p + len) to the program, advancing *done (and remembering
- * what went when `keep`). 0 when all went, -EPIPE when the program is gone,
- * -EAGAIN after a second without progress (the output's turn: its deadline). */
+ * what went when `keep` is the batch). 0 when all went, -EPIPE when the program is
+ * gone, -EAGAIN after a second without progress (the output's turn: its deadline). */
 static int write_some(struct exec_transport *t, const char *p, size_t len, size_t *done,
-                      bool keep)
+                      const struct ar_lines *keep)
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -186,7 +128,7 @@ static int write_some(struct exec_transport *t, const char *p, size_t len, size_
         ssize_t n = write(t->fd, p + *done, len - *done);
         if (n > 0) {
             if (keep)
-                remember(t, p + *done, (size_t)n);
+                ar_recent_add(&t->ring, keep, *done, *done + (size_t)n);
             *done += (size_t)n;
             clock_gettime(CLOCK_MONOTONIC, &start);
             continue;
@@ -256,12 +198,14 @@ static int exec_connect(void *vt)
     return 0;
 }
 
-static int exec_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
+static int exec_send(void *vt, const struct ar_lines *b, uint64_t *dropped)
 {
     struct exec_transport *t = vt;
+    const char *lines = b->p;
+    size_t len = b->len;
     if (t->fd < 0)
         return -EPIPE;
-    int r = write_some(t, t->resend, t->resend_len, &t->resend_done, false);
+    int r = write_some(t, t->resend.p, t->resend.len, &t->resend_done, NULL);
     if (r < 0)
         return r;
     if (t->batch != lines || t->batch_len != len) {
@@ -269,7 +213,7 @@ static int exec_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
         t->batch_len = len;
         t->batch_done = 0;
     }
-    r = write_some(t, lines, len, &t->batch_done, true);
+    r = write_some(t, lines, len, &t->batch_done, b);
     if (r == 0)
         t->batch = NULL;
     return r;
@@ -320,8 +264,9 @@ static void exec_destroy(void *vt)
 {
     struct exec_transport *t = vt;
     stop_program(t, 5000);
-    free(t->ring);
-    free(t->resend);
+    ar_recent_free(&t->ring);
+    ar_buf_free(&t->resend);
+    ar_buf_free(&t->resend_meta);
     free(t);
 }
 

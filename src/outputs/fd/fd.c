@@ -388,8 +388,10 @@ static int watch_space(struct fd_transport *t, size_t *room)
     return 0;
 }
 
-static int fd_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
+static int fd_send(void *vt, const struct ar_lines *b, uint64_t *dropped)
 {
+    const char *lines = b->p;
+    size_t len = b->len;
     struct fd_transport *t = vt;
     if (t->is_stdout)
         return write_all(t->fd, lines, len);

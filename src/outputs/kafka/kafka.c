@@ -1,6 +1,6 @@
 /* Kafka (librdkafka): each JSON line is one message to TOPIC, keyed by the event's
  * node (else this host's name) so one host's events stay in order in one partition,
- * stamped with the event's own time.
+ * stamped with the event's own time (both from the batch's metadata).
  *
  * Delivery. The producer is idempotent with acks=all: the partition's in-sync
  * replicas all have a message before its delivery report says so, and librdkafka's
@@ -44,9 +44,18 @@
 
 enum key_mode { KEY_HOST, KEY_NONE };
 
+/* What a message's delivery report must give back to produce it again: a failed
+ * report has no timestamp (librdkafka gives -1 with an error). */
+struct produced {
+    uint64_t seq;                  /* the order the line was first produced in */
+    int64_t stamp;                 /* the timestamp it was produced with */
+};
+
 struct retry_entry {
     uint64_t seq;                  /* the order the line was first produced in */
     size_t off, len;               /* in `retry` */
+    size_t key_off, key_len;       /* in `retry` */
+    int64_t stamp;                 /* the message's timestamp */
 };
 
 struct kafka_transport {
@@ -62,8 +71,9 @@ struct kafka_transport {
      * collects them from delivery reports (in no particular order: a purge reports
      * queued messages before in-flight ones), each with the sequence number it was
      * first produced with; `redo` holds them back in that order while they are
-     * produced again (at redo_off). */
-    struct ar_buf retry, redo;
+     * produced again (at redo_off), their keys and timestamps as metadata entries
+     * in `redo_meta`. */
+    struct ar_buf retry, redo, redo_meta;
     struct retry_entry *entries;
     size_t nentries, entries_cap, redo_off;
     uint64_t next_seq;
@@ -127,6 +137,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 {
     (void)rk;
     struct kafka_transport *t = opaque;
+    struct produced note = *(const struct produced *)m->_private;
+    free(m->_private);
     t->awaiting--;
     if (!m->err) {
         t->acked++;
@@ -162,7 +174,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
             t->entries_cap = cap;
         }
         t->entries[t->nentries++] = (struct retry_entry){
-            .seq = (uint64_t)(uintptr_t)m->_private, .off = t->retry.len, .len = m->len};
+            .seq = note.seq, .key_off = t->retry.len, .key_len = m->key_len,
+            .off = t->retry.len + m->key_len, .len = m->len, .stamp = note.stamp};
+        ar_buf_put(&t->retry, m->key, m->key_len);
         ar_buf_put(&t->retry, m->payload, m->len);
         return;
     }
@@ -316,19 +330,26 @@ static int kafka_create(const char *target, const char *options, char *err, size
     return 0;
 }
 
-/* Produces one line (without its newline). Returns 0, -EAGAIN (librdkafka's queue is
- * full), -EMSGSIZE (the line can never be sent) or -EIO (the producer failed). */
-static int produce(struct kafka_transport *t, const char *p, size_t n)
+/* Produces one line (without its newline) of the event meta describes. Returns 0,
+ * -EAGAIN (librdkafka's queue is full), -EMSGSIZE (the line can never be sent) or
+ * -EIO (the producer failed). */
+static int produce(struct kafka_transport *t, const char *p, size_t n,
+                   const struct ar_line_meta *meta)
 {
     const char *key = NULL;
     size_t keylen = 0;
-    if (t->key == KEY_HOST && !ar_line_node(p, n, &key, &keylen)) {
+    if (t->key == KEY_HOST && meta && meta->node.len) {
+        key = meta->node.p;
+        keylen = meta->node.len;
+    } else if (t->key == KEY_HOST) {
         key = t->hostname;
         keylen = strlen(t->hostname);
     }
-    uint64_t sec;
-    uint32_t ms;
-    int64_t stamp = ar_line_event_time(p, n, &sec, &ms) ? (int64_t)sec * 1000 + ms : 0;
+    int64_t stamp = meta && meta->has_time ? (int64_t)meta->sec * 1000 + meta->ms : 0;
+    struct produced *note = malloc(sizeof(*note));
+    if (!note)
+        return -EAGAIN; /* memory comes back with delivery reports */
+    *note = (struct produced){.seq = t->next_seq, .stamp = stamp};
     /* produceva, not producev: the RD_KAFKA_V_ macros are GNU statement expressions. */
     rd_kafka_vu_t vus[] = {
         {.vtype = RD_KAFKA_VTYPE_RKT, .u.rkt = t->rkt},
@@ -336,13 +357,14 @@ static int produce(struct kafka_transport *t, const char *p, size_t n)
         {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {(void *)p, n}},
         {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)key, keylen}},
         {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = stamp},
-        {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = (void *)(uintptr_t)t->next_seq},
+        {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = note},
     };
     rd_kafka_error_t *error = rd_kafka_produceva(t->rk, vus, AR_ARRAY_SIZE(vus));
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (error) {
         e = rd_kafka_error_code(error);
         rd_kafka_error_destroy(error);
+        free(note); /* not taken: no report will come */
     }
     switch (e) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
@@ -359,18 +381,21 @@ static int produce(struct kafka_transport *t, const char *p, size_t n)
     }
 }
 
-/* Produces the lines of buf from *off on; *off follows, so a retry carries on.
+/* Produces the lines of b from *off on; *off follows, so a retry carries on.
  * `again`: they were produced before (counted as retried). */
-static int produce_lines(struct kafka_transport *t, const char *buf, size_t len, size_t *off,
+static int produce_lines(struct kafka_transport *t, const struct ar_lines *b, size_t *off,
                          bool again)
 {
+    const char *buf = b->p;
+    size_t len = b->len;
+    struct ar_lines_cursor cursor = {0};
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (*off < len) {
         const char *p = buf + *off, *end = buf + len;
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = (size_t)((nl ? nl : end) - p);
-        int r = produce(t, p, n);
+        int r = produce(t, p, n, ar_lines_meta(b, &cursor, *off));
         if (r == -EAGAIN) {
             /* Full: serve delivery reports, which make room; after a while give the
              * writer its turn (it may be past its deadline). */
@@ -399,34 +424,43 @@ static int by_seq(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Moves the lines handed back into `redo`, in the order they were first produced. */
+/* Moves the lines handed back into `redo`, in the order they were first produced,
+ * each with its key (as the event's node: key=host gives it back) and timestamp. */
 static void take_retries(struct kafka_transport *t)
 {
     qsort(t->entries, t->nentries, sizeof(*t->entries), by_seq);
-    t->redo.len = t->redo_off = 0;
+    t->redo.len = t->redo_meta.len = t->redo_off = 0;
     for (size_t i = 0; i < t->nentries; i++) {
-        ar_buf_put(&t->redo, t->retry.p + t->entries[i].off, t->entries[i].len);
+        const struct retry_entry *e = &t->entries[i];
+        ar_buf_put(&t->redo, t->retry.p + e->off, e->len);
         ar_buf_putc(&t->redo, '\n');
+        struct ar_line_meta m = {
+            .len = e->len + 1, .has_time = e->stamp > 0,
+            .sec = e->stamp > 0 ? (uint64_t)e->stamp / 1000 : 0,
+            .ms = e->stamp > 0 ? (uint16_t)(e->stamp % 1000) : 0,
+            .node = {t->retry.p + e->key_off, e->key_len}};
+        ar_line_meta_put(&t->redo_meta, &m);
     }
     t->retry.len = t->nentries = 0;
 }
 
-static int kafka_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
+static int kafka_send(void *vt, const struct ar_lines *b, uint64_t *dropped)
 {
     struct kafka_transport *t = vt;
     int r = 0;
-    if (t->batch_off > len)
+    if (t->batch_off > b->len)
         t->batch_off = 0;
     /* Lines handed back by failed delivery reports are older than the batch. */
     if (!t->redo.len && t->nentries)
         take_retries(t);
     if (t->redo.len) {
-        r = produce_lines(t, t->redo.p, t->redo.len, &t->redo_off, true);
+        struct ar_lines redo = {t->redo.p, t->redo.len, t->redo_meta.p, t->redo_meta.len};
+        r = produce_lines(t, &redo, &t->redo_off, true);
         if (r == 0)
-            t->redo.len = t->redo_off = 0;
+            t->redo.len = t->redo_meta.len = t->redo_off = 0;
     }
     if (r == 0)
-        r = produce_lines(t, lines, len, &t->batch_off, false);
+        r = produce_lines(t, b, &t->batch_off, false);
     if (r == 0)
         t->batch_off = 0;
     rd_kafka_poll(t->rk, 0);
@@ -489,7 +523,8 @@ static int kafka_finish(void *vt, int timeout_ms)
         return 0;
     if (t->nentries || t->redo.len) {
         uint64_t dropped = 0;
-        int r = kafka_send(t, "", 0, &dropped);
+        static const struct ar_lines none = {"", 0, "", 0};
+        int r = kafka_send(t, &none, &dropped);
         t->dropped += dropped;
         if (r < 0)
             return r;
@@ -519,7 +554,7 @@ static uint64_t kafka_abandon(void *vt)
                         "brokers before the deadline: they may not have arrived%s%s%s\n",
                 t->name, (unsigned long long)n, t->error[0] ? " (" : "", t->error,
                 t->error[0] ? ")" : "");
-    t->retry.len = t->redo.len = t->redo_off = t->nentries = 0;
+    t->retry.len = t->redo.len = t->redo_meta.len = t->redo_off = t->nentries = 0;
     t->awaiting = 0;
     uint64_t dropped = n + t->dropped;
     t->dropped = 0;
@@ -548,6 +583,7 @@ static void kafka_destroy(void *vt)
         rd_kafka_conf_destroy(t->conf);
     ar_buf_free(&t->retry);
     ar_buf_free(&t->redo);
+    ar_buf_free(&t->redo_meta);
     free(t->entries);
     free(t);
 }

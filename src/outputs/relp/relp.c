@@ -261,9 +261,12 @@ static int relp_connect(void *vt)
     return 0;
 }
 
-static int relp_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
+static int relp_send(void *vt, const struct ar_lines *b, uint64_t *dropped)
 {
     struct relp_transport *t = vt;
+    const char *lines = b->p;
+    size_t len = b->len;
+    struct ar_lines_cursor cursor = {0};
     if (t->batch_off > len)
         t->batch_off = 0;
     /* No relpCltHintBurstBegin: TCP_CORK would hold a partial frame while librelp
@@ -275,7 +278,7 @@ static int relp_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
         const char *le = nl ? nl : end;
         size_t next = (size_t)((nl ? nl + 1 : end) - lines);
         char header[512];
-        size_t hn = ar_syslog_header(&t->msg, p, (size_t)(le - p), header);
+        size_t hn = ar_syslog_header(&t->msg, ar_lines_meta(b, &cursor, t->batch_off), header);
         if (t->max_message && hn + (size_t)(le - p) > t->max_message) {
             (*dropped)++;
             t->batch_off = next;

@@ -76,11 +76,14 @@ bool ar_syslog_message_option(struct ar_syslog_message *m, const struct ar_optio
 }
 
 /* The event's time (else now) as RFC 3339 UTC with milliseconds. */
-static void event_time(const char *line, size_t len, char out[32], time_t *ret_sec)
+static void event_time(const struct ar_line_meta *meta, char out[32], time_t *ret_sec)
 {
     uint64_t sec;
     uint32_t ms;
-    if (!ar_line_event_time(line, len, &sec, &ms)) {
+    if (meta && meta->has_time) {
+        sec = meta->sec;
+        ms = meta->ms;
+    } else {
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         sec = (uint64_t)now.tv_sec;
@@ -90,12 +93,12 @@ static void event_time(const char *line, size_t len, char out[32], time_t *ret_s
     *ret_sec = (time_t)sec;
 }
 
-size_t ar_syslog_header(const struct ar_syslog_message *m, const char *line, size_t len,
+size_t ar_syslog_header(const struct ar_syslog_message *m, const struct ar_line_meta *meta,
                         char out[512])
 {
     char ts[32];
     time_t sec = 0;
-    event_time(line, len, ts, &sec);
+    event_time(meta, ts, &sec);
     unsigned pri = m->facility * 8 + m->severity;
     int n;
     if (m->format != AR_SYSLOG_5424) {

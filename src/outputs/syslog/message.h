@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "outputs/util.h"
+#include "util/line_meta.h"
 
 enum ar_syslog_format { AR_SYSLOG_5424, AR_SYSLOG_3164, AR_SYSLOG_LOCAL };
 
@@ -28,8 +29,9 @@ void ar_syslog_message_init(struct ar_syslog_message *m);
 /* Takes the option when it is one of the message's and its value is valid. */
 bool ar_syslog_message_option(struct ar_syslog_message *m, const struct ar_option *opt);
 
-/* Writes the header for the JSON line (without its newline) to out: "<PRI>1 TIME HOST
- * APP PID - - ", "<PRI>Mmm dd hh:mm:ss HOST APP[PID]: " or (local) "<PRI>Mmm dd
- * hh:mm:ss APP[PID]: ". Returns its length. */
-size_t ar_syslog_header(const struct ar_syslog_message *m, const char *line, size_t len,
+/* Writes the header for a line of the event `meta` describes to out: "<PRI>1 TIME
+ * HOST APP PID - - ", "<PRI>Mmm dd hh:mm:ss HOST APP[PID]: " or (local) "<PRI>Mmm dd
+ * hh:mm:ss APP[PID]: ". TIME is the event's (now when it has none, or meta is
+ * NULL). Returns its length. */
+size_t ar_syslog_header(const struct ar_syslog_message *m, const struct ar_line_meta *meta,
                         char out[512]);

@@ -284,11 +284,13 @@ static int syslog_connect(void *vt)
     return r;
 }
 
-/* Appends one framed message for the line (without its newline). */
-static void frame(struct syslog_transport *t, const char *line, size_t len)
+/* Appends one framed message for the line (without its newline) of the event meta
+ * describes. */
+static void frame(struct syslog_transport *t, const char *line, size_t len,
+                  const struct ar_line_meta *meta)
 {
     char header[512];
-    size_t n = ar_syslog_header(&t->msg, line, len, header);
+    size_t n = ar_syslog_header(&t->msg, meta, header);
     if (is_stream(t) && !t->newline_framing) {
         char count[24];
         int c = snprintf(count, sizeof(count), "%zu ", n + len);
@@ -340,15 +342,17 @@ static bool peer_closed(const struct syslog_transport *t)
     return recv(t->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
-static int send_datagrams(struct syslog_transport *t, const char *lines, size_t len,
-                          uint64_t *dropped)
+static int send_datagrams(struct syslog_transport *t, const struct ar_lines *b, uint64_t *dropped)
 {
+    const char *lines = b->p;
+    size_t len = b->len;
+    struct ar_lines_cursor cursor = {0};
     while (t->batch_off < len) {
         const char *p = lines + t->batch_off, *end = lines + len;
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         t->framed.len = 0;
-        frame(t, p, (size_t)(le - p));
+        frame(t, p, (size_t)(le - p), ar_lines_meta(b, &cursor, t->batch_off));
         if (t->framed.len > t->max_datagram) {
             (*dropped)++;
         } else if (send(t->fd, t->framed.p, t->framed.len, MSG_NOSIGNAL) < 0) {
@@ -371,9 +375,11 @@ static int send_datagrams(struct syslog_transport *t, const char *lines, size_t 
     return 0;
 }
 
-static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *dropped)
+static int syslog_send(void *vt, const struct ar_lines *b, uint64_t *dropped)
 {
     struct syslog_transport *t = vt;
+    const char *lines = b->p;
+    size_t len = b->len;
     if (is_stream(t) && t->batch_off == 0 && t->framed_off == 0 && peer_closed(t))
         return -EPIPE;
     /* A new batch; after EAGAIN the same batch comes again and carries on where it
@@ -385,13 +391,14 @@ static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *droppe
         t->framed.len = t->framed_off = 0;
     }
     if (!is_stream(t)) {
-        int r = send_datagrams(t, lines, len, dropped);
+        int r = send_datagrams(t, b, dropped);
         if (r == 0) {
             t->batch_off = 0;
             t->batch = NULL;
         }
         return r;
     }
+    struct ar_lines_cursor cursor = {0};
     for (;;) {
         int r = send_stream(t);
         if (r < 0)
@@ -404,7 +411,7 @@ static int syslog_send(void *vt, const char *lines, size_t len, uint64_t *droppe
             const char *p = lines + t->batch_off, *end = lines + len;
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             const char *le = nl ? nl : end;
-            frame(t, p, (size_t)(le - p));
+            frame(t, p, (size_t)(le - p), ar_lines_meta(b, &cursor, t->batch_off));
             t->batch_off = (size_t)((nl ? nl + 1 : end) - lines);
         }
         if (t->framed.failed) {
