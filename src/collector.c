@@ -226,6 +226,35 @@ static void print_proctab_stats(const struct ar_proctab_stats *st, FILE *out)
             (unsigned long long)st->proc_reused);
 }
 
+/* What reassembly and the encoder met, whatever the source: said when any is. */
+static void print_pipeline_conditions(const struct ar_pipeline *p, FILE *out)
+{
+    const struct ar_reasm_stats *rs = ar_pipeline_reasm_stats(p);
+    const struct ar_encoder_stats *es = ar_pipeline_encoder_stats(p);
+    const struct {
+        uint64_t n;
+        const char *what;
+    } conditions[] = {
+        {rs->evicted, "events evicted (too many in flight)"},
+        {rs->dropped_records, "records over the per-event caps"},
+        {es->field_overflow, "records over the field cap"},
+        {es->unterminated, "unterminated quotes"},
+        {es->invalid_utf8, "values not UTF-8 (kept as hex)"},
+        {rs->serial_resets, "serial restarts"},
+        {rs->stray_eoe, "stray EOE"},
+    };
+    uint64_t any = 0;
+    for (size_t i = 0; i < AR_ARRAY_SIZE(conditions); i++)
+        any |= conditions[i].n;
+    if (!any)
+        return;
+    fputs("auditrelay:", out);
+    for (size_t i = 0; i < AR_ARRAY_SIZE(conditions); i++)
+        fprintf(out, "%s %llu %s", i ? "," : "", (unsigned long long)conditions[i].n,
+                conditions[i].what);
+    fputc('\n', out);
+}
+
 static void print_stats(struct collector *c, const char *when)
 {
     const struct ar_pipeline_stats *ps = ar_pipeline_stats(c->pipeline);
@@ -235,7 +264,6 @@ static void print_stats(struct collector *c, const char *when)
         .bytes_out = c->outputs_final.bytes_sent,
         .output_dropped = c->outputs_final.lines_dropped,
         .reasm = ar_pipeline_reasm_stats(c->pipeline),
-        .encoder = ar_pipeline_encoder_stats(c->pipeline),
     };
     for (size_t i = 0; i < c->outputs.n; i++) {
         struct ar_output_stats os = ar_output_stats(c->outputs.v[i]);
@@ -243,6 +271,7 @@ static void print_stats(struct collector *c, const char *when)
         counts.output_dropped += os.lines_dropped;
     }
     c->ops->print_stats(c->source, &counts, when, stderr);
+    print_pipeline_conditions(c->pipeline, stderr);
     print_filter_stats(ar_pipeline_filter(c->pipeline), stderr);
     print_proctab_stats(ar_pipeline_proctab_stats(c->pipeline), stderr);
     if (c->ops->live)

@@ -332,7 +332,6 @@ static void replay_print_stats(void *p, const struct ar_source_counts *c, const 
 {
     struct replay *rp = p;
     const struct ar_reasm_stats *rs = c->reasm;
-    const struct ar_encoder_stats *es = c->encoder;
     fprintf(f,
             "auditrelay: %llu events, %llu records from %llu lines (%llu bytes, %llu files); "
             "%llu malformed lines; %llu serial gaps (%llu serials lost)\n",
@@ -346,17 +345,9 @@ static void replay_print_stats(void *p, const struct ar_source_counts *c, const 
     if (rp->malformed > rp->nsamples)
         fprintf(f, "auditrelay: ... and %llu more malformed lines\n",
                 (unsigned long long)(rp->malformed - rp->nsamples));
-    if (rs->evicted || rs->dropped_records || es->field_overflow || rs->serial_resets ||
-        rs->stray_eoe || es->unterminated || es->invalid_utf8 || rp->long_lines)
-        fprintf(f,
-                "auditrelay: %llu events evicted (too many in flight), %llu records over the "
-                "per-event caps, %llu records over the field cap, %llu unterminated quotes, "
-                "%llu values not UTF-8 (kept as hex), %llu serial restarts, %llu stray EOE, "
-                "%llu lines too long\n",
-                (unsigned long long)rs->evicted, (unsigned long long)rs->dropped_records,
-                (unsigned long long)es->field_overflow, (unsigned long long)es->unterminated,
-                (unsigned long long)es->invalid_utf8, (unsigned long long)rs->serial_resets,
-                (unsigned long long)rs->stray_eoe, (unsigned long long)rp->long_lines);
+    if (rp->long_lines)
+        fprintf(f, "auditrelay: %llu lines too long (over %u MiB), among the malformed\n",
+                (unsigned long long)rp->long_lines, (unsigned)(AR_REPLAY_MAX_LINE >> 20));
 }
 
 static void replay_metrics(void *p, struct ar_source_metrics *ret)

@@ -21,7 +21,6 @@ struct ar_source_counts {
     uint64_t records, events, bytes_out;
     uint64_t output_dropped;             /* lines, summed over the outputs */
     const struct ar_reasm_stats *reasm;
-    const struct ar_encoder_stats *encoder;
 };
 
 /* A source's own counters, for metrics. A group the source does not have stays
@@ -87,7 +86,9 @@ struct ar_source_ops {
     /* Frees the source after the loop ended. NULL is fine. */
     void (*close)(void *s);
     /* The run's report on f (SIGUSR1 and exit; `when` is "stats" or "exit"): the
-     * run's counters with the source's own, in the source's words. */
+     * run's counters with the source's own, in the source's words. What every
+     * source has (reassembly's and the encoder's conditions, filters, the process
+     * table, the outputs) the collector prints after it. */
     void (*print_stats)(void *s, const struct ar_source_counts *c, const char *when, FILE *f);
     /* Optional: the source's own counters for metrics (on the loop thread). */
     void (*metrics)(void *s, struct ar_source_metrics *ret);
