@@ -179,20 +179,21 @@ void ar_jv_list(struct ar_encoder *e, struct ar_buf *b, const unsigned char *p, 
                 unsigned char sep)
 {
     ar_buf_putc(b, '[');
-    size_t start = 0;
-    bool first = true;
     /* A trailing separator does not start another element. */
     while (len > 0 && p[len - 1] == sep)
         len--;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || p[i] == sep) {
-            if (!first)
-                ar_buf_putc(b, ',');
-            first = false;
-            bool dummy = false;
-            ar_jv_bytes(e, b, &dummy, (struct ar_span){0}, p + start, i - start);
-            start = i + 1;
-        }
+    const unsigned char *end = p + len;
+    for (bool first = true;; first = false) {
+        const unsigned char *q = len ? memchr(p, sep, (size_t)(end - p)) : NULL;
+        if (!q)
+            q = end;
+        if (!first)
+            ar_buf_putc(b, ',');
+        bool dummy = false;
+        ar_jv_bytes(e, b, &dummy, (struct ar_span){0}, p, (size_t)(q - p));
+        if (q == end)
+            break;
+        p = q + 1;
     }
     ar_buf_putc(b, ']');
 }
