@@ -298,6 +298,26 @@ static void test_json_string_lengths(void)
             }
 }
 
+/* ar_buf_u64 (two digits at a time) writes what printf writes, around every power
+ * of ten and at the ends. */
+static void test_buf_u64(void)
+{
+    uint64_t p = 1;
+    for (int k = 0; k <= 20; k++) {
+        uint64_t vals[] = {p - 1, p, p + 1, p * 5 + 3, UINT64_MAX - (uint64_t)k};
+        for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+            char want[32];
+            int n = snprintf(want, sizeof(want), "%llu", (unsigned long long)vals[i]);
+            struct ar_buf b = {0};
+            ar_buf_u64(&b, vals[i]);
+            CHECK(b.len == (size_t)n && memcmp(b.p, want, b.len) == 0);
+            ar_buf_free(&b);
+        }
+        if (k < 19)
+            p *= 10;
+    }
+}
+
 static void test_user_msg_and_enriched(void)
 {
     const char *lines[] = {
@@ -498,6 +518,7 @@ int main(void)
     test_summary_repeats_records();
     test_ipv4_text();
     test_json_decimal();
+    test_buf_u64();
     test_json_string_lengths();
     test_user_msg_and_enriched();
     test_hostile_bytes();
