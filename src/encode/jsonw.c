@@ -102,21 +102,16 @@ static bool copy_plain(char **o, const unsigned char **s, const unsigned char *e
     return true;
 }
 
-bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_escape mode)
+/* ar_json_string from s on, once something needs escaping (or in HTML mode): out of
+ * line, so that the common case is a leaf with a short prologue. o is the output
+ * position matching s; writes the closing quote and sets b->len. */
+static __attribute__((noinline)) bool json_string_escaping(struct ar_buf *b, char *o,
+                                                           const unsigned char *s,
+                                                           const unsigned char *end,
+                                                           enum ar_json_escape mode)
 {
-    /* Worst case: every byte becomes \u00XX (6 bytes). */
-    if (!ar_buf_reserve(b, len * 6 + 2))
-        return true;
     static const char hexd[] = "0123456789abcdef";
-    char *o = b->p + b->len;
-    const unsigned char *s = (const unsigned char *)p, *end = s + len;
     bool valid = true;
-    *o++ = '"';
-    if (mode == AR_JSON_ESCAPE_MINIMAL && copy_plain(&o, &s, end, len)) {
-        *o++ = '"';
-        b->len = (size_t)(o - b->p);
-        return true;
-    }
     while (s < end) {
         const unsigned char *run = s;
         if (mode == AR_JSON_ESCAPE_MINIMAL) {
@@ -174,6 +169,21 @@ bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_es
     *o++ = '"';
     b->len = (size_t)(o - b->p);
     return valid;
+}
+
+bool ar_json_string(struct ar_buf *b, const char *p, size_t len, enum ar_json_escape mode)
+{
+    /* Worst case: every byte becomes \u00XX (6 bytes). */
+    if (!ar_buf_reserve(b, len * 6 + 2))
+        return true;
+    char *o = b->p + b->len;
+    const unsigned char *s = (const unsigned char *)p, *end = s + len;
+    *o++ = '"';
+    if (mode != AR_JSON_ESCAPE_MINIMAL || !copy_plain(&o, &s, end, len))
+        return json_string_escaping(b, o, s, end, mode);
+    *o++ = '"';
+    b->len = (size_t)(o - b->p);
+    return true;
 }
 
 void ar_json_key_any(struct ar_buf *b, const char *p, size_t len)
