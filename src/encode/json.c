@@ -21,6 +21,14 @@ struct json_state {
      * shape hash of a key without one (after the ids). */
     uint32_t level;
     uint32_t seen[AR_KEYS_SLOTS + 1 + 128];
+    /* The last user and group id interpreted in this event (its text) and where its
+     * name's JSON went in the output: the ids of a record repeat (uid, euid, suid,
+     * fsuid...), and a repeat is a compare and a copy. Emptied for each event. */
+    struct id_memo {
+        struct ar_span text; /* len 0: none yet */
+        bool named;
+        size_t off, len;
+    } ids[2];
 };
 
 static struct json_state *js(struct ar_encoder *e)
@@ -168,6 +176,36 @@ static inline void put_field_key(struct ar_encoder *e, struct ar_buf *b, bool *f
         ar_jv_key(b, first, e->fields[i].key.p, e->fields[i].key.len);
 }
 
+/* The interpretation of a user or group id field: its name, copied from where the
+ * same id's name was written earlier in the event when it was. False when the id
+ * has none. */
+static bool put_id_interp(struct ar_encoder *e, struct ar_buf *b, bool *first,
+                          const struct ar_field *f, enum ar_id_kind kind)
+{
+    struct id_memo *m = &js(e)->ids[kind];
+    size_t i = (size_t)(f - e->fields);
+    if (f->kind == AR_VAL_PLAIN && f->value.len && ar_span_eq(m->text, f->value.p, f->value.len)) {
+        if (!m->named)
+            return false;
+        put_field_key(e, b, first, i);
+        if (ar_buf_reserve(b, m->len)) {
+            memcpy(b->p + b->len, b->p + m->off, m->len);
+            b->len += m->len;
+        }
+        return true;
+    }
+    const char *name = id_name(e, kind, f);
+    if (f->kind == AR_VAL_PLAIN)
+        *m = (struct id_memo){.text = f->value, .named = name != NULL};
+    if (!name)
+        return false;
+    put_field_key(e, b, first, i);
+    m->off = b->len;
+    ar_jv_cstr(b, name);
+    m->len = b->len - m->off;
+    return true;
+}
+
 /* Writes the raw fields of [from, to) at one nesting level as JSON members. */
 static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, uint32_t to)
 {
@@ -249,8 +287,7 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
             ar_jv_str(b, enr->value);
             return true;
         }
-        name = id_name(e, cls == AR_FC_UID ? AR_ID_USER : AR_ID_GROUP, f);
-        break;
+        return put_id_interp(e, b, first, f, cls == AR_FC_UID ? AR_ID_USER : AR_ID_GROUP);
     }
     case AR_FC_SESSION:
         if (ar_field_u64(f, &u) && u == UINT32_MAX)
@@ -533,6 +570,7 @@ static int json_event(struct ar_encoder *e, const struct ar_event *ev, struct ar
 {
     if (ar_encoder_tokenize(e, ev) < 0)
         return -ENOMEM;
+    memset(js(e)->ids, 0, sizeof(js(e)->ids));
     struct ar_summary s;
     ar_summary_gather(e, ev, &s);
     bool first = true;

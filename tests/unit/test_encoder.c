@@ -397,6 +397,32 @@ static void test_key_table(void)
     cJSON_Delete(j);
 }
 
+/* Id names within an event come from a memo of the last user and of the last group
+ * id (json.c): alternating kinds and values, an id without a name between named
+ * ones, and unset, each get their own name. */
+static void test_id_names_repeat(void)
+{
+    const char *lines[] = {
+        "type=SYSCALL msg=audit(1.000:14): arch=c000003e syscall=2 success=yes exit=3 "
+        "auid=4294967295 uid=0 gid=1000 euid=1000 suid=7 fsuid=1000 egid=0 sgid=1000 "
+        "fsgid=1000 ses=4294967295",
+        "type=PATH msg=audit(1.000:14): item=0 name=\"/x\" ouid=7 ogid=1000",
+    };
+    cJSON *j = encode_lines("json", lines, 2);
+    CHECK_STR(str_at(j, "records.0.interp.auid"), "unset");
+    CHECK_STR(str_at(j, "records.0.interp.uid"), "root");
+    CHECK_STR(str_at(j, "records.0.interp.gid"), "staff");
+    CHECK_STR(str_at(j, "records.0.interp.euid"), "alice");
+    CHECK(str_at(j, "records.0.interp.suid") == NULL);
+    CHECK_STR(str_at(j, "records.0.interp.fsuid"), "alice");
+    CHECK_STR(str_at(j, "records.0.interp.egid"), "root");
+    CHECK_STR(str_at(j, "records.0.interp.sgid"), "staff");
+    CHECK_STR(str_at(j, "records.0.interp.fsgid"), "staff");
+    CHECK(str_at(j, "records.1.interp.ouid") == NULL);
+    CHECK_STR(str_at(j, "records.1.interp.ogid"), "staff");
+    cJSON_Delete(j);
+}
+
 static void test_goaudit_shape(void)
 {
     const char *lines[] = {
@@ -524,6 +550,7 @@ int main(void)
     test_hostile_bytes();
     test_duplicates_and_words();
     test_key_table();
+    test_id_names_repeat();
     test_goaudit_shape();
     test_summary_worked_example();
     return check_done();
