@@ -6,20 +6,18 @@
 #include "enrich/decode.h"
 #include "audit/tables.h"
 
-void ar_jv_bytes(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
-                 const unsigned char *p, size_t len)
+void ar_jv_bytes_invalid(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
+                         const unsigned char *p, size_t len)
 {
-    if (!ar_json_string(b, (const char *)p, len, AR_JSON_ESCAPE_MINIMAL)) {
-        e->stats.invalid_utf8++;
-        if (key.p) {
-            /* The member name is escaped like any key: it may hold odd bytes too. */
-            char name[300];
-            size_t n = key.len > 256 ? 256 : key.len;
-            memcpy(name, key.p, n);
-            memcpy(name + n, ".hex", 4);
-            ar_jv_key(b, first, name, n + 4);
-            ar_json_hex(b, p, len);
-        }
+    e->stats.invalid_utf8++;
+    if (key.p) {
+        /* The member name is escaped like any key: it may hold odd bytes too. */
+        char name[300];
+        size_t n = key.len > 256 ? 256 : key.len;
+        memcpy(name, key.p, n);
+        memcpy(name + n, ".hex", 4);
+        ar_jv_key(b, first, name, n + 4);
+        ar_json_hex(b, p, len);
     }
 }
 

@@ -57,11 +57,20 @@ static inline struct ar_span ar_jv_name_span(struct ar_jv_name n)
     return (struct ar_span){n.comma_quoted + 2, n.len - 4};
 }
 
+/* ar_jv_bytes's slow path, for bytes that are not UTF-8: counts them and adds the
+ * "<key>.hex" member. */
+void ar_jv_bytes_invalid(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
+                         const unsigned char *p, size_t len);
+
 /* Writes a string that may not be UTF-8; when it is not, the raw bytes follow as
  * "<key>.hex" so that nothing is lost (counted in stats.invalid_utf8). `key.p`
- * may be NULL inside arrays. */
-void ar_jv_bytes(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
-                 const unsigned char *p, size_t len);
+ * may be NULL inside arrays. Inline: nearly every field's value comes here. */
+static inline void ar_jv_bytes(struct ar_encoder *e, struct ar_buf *b, bool *first,
+                               struct ar_span key, const unsigned char *p, size_t len)
+{
+    if (!ar_json_string(b, (const char *)p, len, AR_JSON_ESCAPE_MINIMAL))
+        ar_jv_bytes_invalid(e, b, first, key, p, len);
+}
 
 /* The value of an ESCAPED field as text: decoded hex, or the text as written. */
 void ar_jv_text(struct ar_encoder *e, struct ar_buf *b, bool *first, struct ar_span key,
