@@ -113,6 +113,15 @@ static bool spool_has_data(const struct ar_output *o)
     return o->spool_write > o->spool_read;
 }
 
+/* ar_buf_reserve without its lasting failure: a queue works again once memory is back. */
+static bool reserve(struct ar_buf *b, size_t n)
+{
+    if (ar_buf_reserve(b, n))
+        return true;
+    b->failed = false;
+    return false;
+}
+
 static bool pwrite_all(int fd, const void *p, size_t len, uint64_t at)
 {
     size_t done = 0;
@@ -135,7 +144,8 @@ static bool spool_append(struct ar_output *o, const struct ar_lines *b)
     uint64_t head[2] = {b->len, b->meta_len};
     uint64_t size = SPOOL_RECORD_HEAD + b->meta_len + b->len;
     uint64_t at = o->spool_write ? o->spool_write : SPOOL_MAGIC_LEN;
-    if (o->spool_fd < 0 || o->spool_write - o->spool_read + size > o->cfg.max_spool)
+    /* The version line counts too: a spool never drained stays within max_spool. */
+    if (o->spool_fd < 0 || o->spool_write - o->spool_read + size + SPOOL_MAGIC_LEN > o->cfg.max_spool)
         return false;
     if ((o->spool_write == 0 && !pwrite_all(o->spool_fd, SPOOL_MAGIC, SPOOL_MAGIC_LEN, 0)) ||
         !pwrite_all(o->spool_fd, head, sizeof(head), at) ||
@@ -187,7 +197,7 @@ int ar_output_write(struct ar_output *o, const struct ar_lines *b)
         bool fits = memory_used(o) + len + b->meta_len <= o->cfg.max_memory ||
                     (o->filling_len == 0 && o->writing_len == 0);
         if (!spool_has_data(o) && fits && grow(&o->filling, &o->filling_cap, o->filling_len + len) &&
-            ar_buf_reserve(&o->filling_meta, b->meta_len)) {
+            reserve(&o->filling_meta, b->meta_len)) {
             memcpy(o->filling + o->filling_len, lines, len);
             o->filling_len += len;
             ar_buf_put(&o->filling_meta, b->meta, b->meta_len);
@@ -243,7 +253,7 @@ static bool spool_take(struct ar_output *o)
     size_t want = avail > SPOOL_CHUNK ? SPOOL_CHUNK : (size_t)avail;
     struct ar_buf *c = &o->spool_chunk;
     c->len = 0;
-    if (!ar_buf_reserve(c, want) || !pread_all(o->spool_fd, c->p, want, o->spool_read))
+    if (!reserve(c, want) || !pread_all(o->spool_fd, c->p, want, o->spool_read))
         return false;
     c->len = want;
     uint64_t head[2];
@@ -251,7 +261,7 @@ static bool spool_take(struct ar_output *o)
     if (SPOOL_RECORD_HEAD + head[0] + head[1] > c->len) {
         /* A record larger than the chunk: read it whole. */
         size_t size = (size_t)(SPOOL_RECORD_HEAD + head[0] + head[1]);
-        if (!ar_buf_reserve(c, size - c->len) || !pread_all(o->spool_fd, c->p, size, o->spool_read))
+        if (!reserve(c, size - c->len) || !pread_all(o->spool_fd, c->p, size, o->spool_read))
             return false;
         c->len = size;
     }
@@ -262,7 +272,7 @@ static bool spool_take(struct ar_output *o)
         if (SPOOL_RECORD_HEAD + head[0] + head[1] > c->len - off)
             break;
         if (!grow(&o->writing, &o->writing_cap, o->writing_len + head[0]) ||
-            !ar_buf_reserve(&o->writing_meta, head[1]))
+            !reserve(&o->writing_meta, head[1]))
             break;
         ar_buf_put(&o->writing_meta, c->p + off + SPOOL_RECORD_HEAD, head[1]);
         memcpy(o->writing + o->writing_len, c->p + off + SPOOL_RECORD_HEAD + head[1], head[0]);

@@ -79,6 +79,13 @@ void ar_recent_add(struct ar_recent *r, const struct ar_lines *b, size_t from, s
         p += k;
         n -= k;
     }
+    if (r->entries.failed) {
+        /* An event without its entry: keep nothing rather than misdescribe it. */
+        r->entries = (struct ar_buf){.p = r->entries.p, .cap = r->entries.cap};
+        r->entries_start = 0;
+        r->len = 0;
+        return;
+    }
     drop_cut_entries(r);
 }
 
@@ -87,7 +94,7 @@ size_t ar_recent_copy(const struct ar_recent *r, struct ar_buf *lines, struct ar
     uint64_t first = 0, pos;
     struct ar_line_meta m;
     size_t off = r->entries_start;
-    if (r->entries.failed || !next_entry(r, &off, &first, &m) || first >= r->total)
+    if (!next_entry(r, &off, &first, &m) || first >= r->total)
         return 0;
     size_t n = (size_t)(r->total - first);
     size_t lines_mark = lines->len, meta_mark = meta->len;
