@@ -458,7 +458,7 @@ static void put_proc_ref(struct ar_encoder *e, struct ar_buf *b, const struct ar
             AR_BUF_LIT(b, "true");
         }
     }
-    if (full && r->comm.len) {
+    if ((full || !r->exe.len) && r->comm.len) { /* an ancestor's comm when its exe is unknown */
         AR_JV_KEY(b, &first, "comm");
         ar_jv_bytes(e, b, &first, AR_SPAN_LIT("comm"), (const unsigned char *)r->comm.p,
                     r->comm.len);

@@ -1206,6 +1206,17 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
         uint32_t parent_idx = NONE, parent_gen = 0, flags = 0;
         uint64_t start = 0, labels = 0;
         struct entry before = {.ses = AR_PROC_SES_UNSET};
+        /* Live: its cgroup now (runc and systemd move a process before its exec),
+         * and its start when the table did not see its fork. A start later than
+         * the entry's is another process on a reused pid (its exit and fork went
+         * unseen). */
+        struct ar_proc_observed obs;
+        bool observed = observe(t, (uint32_t)pid, now_ms, &obs);
+        if (observed && cur != NONE && (t->entries[cur].flags & F_START) &&
+            obs.start_ms > t->entries[cur].start_ms + AR_PROC_START_SLACK_MS) {
+            t->stats.proc_reused++;
+            cur = NONE;
+        }
         if (cur != NONE) {
             const struct entry *c = &t->entries[cur];
             parent_idx = c->parent_idx;
@@ -1215,10 +1226,6 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
             labels = c->labels;
             inherit_context(&before, c);
         }
-        /* Live: its cgroup now (runc and systemd move a process before its exec),
-         * and its start when the table did not see its fork. */
-        struct ar_proc_observed obs;
-        bool observed = observe(t, (uint32_t)pid, now_ms, &obs);
         uint32_t parent = cur == NONE ? parent_entry(t, (uint32_t)ppid, now_ms) : NONE;
         if (parent != NONE)
             labels |= t->entries[parent].labels;

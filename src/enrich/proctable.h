@@ -104,7 +104,8 @@ struct ar_proctab_stats {
     uint64_t chains_cut;       /* events whose ancestor chain stopped at a reused parent entry */
     uint64_t proc_lookups;     /* /proc lookups (live only) */
     uint64_t proc_unknown;     /* of which found no process */
-    uint64_t proc_reused;      /* of which found a process started after the event (pid reused) */
+    uint64_t proc_reused;      /* of which found a process started after the event or after
+                                  the entry of its pid (the pid reused): not taken for it */
     uint64_t memory_bytes;     /* allocated at creation, fixed */
     uint64_t fed_forks, fed_execs, fed_exits; /* lifecycle feed calls (below) */
 };

@@ -409,6 +409,7 @@ static void test_hex_values(void)
  * 1000 in a docker container (its parent containerd-shim 990, parent 1), a process
  * 2000 started after the events (its pid reused since), nothing else. */
 #define DOCKER_ID "4f797c539e6c745de61a93ca3ff892358ecbcaccd8414d5db545c38428142970"
+static uint64_t reused_start = 1699999999000;
 static int fake_proc(uint32_t pid, struct ar_proc_observed *ret, void *ctx)
 {
     (void)ctx;
@@ -424,6 +425,10 @@ static int fake_proc(uint32_t pid, struct ar_proc_observed *ret, void *ctx)
         ret->start_ms = 1690000000000;
         snprintf(ret->exe, sizeof(ret->exe), "/usr/bin/containerd-shim-runc-v2");
         cgroup = "0::/system.slice/containerd.service\n";
+    } else if (pid == 3000) {
+        ret->ppid = 1;
+        ret->start_ms = reused_start;
+        snprintf(ret->exe, sizeof(ret->exe), "/usr/bin/python3");
     } else if (pid == 1000 || pid == 2000) {
         ret->ppid = 990;
         ret->start_ms = pid == 1000 ? 1699999999000 : 1700000000500;
@@ -491,6 +496,22 @@ static void test_lookup_context(void)
     CHECK(st->proc_reused == 1);
     CHECK(st->proc_lookups == (uint64_t)lookups);
     render_context = false;
+
+    /* pid 3000 runs a labelled script, then (its exit unseen) another process with
+     * the same parent takes the pid and execs: /proc's later start tells them apart. */
+    static const char *const labels[] = {"first:script:first\\.py$"};
+    next_lookup = fake_proc;
+    r = fresh(64, 4, labels, 1);
+    reused_start = 1699999999000;
+    exec_event(r, 1, 1, 3000, "/usr/bin/python3", "python3 first.py");
+    ar_reasm_flush(r);
+    reused_start = 1700000000001; /* after the first, before its own exec */
+    exec_event(r, 2, 1, 3000, "/usr/bin/python3", "python3 second.py");
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    EXPECT(1, "pid=3000 script=/srv/first.py start=1699999999000 label=first");
+    EXPECT(2, "pid=3000 script=/srv/second.py start=1700000000001");
+    CHECK(ar_proctab_stats(tab)->proc_reused == 1);
 }
 
 /* An ancestor chain cut short because the parent's entry was reused is counted. */
