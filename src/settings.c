@@ -182,7 +182,7 @@ static const struct ar_setting table[] = {
     {.option = "process-table-size", .section = PROCESS, .key = "table_size",
      .type = AR_SETTING_UINT, .commands = BOTH, .arg = "N", .min = 16, .max = 1u << 22,
      FIELD(pipeline.proctab.size), .dflt = "8192",
-     .help = "processes remembered (about 330 bytes each,\n"
+     .help = "processes remembered (about 550 bytes each,\n"
              "allocated at start); the least recently seen go"},
     {.option = "process-label", .section = PROCESS, .key = "label", .type = AR_SETTING_LIST,
      .commands = BOTH, .arg = "RULE", LIST(pipeline.process_labels, pipeline.nprocess_labels),
