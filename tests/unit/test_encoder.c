@@ -214,6 +214,41 @@ static void test_summary_repeats_records(void)
     cJSON_Delete(j);
 }
 
+/* ar_hex_decode and ar_is_hex_string against a digit-by-digit reading: every even
+ * length up to 40, both cases, and each non-digit neighbour of the digit ranges at
+ * every position is refused. */
+static void test_hex_decode(void)
+{
+    static const char digits[] = "0123456789abcdefABCDEF";
+    static const char bad[] = {'/', ':', '@', 'G', '`', 'g', ' ', '\0', (char)0xb1, (char)0xe1};
+    unsigned seed = 7;
+    for (size_t len = 0; len <= 40; len += 2) {
+        char in[40];
+        unsigned char want[20], got[20];
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245 + 12345;
+            in[i] = digits[(seed >> 16) % 22];
+        }
+        for (size_t i = 0; i < len; i += 2) {
+            unsigned hi = (unsigned)(strchr(digits, in[i]) - digits),
+                     lo = (unsigned)(strchr(digits, in[i + 1]) - digits);
+            want[i / 2] = (unsigned char)((hi < 16 ? hi : hi - 6) << 4 | (lo < 16 ? lo : lo - 6));
+        }
+        CHECK(ar_hex_decode((struct ar_span){in, len}, got) == (int)(len / 2));
+        CHECK(memcmp(got, want, len / 2) == 0);
+        CHECK(ar_is_hex_string((struct ar_span){in, len}) == (len > 0));
+        for (size_t at = 0; at < len; at++)
+            for (size_t k = 0; k < sizeof(bad); k++) {
+                char c = in[at];
+                in[at] = bad[k];
+                CHECK(ar_hex_decode((struct ar_span){in, len}, got) == -EINVAL);
+                CHECK(!ar_is_hex_string((struct ar_span){in, len}));
+                in[at] = c;
+            }
+    }
+    CHECK(ar_hex_decode((struct ar_span){"abc", 3}, (unsigned char[2]){0}) == -EINVAL);
+}
+
 /* ar_ipv4_text writes what inet_ntop writes, for every value of each octet. */
 static void test_ipv4_text(void)
 {
@@ -543,6 +578,7 @@ int main(void)
     test_sockaddr();
     test_summary_repeats_records();
     test_ipv4_text();
+    test_hex_decode();
     test_json_decimal();
     test_buf_u64();
     test_json_string_lengths();
