@@ -31,13 +31,20 @@ static inline void ar_jv_key(struct ar_buf *b, bool *first, const char *key, siz
  * one constant without the per-byte check (the comma left out for the first). */
 static inline void ar_jv_plain_key(struct ar_buf *b, bool *first, const char *comma_quoted, size_t n)
 {
-    bool skip = *first;
+    size_t skip = *first;
     *first = false;
-    ar_buf_put(b, comma_quoted + skip, n - skip);
+    if (!ar_buf_reserve(b, n))
+        return;
+    /* n bytes from comma_quoted + skip, so that the copy's size is the literal's (a
+     * few moves, no call); with the comma skipped the last one is the literal's NUL,
+     * past the member and not counted. */
+    memcpy(b->p + b->len, comma_quoted + skip, n);
+    b->len += n - skip;
 }
 
 /* A member name written in the code, also as an argument to a helper that writes
- * the member: `,"lit":` built at compile time, written with ar_jv_name. */
+ * the member: `,"lit":` built at compile time, written with ar_jv_name (only
+ * AR_JV_NAME makes one: ar_jv_plain_key reads the literal's NUL). */
 struct ar_jv_name {
     const char *comma_quoted;
     size_t len;
