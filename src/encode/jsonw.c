@@ -219,14 +219,20 @@ bool ar_json_decimal(struct ar_buf *b, const char *p, size_t len)
         if (n == 1 && *d == '0')
             return false; /* "-0" is not how a number is printed */
     }
-    if (n == 0 || n > 19 || (n > 1 && *d == '0'))
+    if (n == 0 || n > 19 || (n > 1 && *d == '0') || (n == 19 && memcmp(d, limit, 19) > 0))
         return false;
-    for (size_t i = 0; i < n; i++)
+    if (!ar_buf_reserve(b, len))
+        return true; /* b->failed: the event is dropped whole */
+    /* Checked and copied in one pass; b->len moves only when all were digits. */
+    char *o = b->p + b->len;
+    if (d != p)
+        *o++ = '-';
+    for (size_t i = 0; i < n; i++) {
         if ((unsigned char)(d[i] - '0') > 9)
             return false;
-    if (n == 19 && memcmp(d, limit, 19) > 0)
-        return false;
-    ar_buf_put(b, p, len);
+        o[i] = d[i];
+    }
+    b->len += len;
     return true;
 }
 
