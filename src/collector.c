@@ -1,5 +1,6 @@
 #include "collector.h"
 #include "notify.h"
+#include "procfeed.h"
 #include "privileges.h"
 #include "syscall_filter.h"
 
@@ -41,6 +42,8 @@ struct collector {
     struct reloaded *reloaded;
     uint64_t reloads, reloads_failed;
     struct ar_filter *filter;     /* the start's filters, compiled (NULL: none) */
+    struct ar_procfeed *feed;     /* forks, execs, exits for the process table */
+    struct ar_collector_config with_feed; /* cfg with the feed's rules (audit way) */
 };
 
 struct reloaded {
@@ -131,6 +134,8 @@ static int refuse_exec_under_seccomp(const struct ar_collector_config *cfg);
 static int sink_record(void *ctx, const struct ar_record *rec)
 {
     struct collector *c = ctx;
+    /* The table hears of every fork and exec before a record of the process. */
+    ar_procfeed_sync(c->feed);
     return ar_pipeline_record(c->pipeline, rec, c->ops->live ? uv_now(c->loop) : 0);
 }
 
@@ -274,6 +279,10 @@ static void print_stats(struct collector *c, const char *when)
     print_pipeline_conditions(c->pipeline, stderr);
     print_filter_stats(ar_pipeline_filter(c->pipeline), stderr);
     print_proctab_stats(ar_pipeline_proctab_stats(c->pipeline), stderr);
+    ar_procfeed_print_stats(c->feed, stderr);
+    if (ps->feed_events)
+        fprintf(stderr, "auditrelay: %llu events of the process feed's own rules went to the "
+                        "process table only\n", (unsigned long long)ps->feed_events);
     if (c->ops->live)
         ar_outputs_print_stats(&c->outputs, stderr);
 }
@@ -316,6 +325,7 @@ static void say_restart_needed(const struct ar_collector_config *a,
                        : a->keep_rules != b->keep_rules               ? "keep_rules"
                        : strcmp(a->user ? a->user : "", b->user ? b->user : "") ? "user"
                        : a->seccomp != b->seccomp                     ? "seccomp"
+                       : a->process_feed != b->process_feed           ? "process_feed"
                        : a->metrics.on != b->metrics.on ||
                                memcmp(&a->metrics.addr, &b->metrics.addr, sizeof(a->metrics.addr))
                                                                       ? "metrics"
@@ -343,7 +353,10 @@ static void reload(struct collector *c)
     fprintf(stderr, "auditrelay: reloading the configuration (SIGHUP)\n");
     struct ar_outputs next;
     const char *failed = NULL;
-    if (c->cfg->reload(&r->cfg) < 0 || compile_filters(&r->cfg, &r->filter) < 0)
+    int built = c->cfg->reload(&r->cfg);
+    /* The process feed keeps the way it started with (and its rules). */
+    r->cfg.process_feed_rules = c->cfg->process_feed_rules;
+    if (built < 0 || compile_filters(&r->cfg, &r->filter) < 0)
         failed = "the configuration has errors";
     else if (c->cfg->seccomp && refuse_exec_under_seccomp(&r->cfg) < 0)
         failed = "an exec: output cannot run under the system call filter";
@@ -407,6 +420,7 @@ static void stop(struct collector *c)
     ar_notify_stopping(c->notify);
     c->notify = NULL;
     c->ops->stop(c->source);
+    ar_procfeed_stop(c->feed);
     int r = ar_pipeline_flush(c->pipeline);
     if (r < 0 && r != -EPIPE && !c->exit_code) {
         fprintf(stderr, "auditrelay: output failed: %s\n", strerror(-r));
@@ -480,7 +494,8 @@ static int install_seccomp(struct collector *c)
 {
     if (!c->cfg->seccomp)
         return 0;
-    struct ar_seccomp_needs needs = {.tracepoint = strcmp(c->ops->name, "tracepoint") == 0};
+    struct ar_seccomp_needs needs = {.tracepoint = strcmp(c->ops->name, "tracepoint") == 0,
+                                     .bpf = ar_procfeed_uses_bpf(c->feed)};
     char why[256];
     if (ar_seccomp_install(&needs, why, sizeof(why)) < 0) {
         fprintf(stderr, "auditrelay: %s\n", why);
@@ -621,6 +636,8 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     const struct ar_source_ops *expected =
         ar_source_find(cfg->source == AR_SOURCE_AUTO ? "unicast" : source_names[cfg->source]);
     pcfg.source = expected->event_source;
+    /* Events of the process feed's own audit rules (procfeed.h) feed the table only. */
+    pcfg.feed_key = cfg->source != AR_SOURCE_REPLAY ? AR_PROCESS_FEED_KEY : NULL;
     /* Live sources (the kernel's netlink stream, the tracepoint source's rendering)
      * end every event with EOE: a stream's first event must wait for its EOE too (on
      * a quiet 5.10 kernel it came out without, its EOE counted stray). go-audit's
@@ -644,7 +661,19 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
         return 1;
     }
-    if (open_source(&c, &sink) < 0) {
+    /* The process feed before the source: its audit way's rules go in with the
+     * source's (a copy of the configuration carries them). */
+    r = cfg->source == AR_SOURCE_REPLAY
+            ? 0
+            : ar_procfeed_open(cfg, cfg->source != AR_SOURCE_TRACEPOINT,
+                               ar_pipeline_proctab(c.pipeline) != NULL, &c.feed);
+    if (ar_procfeed_rules(c.feed)) {
+        c.with_feed = *cfg;
+        c.with_feed.process_feed_rules = ar_procfeed_rules(c.feed);
+        c.cfg = &c.with_feed;
+    }
+    if (r < 0 || open_source(&c, &sink) < 0) {
+        ar_procfeed_free(c.feed);
         ar_pipeline_free(c.pipeline);
         ar_filter_free(c.filter);
         ar_metrics_free(c.metrics);
@@ -669,6 +698,9 @@ int ar_collector_run(const struct ar_collector_config *cfg)
             return 1;
         }
     }
+    if (strcmp(c.ops->name, "tracepoint") == 0)
+        ar_procfeed_no_audit(c.feed);
+    ar_procfeed_attach(c.feed, ar_pipeline_proctab(c.pipeline));
     uv_signal_init(c.loop, &c.sigint);
     uv_signal_init(c.loop, &c.sigterm);
     uv_signal_init(c.loop, &c.sigusr1);
@@ -686,6 +718,8 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         uv_timer_start(&c.expire_timer, on_expire_timer, EXPIRE_INTERVAL_MS, EXPIRE_INTERVAL_MS);
     }
     r = c.ops->start(c.source, c.loop);
+    if (r == 0 && (r = ar_procfeed_start(c.feed, c.loop)) < 0)
+        fprintf(stderr, "auditrelay: cannot start the process feed: %s\n", strerror(-r));
     if (r < 0) {
         fprintf(stderr, "auditrelay: cannot start the %s source: %s\n", c.ops->name,
                 strerror(-r));
@@ -728,6 +762,7 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         c.exit_code = c.ops->exit_status(c.source);
     ar_metrics_free(c.metrics);
     c.ops->close(c.source);
+    ar_procfeed_free(c.feed);
     ar_pipeline_free(c.pipeline);
     ar_filter_free(c.filter);
     uv_loop_close(c.loop);

@@ -22,6 +22,15 @@ enum ar_source_mode {
 
 enum ar_tp_engine_choice { AR_TP_ENGINE_AUTO, AR_TP_ENGINE_BPF, AR_TP_ENGINE_PERF };
 
+/* What tells the process table of forks, execs and exits in live collection
+ * (procfeed.h). */
+enum ar_process_feed_choice {
+    AR_PROCESS_FEED_AUTO,      /* bpf, else audit (audit sources), else none */
+    AR_PROCESS_FEED_BPF,
+    AR_PROCESS_FEED_AUDIT,
+    AR_PROCESS_FEED_NONE,
+};
+
 /* What replay reads: audit logs (any text form the header parser knows) or
  * go-audit's JSON output (sources/goaudit_input.h). */
 enum ar_input_format { AR_INPUT_AUDIT, AR_INPUT_GOAUDIT };
@@ -64,6 +73,10 @@ struct ar_collector_config {
     struct ar_metrics_listen metrics;   /* the Prometheus listener, when on */
     const char *user;           /* --user USER[:GROUP]: run as it after start-up */
     bool seccomp;               /* --seccomp: a system call allow-list after start-up */
+    enum ar_process_feed_choice process_feed;
+    /* Set by the driver, not a setting: the process feed's audit rules, which the
+     * netlink source installs after its own (NULL: none). */
+    const char *process_feed_rules;
 };
 
 void ar_collector_config_default(struct ar_collector_config *ret);

@@ -34,6 +34,11 @@ static const struct ar_setting_word engine_words[] = {
     {"auto", AR_TP_ENGINE_AUTO}, {"bpf", AR_TP_ENGINE_BPF}, {"perf", AR_TP_ENGINE_PERF},
     {NULL, 0},
 };
+static const struct ar_setting_word process_feed_words[] = {
+    {"auto", AR_PROCESS_FEED_AUTO}, {"bpf", AR_PROCESS_FEED_BPF},
+    {"audit", AR_PROCESS_FEED_AUDIT}, {"none", AR_PROCESS_FEED_NONE},
+    {NULL, 0},
+};
 static const struct ar_setting_word input_format_words[] = {
     {"audit", AR_INPUT_AUDIT}, {"go-audit", AR_INPUT_GOAUDIT},
     {NULL, 0},
@@ -184,6 +189,14 @@ static const struct ar_setting table[] = {
      FIELD(pipeline.proctab.size), .dflt = "8192",
      .help = "processes remembered (about 550 bytes each,\n"
              "allocated at start); the least recently seen go"},
+    {.option = "process-feed", .section = PROCESS, .key = "feed", .type = AR_SETTING_CHOICE,
+     .commands = RUN, .arg = "MODE", .words = process_feed_words, FIELD(process_feed),
+     .dflt = "auto",
+     .help = "what tells the process table of forks, execs and\n"
+             "exits: bpf (the scheduler's tracepoints), audit\n"
+             "(audit rules of the collector's own, removed on\n"
+             "exit; their events are not forwarded), none, or\n"
+             "auto (bpf, else audit with an audit source)"},
     {.option = "process-label", .section = PROCESS, .key = "label", .type = AR_SETTING_LIST,
      .commands = BOTH, .arg = "RULE", LIST(pipeline.process_labels, pipeline.nprocess_labels),
      .dflt = "none", .check = check_label_rule,

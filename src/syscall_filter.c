@@ -47,6 +47,8 @@ static const char *const common[] = {
 
 /* The tracepoint source's engines while they run. */
 static const char *const tracepoint_calls[] = {"bpf", "perf_event_open", "process_vm_readv"};
+/* The BPF process feed's (its ring is mmapped; its loss counter is a map lookup). */
+static const char *const bpf_calls[] = {"bpf"};
 
 /* Sanitizer runtimes (the CI's ASan/UBSan build) at exit: LeakSanitizer stops the
  * world with a ptrace()d helper; without these the leak check at exit is killed. */
@@ -94,6 +96,8 @@ static scmp_filter_ctx build(const struct ar_seccomp_needs *needs, char *why, si
     int r = ADD(ctx, common);
     if (r == 0 && needs->tracepoint)
         r = ADD(ctx, tracepoint_calls);
+    else if (r == 0 && needs->bpf)
+        r = ADD(ctx, bpf_calls);
 #ifdef AR_SANITIZED
     if (r == 0)
         r = ADD(ctx, sanitizer_calls);

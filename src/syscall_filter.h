@@ -14,6 +14,7 @@
 struct ar_seccomp_needs {
     bool tracepoint; /* the tracepoint source: bpf() on its maps (bpf engine),
                       * perf_event_open and process_vm_readv (perf engine) */
+    bool bpf;        /* the BPF process feed (procfeed.h): bpf() on its maps */
 };
 
 /* Installs the filter on every thread of the process (SCMP_FLTATR_CTL_TSYNC; threads

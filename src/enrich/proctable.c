@@ -1647,3 +1647,8 @@ void ar_proctab_exit(struct ar_proctab *t, uint32_t pid, uint64_t time_ms)
     t->entries[idx].flags |= F_EXITED;
     t->entries[idx].flags &= (uint16_t)~F_REFERENCED;
 }
+
+void ar_proctab_feed_lost(struct ar_proctab *t, uint64_t n)
+{
+    t->stats.feed_lost += n;
+}

@@ -108,6 +108,7 @@ struct ar_proctab_stats {
                                   the entry of its pid (the pid reused): not taken for it */
     uint64_t memory_bytes;     /* allocated at creation, fixed */
     uint64_t fed_forks, fed_execs, fed_exits; /* lifecycle feed calls (below) */
+    uint64_t feed_lost;        /* changes the feed lost (ar_proctab_feed_lost) */
 };
 
 struct ar_proctab;
@@ -160,3 +161,5 @@ void ar_proctab_fork(struct ar_proctab *t, uint32_t pid, uint32_t ppid, uint64_t
 void ar_proctab_exec(struct ar_proctab *t, uint32_t pid, uint32_t ppid, uint64_t time_ms,
                      struct ar_span exe, bool exe_truncated, struct ar_span comm);
 void ar_proctab_exit(struct ar_proctab *t, uint32_t pid, uint64_t time_ms);
+/* The feed lost n changes (its ring was full): counted in the stats. */
+void ar_proctab_feed_lost(struct ar_proctab *t, uint64_t n);

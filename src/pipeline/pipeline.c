@@ -4,6 +4,7 @@
 #include <linux/audit.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pipeline/encode_pool.h"
 #include "pipeline/userdb.h"
@@ -50,6 +51,21 @@ static void hand_out(struct ar_pipeline *p)
         p->error = r;
 }
 
+/* An event of the process feed's own rules: its SYSCALL record ends with its key. */
+static bool feed_only(const struct ar_pipeline *p, const struct ar_event *ev)
+{
+    size_t klen = strlen(p->cfg.feed_key);
+    for (uint32_t i = 0; i < ev->nrecords; i++) {
+        if (ev->records[i].type != AUDIT_SYSCALL)
+            continue;
+        struct ar_span b = ar_event_body(ev, i);
+        return b.len >= klen + 7 && memcmp(b.p + b.len - klen - 7, " key=\"", 6) == 0 &&
+               memcmp(b.p + b.len - klen - 1, p->cfg.feed_key, klen) == 0 &&
+               b.p[b.len - 1] == '"';
+    }
+    return false;
+}
+
 static void on_event(const struct ar_event *ev, void *userdata)
 {
     struct ar_pipeline *p = userdata;
@@ -64,6 +80,10 @@ static void on_event(const struct ar_event *ev, void *userdata)
             with_proc.proc = &p->proc;
             ev = &with_proc;
         }
+    }
+    if (p->cfg.feed_key && feed_only(p, ev)) {
+        p->stats.feed_events++;
+        return;
     }
     /* After the table: a dropped event must leave its entry in the table's map,
      * and filters may look at its process. */
@@ -314,4 +334,9 @@ const struct ar_encoder_stats *ar_pipeline_encoder_stats(const struct ar_pipelin
 const struct ar_proctab_stats *ar_pipeline_proctab_stats(const struct ar_pipeline *p)
 {
     return p->proctab ? ar_proctab_stats(p->proctab) : NULL;
+}
+
+struct ar_proctab *ar_pipeline_proctab(struct ar_pipeline *p)
+{
+    return p->proctab;
 }

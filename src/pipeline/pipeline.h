@@ -28,6 +28,10 @@ struct ar_pipeline_config {
     struct ar_proctab_config proctab; /* its labels come from process_labels */
     const char *process_labels[AR_PROC_MAX_LABELS];
     size_t nprocess_labels;
+    /* Events whose SYSCALL record carries exactly this key (the process feed's own
+     * audit rules, procfeed.h) feed the process table and go no further; NULL:
+     * none. Borrowed. */
+    const char *feed_key;
 };
 
 void ar_pipeline_config_default(struct ar_pipeline_config *ret);
@@ -39,6 +43,7 @@ struct ar_pipeline_stats {
     uint64_t events;
     uint64_t bytes_out;
     uint64_t encode_errors;
+    uint64_t feed_events;      /* events of feed_key: the table's only */
 };
 
 struct ar_pipeline;
@@ -85,3 +90,6 @@ const struct ar_reasm_stats *ar_pipeline_reasm_stats(const struct ar_pipeline *p
 const struct ar_encoder_stats *ar_pipeline_encoder_stats(const struct ar_pipeline *p);
 /* NULL when the pipeline keeps no process table. */
 const struct ar_proctab_stats *ar_pipeline_proctab_stats(const struct ar_pipeline *p);
+/* The process table, for a live lifecycle feed (ar_proctab_fork...) on the loop
+ * thread; NULL when the pipeline keeps none. */
+struct ar_proctab *ar_pipeline_proctab(struct ar_pipeline *p);

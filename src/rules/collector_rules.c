@@ -105,7 +105,10 @@ int ar_rules_collector_compile(const struct ar_rules_collector_config *cfg, FILE
     const char *default_path = AR_RULES_DEFAULT_PATH;
     const char *const *paths = cfg->paths;
     size_t npaths = cfg->npaths;
-    if (npaths == 0) {
+    if (cfg->only_own) {
+        paths = NULL;
+        npaths = 0;
+    } else if (npaths == 0) {
         struct stat st;
         /* A binary run from its build tree (not installed) uses the source tree's
          * set, so that a first run from a fresh checkout shows events. */
@@ -114,15 +117,22 @@ int ar_rules_collector_compile(const struct ar_rules_collector_config *cfg, FILE
         if (stat(default_path, &st) != 0) {
             fprintf(log,
                     "auditrelay: no rules given and no default rules at %s: loading no "
-                    "audit rules\n",
-                    default_path);
-            return 0;
+                    "audit rules%s\n",
+                    default_path, cfg->own_text ? " but the collector's own" : "");
+            if (!cfg->own_text)
+                return 0;
+        } else {
+            paths = &default_path;
+            npaths = 1;
         }
-        paths = &default_path;
-        npaths = 1;
     }
     struct ar_rules *rules;
     int rc = ar_rules_compile_paths(paths, npaths, &rules);
+    if (rc >= 0 && cfg->own_text) {
+        rc = ar_rules_add_text(rules, cfg->own_name ? cfg->own_name : "(own rules)",
+                               cfg->own_text, strlen(cfg->own_text));
+        rc = rc > 0 ? 0 : rc;
+    }
     if (rc < 0) {
         fprintf(log, "auditrelay: compiling the audit rules: %s\n", strerror(-rc));
         return rc;

@@ -21,6 +21,12 @@ struct ar_rules_collector_config {
     /* The run's settings record (rules/kernel.h), where the sessions record what
      * the files' -b, -e, -f, -r, --backlog_wait_time change; NULL: their own. */
     struct ar_settings_record *settings;
+    /* Rules of the collector's own (the process feed's: procfeed.h), compiled
+     * after the files as a file called own_name; NULL: none. only_own: without the
+     * files or the default set. */
+    const char *own_text;
+    const char *own_name;
+    bool only_own;
 };
 
 /* Compiles the configured rule files (or the default set) for this host, with

@@ -223,17 +223,34 @@ static void on_readable(uv_poll_t *p, int status, int events)
     s->sink.batch_end(s->sink.ctx);
 }
 
+/* What the rules layer is given: the files (or the default set when we are the
+ * daemon) and the process feed's rules (cfg->process_feed_rules): beside another
+ * daemon only when asked for by name, as its administrator decides its rules. */
+static struct ar_rules_collector_config rules_config(struct netlink_source *s,
+                                                    const struct ar_collector_config *cfg)
+{
+    bool feed = cfg->process_feed_rules && cfg->process_feed_rules[0] &&
+                (s->own_pid || cfg->process_feed == AR_PROCESS_FEED_AUDIT);
+    return (struct ar_rules_collector_config){
+        .paths = cfg->rules, .npaths = cfg->nrules, .settings = &s->settings,
+        .own_text = feed ? cfg->process_feed_rules : NULL, .own_name = "(process feed)",
+        .only_own = cfg->nrules == 0 && !s->own_pid};
+}
+
 /* Rules go in after our settings and come out before the settings are restored,
  * so no rule of ours runs on the machine's own settings. */
 static int install_rules(struct netlink_source *s)
 {
     const struct ar_collector_config *cfg = s->cfg;
     /* The default set only when we are the audit daemon: beside auditd, its
-     * administrator decides the rules. Rules given explicitly are always loaded. */
-    if (!cfg->install_rules || (cfg->nrules == 0 && !s->own_pid))
+     * administrator decides the rules. Rules given explicitly are always loaded,
+     * and so are the process feed's own. */
+    struct ar_rules_collector_config rcfg = rules_config(s, cfg);
+    if (cfg->process_feed_rules && cfg->process_feed_rules[0] && !rcfg.own_text)
+        fprintf(stderr, "auditrelay: process feed: none (beside another audit daemon its "
+                        "rules are its administrator's; --process-feed audit adds ours)\n");
+    if (!cfg->install_rules || (rcfg.only_own && !rcfg.own_text))
         return 0;
-    struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules,
-                                             .settings = &s->settings};
     if (ar_rules_collector_start(&rcfg, stderr, &s->rules) < 0)
         return -1;
     state_save(s);
@@ -501,10 +518,9 @@ static int netlink_start(void *p, uv_loop_t *loop)
 static int netlink_reload(void *p, const struct ar_collector_config *cfg)
 {
     struct netlink_source *s = p;
-    struct ar_rules_collector_config rcfg = {.paths = cfg->rules, .npaths = cfg->nrules,
-                                             .settings = &s->settings};
+    struct ar_rules_collector_config rcfg = rules_config(s, cfg);
     struct ar_rules *rules = NULL;
-    if (cfg->install_rules && (cfg->nrules || s->own_pid)) {
+    if (cfg->install_rules && (!rcfg.only_own || rcfg.own_text)) {
         int r = ar_rules_collector_compile(&rcfg, stderr, &rules);
         if (r < 0)
             return r;

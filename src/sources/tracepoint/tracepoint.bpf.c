@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "bpf_wire.h"
+#include "pathwalk.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -30,13 +31,6 @@ const volatile __u64 hooked[AR_BPF_NR / 64] = {};
 const volatile __u32 sysinfo[AR_BPF_NR] = {};
 const volatile struct ar_bpf_rule rules[AR_BPF_MAX_RULES] = {};
 
-/* x & mask that clang cannot drop (it removes a mask it proves redundant, and the
- * verifier, tracking another register, then sees an unbounded index). */
-static __always_inline __u32 bound(__u32 x, __u32 mask)
-{
-    asm volatile("%0 &= %1" : "+r"(x) : "i"(mask));
-    return x;
-}
 
 #define F_P0_OK (1u << 0)
 #define F_P1_OK (1u << 1)
@@ -67,7 +61,6 @@ struct exe_ent {
     char s[AR_BPF_EXE_CAP];
 };
 
-#define WALK_END 4096
 #define DATA_MASK 32767
 #define DATA_SIZE (32768 + 16384 + 64)
 #define JOIN_MAX 264
@@ -78,17 +71,11 @@ struct join {
     char s[JOIN_MAX + 280];
 };
 
-struct walkst {
-    __u64 d, vm, m;
-    __u32 pos, trunc;
-};
-
 struct scratch {
     __u64 vals[AR_BPF_F_COUNT + 6];
-    struct walkst ws;
     struct join j[2];
     struct exe_ent exe;
-    char walk[WALK_END + 256 + 16];
+    struct ar_walk w;
     struct ar_bpf_rec hdr;
     char data[DATA_SIZE];
 };
@@ -227,75 +214,12 @@ static __always_inline int do_enter(__s32 nr, __u32 arch, const __u64 *a)
 
 /* ---- paths from dentries ---- */
 
-/* Writes the path of (dentry, vfsmount) backwards into s->walk, ending at
- * WALK_END, and returns where it starts; stops at the task's root. Sets *trunc when
- * cut. The loop's state lives in the scratch map, not in registers: values loaded
- * from a map are unknown to the verifier, so the states of one iteration's paths
- * are equal and pruned (with register state the 48 iterations' branches multiply
- * past the verifier's limit). */
-/* A global function: the verifier checks the walk once, not at each of its three
- * call sites (inlined twice on the exit path, it went past the verifier's
- * million instructions). Pointers come as numbers: every read is a probe read. */
-__attribute__((noinline)) __u32 ar_walk_path(struct scratch *s, __u64 d_, __u64 vm_, __u64 root_d,
-                                             __u64 root_m)
-{
-    if (!s)
-        return WALK_END - 1;
-    struct walkst *w = &s->ws;
-    w->pos = WALK_END;
-    w->trunc = 0;
-    w->d = d_;
-    w->vm = vm_;
-    w->m = vm_ - bpf_core_field_offset(struct mount, mnt);
-    for (int i = 0; i < 48; i++) {
-        struct dentry *d = (void *)w->d;
-        struct vfsmount *vm = (void *)w->vm;
-        struct mount *m = (void *)w->m;
-        if ((__u64)d == root_d && (__u64)vm == root_m)
-            break;
-        struct dentry *mroot = BPF_CORE_READ(vm, mnt_root);
-        struct dentry *parent = BPF_CORE_READ(d, d_parent);
-        if (d == mroot || d == parent) {
-            struct mount *mp = BPF_CORE_READ(m, mnt_parent);
-            if (mp == m || !mp)
-                break;
-            w->d = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
-            w->m = (__u64)mp;
-            w->vm = (__u64)mp + bpf_core_field_offset(struct mount, mnt);
-            continue;
-        }
-        __u32 len = BPF_CORE_READ(d, d_name.len);
-        const unsigned char *name = BPF_CORE_READ(d, d_name.name);
-        __u32 pos = w->pos;
-        if (len > 255)
-            len = 255;
-        if (len + 1 > pos || pos > WALK_END) {
-            w->trunc = 1;
-            break;
-        }
-        pos -= len;
-        bpf_probe_read_kernel(s->walk + bound(pos, WALK_END - 1), bound(len, 255), name);
-        pos -= 1;
-        s->walk[bound(pos, WALK_END - 1)] = '/';
-        w->pos = pos;
-        w->d = (__u64)parent;
-        if (i == 47)
-            w->trunc = 1;
-    }
-    __u32 pos = w->pos;
-    if (pos >= WALK_END) {
-        pos = WALK_END - 1;
-        s->walk[WALK_END - 1] = '/';
-    }
-    return pos;
-}
-
 static __always_inline __u32 walk_path(struct scratch *s, struct dentry *d, struct vfsmount *vm,
                                        struct dentry *root_d, struct vfsmount *root_m,
                                        __u32 *trunc)
 {
-    __u32 pos = ar_walk_path(s, (__u64)d, (__u64)vm, (__u64)root_d, (__u64)root_m);
-    *trunc = s->ws.trunc;
+    __u32 pos = ar_walk_path(&s->w, (__u64)d, (__u64)vm, (__u64)root_d, (__u64)root_m);
+    *trunc = s->w.ws.trunc;
     return pos < WALK_END ? pos : WALK_END - 1;
 }
 
@@ -323,7 +247,7 @@ static __always_inline struct exe_ent *fill_exe(struct scratch *s, struct task_s
     }
     s->exe.len = n;
     s->exe.trunc = trunc;
-    bpf_probe_read_kernel(s->exe.s, bound(n, AR_BPF_EXE_CAP - 1), s->walk + bound(pos, WALK_END - 1));
+    bpf_probe_read_kernel(s->exe.s, bound(n, AR_BPF_EXE_CAP - 1), s->w.buf + bound(pos, WALK_END - 1));
     bpf_map_update_elem(&exe_cache, &tgid, &s->exe, BPF_ANY);
     return bpf_map_lookup_elem(&exe_cache, &tgid);
 }
@@ -550,7 +474,7 @@ static __always_inline int do_exit(__s64 ret)
             cwdlen = WALK_END - cwdpos;
             walked = true;
         }
-        const char *cwd = s->walk + bound(cwdpos, WALK_END - 1);
+        const char *cwd = s->w.buf + bound(cwdpos, WALK_END - 1);
         build_join(&s->j[0], e->path[0], m0 ? e->plen[0] : 0, c0, cwd, cwdlen);
         build_join(&s->j[1], e->path[1], m1 ? e->plen[1] : 0, c1, cwd, cwdlen);
     }
@@ -615,7 +539,7 @@ static __always_inline int do_exit(__s64 ret)
     if (need_cwd) {
         n = clampu(cwdlen, AR_BPF_CWD_CAP - 1);
         n = bound(n, AR_BPF_CWD_CAP - 1);
-        bpf_probe_read_kernel(d + bound(off, DATA_MASK), n, s->walk + bound(cwdpos, WALK_END - 1));
+        bpf_probe_read_kernel(d + bound(off, DATA_MASK), n, s->w.buf + bound(cwdpos, WALK_END - 1));
         if (trunc)
             flags |= AR_BPF_R_TRUNC;
     }

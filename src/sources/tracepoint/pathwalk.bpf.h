@@ -1,0 +1,88 @@
+/* What the BPF programs share (tracepoint.bpf.c, procfeed.bpf.c): a mask the
+ * compiler keeps, and the path of a dentry written from the kernel's structures. */
+#pragma once
+
+/* x & mask that clang cannot drop (it removes a mask it proves redundant, and the
+ * verifier, tracking another register, then sees an unbounded index). */
+static __always_inline __u32 bound(__u32 x, __u32 mask)
+{
+    asm volatile("%0 &= %1" : "+r"(x) : "i"(mask));
+    return x;
+}
+
+#define WALK_END 4096
+
+struct walkst {
+    __u64 d, vm, m;
+    __u32 pos, trunc;
+};
+
+/* The walk's state and buffer (in a map: see ar_walk_path). */
+struct ar_walk {
+    struct walkst ws;
+    char buf[WALK_END + 256 + 16];
+};
+
+/* Writes the path of (dentry, vfsmount) backwards into walk->buf, ending at
+ * WALK_END, and returns where it starts; stops at the root given. Sets ws.trunc when
+ * cut. The loop's state lives in the scratch map, not in registers: values loaded
+ * from a map are unknown to the verifier, so the states of one iteration's paths
+ * are equal and pruned (with register state the 48 iterations' branches multiply
+ * past the verifier's limit). */
+/* A global function: the verifier checks the walk once, not at each of its three
+ * call sites (inlined twice on the exit path, it went past the verifier's
+ * million instructions). Pointers come as numbers: every read is a probe read. */
+__attribute__((noinline)) __u32 ar_walk_path(struct ar_walk *walk, __u64 d_, __u64 vm_, __u64 root_d,
+                                             __u64 root_m)
+{
+    if (!walk)
+        return WALK_END - 1;
+    struct walkst *w = &walk->ws;
+    w->pos = WALK_END;
+    w->trunc = 0;
+    w->d = d_;
+    w->vm = vm_;
+    w->m = vm_ - bpf_core_field_offset(struct mount, mnt);
+    for (int i = 0; i < 48; i++) {
+        struct dentry *d = (void *)w->d;
+        struct vfsmount *vm = (void *)w->vm;
+        struct mount *m = (void *)w->m;
+        if ((__u64)d == root_d && (__u64)vm == root_m)
+            break;
+        struct dentry *mroot = BPF_CORE_READ(vm, mnt_root);
+        struct dentry *parent = BPF_CORE_READ(d, d_parent);
+        if (d == mroot || d == parent) {
+            struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+            if (mp == m || !mp)
+                break;
+            w->d = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+            w->m = (__u64)mp;
+            w->vm = (__u64)mp + bpf_core_field_offset(struct mount, mnt);
+            continue;
+        }
+        __u32 len = BPF_CORE_READ(d, d_name.len);
+        const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+        __u32 pos = w->pos;
+        if (len > 255)
+            len = 255;
+        if (len + 1 > pos || pos > WALK_END) {
+            w->trunc = 1;
+            break;
+        }
+        pos -= len;
+        bpf_probe_read_kernel(walk->buf + bound(pos, WALK_END - 1), bound(len, 255), name);
+        pos -= 1;
+        walk->buf[bound(pos, WALK_END - 1)] = '/';
+        w->pos = pos;
+        w->d = (__u64)parent;
+        if (i == 47)
+            w->trunc = 1;
+    }
+    __u32 pos = w->pos;
+    if (pos >= WALK_END) {
+        pos = WALK_END - 1;
+        walk->buf[WALK_END - 1] = '/';
+    }
+    return pos;
+}
+

@@ -1,0 +1,161 @@
+/* The process feed's userspace half: loads procfeed.bpf.c (embedded as a bpftool
+ * skeleton), attaches its three tp_btf programs (no tracefs needed) and decodes
+ * the ring's records. */
+#include "sources/tracepoint/procfeed_bpf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "sources/tracepoint/engine.h"
+#include "sources/tracepoint/procfeed_wire.h"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
+#include "procfeed.skel.h"
+#pragma GCC diagnostic pop
+
+#define DEFAULT_RING (1u << 20)
+
+struct ar_pf_bpf {
+    struct ar_pf_bpf_skel *skel;
+    struct ring_buffer *rb;
+    int ncpus;
+    int64_t mono_to_real;
+    ar_pf_fn fn;
+    void *userdata;
+};
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+    if (getenv("AR_TP_BPF_LOG"))
+        vfprintf(stderr, fmt, ap);
+    return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+    struct ar_pf_bpf *f = ctx;
+    const struct ar_pf_rec *r = data;
+    size_t head = offsetof(struct ar_pf_rec, exe);
+    if (size < head || r->kind < AR_PF_FORK || r->kind > AR_PF_EXIT)
+        return 0;
+    char comm[sizeof(r->comm) + 1];
+    memcpy(comm, r->comm, sizeof(r->comm));
+    comm[sizeof(r->comm)] = 0;
+    size_t exe_len = r->exe_len;
+    if (exe_len > size - head)
+        exe_len = size - head;
+    struct ar_pf_event ev = {
+        .change = (enum ar_pf_change)r->kind,
+        .pid = r->pid,
+        .ppid = r->ppid,
+        .time_ms = (uint64_t)((int64_t)r->ts + f->mono_to_real) / 1000000,
+        .exe = r->exe,
+        .exe_len = exe_len,
+        .exe_truncated = r->exe_trunc != 0,
+        .comm = comm,
+    };
+    f->fn(&ev, f->userdata);
+    return 0;
+}
+
+void ar_pf_bpf_close(struct ar_pf_bpf *f)
+{
+    if (!f)
+        return;
+    ring_buffer__free(f->rb);
+    ar_pf_bpf_skel__destroy(f->skel); /* detaches the programs too */
+    free(f);
+}
+
+int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *userdata,
+                   char *why, size_t whylen, struct ar_pf_bpf **ret)
+{
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+        snprintf(why, whylen, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
+        return -ENOSYS;
+    }
+    struct ar_pf_bpf *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    f->fn = fn;
+    f->userdata = userdata;
+    libbpf_print_fn_t prev = libbpf_set_print(quiet);
+    int err = 0;
+    f->skel = ar_pf_bpf_skel__open();
+    if (!f->skel) {
+        err = -errno;
+        snprintf(why, whylen, "cannot open the embedded BPF object: %s", strerror(-err));
+        goto fail;
+    }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), sz = page;
+    if (ring_bytes == 0)
+        ring_bytes = DEFAULT_RING;
+    while (sz < ring_bytes && sz < ((size_t)1 << 30))
+        sz <<= 1;
+    f->skel->rodata->self_tgid = self_tgid;
+    f->skel->rodata->wake_bytes = sz / 4;
+    bpf_map__set_max_entries(f->skel->maps.ring, (uint32_t)sz);
+    f->ncpus = libbpf_num_possible_cpus();
+    err = ar_pf_bpf_skel__load(f->skel);
+    if (err) {
+        err = err < 0 ? err : -errno;
+        if (err == -EPERM)
+            snprintf(why, whylen, "BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
+        else
+            snprintf(why, whylen, "the kernel refused the BPF programs: %s (AR_TP_BPF_LOG=1 "
+                                  "shows libbpf's log)", strerror(-err));
+        goto fail;
+    }
+    err = ar_pf_bpf_skel__attach(f->skel);
+    if (err) {
+        err = err < 0 ? err : -errno;
+        snprintf(why, whylen, "cannot attach to sched_process_fork/exec/exit: %s",
+                 strerror(-err));
+        goto fail;
+    }
+    f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.ring), on_record, f, NULL);
+    if (!f->rb) {
+        err = -errno;
+        snprintf(why, whylen, "cannot map the BPF ring buffer: %s", strerror(-err));
+        goto fail;
+    }
+    f->mono_to_real = ar_tp_mono_to_real();
+    libbpf_set_print(prev);
+    *ret = f;
+    return 0;
+fail:
+    libbpf_set_print(prev);
+    ar_pf_bpf_close(f);
+    return err < 0 ? err : -EINVAL;
+}
+
+int ar_pf_bpf_fd(struct ar_pf_bpf *f)
+{
+    return ring_buffer__epoll_fd(f->rb);
+}
+
+int ar_pf_bpf_consume(struct ar_pf_bpf *f)
+{
+    /* The wall clock's offset now (it drifts from the monotonic clock). */
+    f->mono_to_real = ar_tp_mono_to_real();
+    return ring_buffer__consume(f->rb);
+}
+
+uint64_t ar_pf_bpf_lost(struct ar_pf_bpf *f)
+{
+    uint64_t total = 0;
+    if (f->ncpus <= 0)
+        return 0;
+    uint64_t *vals = calloc((size_t)f->ncpus, sizeof(uint64_t));
+    uint32_t k = AR_PF_C_RING_FULL;
+    if (vals && bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.counters), &k, vals) == 0)
+        for (int c = 0; c < f->ncpus; c++)
+            total += vals[c];
+    free(vals);
+    return total;
+}
