@@ -358,6 +358,15 @@ def c_entries(out, ctype, cname, rows):
     out.append("")
 
 
+def c_index(out, cname, table, pool):
+    """A name_off array indexed by number: table maps numbers to names."""
+    out.append("static const name_off %s[%d] = {" % (cname, max(table) + 1))
+    for v in sorted(table):
+        out.append("    [%d] = %d, /* %s */" % (v, pool.add(table[v]), table[v]))
+    out.append("};")
+    out.append("")
+
+
 def emit(args, rectypes, arches, syscalls, errnos):
     pool = Pool()
     out = []
@@ -374,11 +383,7 @@ def emit(args, rectypes, arches, syscalls, errnos):
     body = []
     body.append("/* Record types: names indexed by number (0: none; one load per record")
     body.append(" * written), and sorted by name. */")
-    body.append("static const name_off rectype_by_nr[%d] = {" % (max(rectypes) + 1))
-    for v in sorted(rectypes):
-        body.append("    [%d] = %d, /* %s */" % (v, pool.add(rectypes[v]), rectypes[v]))
-    body.append("};")
-    body.append("")
+    c_index(body, "rectype_by_nr", rectypes, pool)
     c_entries(body, "struct entry", "rectype_by_name",
               by_name_rows({n: v for v, n in rectypes.items()}))
 
@@ -395,11 +400,7 @@ def emit(args, rectypes, arches, syscalls, errnos):
     for arch in sorted(syscalls, key=lambda a: arch_suffix[a.upper()]):
         by_nr = syscalls[arch]
         ident = re.sub(r"\W", "_", arch)
-        body.append("static const name_off syscall_%s_by_nr[%d] = {" % (ident, max(by_nr) + 1))
-        for nr in sorted(by_nr):
-            body.append("    [%d] = %d, /* %s */" % (nr, pool.add(by_nr[nr]), by_nr[nr]))
-        body.append("};")
-        body.append("")
+        c_index(body, "syscall_%s_by_nr" % ident, by_nr, pool)
         c_entries(body, "struct entry", "syscall_%s_by_name" % ident,
                   by_name_rows({n: nr for nr, n in by_nr.items()}))
         table_rows.append("    {AR_AUDIT_ARCH_%s, syscall_%s_by_nr, AR_ARRAY_SIZE(syscall_%s_by_nr),"
@@ -412,11 +413,7 @@ def emit(args, rectypes, arches, syscalls, errnos):
     body.append("")
 
     body.append("/* errno: names indexed by value (0: unknown), and sorted by name with aliases. */")
-    body.append("static const name_off errno_by_value[%d] = {" % (max(errno_by_value) + 1))
-    for v in sorted(errno_by_value):
-        body.append("    [%d] = %d, /* %s */" % (v, pool.add(errno_by_value[v]), errno_by_value[v]))
-    body.append("};")
-    body.append("")
+    c_index(body, "errno_by_value", errno_by_value, pool)
     c_entries(body, "struct entry", "errno_by_name", by_name_rows(errno_all))
 
     off_type = "uint16_t" if pool.size <= 0xffff else "uint32_t"
