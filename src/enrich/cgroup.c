@@ -121,17 +121,28 @@ static bool unit_name(struct ar_span c)
     return true;
 }
 
+/* The next non-empty component of a path at *p (before end); false at the end. */
+static bool next_component(const char **p, const char *end, struct ar_span *ret)
+{
+    while (*p < end) {
+        const char *slash = memchr(*p, '/', (size_t)(end - *p));
+        const char *ce = slash ? slash : end;
+        *ret = ar_span_make(*p, ce);
+        *p = ce + 1;
+        if (ret->len)
+            return true;
+    }
+    return false;
+}
+
 /* systemd's reading: the slices first, then the unit (cg_path_get_unit). */
 static void unit_of(const char *path, size_t len, struct ar_cgroup_ctx *ret)
 {
     ret->unit_len = 0;
-    const char *p = path, *end = path + len;
-    while (p < end) {
-        const char *slash = memchr(p, '/', (size_t)(end - p));
-        const char *ce = slash ? slash : end;
-        struct ar_span c = ar_span_make(p, ce);
-        p = ce + 1;
-        if (c.len == 0 || has_suffix(c, ".slice"))
+    const char *p = path;
+    struct ar_span c;
+    while (next_component(&p, path + len, &c)) {
+        if (has_suffix(c, ".slice"))
             continue;
         if (unit_name(c) && c.len <= AR_CGROUP_UNIT_MAX) {
             memcpy(ret->unit, c.p, c.len);
@@ -143,15 +154,9 @@ static void unit_of(const char *path, size_t len, struct ar_cgroup_ctx *ret)
 
 static void container_of(const char *path, size_t len, struct ar_cgroup_ctx *ret)
 {
-    struct ar_span parent = {"", 0};
-    const char *p = path, *end = path + len;
-    while (p < end) {
-        const char *slash = memchr(p, '/', (size_t)(end - p));
-        const char *ce = slash ? slash : end;
-        struct ar_span c = ar_span_make(p, ce);
-        p = ce + 1;
-        if (c.len == 0)
-            continue;
+    struct ar_span parent = {"", 0}, c;
+    const char *p = path;
+    while (next_component(&p, path + len, &c)) {
         pod_component(c, ret);
         container_component(c, parent, ret);
         parent = c;

@@ -9,32 +9,7 @@
 #include <unistd.h>
 
 #include "enrich/cgroup.h"
-
-/* Reads a small file whole (up to cap - 1 bytes, NUL-terminated): its length or a
- * negative errno. */
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t n = 0;
-    while (n + 1 < cap) {
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = -errno;
-            close(fd);
-            return e;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    buf[n] = '\0';
-    return (ssize_t)n;
-}
+#include "util/file.h"
 
 static uint64_t ts_ms(clockid_t clock)
 {
@@ -81,7 +56,7 @@ int ar_procfs_lookup(uint32_t pid, struct ar_proc_observed *ret, void *ctx)
     char path[256], buf[4096];
     memset(ret, 0, sizeof(*ret));
     snprintf(path, sizeof(path), "%s/%u/stat", root, pid);
-    ssize_t n = read_small(path, buf, sizeof(buf));
+    ssize_t n = ar_read_small_file(path, buf, sizeof(buf));
     if (n < 0)
         return n == -ENOENT ? -ESRCH : (int)n;
     uint64_t ticks;
@@ -96,7 +71,7 @@ int ar_procfs_lookup(uint32_t pid, struct ar_proc_observed *ret, void *ctx)
     ret->exe[len > 0 ? len : 0] = '\0';
 
     snprintf(path, sizeof(path), "%s/%u/cgroup", root, pid);
-    n = read_small(path, buf, sizeof(buf));
+    n = ar_read_small_file(path, buf, sizeof(buf));
     if (n == -ENOENT)
         return -ESRCH; /* gone while we read it */
     if (n > 0)

@@ -40,6 +40,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include "util/file.h"
 #include "audit/tables.h"
 #include "sources/tracepoint/engine.h"
 
@@ -299,31 +300,6 @@ static void whyf(char *why, size_t whylen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Reads a small file whole; returns bytes read (NUL-terminated) or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t got = 0;
-    while (got + 1 < cap) {
-        ssize_t r = read(fd, buf + got, cap - 1 - got);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = -errno;
-            close(fd);
-            return e;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    buf[got] = '\0';
-    return (ssize_t)got;
-}
-
 /* ---------------------------------------------------------------- tracefs */
 
 /* Where a collector mounts tracefs for itself when none is mounted (+ XXXXXX). */
@@ -417,7 +393,7 @@ static int format_read(struct perf_engine *e, const char *group, const char *nam
 {
     char path[PATH_MAX + 128], buf[8192];
     snprintf(path, sizeof path, "%s/events/%s/%s/id", e->tracefs, group, name);
-    ssize_t n = read_small(path, buf, sizeof buf);
+    ssize_t n = ar_read_small_file(path, buf, sizeof buf);
     if (n == -EACCES || n == -EPERM) {
         whyf(why, whylen, "tracefs: %s: permission denied (perf tracepoints need root, or "
              "CAP_PERFMON and read access to tracefs)", path);
@@ -436,7 +412,7 @@ static int format_read(struct perf_engine *e, const char *group, const char *nam
     memset(ret, 0, sizeof *ret);
     ret->id = (uint32_t)strtoul(buf, NULL, 10);
     snprintf(path, sizeof path, "%s/events/%s/%s/format", e->tracefs, group, name);
-    n = read_small(path, buf, sizeof buf);
+    n = ar_read_small_file(path, buf, sizeof buf);
     if (n < 0) {
         whyf(why, whylen, "tracefs: cannot read %s: %s", path, strerror((int)-n));
         return (int)n;
@@ -565,7 +541,7 @@ static int perf_errno_why(int err, const char *what, char *why, size_t whylen)
 {
     if (err == EACCES || err == EPERM) {
         char p[32] = "?";
-        if (read_small("/proc/sys/kernel/perf_event_paranoid", p, sizeof p) > 0)
+        if (ar_read_small_file("/proc/sys/kernel/perf_event_paranoid", p, sizeof p) > 0)
             p[strcspn(p, "\n")] = '\0';
         whyf(why, whylen, "perf tracepoints need CAP_PERFMON (or CAP_SYS_ADMIN) "
              "(kernel.perf_event_paranoid is %s)", p);
@@ -1027,7 +1003,7 @@ static void proc_refresh(struct perf_engine *e, struct proc *p)
     p->read_gen = e->consume_gen;
     char path[64], buf[2048];
     snprintf(path, sizeof path, "/proc/%u/status", p->pid);
-    if (read_small(path, buf, sizeof buf) > 0) {
+    if (ar_read_small_file(path, buf, sizeof buf) > 0) {
         char *u = strstr(buf, "\nUid:"), *g = strstr(buf, "\nGid:"), *pp = strstr(buf, "\nPPid:");
         if (u && g && pp &&
             sscanf(u, "\nUid: %u %u %u %u", &p->ids[0], &p->ids[1], &p->ids[2], &p->ids[3]) == 4 &&
@@ -1037,16 +1013,16 @@ static void proc_refresh(struct perf_engine *e, struct proc *p)
     }
     char a[32], s[32];
     snprintf(path, sizeof path, "/proc/%u/loginuid", p->pid);
-    if (read_small(path, a, sizeof a) > 0) {
+    if (ar_read_small_file(path, a, sizeof a) > 0) {
         snprintf(path, sizeof path, "/proc/%u/sessionid", p->pid);
-        if (read_small(path, s, sizeof s) > 0) {
+        if (ar_read_small_file(path, s, sizeof s) > 0) {
             p->auid = (uint32_t)strtoul(a, NULL, 10);
             p->ses = (uint32_t)strtoul(s, NULL, 10);
             p->auid_ok = true;
         }
     }
     snprintf(path, sizeof path, "/proc/%u/stat", p->pid);
-    if (read_small(path, buf, sizeof buf) > 0) {
+    if (ar_read_small_file(path, buf, sizeof buf) > 0) {
         /* Field 7, tty_nr, after the ")" that ends comm. */
         char *rp = strrchr(buf, ')');
         unsigned tty = 0;
@@ -1177,7 +1153,7 @@ static void argv_read(struct perf_engine *e, struct ar_tp_sample *s, const struc
         /* The old image is gone: the new one's command line is what was passed. */
         char path[64];
         snprintf(path, sizeof path, "/proc/%u/cmdline", s->pid);
-        ssize_t n = read_small(path, e->argvbuf, sizeof e->argvbuf);
+        ssize_t n = ar_read_small_file(path, e->argvbuf, sizeof e->argvbuf);
         if (n <= 0)
             return;
         s->late |= AR_TP_LATE_ARGV;
@@ -1290,7 +1266,7 @@ static int sample_build_and_emit(struct perf_engine *e, struct pend *pd)
     } else {
         char path[64];
         snprintf(path, sizeof path, "/proc/%u/task/%u/comm", t->pid, t->tid);
-        ssize_t n = read_small(path, e->comm, sizeof e->comm);
+        ssize_t n = ar_read_small_file(path, e->comm, sizeof e->comm);
         if (n > 0) {
             if (e->comm[n - 1] == '\n')
                 n--;
