@@ -198,6 +198,7 @@ static void check_lost(struct ar_procfeed *f)
 #endif
 }
 
+#ifdef AR_HAVE_BPF
 static void on_timer(uv_timer_t *t)
 {
     struct ar_procfeed *f = t->data;
@@ -211,6 +212,7 @@ static void on_readable(uv_poll_t *p, int status, int events)
     (void)events;
     drain(p->data);
 }
+#endif
 
 int ar_procfeed_start(struct ar_procfeed *f, uv_loop_t *loop)
 {
