@@ -260,6 +260,24 @@ static void index_entry(struct ar_proctab *t, uint32_t idx)
     }
     struct entry *e = &t->entries[idx];
     uint32_t old = find_pid(t, e->pid);
+    if (old != NONE && old != idx && t->fed &&
+        t->entries[old].image_ms > e->image_ms + FEED_SLACK_MS) {
+        /* Made from a record of a time the feed has passed: behind the pid's
+         * entries that began later; the newest stays the pid's. */
+        uint32_t at = old;
+        for (int d = 0; d < 64; d++) {
+            const struct entry *a = &t->entries[at];
+            if (!valid(t, a->prev_idx, a->prev_gen) || t->entries[a->prev_idx].pid != e->pid ||
+                t->entries[a->prev_idx].image_ms <= e->image_ms + FEED_SLACK_MS)
+                break;
+            at = a->prev_idx;
+        }
+        e->prev_idx = t->entries[at].prev_idx;
+        e->prev_gen = t->entries[at].prev_gen;
+        t->entries[at].prev_idx = idx;
+        t->entries[at].prev_gen = e->gen;
+        return;
+    }
     if (old != NONE) {
         unindex(t, old);
         if (old != idx) {
@@ -1049,11 +1067,12 @@ static bool has_exe(const struct entry *c, struct ar_span exe)
  * record (the feed's records come first, see proctable.h): the entry a record of
  * pid stamped at ms names is the newest of the pid's entries that began by then
  * (within the slack) and runs the record's exe, else the newest that began by
- * then, else the oldest known. */
+ * then; none when all began later (the record's process is one the table has not
+ * met: its entry goes behind them, index_entry). */
 static uint32_t image_at(const struct ar_proctab *t, uint32_t pid, uint64_t ms,
                          struct ar_span exe)
 {
-    uint32_t idx = find_pid(t, pid), by_time = NONE, oldest = idx;
+    uint32_t idx = find_pid(t, pid), by_time = NONE;
     uint32_t gen = idx != NONE ? t->entries[idx].gen : 0;
     for (int depth = 0; depth < 64 && valid(t, idx, gen) && t->entries[idx].pid == pid; depth++) {
         const struct entry *e = &t->entries[idx];
@@ -1063,11 +1082,10 @@ static uint32_t image_at(const struct ar_proctab *t, uint32_t pid, uint64_t ms,
             if (by_time == NONE)
                 by_time = idx;
         }
-        oldest = idx;
         gen = e->prev_gen;
         idx = e->prev_idx;
     }
-    return by_time != NONE ? by_time : oldest;
+    return by_time;
 }
 
 /* A fork record's child the feed has made already (its fork came after the

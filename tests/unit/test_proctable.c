@@ -620,6 +620,11 @@ static void test_feed(void)
     event_at(r, 4, 45, 257, 3, 600, 700, "/usr/bin/bash", NULL);  /* before its exec */
     event_at(r, 5, 75, 257, 3, 600, 700, "/usr/bin/true", NULL);
     event_at(r, 6, 95, 257, 3, 400, 700, "/usr/sbin/sshd", NULL); /* the new 700 */
+    /* A record of a process the feed never saw, older than the pid's fork: its
+     * entry goes behind the fed one, which stays the pid's. */
+    ar_proctab_fork(tab, 800, 400, T0 + 100, SPAN("sshd"));
+    event_at(r, 7, 5, 257, 3, 1, 800, "/usr/sbin/sshd", NULL);
+    event_at(r, 8, 110, 257, 3, 400, 800, "/usr/sbin/sshd", NULL);
     ar_reasm_flush(r);
     ar_reasm_free(r);
     EXPECT(2, "pid=700 script=/srv/app.py start=1700000000040 parent=600:/usr/bin/bash "
@@ -631,8 +636,10 @@ static void test_feed(void)
     EXPECT(5, "pid=700 start=1700000000040 parent=600:/usr/bin/bash 500:/usr/bin/bash "
               "400:/usr/sbin/sshd");
     EXPECT(6, "pid=700 start=1700000000090 parent=400:/usr/sbin/sshd");
+    EXPECT(7, "pid=800");
+    EXPECT(8, "pid=800 start=1700000000100 parent=400:/usr/sbin/sshd");
     const struct ar_proctab_stats *st = ar_proctab_stats(tab);
-    CHECK(st->fed_forks == 4 && st->fed_execs == 4 && st->fed_exits == 1);
+    CHECK(st->fed_forks == 5 && st->fed_execs == 4 && st->fed_exits == 1);
 }
 
 static void test_bad_rules(void)
