@@ -342,7 +342,9 @@ def case_fork_storm_bound(m, tmp):
                            reserved, samples[0], min(settle), max(settle)))
     assert bound == size and used <= size, line
     assert made > size * 4 and reused > 0, line  # the table was filled and turned over
-    assert max(settle) - min(settle) < 4096, samples  # steady: no growth with forks
+    # steady: no growth with forks (ASan's quarantine keeps freed memory a while: its
+    # RSS is printed, not judged)
+    assert SANITIZED or max(settle) - min(settle) < 4096, samples
     settings_restored(m.before)
 
 
