@@ -59,7 +59,7 @@ class Cluster:
 
     def __init__(self, ctx, partitions=3, brokers=3):
         if not MOCK or not os.access(MOCK, os.X_OK):
-            raise Skip("kafka_mock not built (librdkafka-dev missing at build time)")
+            raise to.MissingPeer("kafka_mock not built (librdkafka-dev missing at build time)")
         self.p = ctx.popen([MOCK, TOPIC, str(partitions), "3", str(brokers)],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.brokers = brokers
@@ -100,7 +100,7 @@ class Consumer:
 
     def __init__(self, ctx, cluster, name="consumed", partitions=3):
         if not KCAT:
-            raise Skip("kcat (Debian kcat) not installed")
+            raise to.MissingPeer("kcat (Debian kcat) not installed")
         self.ctx, self.cluster, self.name = ctx, cluster, name
         self.paths = [ctx.path("%s.p%d.tsv" % (name, p)) for p in range(partitions)]
         self.procs = [None] * partitions
