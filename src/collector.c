@@ -649,6 +649,8 @@ int ar_collector_run(const struct ar_collector_config *cfg)
      * looked up in /proc; replay never does, its log may come from another host. */
     if (cfg->source != AR_SOURCE_REPLAY)
         pcfg.proctab.lookup = ar_procfs_lookup;
+    /* A live source's serials are one kernel counter in one boot (reasm.h). */
+    pcfg.reasm.one_counter = cfg->source != AR_SOURCE_REPLAY;
     /* Checked when the configuration was read; compiled once, here. */
     r = compile_filters(cfg, &c.filter);
     pcfg.filter = c.filter;

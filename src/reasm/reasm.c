@@ -8,7 +8,7 @@
 /* Serial loss tracking: a window of the last GAP_WINDOW serials per node; a serial
  * that leaves the window without having been seen was lost. */
 #define GAP_WINDOW 4096u
-#define GAP_MAX_JUMP 65536u /* a bigger jump is a restart, not loss */
+#define GAP_MAX_JUMP 65536u /* without one_counter a bigger jump is a restart, not loss */
 #define MAX_NODES 64
 #define NODE_NAME_MAX 256
 
@@ -18,6 +18,8 @@ struct serial_window {
     bool started;
     uint32_t top;    /* highest serial seen */
     uint32_t valid;  /* how many serials up to top the window covers */
+    bool young;      /* nothing has left the window since it started */
+    uint64_t top_sec; /* log time of top */
     uint64_t seen[GAP_WINDOW / 64];
 };
 
@@ -179,11 +181,13 @@ static void window_retire(struct ar_reasm *r, struct serial_window *w, uint32_t 
     w->valid -= n;
 }
 
-static void window_restart(struct serial_window *w, uint32_t s)
+static void window_restart(struct serial_window *w, uint32_t s, uint64_t sec)
 {
     memset(w->seen, 0, sizeof(w->seen));
     w->started = true;
+    w->young = true;
     w->top = s;
+    w->top_sec = sec;
     w->valid = 1;
     window_set(w, s, true);
 }
@@ -198,36 +202,53 @@ static void track_serial(struct ar_reasm *r, const struct ar_record *rec)
         return;
     uint32_t s = rec->serial;
     if (!w->started) {
-        window_restart(w, s);
+        window_restart(w, s, rec->sec);
         return;
     }
     int64_t d = (int32_t)(s - w->top);
-    if (d > 0 && d <= GAP_MAX_JUMP) {
+    if (d > 0 && (d <= GAP_MAX_JUMP || r->cfg.one_counter)) {
         if (d >= GAP_WINDOW) {
             /* Everything in the window leaves, and the serials between the old top
              * and s never entered it: one gap. */
             uint32_t top = w->top;
             window_retire(r, w, w->valid);
             report_gap(r, w, top, (uint64_t)d - 1);
-            window_restart(w, s);
+            window_restart(w, s, rec->sec);
+            w->young = false; /* what is below was counted in the gap */
             return;
         }
         /* Slide: serials leaving the window must have been seen by now. */
-        if (w->valid + (uint32_t)d > GAP_WINDOW)
+        if (w->valid + (uint32_t)d > GAP_WINDOW) {
             window_retire(r, w, w->valid + (uint32_t)d - GAP_WINDOW);
+            w->young = false;
+        }
         for (int64_t k = 1; k <= d; k++)
             window_set(w, w->top + (uint32_t)k, false);
         w->top = s;
+        w->top_sec = rec->sec;
         w->valid += (uint32_t)d;
         window_set(w, s, true);
     } else if (d <= 0 && (uint64_t)(-d) < w->valid) {
         window_set(w, s, true); /* late, out of order: fine */
+    } else if (d < 0 && w->young && (uint64_t)(-d) < GAP_WINDOW &&
+               (r->cfg.one_counter || rec->sec <= w->top_sec)) {
+        /* Below where the stream started, but no later in log time than its top: the
+         * stream started out of order (go-audit writes events as they complete, so
+         * s, s - 2, s - 1). The window reaches down to it, and the serials between
+         * are expected too. A reboot's serials start over later in time. */
+        for (uint32_t k = s + 1, bottom = w->top - w->valid + 1; k != bottom; k++)
+            window_set(w, k, false);
+        window_set(w, s, true);
+        w->valid = (uint32_t)(-d) + 1;
+    } else if (d <= 0 && r->cfg.one_counter) {
+        /* Later still: it left the window unseen and was counted lost then. One
+         * boot's counter does not go back, so this is no restart. */
     } else {
         /* A restart (reboot, new auditd): what the window still misses was lost
          * before it. */
         r->stats.serial_resets++;
         window_retire(r, w, w->valid);
-        window_restart(w, s);
+        window_restart(w, s, rec->sec);
     }
 }
 

@@ -63,6 +63,9 @@ struct ar_reasm_config {
     bool eoe_stream;            /* the stream is known to carry EOE records (the live
                                  * kernel's): EOE, not PROCTITLE, ends kernel events from
                                  * the first record on, not only after the first EOE */
+    bool one_counter;           /* the serials are one kernel's counter within one boot
+                                 * (the live sources): a forward jump of any size is loss,
+                                 * a serial below the window is late, never a restart */
 };
 
 /* Defaults: 4096 in flight, 4096 records, 8 MiB, 2 s log time (libauparse's), 1000 ms idle,
@@ -81,6 +84,24 @@ struct ar_reasm_stats {
     uint64_t serial_resets;   /* discontinuities (reboot, auditd restart): not counted as lost */
     uint32_t max_in_flight_seen;
 };
+
+/* Loss accounting. Serials are tracked per node in a window of the last 4096: a
+ * serial that leaves the window unseen was lost, and consecutive lost serials are
+ * one gap. Arrivals out of order inside the window are fine; u32 wrap is modular.
+ * A stream that starts out of order (go-audit writes events as they complete: s,
+ * s - 2, s - 1) widens the window down to the lowest serial, as long as nothing
+ * has left the window yet and that serial's log time is no later than the top's.
+ * The kernel's serial is a global atomic counter that only goes up within a boot,
+ * and a serial is taken only for a record that is being logged (audit_log_start),
+ * so in a live stream every skipped serial is a record the kernel stamped and we
+ * never got (a socket overrun, the rate limit): with one_counter a forward jump of
+ * any size is loss, and a serial below the window is a late arrival (counted lost
+ * when it left the window), never a restart. Replay has no such guarantee (logs of
+ * several boots and hosts are concatenated), so there a serial below the window
+ * (a reboot starts over, later in log time) or more than 65536 above it is a
+ * restart: serial_resets, not loss (what the window still missed is settled as
+ * lost first). auditd's own DAEMON_* records have a counter of their own and are
+ * ignored. */
 
 /* Called for each completed event, in completion order. `gap_lost` > 0 reports
  * serials found missing just before this call, with the last serial seen before the

@@ -164,6 +164,76 @@ static void test_restart_is_not_loss(void)
     ar_reasm_free(r);
 }
 
+/* The live kernel's serial only goes up within a boot: a jump far past the window is
+ * a socket overrun, every skipped serial lost (it used to be a restart: no loss). */
+static void test_big_jump_in_one_counter_is_loss(void)
+{
+    struct ar_reasm_config cfg;
+    ar_reasm_config_default(&cfg);
+    cfg.one_counter = true;
+    struct ar_reasm *r = make(&cfg);
+    push(r, 1112, 100, 1000, "x", 0);
+    push(r, 1112, 100, 1001, "x", 0);
+    push(r, 1112, 101, 1001 + 200000, "x", 0);
+    push(r, 1112, 101, 1002 + 200000, "x", 0);
+    ar_reasm_flush(r);
+    CHECK(gap_total == 199999);
+    CHECK(last_gap_after == 1001);
+    CHECK(ar_reasm_stats(r)->serial_resets == 0);
+    ar_reasm_free(r);
+}
+
+/* Replay's logs may come from several boots and hosts: the same jump there is a
+ * restart, and so is a serial far below the window. */
+static void test_big_jump_in_replay_is_restart(void)
+{
+    struct ar_reasm *r = make(NULL);
+    push(r, 1112, 100, 1000, "x", 0);
+    push(r, 1112, 100, 1000 + 200000, "x", 0);
+    push(r, 1112, 100, 1001 + 200000, "x", 0);
+    push(r, 1112, 100, 7, "x", 0);
+    ar_reasm_flush(r);
+    CHECK(gap_total == 0);
+    CHECK(ar_reasm_stats(r)->serial_resets == 2);
+    ar_reasm_free(r);
+}
+
+/* A serial that arrives after it left the window was counted lost then; in one
+ * boot's counter it is no restart, so what follows is no gap. */
+static void test_very_late_serial_in_one_counter(void)
+{
+    struct ar_reasm_config cfg;
+    ar_reasm_config_default(&cfg);
+    cfg.one_counter = true;
+    struct ar_reasm *r = make(&cfg);
+    for (uint32_t s = 1; s <= 6000; s++)
+        if (s != 10)
+            push(r, 1112, 100, s, "x", 0);
+    CHECK(gap_total == 1 && last_gap_after == 9);
+    push(r, 1112, 100, 10, "x", 0);
+    push(r, 1112, 100, 6001, "x", 0);
+    ar_reasm_flush(r);
+    CHECK(gap_total == 1);
+    CHECK(ar_reasm_stats(r)->serial_resets == 0);
+    ar_reasm_free(r);
+}
+
+/* go-audit writes events as they complete: a stream may start s, s - 2, s - 1.
+ * That is no restart and nothing is lost (it used to count both). */
+static void test_reordered_start(void)
+{
+    struct ar_reasm *r = make(NULL);
+    push(r, 1112, 100, 1002, "x", 0);
+    push(r, 1112, 100, 1000, "x", 0);
+    push(r, 1112, 100, 1001, "x", 0);
+    push(r, 1112, 100, 1003, "x", 0);
+    ar_reasm_flush(r);
+    CHECK(nseen == 4);
+    CHECK(gap_total == 0);
+    CHECK(ar_reasm_stats(r)->serial_resets == 0);
+    ar_reasm_free(r);
+}
+
 static void test_daemon_records_do_not_count(void)
 {
     struct ar_reasm *r = make(NULL);
@@ -264,6 +334,10 @@ int main(void)
     test_gap();
     test_gap_across_window();
     test_restart_is_not_loss();
+    test_big_jump_in_one_counter_is_loss();
+    test_big_jump_in_replay_is_restart();
+    test_very_late_serial_in_one_counter();
+    test_reordered_start();
     test_daemon_records_do_not_count();
     test_log_time_timeout();
     test_idle_timer();

@@ -219,6 +219,12 @@ static void on_readable(uv_poll_t *p, int status, int events)
     if (!more) {
         uv_poll_stop(&s->poll);
         uv_timer_start(&s->coalesce_timer, on_coalesce_timer, COALESCE_MS, 0);
+    } else if (status < 0) {
+        /* libuv stops the handle when poll says POLLERR, as it does when the kernel
+         * overran the socket (ENOBUFS is the socket's error): start it again, or
+         * nothing more is read (the collector read nothing after its first
+         * overrun, 56,889 of 79,846 opens unseen, without a gap to show it). */
+        uv_poll_start(&s->poll, UV_READABLE, on_readable);
     }
     s->sink.batch_end(s->sink.ctx);
 }
