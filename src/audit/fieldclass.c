@@ -1,6 +1,8 @@
 #include "audit/fieldclass.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct field_entry {
     const char *name;
@@ -139,4 +141,77 @@ struct ar_field_info ar_field_info_of(struct ar_span name)
             return e->info;
     }
     return (struct ar_field_info){0, 0};
+}
+
+/* Field names audit records carry that the table above gives no class. With it,
+ * the names a filter may name (filter/compile.c refuses others: a mistyped name
+ * would match nothing, silently). From the kernel's records, libauparse's field
+ * type table and the corpora (tests/replay/test_filters.py holds every name in
+ * fixtures/corpora to it). Sorted as strcmp sorts: bsearch. */
+static const char *const other_names[] = {
+    "abs_timeout_nsec", "abs_timeout_sec", "action", "anonclass", "apparmor",
+    "audit_backlog_limit", "audit_backlog_wait_time", "audit_enabled", "audit_failure",
+    "audit_pid", "audit_rate_limit", "auditd-pid", "bool", "btest", "bytes", "capability",
+    "category", "cause", "cgroup", "cipher", "cipso_doi", "cipso_type", "class", "code",
+    "compat", "daddr", "default-context", "denied", "denied_mask", "dest", "dev", "device",
+    "digest", "direction", "dport", "dst", "dst_prefixlen", "enabled", "enforcing", "entries",
+    "errno", "error", "faddr", "family", "fan_info", "fan_type", "fd", "fd0", "fd1", "feature",
+    "flags", "format", "fport", "fsmagic", "gpg_res", "grantors", "hash", "hash_algo", "hook",
+    "ibendport", "ibpkey", "icmptype", "img-ctx", "info", "ino", "inode", "invalid_context",
+    "ioctlcmd", "ip", "ipid", "item", "items", "k", "kernel", "key_desc", "key_enforce", "kind",
+    "kmod", "ksize", "laddr", "list", "lockdown_reason", "lport", "lsm", "mac", "macproto",
+    "major", "mark", "minor", "model", "mq_curmsgs", "mq_flags", "mq_maxmsg", "mq_msgsize",
+    "mqdes", "msg", "msg_len", "msg_prio", "nametype", "nargs", "netif", "netlabel", "new",
+    "new-chardev", "new-disk", "new-fs", "new-level", "new-net", "new-range", "new-rng",
+    "new-role", "new-seuser", "new_lock", "nl-mcgrp", "nsec", "obj", "obj_trust", "objtype",
+    "oflag", "old", "old-chardev", "old-disk", "old-enabled", "old-fs", "old-level", "old-net",
+    "old-range", "old-rng", "old-role", "old-seuser", "old_enforcing", "old_lock", "old_prom",
+    "old_val", "operation", "opid", "oses", "peer", "peer_addr", "peer_label", "per", "perm",
+    "perm_mask", "permissive", "pfs", "pkey", "port", "profile", "prog-id", "prom", "proto",
+    "protocol", "qbytes", "range", "rdev", "reason", "regex", "requested", "requested_mask",
+    "resolve", "resp", "resrc", "result", "role", "root_dir", "rport", "scontext", "sec",
+    "sec_obj", "selected-context", "seqno", "seuser", "sig", "sigev_signo", "signal",
+    "sock_type", "source", "spid", "sport", "srawcon", "src", "src_prefixlen", "srcname",
+    "state", "subj", "subj_apparmor", "subj_trust", "subnet_prefix", "sw", "sw_type", "table",
+    "target", "tclass", "tcontext", "trawcon", "unit", "unlbl_accept", "uring_op", "uuid",
+    "val", "ver", "vm", "vm-ctx", "vm-pid",
+};
+
+static int cmp_name(const void *key, const void *elem)
+{
+    return strcmp(key, *(const char *const *)elem);
+}
+
+/* EXECVE's a0, a1... and their aN_len (SYSCALL's a0-a3 too). */
+static bool is_arg_name(struct ar_span name)
+{
+    if (name.len < 2 || name.p[0] != 'a')
+        return false;
+    size_t i = 1;
+    while (i < name.len && name.p[i] >= '0' && name.p[i] <= '9')
+        i++;
+    return i > 1 && (i == name.len || (name.len - i == 4 && memcmp(name.p + i, "_len", 4) == 0));
+}
+
+bool ar_field_name_known(struct ar_span name)
+{
+    char key[64];
+    if (name.len == 0 || name.len >= sizeof(key))
+        return false;
+    for (size_t i = 0; i < AR_ARRAY_SIZE(fields); i++)
+        if (fields[i].len == name.len && memcmp(fields[i].name, name.p, name.len) == 0)
+            return true;
+    memcpy(key, name.p, name.len);
+    key[name.len] = 0;
+    return is_arg_name(name) ||
+           bsearch(key, other_names, AR_ARRAY_SIZE(other_names), sizeof(other_names[0]),
+                   cmp_name) != NULL;
+}
+
+const char *ar_field_name_at(size_t i)
+{
+    if (i < AR_ARRAY_SIZE(fields))
+        return fields[i].name;
+    i -= AR_ARRAY_SIZE(fields);
+    return i < AR_ARRAY_SIZE(other_names) ? other_names[i] : NULL;
 }

@@ -2,6 +2,8 @@
  * its field type table) and which summary slot it feeds. One static table, looked
  * up once per field. */
 #pragma once
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "util/span.h"
 
@@ -38,3 +40,10 @@ struct ar_field_info {
 
 /* The class and summary slot of a field name; {0, 0} for names with neither. */
 struct ar_field_info ar_field_info_of(struct ar_span name);
+
+/* Whether records are known to carry a field of this name (the names above, the
+ * others the kernel and user-space programs write, a0... and aN_len). */
+bool ar_field_name_known(struct ar_span name);
+
+/* The i-th known name (0-based), NULL past the last: for "did you mean". */
+const char *ar_field_name_at(size_t i);

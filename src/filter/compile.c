@@ -2,6 +2,7 @@
  * Every value is checked and converted here (names to numbers, addresses to bytes,
  * regexes compiled), so matching only compares. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -409,6 +410,54 @@ out:
     return r;
 }
 
+/* Edit distance (insertions, deletions, substitutions, adjacent swaps), ignoring
+ * case, capped: names are short. */
+static size_t name_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 31 || lb > 31)
+        return SIZE_MAX;
+    size_t d[32][32];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            size_t v = d[i - 1][j - 1] + cost;
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[la][lb];
+}
+
+/* The known name (a field or a condition word) nearest to `name`, when one is near
+ * enough to be what was meant; NULL otherwise. */
+static const char *nearest_name(const char *name, bool scoped)
+{
+    size_t len = strlen(name), best_d = len <= 3 ? 1 : 2;
+    const char *best = NULL;
+    for (size_t i = 0; !scoped && i < AR_ARRAY_SIZE(pseudo); i++) {
+        size_t dist = name_distance(name, pseudo[i].name);
+        if (dist <= best_d && (!best || dist < best_d))
+            best = pseudo[i].name, best_d = dist;
+    }
+    const char *known;
+    for (size_t i = 0; (known = ar_field_name_at(i)); i++) {
+        size_t dist = name_distance(name, known);
+        if (dist <= best_d && (!best || dist < best_d))
+            best = known, best_d = dist;
+    }
+    return best;
+}
+
 static int parse_cond(const struct ar_filter *f, const char **pp, struct cond *c, char *why,
                       size_t whylen)
 {
@@ -470,6 +519,16 @@ static int parse_cond(const struct ar_filter *f, const char **pp, struct cond *c
         return fail(why, whylen, "dir takes = or != (for a pattern, use path~REGEX)");
     if ((c->kind == C_SOCKADDR_PORT || c->kind == C_SOCKADDR_FAMILY) && regex)
         return fail(why, whylen, "%s takes = or !=", field);
+    if (c->kind == C_FIELD && !ar_field_name_known((struct ar_span){name, strlen(name)})) {
+        /* A mistyped name would match nothing, silently. */
+        const char *near = nearest_name(name, dot != NULL);
+        if (near)
+            return fail(why, whylen, "%s: unknown field '%s' (did you mean '%s'?)", field, name,
+                        near);
+        return fail(why, whylen,
+                    "%s: unknown field '%s' (a field not known here is matched on the "
+                    "record's text: text~\\b%s=VALUE)", field, name, name);
+    }
     if (c->kind == C_FIELD) {
         c->name_len = strlen(name);
         char *key = malloc(c->name_len + 2);

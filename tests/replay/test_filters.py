@@ -231,7 +231,8 @@ def check_errors():
            ("ignore key=x", "a filter starts with drop or keep, not 'ignore'"),
            ("drop sockaddr=10.0.0.0/40", "sockaddr: '10.0.0.0/40': the prefix length must be 0 "
                                          "to 32"),
-           ("drop key=\"x", "key: a quote that does not end")]
+           ("drop key=\"x", "key: a quote that does not end"),
+           ("drop exee=/bin/sh", "exee: unknown field 'exee' (did you mean 'exe'?)")]
     for spec, why in bad:
         r = run(["replay", "--filter", "drop key=ok", "--filter", spec, "/dev/null"])
         want = f"auditrelay replay: --filter '{spec}': {why}"
@@ -340,10 +341,38 @@ def check_metrics_and_status():
             p.wait()
 
 
+def check_field_names(events):
+    """Every field name the corpora's records carry is one a filter may name: unknown
+    names are refused (a typo would match nothing), so the known set must hold all
+    of these. One replay of /dev/null with a filter per name; any refusal other
+    than "unknown field" (a value of the wrong kind) is fine."""
+    # "words" is the JSON's list of a record's bare words (an AVC's "avc: denied {"),
+    # not a field.
+    names = sorted({k for e in events for k, _ in fields(e)
+                    if re.fullmatch(r"[a-z][a-z0-9_-]*", k) and k != "words"})
+    pending = list(names)
+    while pending:
+        args = [BIN, "replay", "-n", "--no-progress"]
+        for n in pending[:250]:  # --filter is taken at most 256 times
+            args += ["--filter", f"drop {n}=0"]
+        r = subprocess.run(args + ["/dev/null"], capture_output=True, text=True, timeout=60)
+        if r.returncode == 0:
+            del pending[:250]
+            continue
+        m = re.search(r"--filter 'drop ([^=']+)=0': (.*)", r.stderr)
+        if not check(m is not None, f"field names: unexpected refusal {r.stderr[:300]!r}"):
+            break
+        check("unknown field" not in m.group(2), f"field {m.group(1)!r} of the corpora "
+              f"refused: {m.group(2)}")
+        pending.remove(m.group(1))
+    print(f"field names: the corpora's {len(names)} names all accepted by filters")
+
+
 def main():
     check_errors()
     check_metrics_and_status()
     base, _ = replay([])
+    check_field_names(base)
     real = [e for e in base if e["type"] != "AUDITRELAY_LOST"]
     check(len(real) >= 300, f"{len(real)} events in the corpora")
     for name, case in CASES:

@@ -491,6 +491,34 @@ int main(void)
     expect_error("drop NOPE.name=x", "unknown record type 'NOPE'");
     expect_error("drop =x", "is not a condition");
     expect_error("drop key=\"a\"b\"", "a quote that does not end");
+    /* A mistyped field name matched nothing, silently: refused, with the name. */
+    expect_error("drop exee=/bin/sh", "exee: unknown field 'exee' (did you mean 'exe'?)");
+    expect_error("drop aiud=unset", "unknown field 'aiud' (did you mean 'auid'?)");
+    expect_error("drop PATH.nametyp=DELETE",
+                 "PATH.nametyp: unknown field 'nametyp' (did you mean 'nametype'?)");
+    expect_error("drop sockadr=10.0.0.0/8", "unknown field 'sockadr' (did you mean 'sockaddr'?)");
+    expect_error("drop UID=0", "unknown field 'UID' (did you mean 'uid'?)");
+    expect_error("drop zzqx=1", "unknown field 'zzqx' (a field not known here is matched on "
+                                "the record's text: text~\\bzzqx=VALUE)");
+    /* Real names stay accepted: classed ones, the others records carry, user-space
+     * messages' own, EXECVE's arguments. */
+    {
+        static const char *const real[] = {
+            "drop inode=5", "drop nametype=DELETE", "drop a0=3", "drop a12=x", "drop a1_len=9",
+            "drop items=2", "drop tclass=file", "drop grantors=pam_unix", "drop new-level=s0",
+            "drop audit_backlog_wait_time=60000", "drop PATH.name=x", "drop prog-id=7",
+        };
+        for (size_t i = 0; i < AR_ARRAY_SIZE(real); i++) {
+            struct ar_filter *f;
+            char why[512] = "";
+            CHECK(ar_filter_new(&env, &f) == 0);
+            if (ar_filter_add(f, real[i], why, sizeof(why)) != 0) {
+                fprintf(stderr, "'%s' refused: %s\n", real[i], why);
+                check_failures++;
+            }
+            ar_filter_free(f);
+        }
+    }
     /* A filter after one that matches every event is never reached. */
     {
         struct ar_filter *f;
