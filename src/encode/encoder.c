@@ -221,3 +221,19 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
     }
     return 0;
 }
+
+const struct ar_field *ar_enc_enriched_for(const struct ar_encoder *e,
+                                           const struct ar_rec_tokens *rt, struct ar_span key)
+{
+    for (uint32_t i = 0; i < rt->enr_n; i++) {
+        const struct ar_field *f = &e->fields[rt->enr_first + i];
+        if (f->key.len != key.len)
+            continue;
+        size_t j = 0;
+        while (j < key.len && (f->key.p[j] | 0x20) == (key.p[j] | 0x20))
+            j++;
+        if (j == key.len)
+            return f;
+    }
+    return NULL;
+}

@@ -120,3 +120,9 @@ static inline bool ar_field_i64(const struct ar_field *f, int64_t *ret)
 {
     return f && f->kind == AR_VAL_PLAIN && ar_span_to_i64(f->value, ret);
 }
+
+/* The name a record's ENRICHED part gives one of its fields ("uid" -> UID="root"):
+ * the recording host's (auditd's ENRICHED log, a go-audit line's uid_map). NULL
+ * when it has none. */
+const struct ar_field *ar_enc_enriched_for(const struct ar_encoder *e,
+                                           const struct ar_rec_tokens *rt, struct ar_span key);

@@ -97,23 +97,6 @@ static bool may_be_number(const struct ar_field *f, enum ar_field_class cls)
     }
 }
 
-/* Name auditd appended in its ENRICHED section for a field ("uid" -> UID="root"). */
-static const struct ar_field *enriched_for(const struct ar_encoder *e,
-                                           const struct ar_rec_tokens *rt, struct ar_span key)
-{
-    for (uint32_t i = 0; i < rt->enr_n; i++) {
-        const struct ar_field *f = &e->fields[rt->enr_first + i];
-        if (f->key.len != key.len)
-            continue;
-        size_t j = 0;
-        while (j < key.len && (f->key.p[j] | 0x20) == (key.p[j] | 0x20))
-            j++;
-        if (j == key.len)
-            return f;
-    }
-    return NULL;
-}
-
 static const char *id_name(struct ar_encoder *e, enum ar_id_kind kind, const struct ar_field *f)
 {
     uint64_t id;
@@ -281,7 +264,7 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
     switch (cls) {
     case AR_FC_UID:
     case AR_FC_GID: {
-        const struct ar_field *enr = enriched_for(e, rt, f->key);
+        const struct ar_field *enr = ar_enc_enriched_for(e, rt, f->key);
         if (enr) {
             put_field_key(e, b, first, (size_t)(f - e->fields));
             ar_jv_str(b, enr->value);

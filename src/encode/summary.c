@@ -369,8 +369,21 @@ static const char *category_of(uint32_t type, bool has_syscall)
     return "other";
 }
 
-static void put_summary_id(struct ar_encoder *e, struct ar_buf *b, bool *first,
-                           struct ar_jv_name key, struct ar_jv_name name_key,
+/* The name the record holding f gives it in its ENRICHED part, if any. */
+static const struct ar_field *recorded_name(const struct ar_encoder *e, const struct ar_event *ev,
+                                            const struct ar_field *f)
+{
+    uint32_t k = (uint32_t)(f - e->fields);
+    for (uint32_t r = 0; r < ev->nrecords; r++) {
+        const struct ar_rec_tokens *rt = &e->recs[r];
+        if (k >= rt->first && k < rt->first + rt->n)
+            return rt->enr_n ? ar_enc_enriched_for(e, rt, f->key) : NULL;
+    }
+    return NULL;
+}
+
+static void put_summary_id(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *b,
+                           bool *first, struct ar_jv_name key, struct ar_jv_name name_key,
                            const struct ar_field *f)
 {
     uint64_t id;
@@ -378,6 +391,13 @@ static void put_summary_id(struct ar_encoder *e, struct ar_buf *b, bool *first,
         return;
     ar_jv_name(b, first, key);
     ar_buf_u64(b, id);
+    /* The recording host's name first: this host's may be another user's. */
+    const struct ar_field *enr = recorded_name(e, ev, f);
+    if (enr) {
+        ar_jv_name(b, first, name_key);
+        ar_jv_str(b, enr->value);
+        return;
+    }
     const char *name = id <= UINT32_MAX && e->ids
                            ? ar_idcache_name(e->ids, AR_ID_USER, (uint32_t)id)
                            : (id == UINT32_MAX ? "unset" : NULL);
@@ -505,8 +525,8 @@ void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const stru
     put_summary_num(b, first, AR_JV_NAME("ppid"), s->by_name[AR_FN_PPID]);
     put_summary_text(e, b, first, AR_JV_NAME("exe"), s->by_name[AR_FN_EXE]);
     put_summary_text(e, b, first, AR_JV_NAME("comm"), s->by_name[AR_FN_COMM]);
-    put_summary_id(e, b, first, AR_JV_NAME("uid"), AR_JV_NAME("user"), s->by_name[AR_FN_UID]);
-    put_summary_id(e, b, first, AR_JV_NAME("auid"), AR_JV_NAME("login_user"), s->by_name[AR_FN_AUID]);
+    put_summary_id(e, ev, b, first, AR_JV_NAME("uid"), AR_JV_NAME("user"), s->by_name[AR_FN_UID]);
+    put_summary_id(e, ev, b, first, AR_JV_NAME("auid"), AR_JV_NAME("login_user"), s->by_name[AR_FN_AUID]);
     put_summary_num(b, first, AR_JV_NAME("ses"), s->by_name[AR_FN_SES]);
     put_summary_text(e, b, first, AR_JV_NAME("tty"), s->by_name[AR_FN_TTY]);
     put_summary_text(e, b, first, AR_JV_NAME("op"), s->by_name[AR_FN_OP]);

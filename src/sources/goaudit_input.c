@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/fieldclass.h"
+#include "parse/tokenize.h"
+
 /* go-audit's timestamp is the kernel's "SEC.MSEC" text, copied from the record's
  * audit(...) stamp; nothing else is taken. */
 static bool timestamp_valid(const char *s)
@@ -98,6 +101,61 @@ static int decode_loss(const cJSON *root, const struct ar_source_sink *sink)
     return 1;
 }
 
+/* The name go-audit's uid_map gives a uid; NULL when the map has none for it, when
+ * it says UNKNOWN_USER (no name, or none looked up: --format go-audit -n writes
+ * that too), or when the name cannot be written in an ENRICHED part (a quote, a
+ * blank or a control character would end it early). */
+static const char *recorded_name(const cJSON *uids, struct ar_span uid)
+{
+    char key[16];
+    if (uid.len == 0 || uid.len >= sizeof(key))
+        return NULL;
+    memcpy(key, uid.p, uid.len);
+    key[uid.len] = 0;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(uids, key);
+    if (!cJSON_IsString(name) || !name->valuestring[0] ||
+        strcmp(name->valuestring, "UNKNOWN_USER") == 0)
+        return NULL;
+    for (const unsigned char *c = (const unsigned char *)name->valuestring; *c; c++)
+        if (*c <= ' ' || *c == '"' || *c == 0x7f)
+            return NULL;
+    return name->valuestring;
+}
+
+/* The ENRICHED part of a record from the line's uid_map: KEY="name" for each user
+ * id field (uid, auid, euid...; in a msg='...' too) the map names, each key once,
+ * as auditd's ENRICHED format writes it; the encoders take these names over this
+ * host's. Written into buf (size bytes); returns its length. */
+static size_t enrich_from_uid_map(const cJSON *uids, const char *data, size_t len, char *buf,
+                                  size_t size)
+{
+    struct ar_field fields[256];
+    struct ar_tokens t = {.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
+    ar_tokenize(data, data + len, &t);
+    size_t out = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        const struct ar_field *f = &fields[i];
+        if (f->kind != AR_VAL_PLAIN || ar_field_info_of(f->key).cls != AR_FC_UID)
+            continue;
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = fields[j].kind == AR_VAL_PLAIN && ar_span_same(fields[j].key, f->key);
+        const char *name = dup ? NULL : recorded_name(uids, f->value);
+        if (!name)
+            continue;
+        size_t need = (out ? 1 : 0) + f->key.len + 3 + strlen(name);
+        if (out + need > size)
+            break;
+        if (out)
+            buf[out++] = ' ';
+        for (size_t k = 0; k < f->key.len; k++)
+            buf[out++] = (char)(f->key.p[k] >= 'a' && f->key.p[k] <= 'z' ? f->key.p[k] - 32
+                                                                          : f->key.p[k]);
+        out += (size_t)sprintf(buf + out, "=\"%s\"", name);
+    }
+    return out;
+}
+
 int ar_goaudit_decode_line(const char *p, size_t len, const struct ar_source_sink *sink)
 {
     if (has_escaped_nul(p, len))
@@ -147,7 +205,12 @@ int ar_goaudit_decode_line(const char *p, size_t len, const struct ar_source_sin
         const char *data = cJSON_GetObjectItemCaseSensitive(m, "data")->valuestring;
         rec.body = (struct ar_span){data, strlen(data)};
         rec.node = (struct ar_span){data, 0};
-        rec.enriched = (struct ar_span){data + rec.body.len, 0};
+        char names[1024];
+        size_t nlen = cJSON_IsObject(uids)
+                          ? enrich_from_uid_map(uids, data, rec.body.len, names, sizeof(names))
+                          : 0;
+        rec.enriched = nlen ? (struct ar_span){names, nlen}
+                            : (struct ar_span){data + rec.body.len, 0};
         if ((ret = sink->record(sink->ctx, &rec)) < 0)
             goto out;
     }

@@ -9,9 +9,12 @@
 /* Hands the records of the go-audit line [p, p + len) to sink->record in order,
  * then ends their event with sink->end_event (a line is one whole event, however
  * its records would group by type). Each record: type from "type", the stamp from
- * "timestamp" and "sequence", body from "data"; no node and no ENRICHED part
- * (go-audit's format carries neither). uid_map (an object, null or absent) and
- * other keys are ignored: names are looked up again, or not, as for a log.
+ * "timestamp" and "sequence", body from "data"; no node (go-audit's format has
+ * none). uid_map (an object, null or absent) gives the ENRICHED part, as auditd
+ * writes it: KEY="name" for each user id field (uid, auid, euid...) the map names
+ * (not UNKNOWN_USER, not a name with a quote, blank or control character): the
+ * recording host's names, which the encoders take over this host's. Other keys are
+ * ignored.
  * Sequence 0 with timestamp "0.000" (what `--format go-audit` writes for records
  * without a stamp, "msg=?"; go-audit itself drops serial 0) gives records without
  * a stamp. The record's spans are valid during the call only.

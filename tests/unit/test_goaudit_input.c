@@ -19,6 +19,7 @@ struct got {
         uint64_t sec;
         bool has_time;
         char body[256];
+        char enriched[256];
     } recs[MAX_RECS];
     uint32_t end_serial;
     char loss_kind[32];
@@ -36,7 +37,9 @@ static int on_record(void *ctx, const struct ar_record *rec)
         g->recs[g->nrecs].has_time = rec->has_time;
         snprintf(g->recs[g->nrecs].body, sizeof(g->recs[0].body), "%.*s", (int)rec->body.len,
                  rec->body.p);
-        CHECK(rec->node.len == 0 && rec->enriched.len == 0);
+        snprintf(g->recs[g->nrecs].enriched, sizeof(g->recs[0].enriched), "%.*s",
+                 (int)rec->enriched.len, rec->enriched.p);
+        CHECK(rec->node.len == 0);
     }
     g->nrecs++;
     return 0;
@@ -97,6 +100,33 @@ static void test_good(void)
                  "\"data\":\"x=1\"}],\"uid_map\":{}}",
                  &g) == 0);
     CHECK(g.nrecs == 1 && !g.recs[0].has_time && g.ends == 1);
+}
+
+/* go-audit's uid_map (uid -> name on the recording host) becomes each record's
+ * ENRICHED part, as auditd writes it: KEY="name" for every user id field the map
+ * names (in a msg='...' too), each key once; UNKNOWN_USER (no name) and names that
+ * would not survive the format are left out. */
+static void test_uid_map(void)
+{
+    struct got g;
+    CHECK(decode("{\"sequence\":7,\"timestamp\":\"1459449216.329\",\"messages\":["
+                 "{\"type\":1300,\"data\":\"arch=c000003e syscall=59 ppid=1 pid=42 auid=1000 "
+                 "uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 ses=3\"},"
+                 "{\"type\":1302,\"data\":\"item=0 name=\\\"/bin/sh\\\" ouid=1001 ogid=0\"},"
+                 "{\"type\":1112,\"data\":\"pid=5 uid=0 auid=4294967295 msg='op=login "
+                 "id=31337 res=success'\"},"
+                 "{\"type\":1327,\"data\":\"proctitle=7368\"}],"
+                 "\"uid_map\":{\"0\":\"root\",\"1000\":\"alice\",\"1001\":\"UNKNOWN_USER\","
+                 "\"31337\":\"mal lory\",\"4294967295\":\"UNKNOWN_USER\"}}",
+                 &g) == 0);
+    CHECK(g.nrecs == 4);
+    CHECK_STR(g.recs[0].enriched,
+              "AUID=\"alice\" UID=\"root\" EUID=\"root\" SUID=\"root\" FSUID=\"root\"");
+    CHECK_STR(g.recs[1].enriched, "");
+    CHECK_STR(g.recs[2].enriched, "UID=\"root\"");
+    CHECK_STR(g.recs[3].enriched, "");
+    /* No map, or an empty one: no names. */
+    CHECK(decode(good, &g) == 0 && !g.recs[0].enriched[0]);
 }
 
 static void test_loss(void)
@@ -180,6 +210,7 @@ static void test_prefixes(void)
 int main(void)
 {
     test_good();
+    test_uid_map();
     test_loss();
     test_refused();
     test_prefixes();
