@@ -184,6 +184,11 @@ void ar_metrics_start(struct ar_metrics *m, uv_loop_t *loop, ar_metrics_collect_
         return;
     m->collect = collect;
     m->ctx = ctx;
+    /* The first page before the first request: a scrape queued on the listening
+     * socket is served the moment the daemon's thread starts, and got an empty
+     * page when it won the race with this render (3 of 480 scrapes right after
+     * start-up, metrics/prometheus case http). */
+    render(m);
     /* Started here, after the driver gave up the capabilities it no longer needs:
      * a thread starts with its creator's (the socket was bound before). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
@@ -205,7 +210,6 @@ void ar_metrics_start(struct ar_metrics *m, uv_loop_t *loop, ar_metrics_collect_
     uv_timer_init(loop, &m->timer);
     m->timer.data = m;
     m->started = true;
-    render(m);
     uv_timer_start(&m->timer, on_timer, REFRESH_MS, REFRESH_MS);
 }
 

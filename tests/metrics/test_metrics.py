@@ -17,7 +17,8 @@ Cases:
                      get), Kafka's sent and acknowledged lines; `promtool check metrics`
                      (Debian's prometheus) finds nothing to say about the page
   http               only GET/HEAD /metrics: 404 elsewhere, 405 for POST; the content
-                     type of the text format; 20 scrapes at once all answered
+                     type of the text format; 20 scrapes at once all answered; 12
+                     scrapes at once as the listener opens, 15 times: all whole pages
   listen_errors      --metrics with bad addresses (run, replay, status), the config
                      key (file:line), a port in use: clear message, nothing started
   status             root: `auditrelay status` prints the lines `auditctl -s` prints
@@ -31,7 +32,8 @@ Cases:
                      when nothing else is audited), and the
                      HTTP thread holding no capability the collector gave up; under
                      a load of opens it cannot keep up with (3 processes, 6 s), the
-                     page changes at least every 2 s (it froze while the reader drained);
+                     loop thread runs no more than 0.5 CPU-s past a due render with
+                     the page unchanged (it froze while the reader drained);
                      a SIGHUP reload with another metrics address in the config file
                      says it needs a restart and the page stays; the kernel's
                      settings and rules are the same after status as before
@@ -100,7 +102,7 @@ def http_get(url, method="GET", timeout=5):
         return e.code, e.headers, e.read()
 
 
-def metrics_address(stderr_path, timeout=10):
+def metrics_address(stderr_path, timeout=10, step=0.05):
     """The address the collector said it serves metrics on (its stderr)."""
     def said():
         try:
@@ -109,7 +111,14 @@ def metrics_address(stderr_path, timeout=10):
         except FileNotFoundError:
             return None
         return m.group(1) if m else None
-    return wait_for(said, timeout, what="the metrics listener line in " + stderr_path)
+    return wait_for(said, timeout, step=step, what="the metrics listener line in " + stderr_path)
+
+
+def thread_cpu(pid, tid):
+    """CPU seconds (user + system) thread TID of process PID has used."""
+    with open("/proc/%d/task/%d/stat" % (pid, tid)) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def has_metrics(ctx):
@@ -128,23 +137,35 @@ class Prometheus:
     def __init__(self, ctx, target):
         if not os.access(PROMETHEUS, os.X_OK):
             raise MissingPeer("prometheus (Debian prometheus) not installed")
-        self.port = free_port()
         conf = ctx.path("prometheus.yml")
         with open(conf, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
                     "scrape_configs:\n  - job_name: auditrelay\n    static_configs:\n"
                     "      - targets: ['%s']\n" % target)
-        os.mkdir(ctx.path("tsdb"))
-        self.log = open(ctx.path("prometheus.log"), "w")
-        self.p = ctx.popen([PROMETHEUS, "--config.file=" + conf,
-                            "--storage.tsdb.path=" + ctx.path("tsdb"),
-                            "--web.listen-address=127.0.0.1:%d" % self.port,
-                            "--web.console.templates=" + ctx.path("none"),
-                            "--web.console.libraries=" + ctx.path("none"),
-                            "--log.level=warn"],
-                           stdout=self.log, stderr=subprocess.STDOUT, cwd=ctx.tmp)
         ctx.closers.append(self.stop)
-        wait_for(self.ready, 30, step=0.2, what="prometheus to be ready")
+        # free_port's port is free when asked, not when prometheus binds it: a test
+        # running beside may take it in between. Another port then, not a failure.
+        for attempt in itertools.count(1):
+            self.port = free_port()
+            tsdb = ctx.path("tsdb%d" % attempt)
+            os.mkdir(tsdb)
+            self.log = open(ctx.path("prometheus%d.log" % attempt), "w")
+            self.p = ctx.popen([PROMETHEUS, "--config.file=" + conf,
+                                "--storage.tsdb.path=" + tsdb,
+                                "--web.listen-address=127.0.0.1:%d" % self.port,
+                                "--web.console.templates=" + ctx.path("none"),
+                                "--web.console.libraries=" + ctx.path("none"),
+                                "--log.level=warn"],
+                               stdout=self.log, stderr=subprocess.STDOUT, cwd=ctx.tmp)
+            try:
+                # Its start-up (storage, rule manager) takes seconds on a busy machine.
+                wait_for(self.ready, 60, step=0.2, what="prometheus to be ready")
+                return
+            except AssertionError:
+                if attempt == 3 or "address already in use" not in self.tail():
+                    raise
+                log("     prometheus: port %d was taken meanwhile, another one" % self.port)
+                self.stop()
 
     def ready(self):
         if self.p.poll() is not None:
@@ -159,9 +180,14 @@ class Prometheus:
             return f.read()[-2000:]
 
     def query(self, q):
-        """{(name, output label): value} of the instant query Q."""
+        """{(name, output label): value} of the instant query Q; {} when prometheus
+        did not answer in time (a busy machine: the callers ask again)."""
         url = "http://127.0.0.1:%d/api/v1/query?%s" % (self.port, urllib.parse.urlencode({"query": q}))
-        status, _, body = http_get(url)
+        try:
+            status, _, body = http_get(url, timeout=10)
+        except OSError as e:  # a timeout: asked again by the caller's wait_for
+            log("     prometheus query %s: %s" % (q, e))
+            return {}
         assert status == 200, "query %s: HTTP %d %s" % (q, status, body[:300])
         doc = json.loads(body)
         assert doc["status"] == "success", doc
@@ -172,6 +198,8 @@ class Prometheus:
         return out
 
     def stop(self):
+        if not hasattr(self, "p") or self.log.closed:
+            return
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
             try:
@@ -311,8 +339,10 @@ def case_prometheus_replay(ctx):
         diff = ["%s{output=%s}: want %s, got %s" % (k[0], k[1], v, got.get(k))
                 for k, v in want.items() if got.get(k) != v]
         raise AssertionError("through Prometheus: " + "; ".join(diff))
-    up = prom.query('up{job="auditrelay"}')
-    assert up.get(("up", None)) == 1.0, up
+    # The last scrape succeeded: on a busy machine one may miss its 1 s timeout (up
+    # 0 until the next), so the next ones are waited for.
+    wait_for(lambda: prom.query('up{job="auditrelay"}').get(("up", None)) == 1.0, 15, step=0.5,
+             what="up == 1 for the replay's target")
     # Prometheus' own linter on the page (names, HELP, TYPE, units, _total).
     promtool = shutil.which("promtool")
     if promtool:
@@ -346,12 +376,14 @@ def case_http(ctx):
     status, headers, body = http_get(base + "/metrics")
     assert status == 200, status
     assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8", headers
-    assert b'auditrelay_info{version="' in body and b"# TYPE auditrelay_records_total counter" in body
+    assert b'auditrelay_info{version="' in body and \
+        b"# TYPE auditrelay_records_total counter" in body, body[:300]
     status, _, head_body = http_get(base + "/metrics", method="HEAD")
     assert status == 200 and head_body == b"", (status, head_body)
-    assert http_get(base + "/")[0] == 404
-    assert http_get(base + "/metrics/x")[0] == 404
-    assert http_get(base + "/metrics", method="POST")[0] == 405
+    for path, method, want in (("/", "GET", 404), ("/metrics/x", "GET", 404),
+                               ("/metrics", "POST", 405)):
+        got = http_get(base + path, method=method)
+        assert got[0] == want, (method, path, got[0], dict(got[1] or {}), got[2][:200])
     results = []
 
     def scrape():
@@ -364,6 +396,30 @@ def case_http(ctx):
     assert results == [200] * 20, results
     p.stdin.close()
     assert p.wait(timeout=20) == 0
+    # Scrapes that arrive as the listener opens get a whole page: they queue on the
+    # socket until the daemon's thread starts, and were served an empty page when
+    # they won the race with the first render (32 of 960 before, on a quiet
+    # machine; more when it is busy).
+    empty = total = 0
+    for attempt in range(15):
+        err = ctx.path("start%d.err" % attempt)
+        q = ctx.popen([BIN, "replay", "--metrics", "0", "-q"], stdin=subprocess.PIPE,
+                      stdout=subprocess.DEVNULL, stderr=open(err, "w"))
+        base = "http://%s" % metrics_address(err, step=0.001)  # at once
+        bodies = []
+        threads = [threading.Thread(target=lambda: bodies.append(http_get(base + "/metrics")[2]))
+                   for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(15)
+        q.stdin.close()
+        assert q.wait(timeout=20) == 0
+        total += len(bodies)
+        empty += sum(1 for b in bodies if b'auditrelay_info{version="' not in b)
+    assert total == 15 * 12 and empty == 0, "%d of %d scrapes at start-up got no page" % (
+        empty, total)
+    log("     %d scrapes as the listener opened: every one a whole page" % total)
 
 
 # ---------------------------------------------------------------- errors
@@ -603,24 +659,39 @@ def case_status(ctx):
         burst = ("import sys, time\nend = time.time() + 6\nwhile time.time() < end:\n"
                  "    for _ in range(100):\n        open(sys.argv[1]).close()\n")
         workers = [ctx.popen([sys.executable, "-c", burst, watched_r]) for _ in range(3)]
-        seen = []
+        seen, cpu = [], []
         time.sleep(0.5)
         t0 = time.monotonic()
         while time.monotonic() - t0 < 5:
             _, _, body = http_get("http://%s/metrics" % addr)
             seen.append(int(re.search(rb"^auditrelay_events_total (\d+)$", body, re.M).group(1)))
+            cpu.append(thread_cpu(p.pid, p.pid))
             time.sleep(0.25)
         # An open may wait for the kernel's backlog (backlog_wait_time) at the end.
         for w in workers:
             w.wait(timeout=90)
-        # Rendered each second: no value may stay more than 3 s (12 samples). The
-        # frozen loop this guards against kept the page the same for the whole 5 s;
-        # a VM hiccup cost one render more than the 2 s (8 samples) this allowed
-        # before (10 samples, once in four CI dry runs).
-        longest = max(sum(1 for _ in g) for _, g in itertools.groupby(seen))
-        assert longest <= 12 and len(set(seen)) >= 3, \
-            "the page stayed the same for %d samples (0.25 s apart) under load: %s" % (longest, seen)
-        log("     under load the page moved: %s" % seen)
+        # The page is rendered each second: once a value is 1.25 s old (5 samples)
+        # a render is due, and a loop that runs comes to it within one drain turn
+        # (20 ms of reading and what it completes). So the loop thread may not run
+        # 0.5 CPU-s more with the page unchanged past that. The frozen loop this
+        # guards against ran in the drain for the whole 5 s with one value. Wall
+        # time alone is no measure on a busy machine: a loop given no CPU renders
+        # nothing either (a value stayed 10 samples, 2.5 s, once in four CI dry
+        # runs; 3 workers and the collector share 2 CPUs with everything else).
+        runs = []  # (value, samples, the loop thread's CPU-s past the first 1.25 s)
+        i = 0
+        while i < len(seen):
+            j = i
+            while j < len(seen) and seen[j] == seen[i]:
+                j += 1
+            end = min(j, len(seen) - 1)
+            runs.append((seen[i], j - i, round(cpu[end] - cpu[min(i + 5, end)], 2)))
+            i = j
+        busiest = max(r[2] for r in runs)
+        assert busiest < 0.5 and len(runs) >= 2, (
+            "the page stayed the same while the loop thread ran %.2f CPU-s past its next "
+            "render under load: (value, samples 0.25 s apart, CPU-s) %s" % (busiest, runs))
+        log("     under load the page moved: (value, samples, loop CPU-s past 1.25 s) %s" % runs)
         # A reload cannot move the listener: said, and the page stays where it was.
         with open(conf, "w") as f:
             f.write("[collector]\nmetrics = 127.0.0.1:%d\n" % free_port())
