@@ -376,7 +376,6 @@ def case_tracepoint_formats(m, tmp):
         if p.poll() is not None:
             p.err.seek(0)
             raise Skip("tracepoint source unavailable: " + p.err.read()[-300:])
-        time.sleep(1.0)  # the bpf engine's start-up gap (man page)
         for _ in range(3):
             with open(watched) as f:
                 f.read()
