@@ -1,5 +1,6 @@
 /* Generated lookup tables (audit/tables.h): numbers that must not move, round trips
- * through every entry of every table, and unknown values. */
+ * through every entry of every table, and unknown values; the known field names
+ * (audit/fieldclass.h). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "audit/fieldclass.h"
 #include "audit/tables.h"
 #include "util/span.h"
 
@@ -285,9 +287,30 @@ static void test_errno(void)
     CHECK(n >= 130);
 }
 
+/* Every known field name is found (the second list is searched by bsearch: an
+ * entry out of order would be lost), and a few that are not fields are not. */
+static void test_field_names(void)
+{
+    const char *name;
+    size_t n = 0;
+    for (size_t i = 0; (name = ar_field_name_at(i)); i++, n++)
+        if (!ar_field_name_known((struct ar_span){name, strlen(name)})) {
+            fprintf(stderr, "known field name '%s' not found\n", name);
+            check_failures++;
+        }
+    CHECK(n > 250);
+    static const char *const args[] = {"a0", "a3", "a17", "a2_len"};
+    for (size_t i = 0; i < AR_ARRAY_SIZE(args); i++)
+        CHECK(ar_field_name_known((struct ar_span){args[i], strlen(args[i])}));
+    static const char *const not_fields[] = {"exee", "a", "a_len", "a1_le", "UID", "", "a1x"};
+    for (size_t i = 0; i < AR_ARRAY_SIZE(not_fields); i++)
+        CHECK(!ar_field_name_known((struct ar_span){not_fields[i], strlen(not_fields[i])}));
+}
+
 int main(void)
 {
     test_rectypes();
+    test_field_names();
     test_arches();
     test_syscalls();
     test_errno();
