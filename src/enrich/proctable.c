@@ -1088,6 +1088,28 @@ static uint32_t image_at(const struct ar_proctab *t, uint32_t pid, uint64_t ms,
     return by_time;
 }
 
+/* The image a successful execve record of pid stamped at ms made, when the feed
+ * has made it already: the oldest fed exec of the pid that began after the
+ * record's stamp (within the slack) and runs its exe. The record is stamped when
+ * the syscall began, the feed's exec where it happened: on a loaded machine tens
+ * of milliseconds later, and image_at would name the image before it. */
+static uint32_t fed_exec_image(const struct ar_proctab *t, uint32_t pid, uint64_t ms,
+                               struct ar_span exe)
+{
+    uint32_t idx = find_pid(t, pid), found = NONE;
+    uint32_t gen = idx != NONE ? t->entries[idx].gen : 0;
+    for (int depth = 0; depth < 64 && valid(t, idx, gen) && t->entries[idx].pid == pid; depth++) {
+        const struct entry *e = &t->entries[idx];
+        if (e->image_ms + FEED_SLACK_MS < ms)
+            break;
+        if ((e->flags & F_FED_EXEC) && has_exe(e, exe))
+            found = idx;
+        gen = e->prev_gen;
+        idx = e->prev_idx;
+    }
+    return found;
+}
+
 /* A fork record's child the feed has made already (its fork came after the
  * record's stamp, within the slack). */
 static bool fed_child(const struct ar_proctab *t, uint32_t child, uint64_t ms)
@@ -1189,7 +1211,11 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
     uint64_t now_ms = rec->sec * 1000 + rec->msec;
     t->lookup_budget = 1 + t->cfg.depth;
 
-    uint32_t cur = t->fed ? image_at(t, (uint32_t)pid, now_ms, exe) : find_pid(t, (uint32_t)pid);
+    uint32_t cur = !t->fed                    ? find_pid(t, (uint32_t)pid)
+                   : kind == SYS_EXEC && success ? fed_exec_image(t, (uint32_t)pid, now_ms, exe)
+                                                 : NONE;
+    if (t->fed && cur == NONE)
+        cur = image_at(t, (uint32_t)pid, now_ms, exe);
     bool cur_same_exe = false;
     if (cur != NONE) {
         struct entry *c = &t->entries[cur];

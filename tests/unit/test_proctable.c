@@ -642,6 +642,31 @@ static void test_feed(void)
     CHECK(st->fed_forks == 5 && st->fed_execs == 4 && st->fed_exits == 1);
 }
 
+/* An execve's record is stamped when the syscall began; the feed sees the exec
+ * where it happens, which on a loaded machine may be tens of milliseconds later.
+ * The record's argv belongs to that exec's image, even when the process ran the
+ * same program before it (python3 starting python3): it named the forked image
+ * (its exe matched), the fed exec's image kept no argv, and the script and its
+ * label were lost (live/procctx case_pid_reuse under load). */
+static void test_feed_slow_exec(void)
+{
+    static const char *const labels[] = {"first:script:first\\.py$"};
+    struct ar_reasm *r = fresh(64, 4, labels, 1);
+    ar_proctab_exec(tab, 900, 1, T0 + 1, SPAN("/usr/bin/python3"), false, SPAN("python3"));
+    ar_proctab_fork(tab, 901, 900, T0 + 10, SPAN("python3"));
+    ar_proctab_exec(tab, 901, 900, T0 + 60, SPAN("/usr/bin/python3"), false, SPAN("python3"));
+    uint64_t created = ar_proctab_stats(tab)->created;
+    event_at(r, 1, 20, 59, 0, 900, 901, "/usr/bin/python3", "first.py"); /* its execve */
+    CHECK(ar_proctab_stats(tab)->created == created);
+    event_at(r, 2, 70, 257, 3, 900, 901, "/usr/bin/python3", NULL);
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    EXPECT(1, "pid=901 script=/srv/first.py start=1700000000010 label=first "
+              "parent=900:/usr/bin/python3");
+    EXPECT(2, "pid=901 script=/srv/first.py start=1700000000010 label=first "
+              "parent=900:/usr/bin/python3");
+}
+
 static void test_bad_rules(void)
 {
     char err[256];
@@ -674,6 +699,7 @@ int main(int argc, char **argv)
     test_chains_cut();
     test_fork_heavy();
     test_feed();
+    test_feed_slow_exec();
     test_bad_rules();
     ar_proctab_free(tab);
     return check_done();
