@@ -43,6 +43,11 @@ def bpf_names(kind):
     return [str(i.get("id")) for i in items if i.get("prog_id") in ours]
 
 
+def peak_rss_kb(p):
+    with open(f"/proc/{p.pid}/status") as f:
+        return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
 def no_bpf_left():
     """The kernel frees a program a little after its last fd closed (RCU)."""
     for _ in range(60):
@@ -118,14 +123,20 @@ def case_bpf_feed(m, tmp):
     # SIGKILL: the programs go with the process.
     p = start(m, "--source", "unicast", "--no-rules", "--process-feed", "bpf")
     assert bpf_names("prog"), "no ar_pf_ program while running"
+    peak_bpf = peak_rss_kb(p)
     p.kill()
     p.wait()
     no_bpf_left()
     p = start(m, "--source", "unicast", "--no-rules", "--process-feed", "none")
+    peak_none = peak_rss_kb(p)
     rc, _, err = stop(p)  # puts back the settings the killed one changed
     assert rc == 0, err
     settings_restored(m.before)
-    print(f"     bpf: {RUNS} chains named, none without a feed")
+    # The feed's share of the peak is its ring (mapped twice) and little else: libbpf
+    # parsing the kernel's BTF in the collector (11 MB more) must not come back.
+    assert peak_bpf - peak_none < 6 * 1024, (peak_bpf, peak_none)
+    print(f"     bpf: {RUNS} chains named, none without a feed; peak RSS (VmHWM) at "
+          f"collecting {peak_bpf} kB with the feed, {peak_none} kB without")
 
 
 def case_audit_feed(m, tmp):

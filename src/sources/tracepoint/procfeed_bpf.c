@@ -1,10 +1,11 @@
 /* The process feed's userspace half: loads procfeed.bpf.c (embedded as a bpftool
- * skeleton), attaches its three tp_btf programs (no tracefs needed) and decodes
- * the ring's records. */
+ * light skeleton: its loader program runs in the kernel, which relocates the CO-RE
+ * reads and finds the tp_btf targets in its own BTF, so the collector never holds
+ * a parsed copy of /sys/kernel/btf/vmlinux), attaches its three tp_btf programs (no
+ * tracefs needed) and decodes the ring's records. libbpf only reads the ring. */
 #include "sources/tracepoint/procfeed_bpf.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,13 @@
 #include "sources/tracepoint/procfeed_wire.h"
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverlength-strings"
+#pragma GCC diagnostic ignored "-Wpointer-arith"
+#pragma GCC diagnostic ignored "-Wpedantic"
 #include "procfeed.skel.h"
 #pragma GCC diagnostic pop
 
 #define DEFAULT_RING (1u << 20)
+#define LOG_BYTES (1u << 20)
 
 struct ar_pf_bpf {
     struct ar_pf_bpf_skel *skel;
@@ -28,13 +32,6 @@ struct ar_pf_bpf {
     ar_pf_fn fn;
     void *userdata;
 };
-
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-    if (getenv("AR_TP_BPF_LOG"))
-        vfprintf(stderr, fmt, ap);
-    return 0;
-}
 
 static int on_record(void *ctx, void *data, size_t size)
 {
@@ -84,7 +81,6 @@ int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *use
         return -ENOMEM;
     f->fn = fn;
     f->userdata = userdata;
-    libbpf_print_fn_t prev = libbpf_set_print(quiet);
     int err = 0;
     f->skel = ar_pf_bpf_skel__open();
     if (!f->skel) {
@@ -99,18 +95,29 @@ int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *use
         sz <<= 1;
     f->skel->rodata->self_tgid = self_tgid;
     f->skel->rodata->wake_bytes = sz / 4;
-    bpf_map__set_max_entries(f->skel->maps.ring, (uint32_t)sz);
+    f->skel->maps.ring.max_entries = (uint32_t)sz;
     f->ncpus = libbpf_num_possible_cpus();
+    /* AR_TP_BPF_LOG=1: the verifier's log of the programs, on stderr if refused. */
+    char *log = getenv("AR_TP_BPF_LOG") ? calloc(1, LOG_BYTES) : NULL;
+    if (log) {
+        f->skel->ctx.log_level = 1;
+        f->skel->ctx.log_buf = (uint64_t)(uintptr_t)log;
+        f->skel->ctx.log_size = LOG_BYTES;
+    }
     err = ar_pf_bpf_skel__load(f->skel);
     if (err) {
         err = err < 0 ? err : -errno;
+        if (log)
+            fprintf(stderr, "%s\n", log);
         if (err == -EPERM)
             snprintf(why, whylen, "BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
         else
-            snprintf(why, whylen, "the kernel refused the BPF programs: %s (AR_TP_BPF_LOG=1 "
-                                  "shows libbpf's log)", strerror(-err));
-        goto fail;
+            snprintf(why, whylen, "the kernel refused the BPF programs: %s%s", strerror(-err),
+                     log ? "" : " (AR_TP_BPF_LOG=1 shows the verifier's log)");
     }
+    free(log);
+    if (err)
+        goto fail;
     err = ar_pf_bpf_skel__attach(f->skel);
     if (err) {
         err = err < 0 ? err : -errno;
@@ -118,18 +125,16 @@ int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *use
                  strerror(-err));
         goto fail;
     }
-    f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.ring), on_record, f, NULL);
+    f->rb = ring_buffer__new(f->skel->maps.ring.map_fd, on_record, f, NULL);
     if (!f->rb) {
         err = -errno;
         snprintf(why, whylen, "cannot map the BPF ring buffer: %s", strerror(-err));
         goto fail;
     }
     f->mono_to_real = ar_tp_mono_to_real();
-    libbpf_set_print(prev);
     *ret = f;
     return 0;
 fail:
-    libbpf_set_print(prev);
     ar_pf_bpf_close(f);
     return err < 0 ? err : -EINVAL;
 }
@@ -153,7 +158,7 @@ uint64_t ar_pf_bpf_lost(struct ar_pf_bpf *f)
         return 0;
     uint64_t *vals = calloc((size_t)f->ncpus, sizeof(uint64_t));
     uint32_t k = AR_PF_C_RING_FULL;
-    if (vals && bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.counters), &k, vals) == 0)
+    if (vals && bpf_map_lookup_elem(f->skel->maps.counters.map_fd, &k, vals) == 0)
         for (int c = 0; c < f->ncpus; c++)
             total += vals[c];
     free(vals);
