@@ -25,7 +25,7 @@ typedef void (*ar_pf_fn)(const struct ar_pf_event *ev, void *userdata);
 struct ar_pf_bpf;
 
 /* Loads and attaches the programs; self_tgid's own changes are left out.
- * ring_bytes 0: 1 MiB. On failure nothing stays loaded, `why` says what the host
+ * ring_bytes 0: 256 KiB. On failure nothing stays loaded, `why` says what the host
  * refused, and -errno is returned (-ENOSYS: no BTF; -EPERM: no CAP_BPF and
  * CAP_PERFMON). */
 int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *userdata,
