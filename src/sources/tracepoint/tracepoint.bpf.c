@@ -322,9 +322,7 @@ static __always_inline void build_join(struct join *j, const char *p, __u32 plen
     j->len = 0;
     if (plen == 0)
         return;
-    char c0 = 0;
-    bpf_probe_read_kernel(&c0, 1, p);
-    if (c0 == '/') {
+    if (p[0] == '/') {
         __u32 n = plen < JOIN_MAX ? plen : JOIN_MAX;
         bpf_probe_read_kernel(j->s, bound(n, 511), p);
         j->len = plen;
