@@ -365,9 +365,12 @@ def case_seccomp(m, tmp):
         if args[-1] == "perf":
             # The perf engine reads a path after the call: for some short opens it is
             # gone and the watch cannot match (the same without --seccomp: 5909 of
-            # 5999 in one run; 5753 of 5998 under ASan). What the pipeline made must
-            # still reach every output.
-            assert in_file >= counter[0] * 0.9, "file: %d of %d" % (in_file, counter[0])
+            # 5999 in one run; 5753 of 5998 under ASan). How many depends on how soon
+            # this test process reuses the freed path buffer: run alone 5909-5940 of
+            # 5999, under meson 5282-5419 (the CI dry run of 3794b49, both builds, and
+            # once by hand). What the pipeline made must still reach every output,
+            # which the checks below hold exactly.
+            assert in_file >= counter[0] * 0.8, "file: %d of %d" % (in_file, counter[0])
         else:
             assert in_file == counter[0], "file: %d of %d" % (in_file, counter[0])
         assert len(files) > 1, "the file output did not rotate"
