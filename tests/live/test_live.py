@@ -142,6 +142,11 @@ def case_events_and_sigterm(m, tmp):
     assert types[0] == "SYSCALL" and "PATH" in types and "PROCTITLE" in types, types
     assert types[-1] == "EOE", types  # the live stream's EOE closes the event
     assert e["pid"] == os.getpid()
+    # Switching audit on: the collector says what that means for processes started
+    # before, unless the kernel was booted with audit=1.
+    from_boot = "audit=1" in open("/proc/cmdline").read().split()
+    warned = "audit was off: if it has not been on since boot" in err
+    assert warned == (m.before["enabled"] == "0" and not from_boot), err
     settings_restored(m.before)
 
 

@@ -177,13 +177,58 @@ def _on_sigterm(*_):
     sys.exit(128 + signal.SIGTERM)
 
 
-def lock():
+def lock(refork=True):
     """The machine-wide lock that every test touching the audit state takes. From
     then on SIGTERM (meson's timeout, a stopped CI job) unwinds through the callers'
     `finally` blocks, which put the rules and settings back: Python's default for
     SIGTERM is to die without running them (a killed rules test left 35 rules that
-    hid every later test's events)."""
+    hid every later test's events). Where audit may never have been on since boot,
+    the caller goes on in a child forked after switching it on and off (REFORK, for a
+    script's main before it starts threads or peers); a caller that cannot be forked
+    runs its workloads in child processes instead."""
     signal.signal(signal.SIGTERM, _on_sigterm)
     f = open(LOCK_PATH, "w")
     fcntl.flock(f, fcntl.LOCK_EX)
+    if refork and _prime_audit():
+        _go_on_in_child()
     return f
+
+
+def _prime_audit():
+    """The kernel gives a process an audit context at fork, and only once auditing has
+    been on since boot (kernel/auditsc.c audit_alloc): a process forked before that
+    never produces syscall records. On a freshly booted machine whose audit is off,
+    the test process itself would be such a process, and a case whose workload runs in
+    it would see none of its events (CI's first live test on a new VM did). Switches
+    audit on and off again unless it is on, or on from boot (audit=1); True when it did."""
+    try:
+        with open("/proc/cmdline") as c:
+            if "audit=1" in c.read().split():
+                return False
+        a = Audit()
+        try:
+            enabled = a.status()["enabled"]
+            if enabled != 0:
+                return False
+            a.set_status(enabled=1)
+            a.set_status(enabled=0)
+        finally:
+            a.close()
+    except OSError:
+        return False  # no audit here: the callers skip
+    return True
+
+
+def _go_on_in_child():
+    """Goes on in a child forked now (it has an audit context); this process waits for
+    it, passes SIGTERM and SIGINT on, and exits with its status."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda s, _: os.kill(pid, s))
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(code if code >= 0 else 128 - code)

@@ -114,8 +114,8 @@ def case_install_events_remove(tmp, procs):
     assert rc == 0, err
     reads = [e for e in events if e.get("key") == "ar-rules-live"]
     made = [e for e in events if e.get("key") == "ar-rules-mkdir"]
-    assert len(reads) >= 3 and made, "events: %d reads, %d mkdir\n%s" % (len(reads), len(made),
-                                                                        err)
+    assert len(reads) >= 3 and made, "events: %d reads, %d mkdir\n%s\n%s" % (
+        len(reads), len(made), err, "\n".join(json.dumps(e) for e in events))
     after = listing()
     assert after == before, "rule list changed:\n--- before\n%s--- after\n%s" % (before, after)
 

@@ -373,6 +373,22 @@ static struct audit_status wanted_settings(const struct netlink_source *s,
     return st;
 }
 
+/* Whether the kernel was booted with audit=1: then every process has had an audit
+ * context from its fork on. */
+static bool audit_on_from_boot(void)
+{
+    char line[4096];
+    FILE *f = fopen("/proc/cmdline", "re");
+    if (!f)
+        return false;
+    bool on = false;
+    if (fgets(line, sizeof(line), f))
+        for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n"))
+            on = on || strcmp(tok, "audit=1") == 0;
+    fclose(f);
+    return on;
+}
+
 /* Kernel settings we run with (enabled, backlog...), remembered to put back. */
 static int apply_settings(struct netlink_source *s, char *why, size_t whylen)
 {
@@ -388,6 +404,14 @@ static int apply_settings(struct netlink_source *s, char *why, size_t whylen)
                             "configuration is locked: enabled=2)\n", strerror(-r));
         else
             s->mine |= st.mask;
+        /* The kernel gives a process its audit context at fork, and only once audit has
+         * been on since boot (kernel/auditsc.c audit_alloc): we cannot tell whether it
+         * had been, so say what it means when it may not have. */
+        if (r >= 0 && (st.mask & AUDIT_STATUS_ENABLED) && !audit_on_from_boot())
+            fprintf(stderr, "auditrelay: audit was off: if it has not been on since boot, "
+                            "processes started before now make no syscall records until "
+                            "they restart (the kernel gives a process its audit context at "
+                            "fork); boot with audit=1 to audit every process\n");
     }
     state_save(s);
     s->backlog_limit = (st.mask & AUDIT_STATUS_BACKLOG_LIMIT)
