@@ -382,8 +382,9 @@ static bool audit_on_from_boot(void)
     if (!f)
         return false;
     bool on = false;
+    char *save = NULL; /* strtok_r: the outputs' threads may be running already */
     if (fgets(line, sizeof(line), f))
-        for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n"))
+        for (char *tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
             on = on || strcmp(tok, "audit=1") == 0;
     fclose(f);
     return on;
