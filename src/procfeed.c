@@ -11,7 +11,7 @@
 #include "sources/tracepoint/procfeed_bpf.h"
 #endif
 
-/* Drained on this timer besides the wake-up at a quarter full and the sync before
+/* Drained on this timer besides the wake-up after a quarter of it was sent and the sync before
  * each record: it only bounds how long changes wait when no records come. */
 #define DRAIN_MS 100
 

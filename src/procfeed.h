@@ -4,7 +4,7 @@
  *
  * - bpf: the scheduler's sched_process_fork/exec/exit tracepoints through a BPF
  *   ring of their own (sources/tracepoint/procfeed_bpf.h), drained on the loop on
- *   a timer, when a quarter full, and before every record a source hands over
+ *   a timer, when a quarter of it was sent, and before every record a source hands over
  *   (the table's ordering model relies on that: proctable.h).
  * - audit: where BPF is unavailable and the source is audit's, audit rules of the
  *   collector's own on clone, clone3, fork, vfork, execve, execveat and exit_group

@@ -678,7 +678,6 @@ static int bpf_open(const struct ar_tp_plan *plan, const struct ar_tp_engine_con
     struct ar_tp_bpf_skel__rodata *ro = e->skel->rodata;
     ro->self_tgid = cfg ? cfg->self_pid : 0;
     size_t rsz = ring_size(cfg ? cfg->ring_bytes : 0);
-    ro->wake_bytes = rsz / 4;
     set_rules(e->skel, plan);
     e->ncpus = libbpf_num_possible_cpus();
     if (e->ncpus <= 0) {
@@ -686,6 +685,7 @@ static int bpf_open(const struct ar_tp_plan *plan, const struct ar_tp_engine_con
         snprintf(why, whylen, "BPF: cannot count the possible CPUs");
         goto fail;
     }
+    ro->wake_bytes = ar_tp_ring_wake_bytes(rsz, e->ncpus);
     bpf_map__set_max_entries(e->skel->maps.ring, (uint32_t)rsz);
     bpf_map__set_max_entries(e->skel->maps.scratch, (uint32_t)e->ncpus);
     bool raw = plan->raw_syscalls;

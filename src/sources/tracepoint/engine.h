@@ -60,3 +60,12 @@ static inline int64_t ar_tp_mono_to_real(void)
     int64_t b = (int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec;
     return (int64_t)r.tv_sec * 1000000000 + r.tv_nsec - (a + (b - a) / 2);
 }
+
+/* What each CPU may send to a BPF ring of ring_bytes before it forces a wake-up
+ * (ar_wake_flag in pathwalk.bpf.h): a quarter of the ring, shared among the CPUs,
+ * so that the records sent without a wake-up never fill it. */
+static inline uint64_t ar_tp_ring_wake_bytes(size_t ring_bytes, int ncpus)
+{
+    uint64_t share = ring_bytes / 4 / (uint64_t)(ncpus > 0 ? ncpus : 1);
+    return share > 4096 ? share : 4096;
+}

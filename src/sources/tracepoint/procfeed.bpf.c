@@ -43,14 +43,6 @@ struct {
     __uint(max_entries, 1 << 20);
 } ring SEC(".maps");
 
-/* Sent without a wake-up unless the ring is filling: the reader drains it on a
- * short timer and before each audit record it hands on. */
-static __always_inline __u64 wake_flag(void)
-{
-    return bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) >= wake_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                     : BPF_RB_NO_WAKEUP;
-}
-
 static __always_inline void ring_full(void)
 {
     __u32 k = AR_PF_C_RING_FULL;
@@ -74,7 +66,7 @@ static __always_inline void send_head(__u32 kind, __u32 pid, __u32 ppid, struct 
     r->exe_len = 0;
     r->exe_trunc = 0;
     BPF_CORE_READ_STR_INTO(&r->comm, t, comm);
-    bpf_ringbuf_submit(r, wake_flag());
+    bpf_ringbuf_submit(r, ar_wake_flag(HEAD_SIZE, wake_bytes));
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -127,7 +119,8 @@ int BPF_PROG(ar_pf_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
     }
     r->exe_len = n;
     r->exe_trunc = trunc;
-    if (bpf_ringbuf_output(&ring, r, HEAD_SIZE + bound(n, AR_PF_EXE_CAP - 1), wake_flag()))
+    if (bpf_ringbuf_output(&ring, r, HEAD_SIZE + bound(n, AR_PF_EXE_CAP - 1),
+                           ar_wake_flag(HEAD_SIZE + n, wake_bytes)))
         ring_full();
     return 0;
 }

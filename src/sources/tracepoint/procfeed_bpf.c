@@ -31,6 +31,7 @@ struct ar_pf_bpf {
     struct ring_buffer *rb;
     int ncpus;
     int64_t mono_to_real;
+    bool clock_stale; /* mono_to_real is read again before the next record */
     ar_pf_fn fn;
     void *userdata;
 };
@@ -42,6 +43,10 @@ static int on_record(void *ctx, void *data, size_t size)
     size_t head = offsetof(struct ar_pf_rec, exe);
     if (size < head || r->kind < AR_PF_FORK || r->kind > AR_PF_EXIT)
         return 0;
+    if (f->clock_stale) {
+        f->mono_to_real = ar_tp_mono_to_real();
+        f->clock_stale = false;
+    }
     char comm[sizeof(r->comm) + 1];
     memcpy(comm, r->comm, sizeof(r->comm));
     comm[sizeof(r->comm)] = 0;
@@ -96,9 +101,9 @@ int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *use
     while (sz < ring_bytes && sz < ((size_t)1 << 30))
         sz <<= 1;
     f->skel->rodata->self_tgid = self_tgid;
-    f->skel->rodata->wake_bytes = sz / 4;
     f->skel->maps.ring.max_entries = (uint32_t)sz;
     f->ncpus = libbpf_num_possible_cpus();
+    f->skel->rodata->wake_bytes = ar_tp_ring_wake_bytes(sz, f->ncpus);
     /* AR_TP_BPF_LOG=1: the verifier's log of the programs, on stderr if refused. */
     char *log = getenv("AR_TP_BPF_LOG") ? calloc(1, LOG_BYTES) : NULL;
     if (log) {
@@ -133,7 +138,7 @@ int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *use
         snprintf(why, whylen, "cannot map the BPF ring buffer: %s", strerror(-err));
         goto fail;
     }
-    f->mono_to_real = ar_tp_mono_to_real();
+    f->clock_stale = true;
     *ret = f;
     return 0;
 fail:
@@ -148,8 +153,10 @@ int ar_pf_bpf_fd(struct ar_pf_bpf *f)
 
 int ar_pf_bpf_consume(struct ar_pf_bpf *f)
 {
-    /* The wall clock's offset now (it drifts from the monotonic clock). */
-    f->mono_to_real = ar_tp_mono_to_real();
+    /* The wall clock's offset is read again (it drifts from the monotonic clock),
+     * once a consume finds records: this runs before every record a source hands
+     * over, and three clock reads there were 6% of the loop's time (perf). */
+    f->clock_stale = true;
     return ring_buffer__consume(f->rb);
 }
 

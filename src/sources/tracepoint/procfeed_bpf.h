@@ -30,8 +30,8 @@ struct ar_pf_bpf;
  * CAP_PERFMON). */
 int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *userdata,
                    char *why, size_t whylen, struct ar_pf_bpf **ret);
-/* Becomes readable when the ring is a quarter full (records are sent without
- * wake-ups below that). */
+/* Becomes readable once a CPU has sent its share of a quarter of the ring (records
+ * are sent without wake-ups below that). */
 int ar_pf_bpf_fd(struct ar_pf_bpf *f);
 /* Calls fn for every record in the ring now. Returns how many, or -errno. */
 int ar_pf_bpf_consume(struct ar_pf_bpf *f);

@@ -646,10 +646,7 @@ static __always_inline int do_exit(__s64 ret)
     __u64 total = sizeof(*h) + bound(off, DATA_MASK);
     if (total > sizeof(*h) + DATA_SIZE)
         total = sizeof(*h) + DATA_SIZE;
-    __u64 wflag = BPF_RB_NO_WAKEUP;
-    if (bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) >= wake_bytes)
-        wflag = BPF_RB_FORCE_WAKEUP;
-    if (bpf_ringbuf_output(&ring, h, total, wflag))
+    if (bpf_ringbuf_output(&ring, h, total, ar_wake_flag(total, wake_bytes)))
         count(AR_BPF_C_RING_FULL);
     return 0;
 }
