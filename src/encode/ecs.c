@@ -11,6 +11,8 @@
 #include "encode/jsonvalue.h"
 #include "encode/summary.h"
 #include "audit/tables.h"
+#include "enrich/proctable.h"
+#include "util/iso8601.h"
 
 /* What the writer reads: the event, its records and normalized summary. */
 struct ar_ecs_event {
@@ -237,6 +239,26 @@ static void put_number_text(struct ar_buf *b, bool *first, const char *k, struct
     ar_buf_put(b, t.p, t.len);
 }
 
+static void put_time(struct ar_buf *b, bool *first, const char *k, uint64_t ms)
+{
+    char ts[32];
+    ar_format_iso8601(ms / 1000, (uint32_t)(ms % 1000), ts);
+    key(b, first, k);
+    cstr(b, ts);
+}
+
+/* The process table's parent (ancestors[0]) when it is the event's ppid. */
+static const struct ar_proc_ref *table_parent(const struct ar_ecs_event *x, struct ar_text ppid)
+{
+    const struct ar_proc_info *pi = x->ev->proc;
+    if (!pi || !pi->present || !pi->nancestors)
+        return NULL;
+    uint64_t v;
+    return ar_span_to_u64((struct ar_span){ppid.p, ppid.len}, &v) && v == pi->ancestors[0].pid
+               ? &pi->ancestors[0]
+               : NULL;
+}
+
 static void put_process(const struct ar_ecs_event *x, struct ar_buf *b, bool *first)
 {
     struct ar_text pid = field_text(x, "pid"), ppid = field_text(x, "ppid"),
@@ -248,11 +270,28 @@ static void put_process(const struct ar_ecs_event *x, struct ar_buf *b, bool *fi
     ar_buf_putc(b, '{');
     bool f = true;
     put_number_text(b, &f, "pid", pid);
+    /* What the process table knows (add_process_metadata's fields in Beats). */
+    const struct ar_proc_info *pi = x->ev->proc;
+    if (pi && pi->present && pi->has_start)
+        put_time(b, &f, "start", pi->start_ms);
     if (numeric(ppid)) {
         key(b, &f, "parent");
         ar_buf_putc(b, '{');
         bool fp = true;
         put_number_text(b, &fp, "pid", ppid);
+        const struct ar_proc_ref *parent = table_parent(x, ppid);
+        if (parent && parent->exe.len) {
+            key(b, &fp, "executable");
+            ar_jv_bytes(x->e, b, &fp, AR_SPAN_LIT("executable"),
+                        (const unsigned char *)parent->exe.p, parent->exe.len);
+        }
+        if (parent && parent->comm.len) {
+            key(b, &fp, "name");
+            ar_jv_bytes(x->e, b, &fp, AR_SPAN_LIT("name"), (const unsigned char *)parent->comm.p,
+                        parent->comm.len);
+        }
+        if (parent && parent->has_start)
+            put_time(b, &fp, "start", parent->start_ms);
         ar_buf_putc(b, '}');
     }
     if (title.len) {
@@ -276,6 +315,39 @@ static void put_process(const struct ar_ecs_event *x, struct ar_buf *b, bool *fi
         ar_summary_argv(x->e, b);
     }
     ar_buf_putc(b, '}');
+}
+
+/* The process's cgroup as Beats' add_docker_metadata / add_kubernetes_metadata and
+ * the journald input name it: container.id and .runtime, kubernetes.pod.uid,
+ * systemd.unit. Live collection only (the table reads /proc/PID/cgroup). */
+static void put_cgroup(const struct ar_ecs_event *x, struct ar_buf *b, bool *first)
+{
+    const struct ar_proc_info *pi = x->ev->proc;
+    if (!pi || !pi->present)
+        return;
+    const struct ar_cgroup_ctx *cg = &pi->cgroup;
+    if (cg->runtime) {
+        key(b, first, "container");
+        bool f = true;
+        ar_buf_putc(b, '{');
+        key(b, &f, "id");
+        ar_json_string(b, cg->id, cg->id_len, AR_JSON_ESCAPE_MINIMAL);
+        key(b, &f, "runtime");
+        cstr(b, ar_cgroup_runtime_name(cg->runtime));
+        ar_buf_putc(b, '}');
+    }
+    if (cg->pod_len) {
+        key(b, first, "kubernetes");
+        AR_BUF_LIT(b, "{\"pod\":{\"uid\":");
+        ar_json_string(b, cg->pod, cg->pod_len, AR_JSON_ESCAPE_MINIMAL);
+        AR_BUF_LIT(b, "}}");
+    }
+    if (cg->unit_len) {
+        key(b, first, "systemd");
+        AR_BUF_LIT(b, "{\"unit\":");
+        ar_json_string(b, cg->unit, cg->unit_len, AR_JSON_ESCAPE_MINIMAL);
+        ar_buf_putc(b, '}');
+    }
 }
 
 static void put_raw_field(struct ar_buf *b, bool *first, const char *k, const struct ar_field *f)
@@ -582,6 +654,7 @@ static void put_document(const struct ar_ecs_event *x, struct ar_buf *b)
     }
     put_user(x, b, &first);
     put_process(x, b, &first);
+    put_cgroup(x, b, &first);
     put_file(x, b, &first);
     put_addresses(x, b, &first);
     if (x->key) {
@@ -630,4 +703,5 @@ const struct ar_format_ops ar_format_ecs = {
     .name = "ecs",
     .event = ecs_event,
     .loss = ar_json_loss,
+    .process = true, /* process.start and .parent, container, kubernetes, systemd */
 };

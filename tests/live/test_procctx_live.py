@@ -11,6 +11,10 @@ paths, the script, the interpreter, the parent shell, the ancestor chain (unshar
 this test from /proc), the container id, the unit, the session, the tty and the user
 names. The cgroups are removed afterwards.
 
+case_container_ecs: the same cgroup under --format ecs: a shell's write in the watched
+directory carries container.id and .runtime, systemd.unit, process.start and its
+parent (this test: pid, name, start) from the process table.
+
 case_pid_reuse: a script process (labelled by a script rule) writes a file and
 exits; a new process (python3 -c) is forced onto the same pid
 (/proc/sys/kernel/ns_last_pid) under the same parent and writes one too. Exits are
@@ -240,6 +244,43 @@ def case_container_script(m, tmp):
     assert "ar-procctx" not in rules(), rules()
 
 
+@stops_collectors
+def case_container_ecs(m, tmp):
+    watched = os.path.join(tmp, "watched")
+    os.mkdir(watched)
+    p = start(m, "--config", conf_for(tmp, write_rules(tmp, watched)), "--format", "ecs")
+    with Cgroups() as cg:
+        def child():
+            cg.enter()
+            login_as_nobody()
+
+        shell = subprocess.run(["bash", "-c", "echo a > %s/e; echo done" % watched],
+                               preexec_fn=child, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=30)
+        assert shell.returncode == 0 and b"done" in shell.stdout, shell.stdout
+        time.sleep(1.5)  # the events are out (idle expiry 1 s)
+    rc, events, err = stop(p)
+    assert rc == 0, err
+    target = os.path.join(watched, "e")
+    docs = [e for e in events if "ar-procctx-fim" in e.get("tags", [])
+            and e.get("file", {}).get("path") == target]
+    assert docs, events[-5:]
+    d = docs[0]
+    where = {k: d.get(k) for k in ("process", "container", "systemd", "event")}
+    print("     %d ECS documents; the first: %s" % (len(docs), where))
+    assert d.get("container") == {"id": CONTAINER_ID, "runtime": "docker"}, where
+    assert d.get("systemd") == {"unit": "docker-%s.scope" % CONTAINER_ID}, where
+    proc = d.get("process", {})
+    assert re.match(r"\d{4}-\d\d-\d\dT", proc.get("start", "")), where
+    parent = proc.get("parent", {})
+    assert parent.get("pid") == os.getpid(), where
+    # its name from the fork the lifecycle feed saw; its exe only if it was seen exec
+    assert parent.get("name", "").startswith("python3"), where
+    assert re.search(r"/python3(\.\d+)?$", parent.get("executable", "/python3")), where
+    assert re.match(r"\d{4}-\d\d-\d\dT", parent.get("start", "")), where
+    settings_restored(m.before)
+
+
 def spawn_on_pid(target, argv):
     """Starts argv as pid target (ns_last_pid, then fork; retried while other work on
     the machine takes the pid first). None when it never worked."""
@@ -348,7 +389,7 @@ def case_fork_storm_bound(m, tmp):
     settings_restored(m.before)
 
 
-CASES = [case_container_script, case_pid_reuse, case_fork_storm_bound]
+CASES = [case_container_script, case_container_ecs, case_pid_reuse, case_fork_storm_bound]
 
 if __name__ == "__main__":
     sys.exit(test_live.main(CASES))
