@@ -652,6 +652,8 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
 {
     const char *target = NULL;
     const struct ar_transport_ops *ops = find_transport(spec, &target);
+    if (ops && ops->module && !(ops = ar_transport_module(ops, err, errlen)))
+        return -EINVAL;
     if (!ops) {
         snprintf(err, errlen, "unknown output '%s' (stdout, file:PATH, syslog+udp://HOST:PORT, "
                               "syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, relp://HOST:PORT, "
