@@ -38,7 +38,11 @@
 #include "tracepoint.skel.h"
 #pragma GCC diagnostic pop
 
-#define DEFAULT_RING (8u << 20)
+/* About 19,000 records of an open() (216 bytes each). The kernel maps a BPF ring
+ * twice over into the reader (a record may wrap), all of it counted in RSS: 8 MiB
+ * made the collector's peak 32.6-36.5 MB, 4 MiB 25.8-28.4, both with nothing lost
+ * in 200,000 audited opens (/tmp/ab.sh, 5 rounds). */
+#define DEFAULT_RING (4u << 20)
 #define TRACEFS "/sys/kernel/tracing"
 #define TRACEFS_MAGIC_ 0x74726163
 
