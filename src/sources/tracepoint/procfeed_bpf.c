@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "sources/tracepoint/engine.h"
 #include "sources/tracepoint/procfeed_wire.h"
+#include "sources/tracepoint/ring.h"
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverlength-strings"
 #pragma GCC diagnostic ignored "-Wpointer-arith"
@@ -28,7 +29,7 @@
 
 struct ar_pf_bpf {
     struct ar_pf_bpf_skel *skel;
-    struct ring_buffer *rb;
+    struct ar_bpf_ring *ring;
     int ncpus;
     int64_t mono_to_real;
     bool clock_stale; /* mono_to_real is read again before the next record */
@@ -71,7 +72,7 @@ void ar_pf_bpf_close(struct ar_pf_bpf *f)
 {
     if (!f)
         return;
-    ring_buffer__free(f->rb);
+    ar_bpf_ring_free(f->ring);
     ar_pf_bpf_skel__destroy(f->skel); /* detaches the programs too */
     free(f);
 }
@@ -132,9 +133,8 @@ int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *use
                  strerror(-err));
         goto fail;
     }
-    f->rb = ring_buffer__new(f->skel->maps.ring.map_fd, on_record, f, NULL);
-    if (!f->rb) {
-        err = -errno;
+    err = ar_bpf_ring_new(f->skel->maps.ring.map_fd, sz, on_record, f, &f->ring);
+    if (err < 0) {
         snprintf(why, whylen, "cannot map the BPF ring buffer: %s", strerror(-err));
         goto fail;
     }
@@ -148,7 +148,7 @@ fail:
 
 int ar_pf_bpf_fd(struct ar_pf_bpf *f)
 {
-    return ring_buffer__epoll_fd(f->rb);
+    return ar_bpf_ring_fd(f->ring);
 }
 
 int ar_pf_bpf_consume(struct ar_pf_bpf *f)
@@ -157,7 +157,7 @@ int ar_pf_bpf_consume(struct ar_pf_bpf *f)
      * once a consume finds records: this runs before every record a source hands
      * over, and three clock reads there were 6% of the loop's time (perf). */
     f->clock_stale = true;
-    return ring_buffer__consume(f->rb);
+    return ar_bpf_ring_consume(f->ring);
 }
 
 uint64_t ar_pf_bpf_lost(struct ar_pf_bpf *f)
