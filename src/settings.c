@@ -94,7 +94,7 @@ static const struct ar_setting table[] = {
              "or auto (bpf when the kernel allows it)"},
     {.option = "tracepoint-ring", .section = COLLECTOR, .key = "tracepoint_ring",
      .type = AR_SETTING_SIZE, .commands = RUN, .arg = "SIZE", .min = 4096, .max = 1ull << 30,
-     FIELD(tracepoint_ring), .dflt = "4M for bpf, 4M per CPU for perf",
+     FIELD(tracepoint_ring), .dflt = "8M for bpf, 4M per CPU for perf",
      .help = "the tracepoint source's ring buffer"},
     {.option = "takeover", .section = COLLECTOR, .key = "takeover", .type = AR_SETTING_BOOL,
      .commands = RUN, .flag = true, FIELD(takeover), .dflt = "no",
