@@ -600,16 +600,6 @@ static void bpf_close(void *p)
     free(e);
 }
 
-static size_t ring_size(size_t want)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), sz = page;
-    if (want == 0)
-        want = DEFAULT_RING;
-    while (sz < want && sz < ((size_t)1 << 30))
-        sz <<= 1;
-    return sz;
-}
-
 static void set_rules(struct ar_tp_bpf_skel *skel, const struct ar_tp_plan *plan)
 {
     struct ar_tp_bpf_skel__rodata *ro = skel->rodata;
@@ -656,8 +646,9 @@ static int bpf_open(const struct ar_tp_plan *plan, const struct ar_tp_engine_con
         whylen = sizeof(dummy);
     }
     why[0] = 0;
-    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-        snprintf(why, whylen, "BPF: the kernel has no BTF (/sys/kernel/btf/vmlinux): CO-RE programs cannot load");
+    char btf[160];
+    if (ar_bpf_check_btf(btf, sizeof(btf)) < 0) {
+        snprintf(why, whylen, "BPF: %s", btf);
         return -ENOSYS;
     }
     struct bpf_engine *e = calloc(1, sizeof(*e));
@@ -681,7 +672,7 @@ static int bpf_open(const struct ar_tp_plan *plan, const struct ar_tp_engine_con
     }
     struct ar_tp_bpf_skel__rodata *ro = e->skel->rodata;
     ro->self_tgid = cfg ? cfg->self_pid : 0;
-    size_t rsz = ring_size(cfg ? cfg->ring_bytes : 0);
+    size_t rsz = ar_bpf_ring_size(cfg ? cfg->ring_bytes : 0, DEFAULT_RING);
     set_rules(e->skel, plan);
     e->ncpus = libbpf_num_possible_cpus();
     if (e->ncpus <= 0) {
@@ -705,7 +696,7 @@ static int bpf_open(const struct ar_tp_plan *plan, const struct ar_tp_engine_con
         summarize_log(sum, sizeof(sum));
         if (err == -EPERM) {
             /* libbpf's log adds only its guesses (RLIMIT_MEMLOCK...) here. */
-            snprintf(why, whylen, "BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
+            snprintf(why, whylen, AR_BPF_EPERM_WHY);
             err = -EPERM;
         } else {
             char lacks[512];
@@ -780,16 +771,8 @@ static uint64_t bpf_lost(void *p)
 {
     struct bpf_engine *e = p;
     uint64_t total = 0;
-    int fd = bpf_map__fd(e->skel->maps.counters);
-    uint64_t *vals = calloc((size_t)e->ncpus, sizeof(uint64_t));
-    if (!vals)
-        return 0;
-    for (uint32_t k = 0; k < AR_BPF_C_COUNT; k++) {
-        if (bpf_map_lookup_elem(fd, &k, vals) == 0)
-            for (int c = 0; c < e->ncpus; c++)
-                total += vals[c];
-    }
-    free(vals);
+    for (uint32_t k = 0; k < AR_BPF_C_COUNT; k++)
+        total += ar_bpf_percpu_sum(bpf_map__fd(e->skel->maps.counters), k, e->ncpus);
     return total;
 }
 

@@ -22,8 +22,8 @@
 #include "procfeed.skel.h"
 #pragma GCC diagnostic pop
 
-/* Mapped twice by libbpf, so its size counts double in RSS; a storm of 20,000
- * processes from 8 spawners (about 8,200 a second on 2 cores) lost none. */
+/* A storm of 20,000 processes from 8 spawners (about 8,200 a second on 2 cores)
+ * lost none. */
 #define DEFAULT_RING (1u << 18)
 #define LOG_BYTES (1u << 20)
 
@@ -80,27 +80,21 @@ void ar_pf_bpf_close(struct ar_pf_bpf *f)
 int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *userdata,
                    char *why, size_t whylen, struct ar_pf_bpf **ret)
 {
-    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-        snprintf(why, whylen, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
-        return -ENOSYS;
-    }
+    int err = ar_bpf_check_btf(why, whylen);
+    if (err < 0)
+        return err;
     struct ar_pf_bpf *f = calloc(1, sizeof(*f));
     if (!f)
         return -ENOMEM;
     f->fn = fn;
     f->userdata = userdata;
-    int err = 0;
     f->skel = ar_pf_bpf_skel__open();
     if (!f->skel) {
         err = -errno;
         snprintf(why, whylen, "cannot open the embedded BPF object: %s", strerror(-err));
         goto fail;
     }
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), sz = page;
-    if (ring_bytes == 0)
-        ring_bytes = DEFAULT_RING;
-    while (sz < ring_bytes && sz < ((size_t)1 << 30))
-        sz <<= 1;
+    size_t sz = ar_bpf_ring_size(ring_bytes, DEFAULT_RING);
     f->skel->rodata->self_tgid = self_tgid;
     f->skel->maps.ring.max_entries = (uint32_t)sz;
     f->ncpus = libbpf_num_possible_cpus();
@@ -118,7 +112,7 @@ int ar_pf_bpf_open(uint32_t self_tgid, size_t ring_bytes, ar_pf_fn fn, void *use
         if (log)
             fprintf(stderr, "%s\n", log);
         if (err == -EPERM)
-            snprintf(why, whylen, "BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
+            snprintf(why, whylen, AR_BPF_EPERM_WHY);
         else
             snprintf(why, whylen, "the kernel refused the BPF programs: %s%s", strerror(-err),
                      log ? "" : " (AR_TP_BPF_LOG=1 shows the verifier's log)");
@@ -162,14 +156,5 @@ int ar_pf_bpf_consume(struct ar_pf_bpf *f)
 
 uint64_t ar_pf_bpf_lost(struct ar_pf_bpf *f)
 {
-    uint64_t total = 0;
-    if (f->ncpus <= 0)
-        return 0;
-    uint64_t *vals = calloc((size_t)f->ncpus, sizeof(uint64_t));
-    uint32_t k = AR_PF_C_RING_FULL;
-    if (vals && bpf_map_lookup_elem(f->skel->maps.counters.map_fd, &k, vals) == 0)
-        for (int c = 0; c < f->ncpus; c++)
-            total += vals[c];
-    free(vals);
-    return total;
+    return ar_bpf_percpu_sum(f->skel->maps.counters.map_fd, AR_PF_C_RING_FULL, f->ncpus);
 }

@@ -3,10 +3,42 @@
 #include <errno.h>
 #include <linux/bpf.h> /* BPF_RINGBUF_BUSY_BIT, _DISCARD_BIT, _HDR_SZ */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+
+int ar_bpf_check_btf(char *why, size_t whylen)
+{
+    if (access("/sys/kernel/btf/vmlinux", R_OK) == 0)
+        return 0;
+    snprintf(why, whylen, "the kernel has no BTF (/sys/kernel/btf/vmlinux): CO-RE programs "
+                          "cannot load");
+    return -ENOSYS;
+}
+
+size_t ar_bpf_ring_size(size_t want, size_t dflt)
+{
+    size_t sz = (size_t)sysconf(_SC_PAGESIZE);
+    if (want == 0)
+        want = dflt;
+    while (sz < want && sz < ((size_t)1 << 30))
+        sz <<= 1;
+    return sz;
+}
+
+uint64_t ar_bpf_percpu_sum(int map_fd, uint32_t key, int ncpus)
+{
+    uint64_t total = 0;
+    uint64_t *vals = ncpus > 0 ? calloc((size_t)ncpus, sizeof(uint64_t)) : NULL;
+    if (vals && bpf_map_lookup_elem(map_fd, &key, vals) == 0)
+        for (int c = 0; c < ncpus; c++)
+            total += vals[c];
+    free(vals);
+    return total;
+}
 
 struct ar_bpf_ring {
     int fd;
