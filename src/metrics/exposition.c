@@ -135,9 +135,11 @@ static const struct metric run_metrics[] = {
      false, G_AUDIT, SNAP(src.kernel_lost)},
     {"auditrelay_enobufs_total", "Audit socket buffer overflows (ENOBUFS): records lost.", false,
      G_AUDIT, SNAP(src.enobufs)},
-    {"auditrelay_kernel_backlog", "Records in the kernel's audit queue (polled each second).",
+    {"auditrelay_kernel_backlog",
+     "Records in the kernel's audit queue (as last polled: each second, under load at "
+     "its pauses).",
      true, G_AUDIT, SNAP(src.kernel_backlog)},
-    {"auditrelay_kernel_backlog_limit", "The kernel's audit queue limit (polled each second).",
+    {"auditrelay_kernel_backlog_limit", "The kernel's audit queue limit (as last polled).",
      true, G_AUDIT, SNAP(src.kernel_backlog_limit)},
     {"auditrelay_netlink_foreign_total", "Netlink messages not from the kernel, dropped.", false,
      G_AUDIT, SNAP(src.foreign)},
