@@ -11,6 +11,7 @@
 #include "enrich/proctable.h"
 #include "metrics/listen.h"
 #include "outputs/util.h"
+#include "sources/tracepoint/engine.h"
 #include "util/span.h"
 
 #define FIELD(f)                                                  \
@@ -22,6 +23,9 @@
 #define REPLAY AR_CMD_REPLAY
 #define BOTH (AR_CMD_RUN | AR_CMD_REPLAY)
 #define COLLECTOR "collector"
+/* A number macro's digits, for a default written from the code's constant. */
+#define AR_STR_(x) #x
+#define AR_STR(x) AR_STR_(x)
 #define OUTPUT "output"
 #define PROCESS "process"
 
@@ -94,7 +98,8 @@ static const struct ar_setting table[] = {
              "or auto (bpf when the kernel allows it)"},
     {.option = "tracepoint-ring", .section = COLLECTOR, .key = "tracepoint_ring",
      .type = AR_SETTING_SIZE, .commands = RUN, .arg = "SIZE", .min = 4096, .max = 1ull << 30,
-     FIELD(tracepoint_ring), .dflt = "8M for bpf, 4M per CPU for perf",
+     FIELD(tracepoint_ring),
+     .dflt = AR_STR(AR_TP_BPF_RING_MIB) "M for bpf, " AR_STR(AR_TP_PERF_RING_MIB) "M per CPU for perf",
      .help = "the tracepoint source's ring buffer"},
     {.option = "takeover", .section = COLLECTOR, .key = "takeover", .type = AR_SETTING_BOOL,
      .commands = RUN, .flag = true, FIELD(takeover), .dflt = "no",

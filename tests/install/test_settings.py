@@ -247,6 +247,13 @@ def main():
                 check(size(dflt) == size(v), f"{key}: documented default {dflt!r}, the code's {v!r}")
             elif t == "listen":
                 check(dflt == v, f"{key}: documented default {dflt!r}, the code's {v!r}")
+            elif t == "size":
+                # A default in words (the code's value is 0: "the engine's own"): the
+                # table writes it from the code's constants, and the pages and the
+                # default configuration must say the same words.
+                check(f"Default: {dflt}" in open(CONF, encoding="utf-8").read(),
+                      f"{CONF} says 'Default: {dflt}'")
+                check(f"default: {dflt}" in page8, f"auditrelay(8) says 'default: {dflt}'")
             if t in ("bool", "choice", "number", "size") and dflt != "not set" and (
                     dflt == v or size(dflt)):
                 check(shown.get(key) == dflt, f"{CONF} shows #{key} = {shown.get(key)!r}, "

@@ -42,7 +42,7 @@
 /* About 39,000 records of an open() (216 bytes each): what absorbs the reader's
  * stalls. Counted once in RSS (ring.h); mapped twice, as libbpf's reader does, it
  * made the collector's peak 32.6-36.5 MB (/tmp/ab.sh, 5 rounds). */
-#define DEFAULT_RING (8u << 20)
+#define DEFAULT_RING ((size_t)AR_TP_BPF_RING_MIB << 20)
 #define TRACEFS "/sys/kernel/tracing"
 #define TRACEFS_MAGIC_ 0x74726163
 

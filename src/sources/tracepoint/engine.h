@@ -17,8 +17,13 @@
  * matching rule. A negative return stops consume() and is returned by it. */
 typedef int (*ar_tp_sample_fn)(const struct ar_tp_sample *s, void *userdata);
 
+/* The rings when tracepoint_ring is not set, in MiB: the bpf engine's one ring, the
+ * perf engine's ring per CPU. settings.c writes its documented default from these. */
+#define AR_TP_BPF_RING_MIB 8
+#define AR_TP_PERF_RING_MIB 4
+
 struct ar_tp_engine_config {
-    size_t ring_bytes;      /* bpf: the ring buffer; perf: per CPU. 0: default */
+    size_t ring_bytes;      /* bpf: the ring buffer; perf: per CPU. 0: the defaults above */
     uint32_t self_pid;      /* the collector's tgid: never traced */
 };
 

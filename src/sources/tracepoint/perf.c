@@ -45,7 +45,7 @@
 #include "sources/tracepoint/engine.h"
 
 /* 1 MiB per CPU lost events at full speed through the collector; 4 MiB did not. */
-#define DEFAULT_RING_BYTES (4u << 20)
+#define DEFAULT_RING_BYTES ((size_t)AR_TP_PERF_RING_MIB << 20)
 #define MAX_FIELDS 16
 #define MAX_EVENTS 1100          /* 2 per syscall, raw_syscalls, exec */
 #define TASK_CAP 32768           /* threads known (pending syscall or comm) */
