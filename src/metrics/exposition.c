@@ -136,8 +136,8 @@ static const struct metric run_metrics[] = {
     {"auditrelay_enobufs_total", "Audit socket buffer overflows (ENOBUFS): records lost.", false,
      G_AUDIT, SNAP(src.enobufs)},
     {"auditrelay_kernel_backlog",
-     "Records in the kernel's audit queue (as last polled: each second, under load at "
-     "its pauses).",
+     "Records in the kernel's audit queue (as last polled: each second, while behind "
+     "at the stream's pauses).",
      true, G_AUDIT, SNAP(src.kernel_backlog)},
     {"auditrelay_kernel_backlog_limit", "The kernel's audit queue limit (as last polled).",
      true, G_AUDIT, SNAP(src.kernel_backlog_limit)},

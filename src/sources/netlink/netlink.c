@@ -29,9 +29,10 @@
  * sent under load took the wake-up of the workload, which then slept the whole
  * backlog_wait_time with the queue empty; records kauditd could not hand us
  * meanwhile were dropped (with a 10 ms poll: 3 of 4 runs of 200,000 opens took
- * 12-23 s instead of 2.4, and lost 543-1,491 events). So the poll waits for a
- * stream that cannot have filled the queue: quiet for LOST_POLL_QUIET_MS, or fewer
- * records since the last poll than a quarter of the limit. */
+ * 12-23 s instead of 2.4, and lost 543-1,491 events). So a poll is skipped while we
+ * are behind the kernel (a drain since the last tick was cut short with records
+ * still waiting): the queue is then likely over the limit. A stream we keep up with,
+ * or one quiet for LOST_POLL_QUIET_MS, cannot have filled it. */
 #define LOST_POLL_QUIET_MS 250
 /* After draining the socket, wait this long before polling it again: under load the
  * records of a millisecond are read in one go instead of one wake-up each (the
@@ -62,7 +63,7 @@ struct netlink_source {
     bool state_unwritable;          /* said once */
     uint32_t backlog, backlog_limit_now; /* the kernel's, at the last poll (metrics) */
     uint64_t last_record_ms;        /* loop time of the last read that found records */
-    uint64_t records_at_poll;       /* records read before the last poll */
+    bool behind;                    /* a drain since the last tick left records waiting */
 };
 
 static void on_record(const struct ar_record *rec, void *userdata)
@@ -173,7 +174,6 @@ static void state_recover(struct netlink_source *s)
 static void check_lost(struct netlink_source *s)
 {
     struct audit_status st;
-    s->records_at_poll = ar_audit_nl_stats(s->nl)->records;
     if (ar_rules_nl_get_status(s->ctl, &st) < 0)
         return;
     if (st.lost > s->last_lost) {
@@ -191,9 +191,10 @@ static void check_lost(struct netlink_source *s)
 static void on_lost_timer(uv_timer_t *t)
 {
     struct netlink_source *s = t->data;
-    uint64_t since = ar_audit_nl_stats(s->nl)->records - s->records_at_poll;
+    bool behind = s->behind;
+    s->behind = false;
     bool quiet = uv_now(s->loop) - s->last_record_ms >= LOST_POLL_QUIET_MS;
-    if (quiet || s->backlog_limit_now == 0 || since < s->backlog_limit_now / 4)
+    if (quiet || !behind || s->backlog_limit_now == 0)
         check_lost(s);
 }
 
@@ -225,6 +226,7 @@ static void on_readable(uv_poll_t *p, int status, int events)
     int r = drain(s, &more);
     if (r > 0)
         s->last_record_ms = uv_now(s->loop);
+    s->behind |= more;
     if (r < 0) {
         uv_poll_stop(&s->poll);
         fprintf(stderr, "auditrelay: reading the audit socket failed: %s\n", strerror(-r));
