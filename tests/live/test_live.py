@@ -79,10 +79,11 @@ class Machine:
         return False
 
 
-def start(m, *args, wait_for="collecting"):
+def start(m, *args, wait_for="collecting", env=None):
     err = tempfile.TemporaryFile(mode="w+")
     out = tempfile.TemporaryFile(mode="w+")
-    p = subprocess.Popen([BIN, *args], stdout=out, stderr=err, text=True)
+    p = subprocess.Popen([BIN, *args], stdout=out, stderr=err, text=True,
+                         env=dict(os.environ, **env) if env else None)
     p.out, p.err = out, err
     m.procs.append(p)
     deadline = time.time() + 10
@@ -666,19 +667,8 @@ def case_overload_status_poll(m, tmp):
     out = os.path.join(tmp, "out.json")
     wait_jiffies = 2500
     lost0 = int(status()["lost"])
-    env = dict(os.environ, AUDITRELAY_STATUS_POLL_MS="10")
-    err = tempfile.TemporaryFile(mode="w+")
-    p = subprocess.Popen([BIN, "--source", "unicast", "--backlog-limit", "8192",
-                          "--backlog-wait-time", str(wait_jiffies), "-o", "file:" + out],
-                         stdout=subprocess.DEVNULL, stderr=err, text=True, env=env)
-    p.out, p.err = tempfile.TemporaryFile(mode="w+"), err
-    m.procs.append(p)
-    deadline = time.time() + 10
-    while time.time() < deadline and p.poll() is None:
-        err.seek(0)
-        if "collecting" in err.read():
-            break
-        time.sleep(0.05)
+    p = start(m, "--source", "unicast", "--backlog-limit", "8192", "--backlog-wait-time",
+              str(wait_jiffies), "-o", "file:" + out, env={"AUDITRELAY_STATUS_POLL_MS": "10"})
     m.add_rule("-w", watched, "-p", "r", "-k", "ar-overload")
     # The ASan+UBSan build reads a few times slower: a run as long would come near
     # the wait it must not sleep through.
