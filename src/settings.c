@@ -99,7 +99,8 @@ static const struct ar_setting table[] = {
     {.option = "tracepoint-ring", .section = COLLECTOR, .key = "tracepoint_ring",
      .type = AR_SETTING_SIZE, .commands = RUN, .arg = "SIZE", .min = 4096, .max = 1ull << 30,
      FIELD(tracepoint_ring),
-     .dflt = AR_STR(AR_TP_BPF_RING_MIB) "M for bpf, " AR_STR(AR_TP_PERF_RING_MIB) "M per CPU for perf",
+     .dflt = AR_STR(AR_TP_BPF_RING_MIB) "M for bpf, "
+             AR_STR(AR_TP_PERF_RING_MIB) "M per CPU for perf",
      .help = "the tracepoint source's ring buffer"},
     {.option = "takeover", .section = COLLECTOR, .key = "takeover", .type = AR_SETTING_BOOL,
      .commands = RUN, .flag = true, FIELD(takeover), .dflt = "no",
