@@ -566,7 +566,8 @@ static int netlink_start(void *p, uv_loop_t *loop)
     /* AUDITRELAY_STATUS_POLL_MS: a shorter poll for the tests, which make the
      * collision above likely with it. */
     const char *env = getenv("AUDITRELAY_STATUS_POLL_MS");
-    uint64_t every = env && atoi(env) > 0 ? (uint64_t)atoi(env) : LOST_POLL_MS;
+    int ms = env ? atoi(env) : 0;
+    uint64_t every = ms > 0 ? (uint64_t)ms : LOST_POLL_MS;
     uv_timer_start(&s->lost_timer, on_lost_timer, every, every);
     return 0;
 }
