@@ -17,6 +17,10 @@
  * than the writes: after a wake-up it lets lines gather this long or this much. */
 #define COALESCE_NS 2000000L
 #define COALESCE_BYTES (256u * 1024)
+/* A live producer that finds this much queued waits for the writer, up to
+ * PATIENCE_MS (see wait_for_writer). */
+#define SOFT_BYTES (1u << 20)
+#define PATIENCE_MS 20
 #define SPOOL_CHUNK (1u << 20)
 /* The spool file: this line, then records of [u64 lines length][u64 metadata
  * length][metadata entries (util/line_meta.h)][lines], one per write that spilled.
@@ -82,6 +86,7 @@ struct ar_output {
     bool failed;               /* errors_are_final and an error came: drop from now on */
     bool complained;           /* the current outage was reported on stderr */
     bool told_waiting;         /* "reading waits for it" was said */
+    size_t soft_limit;         /* wait_for_writer's, from SOFT_BYTES */
     /* The last RECENT_MAX bytes sent, for a resend; only the writer thread
      * touches it. */
     struct ar_recent recent;
@@ -181,6 +186,44 @@ static size_t memory_used(const struct ar_output *o)
     return o->filling_len + o->writing_len + o->filling_meta.len + o->writing_meta.len;
 }
 
+static struct timespec in_ms(long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+/* Called with the lock held by a live producer. The writer shares the CPU with the
+ * collector's loop when the other CPUs are busy (the audited burst), and without
+ * preemption it runs at the next tick only: in a burst of 200,000 events its queue
+ * grew to 4-16 MB of JSON (a batch of 7.7 MB took 15 ms to write while the next one
+ * filled), which the tracepoint source would rather leave in its ring, 112 bytes
+ * an event. So past the soft limit (SOFT_BYTES) the producer gives the writer the
+ * CPU until it has caught up. A writer that does not within PATIENCE_MS is held up
+ * by its disk or peer, not by us: the soft limit doubles (past max_memory nothing
+ * waits) and is back at SOFT_BYTES once the queue is. A slow peer costs a few
+ * waits, not one per line. */
+static void wait_for_writer(struct ar_output *o)
+{
+    size_t used = memory_used(o);
+    if (used < SOFT_BYTES)
+        o->soft_limit = SOFT_BYTES;
+    if (used < o->soft_limit)
+        return;
+    struct timespec until = in_ms(PATIENCE_MS);
+    while (memory_used(o) >= o->soft_limit && !o->stopping && !o->failed)
+        if (pthread_cond_timedwait(&o->room, &o->lock, &until) == ETIMEDOUT) {
+            o->soft_limit *= 2;
+            return;
+        }
+}
+
 int ar_output_write(struct ar_output *o, const struct ar_lines *b)
 {
     const char *lines = b->p;
@@ -189,6 +232,8 @@ int ar_output_write(struct ar_output *o, const struct ar_lines *b)
         return 0;
     pthread_mutex_lock(&o->lock);
     o->stats.bytes_queued += len;
+    if (o->cfg.policy == AR_OUTPUT_DROP)
+        wait_for_writer(o);
     for (;;) {
         if (o->stopping || o->failed)
             break;
@@ -351,19 +396,6 @@ static bool past_deadline(const struct ar_output *o)
     clock_gettime(CLOCK_REALTIME, &now);
     return now.tv_sec > o->deadline.tv_sec ||
            (now.tv_sec == o->deadline.tv_sec && now.tv_nsec >= o->deadline.tv_nsec);
-}
-
-static struct timespec in_ms(long ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
 }
 
 /* Connects when not connected and, after a broken connection, sends the recent lines
@@ -677,6 +709,7 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
     o->ops = ops;
     o->cfg = *cfg;
     o->spool_fd = -1;
+    o->soft_limit = SOFT_BYTES;
     ar_recent_init(&o->recent, RECENT_MAX);
     int r = ops->create(tbuf, q ? q + 1 : "", err, errlen, &o->t);
     if (r < 0) {

@@ -132,7 +132,8 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
                   struct ar_output **ret);
 
 /* Queues whole lines with their metadata (kept with them in memory and in the
- * spool). Never blocks with policy drop; with policy block it waits for room.
+ * spool). With policy drop it waits at most a moment (20 ms) for a writer that is
+ * behind, then drops when memory and spool are full; with policy block it waits for room.
  * Returns 0 (dropped lines are counted, not errors). */
 int ar_output_write(struct ar_output *o, const struct ar_lines *lines);
 

@@ -1224,6 +1224,57 @@ def case_ring_loss_reported(case, engine):
         assert reported == lost, f"loss events count {reported}, statistics {lost}"
 
 
+def case_contexts_interleaved(case, engine):
+    """The bpf engine sends a process's context (ids, comm, exe, ppid) only when it
+    differs from the last one its CPU sent, and the reader keeps one per CPU. Two
+    processes of different users alternating on one CPU, in a ring so small that
+    records are lost between them: every event delivered still carries its own
+    process's user and parent (a record lost with a new context must not leave the
+    next one with the other process's)."""
+    if not os.access(OPEN_LOOP, os.X_OK):
+        raise Skip(f"{OPEN_LOOP} not built")
+    target = os.path.join(case.workdir(), "shared")
+    open(target, "w").close()
+    os.chmod(target, 0o644)
+    rules = os.path.join(case.tmp, "rules")
+    with open(rules, "w") as f:
+        f.write(f"-w {target} -p r -k tp-mix\n")
+    c = Collector(case, tracepoint_args(engine, rules, "--tracepoint-ring", "16384"))
+    n = 20000
+    cpu = max(os.sched_getaffinity(0))
+
+    def on_cpu(uid):
+        def pre():
+            os.sched_setaffinity(0, {cpu})
+            if uid:
+                os.setgroups([])
+                os.setresgid(uid, uid, uid)
+                os.setresuid(uid, uid, uid)
+        return pre
+
+    ws = {}
+    for uid in (0, WORK_UID):
+        w = case.track(subprocess.Popen([OPEN_LOOP, target, str(n)], preexec_fn=on_cpu(uid)))
+        ws[w.pid] = uid
+    for w in case.procs[-2:]:
+        assert w.wait(timeout=120) == 0, "open_loop failed"
+    c.settle(timeout=20, quiet=1.5)
+    rc, events, err = c.stop()
+    assert rc == 0, err
+    got = [e for e in events if e.get("key") == "tp-mix"]
+    lost = ring_lost(err)
+    wrong = [e for e in got if e.get("pid") not in ws or e.get("uid") != ws[e.get("pid")]
+             or e.get("ppid") != os.getpid() or e.get("exe") != os.path.realpath(OPEN_LOOP)]
+    per = collections.Counter(e.get("pid") for e in got)
+    log(f"     {engine}: 2x{n} opens on CPU {cpu} (root and uid {WORK_UID}), ring 16384: "
+        f"delivered {len(got)} ({dict(per)}), ring lost {lost}, with another's context "
+        f"{len(wrong)}")
+    assert not wrong, f"{len(wrong)} events with the wrong context, e.g. {json.dumps(wrong[0])[:600]}"
+    assert lost is not None and len(got) + lost == 2 * n, \
+        f"delivered {len(got)} + lost {lost} != {2 * n}"
+    assert lost > 0 and len(per) == 2, "the ring lost nothing or one process was never seen"
+
+
 def case_config_file(case, engine):
     """[collector] source=tracepoint, tracepoint_engine=... in the configuration file."""
     rules = rule_file(os.path.join(case.tmp, "rules"))
@@ -1320,6 +1371,7 @@ CASES = [
     (case_perf_concurrent_start, ("perf",), False),
     (case_ids_change, ("bpf", "perf"), False),
     (case_ring_loss_reported, ("bpf",), False),
+    (case_contexts_interleaved, ("bpf",), False),
     (case_config_file, ("perf",), False),
     (case_auto_slot_held, ("bpf",), True),
     (case_auto_no_audit_caps, ("bpf",), True),

@@ -39,9 +39,9 @@
 #include "tracepoint.skel.h"
 #pragma GCC diagnostic pop
 
-/* About 39,000 records of an open() (216 bytes each): what absorbs the reader's
- * stalls. Counted once in RSS (ring.h); mapped twice, as libbpf's reader does, it
- * made the collector's peak 32.6-36.5 MB (/tmp/ab.sh, 5 rounds). */
+/* About 150,000 records of an open() (112 bytes each, bpf_wire.h): what absorbs
+ * the reader's stalls and bursts. Counted once in RSS (ring.h): the collector's
+ * peak was 28.2-29.6 MB in a burst of 200,000 opens (/tmp/tpt.sh, 5 runs). */
 #define DEFAULT_RING ((size_t)AR_TP_BPF_RING_MIB << 20)
 #define TRACEFS "/sys/kernel/tracing"
 #define TRACEFS_MAGIC_ 0x74726163
@@ -54,12 +54,22 @@ _Static_assert(AR_BPF_MAX_ARGS == AR_TP_MAX_ARGS, "args");
 _Static_assert((int)AR_BPF_F_COUNT == (int)AR_TP_F_COUNT && (int)AR_BPF_F_A3 == (int)AR_TP_F_A3, "fields");
 _Static_assert((int)AR_BPF_BIT_TEST == (int)AR_TP_BIT_TEST, "ops");
 
+/* The process context a CPU's records last carried (bpf_wire.h, struct ar_bpf_rec). */
+struct cpu_context {
+    bool known;
+    struct ar_bpf_ctx ctx;
+    size_t exe_len;
+    char exe[AR_BPF_EXE_CAP];
+};
+
 struct bpf_engine {
     struct ar_tp_bpf_skel *skel;
     struct ar_bpf_ring *ring;
     struct bpf_link **links;
     size_t nlinks;
     int ncpus;
+    struct cpu_context *contexts; /* [ncpus] */
+    uint64_t no_context;          /* records dropped: their CPU's context never came */
     int64_t mono_to_real;
     ar_tp_sample_fn emit;
     void *userdata;
@@ -521,9 +531,28 @@ static int on_record(void *ctx, void *data, size_t size)
 {
     struct bpf_engine *e = ctx;
     const struct ar_bpf_rec *h = data;
-    if (size < sizeof(*h))
+    if (size < sizeof(*h) || h->cpu >= (uint32_t)e->ncpus)
         return 0;
     const char *d = (const char *)(h + 1), *end = (const char *)data + size;
+    struct cpu_context *c = &e->contexts[h->cpu];
+    if (h->flags & AR_BPF_R_CTX) {
+        if ((size_t)(end - d) < sizeof(c->ctx))
+            return 0;
+        memcpy(&c->ctx, d, sizeof(c->ctx));
+        d += sizeof(c->ctx);
+        size_t l = c->ctx.exe_len < sizeof(c->exe) ? c->ctx.exe_len : sizeof(c->exe);
+        if (l > (size_t)(end - d))
+            l = (size_t)(end - d);
+        memcpy(c->exe, d, l);
+        c->exe_len = l;
+        d += l;
+        c->known = true;
+    } else if (!c->known) {
+        /* Cannot happen (the programs send a CPU's first context with its first
+         * record); never rendered with another process's identity. */
+        e->no_context++;
+        return 0;
+    }
     struct ar_tp_sample *s = &e->sample;
     s->kind = AR_TP_SYSCALL;
     s->time_ns = h->ts + (uint64_t)e->mono_to_real;
@@ -532,20 +561,21 @@ static int on_record(void *ctx, void *data, size_t size)
     s->exit = h->exit;
     memcpy(s->args, h->args, sizeof(s->args));
     s->pid = h->pid;
-    s->ppid = h->ppid;
-    s->uid = h->ids[0];
-    s->euid = h->ids[1];
-    s->suid = h->ids[2];
-    s->fsuid = h->ids[3];
-    s->gid = h->ids[4];
-    s->egid = h->ids[5];
-    s->sgid = h->ids[6];
-    s->fsgid = h->ids[7];
-    s->auid = h->auid;
-    s->ses = h->ses;
-    s->has_auid = h->flags & AR_BPF_R_HAS_AUID;
-    s->comm.p = h->comm;
-    s->comm.len = strnlen(h->comm, sizeof(h->comm));
+    s->ppid = c->ctx.ppid;
+    s->uid = c->ctx.ids[0];
+    s->euid = c->ctx.ids[1];
+    s->suid = c->ctx.ids[2];
+    s->fsuid = c->ctx.ids[3];
+    s->gid = c->ctx.ids[4];
+    s->egid = c->ctx.ids[5];
+    s->sgid = c->ctx.ids[6];
+    s->fsgid = c->ctx.ids[7];
+    s->auid = c->ctx.auid;
+    s->ses = c->ctx.ses;
+    s->has_auid = c->ctx.has_auid;
+    s->comm.p = c->ctx.comm;
+    s->comm.len = strnlen(c->ctx.comm, sizeof(c->ctx.comm));
+    s->exe = (struct ar_span){c->exe, c->exe_len};
     s->rule = h->rule;
     s->late = 0;
     if (h->flags & AR_BPF_R_PATH0_LATE)
@@ -554,9 +584,9 @@ static int on_record(void *ctx, void *data, size_t size)
         s->late |= AR_TP_LATE_PATH1;
     if (h->flags & AR_BPF_R_SA_LATE)
         s->late |= AR_TP_LATE_SOCKADDR;
-    struct ar_span *spans[] = {&s->exe, &s->cwd, &s->tty, &s->paths[0], &s->paths[1], &s->sockaddr};
-    uint16_t lens[] = {h->exe_len, h->cwd_len, h->tty_len, h->path_len[0], h->path_len[1], h->sa_len};
-    for (size_t i = 0; i < 6; i++) {
+    struct ar_span *spans[] = {&s->cwd, &s->tty, &s->paths[0], &s->paths[1], &s->sockaddr};
+    uint16_t lens[] = {h->cwd_len, h->tty_len, h->path_len[0], h->path_len[1], h->sa_len};
+    for (size_t i = 0; i < 5; i++) {
         size_t l = lens[i];
         if (l > (size_t)(end - d))
             l = (size_t)(end - d);
@@ -596,6 +626,7 @@ static void bpf_close(void *p)
     for (size_t i = 0; i < e->nlinks; i++)
         bpf_link__destroy(e->links[i]);
     free(e->links);
+    free(e->contexts);
     ar_tp_bpf_skel__destroy(e->skel);
     free(e);
 }
@@ -678,6 +709,12 @@ static int bpf_open(const struct ar_tp_plan *plan, const struct ar_tp_engine_con
     if (e->ncpus <= 0) {
         err = -EINVAL;
         snprintf(why, whylen, "BPF: cannot count the possible CPUs");
+        goto fail;
+    }
+    e->contexts = calloc((size_t)e->ncpus, sizeof(*e->contexts));
+    if (!e->contexts) {
+        err = -ENOMEM;
+        snprintf(why, whylen, "BPF: out of memory");
         goto fail;
     }
     ro->wake_bytes = ar_tp_ring_wake_bytes(rsz, e->ncpus);
@@ -770,7 +807,7 @@ static int bpf_consume(void *p)
 static uint64_t bpf_lost(void *p)
 {
     struct bpf_engine *e = p;
-    uint64_t total = 0;
+    uint64_t total = e->no_context;
     for (uint32_t k = 0; k < AR_BPF_C_COUNT; k++)
         total += ar_bpf_percpu_sum(bpf_map__fd(e->skel->maps.counters), k, e->ncpus);
     return total;

@@ -19,7 +19,7 @@ typedef int (*ar_tp_sample_fn)(const struct ar_tp_sample *s, void *userdata);
 
 /* The rings when tracepoint_ring is not set, in MiB: the bpf engine's one ring, the
  * perf engine's ring per CPU. settings.c writes its documented default from these. */
-#define AR_TP_BPF_RING_MIB 8
+#define AR_TP_BPF_RING_MIB 16
 #define AR_TP_PERF_RING_MIB 4
 
 struct ar_tp_engine_config {

@@ -56,9 +56,18 @@ struct inflight {
 };
 
 struct exe_ent {
+    __u64 gen;                   /* when it was filled: tells two fills of one tgid apart */
     __u32 len;
     __u32 trunc;
     char s[AR_BPF_EXE_CAP];
+};
+
+/* What a record's process context is made of (struct ar_bpf_ctx): when all of it
+ * equals the last context this CPU sent, the record goes without one. */
+struct ctx_key {
+    __u64 exe_gen;
+    __u32 tgid, ppid, ids[8], auid, ses, has_auid, pad;
+    char comm[16];
 };
 
 #define DATA_MASK 32767
@@ -76,6 +85,8 @@ struct scratch {
     struct join j[2];
     struct exe_ent exe;
     struct ar_walk w;
+    struct ctx_key cur, last;    /* last: what the reader has for this CPU */
+    __u32 last_ok;
     struct ar_bpf_rec hdr;
     char data[DATA_SIZE];
 };
@@ -245,6 +256,7 @@ static __always_inline struct exe_ent *fill_exe(struct scratch *s, struct task_s
         n = AR_BPF_EXE_CAP - 1;
         trunc = 1;
     }
+    s->exe.gen = bpf_ktime_get_ns();
     s->exe.len = n;
     s->exe.trunc = trunc;
     bpf_probe_read_kernel(s->exe.s, bound(n, AR_BPF_EXE_CAP - 1), s->w.buf + bound(pos, WALK_END - 1));
@@ -505,7 +517,7 @@ static __always_inline int do_exit(__s64 ret)
     /* The record. */
     struct ar_bpf_rec *h = &s->hdr;
     char *d = s->data;
-    __u32 off = 0, flags = has_auid ? AR_BPF_R_HAS_AUID : 0;
+    __u32 off = 0, flags = 0;
     h->ts = e->ts;
     h->exit = ret;
 #pragma unroll
@@ -514,24 +526,48 @@ static __always_inline int do_exit(__s64 ret)
     h->nr = nr;
     h->arch = arch;
     h->pid = tgid;
-    h->ppid = v[AR_BPF_F_PPID];
+    h->rule = rule;
+    h->cpu = idx;
+
+    /* The process context, unless this CPU's last record had the same. */
+    struct ctx_key *k = &s->cur;
+    k->exe_gen = x ? x->gen : 0;
+    k->tgid = tgid;
+    k->ppid = v[AR_BPF_F_PPID];
 #pragma unroll
     for (int i = 0; i < 8; i++)
-        h->ids[i] = v[AR_BPF_F_UID + i];
-    h->auid = v[AR_BPF_F_AUID];
-    h->ses = v[AR_BPF_F_SES];
-    h->rule = rule;
-    bpf_get_current_comm(h->comm, sizeof(h->comm));
-
+        k->ids[i] = v[AR_BPF_F_UID + i];
+    k->auid = v[AR_BPF_F_AUID];
+    k->ses = v[AR_BPF_F_SES];
+    k->has_auid = has_auid;
+    k->pad = 0;
+    bpf_get_current_comm(k->comm, sizeof(k->comm));
+    __u64 differ = !s->last_ok;
+#pragma unroll
+    for (int i = 0; i < sizeof(*k) / 8; i++)
+        differ |= ((const __u64 *)k)[i] ^ ((const __u64 *)&s->last)[i];
     __u32 n = 0;
-    if (x) {
-        n = bound(x->len, AR_BPF_EXE_CAP - 1);
-        bpf_probe_read_kernel(d, n, x->s);
-        if (x->trunc)
-            flags |= AR_BPF_R_TRUNC;
+    if (differ) {
+        flags |= AR_BPF_R_CTX;
+        struct ar_bpf_ctx *c = (struct ar_bpf_ctx *)d;
+        c->ppid = k->ppid;
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+            c->ids[i] = k->ids[i];
+        c->auid = k->auid;
+        c->ses = k->ses;
+        c->has_auid = has_auid;
+        __builtin_memcpy(c->comm, k->comm, sizeof(c->comm));
+        off = sizeof(*c);
+        if (x) {
+            n = bound(x->len, AR_BPF_EXE_CAP - 1);
+            bpf_probe_read_kernel(d + off, n, x->s);
+            if (x->trunc)
+                flags |= AR_BPF_R_TRUNC;
+        }
+        c->exe_len = n;
+        off += n;
     }
-    h->exe_len = n;
-    off = n;
 
     n = 0;
     if (need_cwd) {
@@ -646,8 +682,12 @@ static __always_inline int do_exit(__s64 ret)
     __u64 total = sizeof(*h) + bound(off, DATA_MASK);
     if (total > sizeof(*h) + DATA_SIZE)
         total = sizeof(*h) + DATA_SIZE;
-    if (bpf_ringbuf_output(&ring, h, total, ar_wake_flag(total, wake_bytes)))
+    if (bpf_ringbuf_output(&ring, h, total, ar_wake_flag(total, wake_bytes))) {
         count(AR_BPF_C_RING_FULL);
+    } else if (differ) {
+        s->last = *k;
+        s->last_ok = 1;
+    }
     return 0;
 }
 
