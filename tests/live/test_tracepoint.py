@@ -1225,12 +1225,12 @@ def case_ring_loss_reported(case, engine):
 
 
 def case_contexts_interleaved(case, engine):
-    """The bpf engine sends a process's context (ids, comm, exe, ppid) only when it
-    differs from the last one its CPU sent, and the reader keeps one per CPU. Two
-    processes of different users alternating on one CPU, in a ring so small that
-    records are lost between them: every event delivered still carries its own
-    process's user and parent (a record lost with a new context must not leave the
-    next one with the other process's)."""
+    """The bpf engine sends a process's context (ids, comm, exe, ppid) and its cwd only
+    when they differ from the last ones its CPU sent, and the reader keeps them per
+    CPU. Two processes of different users and cwds alternating on one CPU, in a ring
+    so small that records are lost between them: every event delivered still carries
+    its own process's user, parent and cwd (a record lost with a new context must not
+    leave the next one with the other process's)."""
     if not os.access(OPEN_LOOP, os.X_OK):
         raise Skip(f"{OPEN_LOOP} not built")
     target = os.path.join(case.workdir(), "shared")
@@ -1253,9 +1253,10 @@ def case_contexts_interleaved(case, engine):
         return pre
 
     ws = {}
-    for uid in (0, WORK_UID):
-        w = case.track(subprocess.Popen([OPEN_LOOP, target, str(n)], preexec_fn=on_cpu(uid)))
-        ws[w.pid] = uid
+    for uid, cwd in ((0, case.tmp), (WORK_UID, case.workdir())):
+        w = case.track(subprocess.Popen([OPEN_LOOP, target, str(n)], preexec_fn=on_cpu(uid),
+                                        cwd=cwd))
+        ws[w.pid] = (uid, cwd)
     for w in case.procs[-2:]:
         assert w.wait(timeout=120) == 0, "open_loop failed"
     c.settle(timeout=20, quiet=1.5)
@@ -1263,7 +1264,8 @@ def case_contexts_interleaved(case, engine):
     assert rc == 0, err
     got = [e for e in events if e.get("key") == "tp-mix"]
     lost = ring_lost(err)
-    wrong = [e for e in got if e.get("pid") not in ws or e.get("uid") != ws[e.get("pid")]
+    wrong = [e for e in got if e.get("pid") not in ws
+             or (e.get("uid"), e.get("cwd")) != ws[e.get("pid")]
              or e.get("ppid") != os.getpid() or e.get("exe") != os.path.realpath(OPEN_LOOP)]
     per = collections.Counter(e.get("pid") for e in got)
     log(f"     {engine}: 2x{n} opens on CPU {cpu} (root and uid {WORK_UID}), ring 16384: "

@@ -54,12 +54,14 @@ _Static_assert(AR_BPF_MAX_ARGS == AR_TP_MAX_ARGS, "args");
 _Static_assert((int)AR_BPF_F_COUNT == (int)AR_TP_F_COUNT && (int)AR_BPF_F_A3 == (int)AR_TP_F_A3, "fields");
 _Static_assert((int)AR_BPF_BIT_TEST == (int)AR_TP_BIT_TEST, "ops");
 
-/* The process context a CPU's records last carried (bpf_wire.h, struct ar_bpf_rec). */
+/* The process context and cwd a CPU's records last carried (bpf_wire.h, struct
+ * ar_bpf_rec): what its records without them have. */
 struct cpu_context {
-    bool known;
+    bool known, cwd_known;
     struct ar_bpf_ctx ctx;
-    size_t exe_len;
+    size_t exe_len, cwd_len;
     char exe[AR_BPF_EXE_CAP];
+    char cwd[AR_BPF_CWD_CAP];
 };
 
 struct bpf_engine {
@@ -69,7 +71,7 @@ struct bpf_engine {
     size_t nlinks;
     int ncpus;
     struct cpu_context *contexts; /* [ncpus] */
-    uint64_t no_context;          /* records dropped: their CPU's context never came */
+    uint64_t no_context;          /* records dropped: their CPU's context or cwd never came */
     int64_t mono_to_real;
     ar_tp_sample_fn emit;
     void *userdata;
@@ -556,7 +558,7 @@ static int on_record(void *ctx, void *data, size_t size)
     struct ar_tp_sample *s = &e->sample;
     s->kind = AR_TP_SYSCALL;
     s->time_ns = h->ts + (uint64_t)e->mono_to_real;
-    s->arch = h->arch;
+    s->arch = h->flags & AR_BPF_R_I386 ? AUDIT_ARCH_I386 : AUDIT_ARCH_X86_64;
     s->syscall = h->nr;
     s->exit = h->exit;
     memcpy(s->args, h->args, sizeof(s->args));
@@ -586,7 +588,7 @@ static int on_record(void *ctx, void *data, size_t size)
         s->late |= AR_TP_LATE_SOCKADDR;
     struct ar_span *spans[] = {&s->cwd, &s->tty, &s->paths[0], &s->paths[1], &s->sockaddr};
     uint16_t lens[] = {h->cwd_len, h->tty_len, h->path_len[0], h->path_len[1], h->sa_len};
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < AR_ARRAY_SIZE(spans); i++) {
         size_t l = lens[i];
         if (l > (size_t)(end - d))
             l = (size_t)(end - d);
@@ -594,7 +596,18 @@ static int on_record(void *ctx, void *data, size_t size)
         spans[i]->len = l;
         d += l;
     }
-    s->npaths = h->npaths <= AR_TP_MAX_PATHS ? h->npaths : AR_TP_MAX_PATHS;
+    if (h->flags & AR_BPF_R_CWD_SAME) {
+        if (!c->cwd_known) {
+            e->no_context++;
+            return 0;
+        }
+        s->cwd = (struct ar_span){c->cwd, c->cwd_len};
+    } else {
+        c->cwd_len = s->cwd.len < sizeof(c->cwd) ? s->cwd.len : sizeof(c->cwd);
+        memcpy(c->cwd, s->cwd.p, c->cwd_len);
+        c->cwd_known = true;
+    }
+    s->npaths = h->flags & AR_BPF_R_PATH1 ? 2 : h->flags & AR_BPF_R_PATH0 ? 1 : 0;
     s->nargv = 0;
     s->argv_truncated = h->flags & AR_BPF_R_ARGV_TRUNC;
     size_t al = h->argv_len;

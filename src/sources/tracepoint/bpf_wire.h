@@ -66,35 +66,39 @@ struct ar_bpf_rule {
 };
 
 /* Record flags. */
+#define AR_BPF_R_I386 (1u << 0)         /* arch i386 (else x86_64) */
 #define AR_BPF_R_ARGV_TRUNC (1u << 1)
 #define AR_BPF_R_PATH0_LATE (1u << 2)   /* copied at exit, not entry */
 #define AR_BPF_R_PATH1_LATE (1u << 3)
 #define AR_BPF_R_SA_LATE (1u << 4)
 #define AR_BPF_R_TRUNC (1u << 5)        /* a path, cwd or exe was cut at its cap */
 #define AR_BPF_R_CTX (1u << 6)          /* struct ar_bpf_ctx follows the header */
+#define AR_BPF_R_CWD_SAME (1u << 7)     /* no cwd bytes: the CPU's last one */
+#define AR_BPF_R_PATH0 (1u << 8)        /* the syscall's first path argument is there */
+#define AR_BPF_R_PATH1 (1u << 9)        /* and its second */
 
 /* One joined syscall in the ring: this header; with AR_BPF_R_CTX the process
  * context (struct ar_bpf_ctx, then its exe bytes); then cwd, tty, path0, path1,
  * sockaddr and argv (NUL-separated) bytes back to back, lengths below.
  *
- * The context is sent only when it differs from the last one this CPU sent: a
- * CPU's records reach the ring in the order it sent them, so the reader keeps the
- * last context per CPU and a record without one has that CPU's. A burst of one
- * process's syscalls then costs about half the ring (an open(): 112 bytes, not
- * 226), which is what the ring holds while the reader is behind. */
+ * The context, and the cwd, are sent only when they differ from the last ones this
+ * CPU sent: a CPU's records reach the ring in the order it sent them, so the reader
+ * keeps the last of each per CPU, and a record lost in a full ring leaves the
+ * kernel's copy as the reader has it. A burst of one process's syscalls then costs
+ * under half the ring (an open(): 96 bytes with the ring's own 8, not 226), which
+ * is what the ring holds while the reader is behind. */
 struct ar_bpf_rec {
     __u64 ts;                    /* bpf_ktime_get_ns() at entry (CLOCK_MONOTONIC) */
     __s64 exit;
     __u64 args[4];
     __u32 pid;
-    __u32 arch;
     __s16 nr;
     __u16 cpu;                   /* the CPU that sent it: whose context it has */
     __s16 rule;
     __u16 flags;
     __u16 cwd_len, tty_len, sa_len;
     __u16 path_len[2];
-    __u16 argv_len, npaths, pad;
+    __u16 argv_len;
 };
 
 struct ar_bpf_ctx {

@@ -87,6 +87,11 @@ struct scratch {
     struct ar_walk w;
     struct ctx_key cur, last;    /* last: what the reader has for this CPU */
     __u32 last_ok;
+    __u32 last_cwd_ok, last_cwd_len;
+    /* The cwd the reader has for this CPU, where the walk leaves one (ending at
+     * WALK_END). Twice the room: the verifier cannot see that a copy to its start
+     * ends at WALK_END. */
+    char last_cwd[2 * WALK_END];
     struct ar_bpf_rec hdr;
     char data[DATA_SIZE];
 };
@@ -239,6 +244,33 @@ static __always_inline __u32 walk_cwd(struct scratch *s, struct task_struct *t, 
 {
     struct path pwd = BPF_CORE_READ(t, fs, pwd), root = BPF_CORE_READ(t, fs, root);
     return walk_path(s, pwd.dentry, pwd.mnt, root.dentry, root.mnt, trunc);
+}
+
+/* Whether the cwd just walked, s->w.buf [pos, WALK_END), is the one the reader has
+ * for this CPU (s->last_cwd, at the same place). Global: verified once on its own,
+ * not once per path of its caller. */
+__attribute__((noinline)) int ar_same_cwd(struct scratch *s, __u32 pos)
+{
+    if (!s || pos >= WALK_END || !s->last_cwd_ok)
+        return 0;
+    __u32 len = WALK_END - pos;
+    if (len != s->last_cwd_len)
+        return 0;
+    for (__u32 i = 1; i <= WALK_END / 8; i++) {
+        if (i * 8 > len)
+            break;
+        __u32 at = WALK_END - i * 8;
+        if (*(const __u64 *)&s->w.buf[at] != *(const __u64 *)&s->last_cwd[at])
+            return 0;
+    }
+    for (__u32 i = 0; i < 7; i++) {
+        if (i >= len % 8)
+            break;
+        __u32 at = (pos + i) & (WALK_END - 1);
+        if (s->w.buf[at] != s->last_cwd[at])
+            return 0;
+    }
+    return 1;
 }
 
 /* Fills the exe cache entry of the task's thread group from mm->exe_file. */
@@ -517,14 +549,13 @@ static __always_inline int do_exit(__s64 ret)
     /* The record. */
     struct ar_bpf_rec *h = &s->hdr;
     char *d = s->data;
-    __u32 off = 0, flags = 0;
+    __u32 off = 0, flags = arch == ARCH_I386 ? AR_BPF_R_I386 : 0;
     h->ts = e->ts;
     h->exit = ret;
 #pragma unroll
     for (int i = 0; i < 4; i++)
         h->args[i] = e->args[i];
     h->nr = nr;
-    h->arch = arch;
     h->pid = tgid;
     h->rule = rule;
     h->cpu = idx;
@@ -570,10 +601,17 @@ static __always_inline int do_exit(__s64 ret)
     }
 
     n = 0;
+    bool cwd_sent = false;
     if (need_cwd) {
-        n = clampu(cwdlen, AR_BPF_CWD_CAP - 1);
-        n = bound(n, AR_BPF_CWD_CAP - 1);
-        bpf_probe_read_kernel(d + bound(off, DATA_MASK), n, s->w.buf + bound(cwdpos, WALK_END - 1));
+        if (ar_same_cwd(s, cwdpos)) {
+            flags |= AR_BPF_R_CWD_SAME;
+        } else {
+            n = clampu(cwdlen, AR_BPF_CWD_CAP - 1);
+            n = bound(n, AR_BPF_CWD_CAP - 1);
+            bpf_probe_read_kernel(d + bound(off, DATA_MASK), n,
+                                  s->w.buf + bound(cwdpos, WALK_END - 1));
+            cwd_sent = true;
+        }
         if (trunc)
             flags |= AR_BPF_R_TRUNC;
     }
@@ -591,12 +629,11 @@ static __always_inline int do_exit(__s64 ret)
     h->tty_len = n;
     off += n;
 
-    h->npaths = 0;
     n = 0;
     if (p0 != AR_BPF_SI_NONE && (e->flags & F_P0_OK)) {
         n = bound(e->plen[0], AR_BPF_PATH_CAP - 1);
         bpf_probe_read_kernel(d + bound(off, DATA_MASK), n, e->path[0]);
-        h->npaths = 1;
+        flags |= AR_BPF_R_PATH0;
         if (e->flags & F_P0_LATE)
             flags |= AR_BPF_R_PATH0_LATE;
     }
@@ -606,7 +643,7 @@ static __always_inline int do_exit(__s64 ret)
     if (p1 != AR_BPF_SI_NONE && (e->flags & F_P1_OK)) {
         n = bound(e->plen[1], AR_BPF_PATH_CAP - 1);
         bpf_probe_read_kernel(d + bound(off, DATA_MASK), n, e->path[1]);
-        h->npaths = 2;
+        flags |= AR_BPF_R_PATH1;
         if (e->flags & F_P1_LATE)
             flags |= AR_BPF_R_PATH1_LATE;
     }
@@ -684,9 +721,18 @@ static __always_inline int do_exit(__s64 ret)
         total = sizeof(*h) + DATA_SIZE;
     if (bpf_ringbuf_output(&ring, h, total, ar_wake_flag(total, wake_bytes))) {
         count(AR_BPF_C_RING_FULL);
-    } else if (differ) {
+        return 0;
+    }
+    if (differ) {
         s->last = *k;
         s->last_ok = 1;
+    }
+    if (cwd_sent) {
+        __u32 at = bound(cwdpos, WALK_END - 1);
+        bpf_probe_read_kernel(s->last_cwd + at, bound(h->cwd_len, AR_BPF_CWD_CAP - 1),
+                              s->w.buf + at);
+        s->last_cwd_len = h->cwd_len;
+        s->last_cwd_ok = 1;
     }
     return 0;
 }
