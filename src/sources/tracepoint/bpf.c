@@ -39,7 +39,7 @@
 #include "tracepoint.skel.h"
 #pragma GCC diagnostic pop
 
-/* About 150,000 records of an open() (112 bytes each, bpf_wire.h): what absorbs
+/* About 175,000 records of an open() (96 bytes each, bpf_wire.h): what absorbs
  * the reader's stalls and bursts. Counted once in RSS (ring.h): the collector's
  * peak was 28.2-29.6 MB in a burst of 200,000 opens (/tmp/tpt.sh, 5 runs). */
 #define DEFAULT_RING ((size_t)AR_TP_BPF_RING_MIB << 20)
