@@ -19,7 +19,7 @@
 #define COALESCE_BYTES (256u * 1024)
 /* A live producer that finds this much queued waits for the writer, up to
  * PATIENCE_MS (see wait_for_writer). */
-#define SOFT_BYTES (1u << 20)
+#define SOFT_BYTES (512u * 1024)
 #define PATIENCE_MS 20
 #define SPOOL_CHUNK (1u << 20)
 /* The spool file: this line, then records of [u64 lines length][u64 metadata
@@ -203,7 +203,7 @@ static struct timespec in_ms(long ms)
  * collector's loop when the other CPUs are busy (the audited burst), and without
  * preemption it runs at the next tick only: in a burst of 200,000 events its queue
  * grew to 4-16 MB of JSON (a batch of 7.7 MB took 15 ms to write while the next one
- * filled), which the tracepoint source would rather leave in its ring, 96 bytes
+ * filled), which the tracepoint source would rather leave in its ring, 72 bytes
  * an event. So past the soft limit (SOFT_BYTES) the producer gives the writer the
  * CPU until it has caught up. A writer that does not within PATIENCE_MS is held up
  * by its disk or peer, not by us: the soft limit doubles (past max_memory nothing

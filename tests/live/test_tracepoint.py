@@ -1225,12 +1225,13 @@ def case_ring_loss_reported(case, engine):
 
 
 def case_contexts_interleaved(case, engine):
-    """The bpf engine sends a process's context (ids, comm, exe, ppid) and its cwd only
-    when they differ from the last ones its CPU sent, and the reader keeps them per
-    CPU. Two processes of different users and cwds alternating on one CPU, in a ring
-    so small that records are lost between them: every event delivered still carries
-    its own process's user, parent and cwd (a record lost with a new context must not
-    leave the next one with the other process's)."""
+    """The bpf engine sends a syscall's arguments, its process's context (ids, comm,
+    exe, ppid) and cwd only when they differ from the last ones its CPU sent, and the
+    reader keeps them per CPU. Two processes of different users and cwds alternating
+    on one CPU, in a ring so small that records are lost between them: every event
+    delivered still carries its own process's user, parent, cwd and arguments (a
+    record lost with new values must not leave the next one with the other
+    process's)."""
     if not os.access(OPEN_LOOP, os.X_OK):
         raise Skip(f"{OPEN_LOOP} not built")
     target = os.path.join(case.workdir(), "shared")
@@ -1267,11 +1268,21 @@ def case_contexts_interleaved(case, engine):
     wrong = [e for e in got if e.get("pid") not in ws
              or (e.get("uid"), e.get("cwd")) != ws[e.get("pid")]
              or e.get("ppid") != os.getpid() or e.get("exe") != os.path.realpath(OPEN_LOOP)]
+    # The arguments too (sent when they change): a1 is each loop's own file name
+    # pointer, a3 its index (bench/open_loop), each index once.
+    a1s = collections.defaultdict(set)
+    a3s = collections.defaultdict(list)
+    for e in got:
+        f = (record(e, "SYSCALL") or [{}])[0].get("fields", {})
+        a1s[e.get("pid")].add(f.get("a1"))
+        a3s[e.get("pid")].append(f.get("a3"))
+    wrong_args = [pid for pid in a3s if len(a1s[pid]) != 1 or len(set(a3s[pid])) != len(a3s[pid])]
     per = collections.Counter(e.get("pid") for e in got)
     log(f"     {engine}: 2x{n} opens on CPU {cpu} (root and uid {WORK_UID}), ring 16384: "
         f"delivered {len(got)} ({dict(per)}), ring lost {lost}, with another's context "
         f"{len(wrong)}")
     assert not wrong, f"{len(wrong)} events with the wrong context, e.g. {json.dumps(wrong[0])[:600]}"
+    assert not wrong_args, f"processes with another's arguments: a1 {dict(a1s)}"
     assert lost is not None and len(got) + lost == 2 * n, \
         f"delivered {len(got)} + lost {lost} != {2 * n}"
     assert lost > 0 and len(per) == 2, "the ring lost nothing or one process was never seen"

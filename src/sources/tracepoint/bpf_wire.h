@@ -76,24 +76,26 @@ struct ar_bpf_rule {
 #define AR_BPF_R_CWD_SAME (1u << 7)     /* no cwd bytes: the CPU's last one */
 #define AR_BPF_R_PATH0 (1u << 8)        /* the syscall's first path argument is there */
 #define AR_BPF_R_PATH1 (1u << 9)        /* and its second */
+#define AR_BPF_R_ARG0 (1u << 10)        /* a0 follows the header; else the CPU's last a0 */
+#define AR_BPF_R_ARGS (15u << 10)       /* ARG0 << i: ai is there */
 
-/* One joined syscall in the ring: this header; with AR_BPF_R_CTX the process
- * context (struct ar_bpf_ctx, then its exe bytes); then cwd, tty, path0, path1,
- * sockaddr and argv (NUL-separated) bytes back to back, lengths below.
+/* One joined syscall in the ring: this header; the arguments a0-a3 that differ
+ * from the CPU's last record's (u64 each, AR_BPF_R_ARGS); with AR_BPF_R_CTX the
+ * process context (struct ar_bpf_ctx, then its exe bytes); then cwd, tty, path0,
+ * path1, sockaddr and argv (NUL-separated) bytes back to back, lengths below.
  *
- * The context, and the cwd, are sent only when they differ from the last ones this
- * CPU sent: a CPU's records reach the ring in the order it sent them, so the reader
- * keeps the last of each per CPU, and a record lost in a full ring leaves the
- * kernel's copy as the reader has it. A burst of one process's syscalls then costs
- * under half the ring (an open(): 96 bytes with the ring's own 8, not 226), which
- * is what the ring holds while the reader is behind. */
+ * The arguments, the context and the cwd are sent only when they differ from the
+ * last ones this CPU sent: a CPU's records reach the ring in the order it sent
+ * them, so the reader keeps the last of each per CPU, and a record lost in a full
+ * ring leaves the kernel's copy as the reader has it. A burst of one process's
+ * syscalls then costs a third of the ring (an open() in a loop: 72 bytes with the
+ * ring's own 8, not 226), which is what the ring holds while the reader is behind. */
 struct ar_bpf_rec {
     __u64 ts;                    /* bpf_ktime_get_ns() at entry (CLOCK_MONOTONIC) */
     __s64 exit;
-    __u64 args[4];
     __u32 pid;
     __s16 nr;
-    __u16 cpu;                   /* the CPU that sent it: whose context it has */
+    __u16 cpu;                   /* the CPU that sent it: whose last values it uses */
     __s16 rule;
     __u16 flags;
     __u16 cwd_len, tty_len, sa_len;
