@@ -736,6 +736,7 @@ int ar_collector_run(const struct ar_collector_config *cfg)
             ar_metrics_start(c.metrics, c.loop, collect_metrics, &c);
         }
     }
+    c.outputs.reading_may_wait = c.ops->reading_may_wait;
     if (ar_outputs_start(&c.outputs) < 0 && !c.stopping) {
         c.exit_code = 1;
         stop(&c);

@@ -86,6 +86,7 @@ struct ar_output {
     bool failed;               /* errors_are_final and an error came: drop from now on */
     bool complained;           /* the current outage was reported on stderr */
     bool told_waiting;         /* "reading waits for it" was said */
+    bool reading_may_wait;     /* ar_outputs.reading_may_wait, taken at start */
     size_t soft_limit;         /* wait_for_writer's, from SOFT_BYTES */
     /* The last RECENT_MAX bytes sent, for a resend; only the writer thread
      * touches it. */
@@ -199,7 +200,8 @@ static struct timespec in_ms(long ms)
     return t;
 }
 
-/* Called with the lock held by a live producer. The writer shares the CPU with the
+/* Called with the lock held by a live producer whose source can leave records
+ * unread (ar_outputs.reading_may_wait). The writer shares the CPU with the
  * collector's loop when the other CPUs are busy (the audited burst), and without
  * preemption it runs at the next tick only: in a burst of 200,000 events its queue
  * grew to 4-16 MB of JSON (a batch of 7.7 MB took 15 ms to write while the next one
@@ -232,7 +234,7 @@ int ar_output_write(struct ar_output *o, const struct ar_lines *b)
         return 0;
     pthread_mutex_lock(&o->lock);
     o->stats.bytes_queued += len;
-    if (o->cfg.policy == AR_OUTPUT_DROP)
+    if (o->reading_may_wait && o->cfg.policy == AR_OUTPUT_DROP)
         wait_for_writer(o);
     for (;;) {
         if (o->stopping || o->failed)
@@ -751,10 +753,13 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
 /* The writer thread starts only now: threads are created with the capabilities
  * their creator has at that moment (they are per thread), so the collector starts
  * them after it dropped what it no longer needs. */
-static int output_start(struct ar_output *o)
+static int output_start(struct ar_output *o, bool reading_may_wait)
 {
     if (o->started)
         return 0;
+    pthread_mutex_lock(&o->lock); /* the encoding pool's threads write too */
+    o->reading_may_wait = reading_may_wait;
+    pthread_mutex_unlock(&o->lock);
     int r = pthread_create(&o->thread, NULL, writer_main, o);
     if (r)
         return -r;
@@ -765,7 +770,7 @@ static int output_start(struct ar_output *o)
 int ar_outputs_start(struct ar_outputs *set)
 {
     for (size_t i = 0; i < set->n; i++) {
-        int r = output_start(set->v[i]);
+        int r = output_start(set->v[i], set->reading_may_wait);
         if (r < 0) {
             fprintf(stderr, "auditrelay: output %s: cannot start its thread: %s\n",
                     set->v[i]->name, strerror(-r));
@@ -948,6 +953,7 @@ void ar_outputs_abort(const struct ar_outputs *set, struct ar_outputs *next)
 
 void ar_outputs_commit(struct ar_outputs *set, struct ar_outputs *next, int deadline_ms)
 {
+    next->reading_may_wait = set->reading_may_wait;
     ar_outputs_start(next); /* the new ones (a failure was said; they count drops) */
     for (size_t i = 0; i < set->n; i++) {
         if (in_set(next, set->v[i]))

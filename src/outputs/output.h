@@ -132,8 +132,8 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
                   struct ar_output **ret);
 
 /* Queues whole lines with their metadata (kept with them in memory and in the
- * spool). With policy drop it waits at most a moment (20 ms) for a writer that is
- * behind, then drops when memory and spool are full; with policy block it waits for room.
+ * spool). With policy drop it never blocks (but see reading_may_wait) and drops
+ * when memory and spool are full; with policy block it waits for room.
  * Returns 0 (dropped lines are counted, not errors). */
 int ar_output_write(struct ar_output *o, const struct ar_lines *lines);
 
@@ -155,6 +155,13 @@ unsigned ar_outputs_reopen_generation(void);
 struct ar_outputs {
     struct ar_output **v;
     size_t n;
+    /* Set before ar_outputs_start by a source that can leave records unread at no
+     * cost to anyone (the tracepoint source's ring: compact, and what does not fit is
+     * counted): with policy drop, a producer that finds the queue past a soft limit
+     * waits a moment for a writer that is behind, instead of queueing its lines
+     * (output.c, wait_for_writer). Not audit's netlink: its unread records fill the
+     * kernel's queue, which makes the audited tasks wait. */
+    bool reading_may_wait;
     /* Outputs a reload took out, closing on threads of their own (joined by
      * ar_outputs_close), and the lines they dropped. */
     struct ar_retiring *retiring;

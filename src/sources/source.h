@@ -70,6 +70,11 @@ struct ar_source_ops {
      * a timer and outputs drop rather than wait. Not live (replay): log time only,
      * and the outputs wait for a slow peer. */
     bool live;
+    /* Live: records the source leaves unread cost no one (a BPF ring: compact, and
+     * what does not fit is counted), so reading may wait a moment for an output's
+     * writer rather than queue JSON (ar_outputs.reading_may_wait). False for audit:
+     * the kernel's queue of unread records makes the audited tasks wait. */
+    bool reading_may_wait;
     /* Sets up everything before the first record (kernel settings, rules, BPF
      * programs) without reading. On failure everything done is undone, the reason
      * is written to `why` (one sentence, no "auditrelay:" prefix) and -errno is

@@ -258,6 +258,7 @@ const struct ar_source_ops ar_source_tracepoint = {
     .name = "tracepoint",
     .event_source = "tracepoint",
     .live = true,
+    .reading_may_wait = true,
     .open = tp_open,
     .start = tp_start,
     .stop = tp_stop,
