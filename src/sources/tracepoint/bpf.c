@@ -47,6 +47,8 @@
 #define TRACEFS_MAGIC_ 0x74726163
 
 _Static_assert(AR_BPF_MAX_RULES == AR_TP_MAX_RULES, "rules");
+_Static_assert(AR_BPF_MAX_RULES <= 127 && AR_BPF_TTY_CAP <= 256 && AR_BPF_SA_CAP <= 255,
+               "a record's rule, tty_len and sa_len are bytes");
 _Static_assert(AR_BPF_MAX_CONDS == AR_TP_MAX_CONDS, "conds");
 _Static_assert(AR_BPF_PREFIX == AR_TP_MAX_PREFIX, "prefix");
 _Static_assert(AR_BPF_NR == AR_TP_NR_SYSCALLS, "nr");

@@ -76,8 +76,8 @@ struct ar_bpf_rule {
 #define AR_BPF_R_CWD_SAME (1u << 7)     /* no cwd bytes: the CPU's last one */
 #define AR_BPF_R_PATH0 (1u << 8)        /* the syscall's first path argument is there */
 #define AR_BPF_R_PATH1 (1u << 9)        /* and its second */
-#define AR_BPF_R_ARG0 (1u << 10)        /* a0 follows the header; else the CPU's last a0 */
-#define AR_BPF_R_ARGS (15u << 10)       /* ARG0 << i: ai is there */
+#define AR_BPF_R_ARG0 (1u << 10)        /* ARG0 << i: ai follows the header; else the
+                                         * CPU's last ai */
 
 /* One joined syscall in the ring: this header; the arguments a0-a3 that differ
  * from the CPU's last record's (u64 each, AR_BPF_R_ARGS); with AR_BPF_R_CTX the
@@ -94,11 +94,12 @@ struct ar_bpf_rec {
     __u64 ts;                    /* bpf_ktime_get_ns() at entry (CLOCK_MONOTONIC) */
     __s64 exit;
     __u32 pid;
-    __s16 nr;
+    __s32 nr;                    /* whatever the caller asked for, under -S all */
     __u16 cpu;                   /* the CPU that sent it: whose last values it uses */
-    __s16 rule;
     __u16 flags;
-    __u16 cwd_len, tty_len, sa_len;
+    __s8 rule;                   /* < AR_BPF_MAX_RULES */
+    __u8 tty_len, sa_len, pad;   /* < AR_BPF_TTY_CAP, <= AR_BPF_SA_CAP */
+    __u16 cwd_len;
     __u16 path_len[2];
     __u16 argv_len;
 };
