@@ -630,7 +630,7 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     /* An auditd plugin (exec:) reads events up to their EOE record. */
     pcfg.eoe = ar_outputs_want_eoe(&c.outputs);
     pcfg.sink = (struct ar_sink){
-        .write = ar_outputs_write, .dropped = ar_outputs_sink_dropped,
+        .write = ar_outputs_write, .take = ar_outputs_take, .dropped = ar_outputs_sink_dropped,
         .space_warnings = ar_outputs_space_warnings, .ctx = &c.outputs};
     /* Every source but replay is live; its name decides the events' "source". */
     const struct ar_source_ops *expected =

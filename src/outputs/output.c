@@ -226,7 +226,10 @@ static void wait_for_writer(struct ar_output *o)
         }
 }
 
-int ar_output_write(struct ar_output *o, const struct ar_lines *b)
+/* Queues b; with own_lines and own_meta (the buffers b describes), an empty queue
+ * keeps their memory instead of a copy and hands them its own empty buffers. */
+static int queue_lines(struct ar_output *o, const struct ar_lines *b, struct ar_buf *own_lines,
+                       struct ar_buf *own_meta)
 {
     const char *lines = b->p;
     size_t len = b->len;
@@ -243,11 +246,26 @@ int ar_output_write(struct ar_output *o, const struct ar_lines *b)
          * could never fit otherwise. */
         bool fits = memory_used(o) + len + b->meta_len <= o->cfg.max_memory ||
                     (o->filling_len == 0 && o->writing_len == 0);
-        if (!spool_has_data(o) && fits && grow(&o->filling, &o->filling_cap, o->filling_len + len) &&
-            reserve(&o->filling_meta, b->meta_len)) {
+        if (!spool_has_data(o) && fits && own_lines && o->filling_len == 0) {
+            char *empty = o->filling;
+            size_t empty_cap = o->filling_cap;
+            o->filling = own_lines->p;
+            o->filling_cap = own_lines->cap;
+            o->filling_len = len;
+            *own_lines = (struct ar_buf){.p = empty, .cap = empty_cap};
+            struct ar_buf empty_meta = o->filling_meta;
+            o->filling_meta = *own_meta;
+            *own_meta = (struct ar_buf){.p = empty_meta.p, .cap = empty_meta.cap};
+        } else if (!spool_has_data(o) && fits &&
+                   grow(&o->filling, &o->filling_cap, o->filling_len + len) &&
+                   reserve(&o->filling_meta, b->meta_len)) {
             memcpy(o->filling + o->filling_len, lines, len);
             o->filling_len += len;
             ar_buf_put(&o->filling_meta, b->meta, b->meta_len);
+        } else {
+            fits = false;
+        }
+        if (fits) {
             if (o->writer_waiting || o->filling_len >= COALESCE_BYTES)
                 pthread_cond_signal(&o->wake);
             pthread_mutex_unlock(&o->lock);
@@ -276,6 +294,11 @@ int ar_output_write(struct ar_output *o, const struct ar_lines *b)
     o->stats.lines_dropped += count_lines(lines, len);
     pthread_mutex_unlock(&o->lock);
     return 0;
+}
+
+int ar_output_write(struct ar_output *o, const struct ar_lines *b)
+{
+    return queue_lines(o, b, NULL, NULL);
 }
 
 static bool pread_all(int fd, void *p, size_t len, uint64_t at)
@@ -859,14 +882,16 @@ const char *ar_output_name(const struct ar_output *o)
     return o->name;
 }
 
-int ar_outputs_write(void *ctx, const struct ar_lines *lines)
+/* ar_outputs_write and ar_outputs_take: a single output may keep the buffers. */
+static int outputs_queue(struct ar_outputs *set, const struct ar_lines *lines,
+                         struct ar_buf *own_lines, struct ar_buf *own_meta)
 {
-    struct ar_outputs *set = ctx;
     size_t failed = 0;
     int err = 0;
     for (size_t i = 0; i < set->n; i++) {
         struct ar_output *o = set->v[i];
-        ar_output_write(o, lines);
+        bool only = set->n == 1;
+        queue_lines(o, lines, only ? own_lines : NULL, only ? own_meta : NULL);
         pthread_mutex_lock(&o->lock);
         if (o->failed) {
             failed++;
@@ -875,6 +900,19 @@ int ar_outputs_write(void *ctx, const struct ar_lines *lines)
         pthread_mutex_unlock(&o->lock);
     }
     return set->n && failed == set->n ? (err ? err : -EIO) : 0;
+}
+
+int ar_outputs_write(void *ctx, const struct ar_lines *lines)
+{
+    return outputs_queue(ctx, lines, NULL, NULL);
+}
+
+int ar_outputs_take(void *ctx, struct ar_buf *lines, struct ar_buf *meta)
+{
+    struct ar_lines l = {lines->p, lines->len, meta->p, meta->len};
+    int r = outputs_queue(ctx, &l, lines, meta);
+    lines->len = meta->len = 0;
+    return r;
 }
 
 /* Outputs being closed after a reload, each on a thread of its own. */

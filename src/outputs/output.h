@@ -196,6 +196,11 @@ void ar_outputs_abort(const struct ar_outputs *set, struct ar_outputs *next);
  * pipeline then stops. */
 int ar_outputs_write(void *ctx, const struct ar_lines *lines);
 
+/* ar_sink take callback: ar_outputs_write of the lines in `lines` described by
+ * `meta`, both then emptied. A single output whose queue is empty keeps their memory
+ * instead of a copy (both get its empty buffers): one copy less of every byte. */
+int ar_outputs_take(void *ctx, struct ar_buf *lines, struct ar_buf *meta);
+
 /* The capabilities the set's transports still need (bits 1 << CAP_*); with
  * children_root false (the collector runs as another user), without those only the
  * programs they start would use. */

@@ -59,6 +59,8 @@ int ar_sink_buf_hand(struct ar_sink_buf *b, const struct ar_sink *sink)
 {
     if (b->lines.len == 0)
         return 0;
+    if (sink->take)
+        return sink->take(sink->ctx, &b->lines, &b->meta);
     struct ar_lines lines = {b->lines.p, b->lines.len, b->meta.p, b->meta.len};
     int r = sink->write(sink->ctx, &lines);
     b->lines.len = b->meta.len = 0;

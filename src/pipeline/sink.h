@@ -13,6 +13,9 @@
  * metadata and returns 0 or a negative errno; the pipeline stops on error. */
 struct ar_sink {
     int (*write)(void *ctx, const struct ar_lines *lines);
+    /* Optional, used instead of write: the same, given the buffers themselves, which
+     * it empties; it may keep their memory and give back other, empty ones. */
+    int (*take)(void *ctx, struct ar_buf *lines, struct ar_buf *meta);
     /* Optional: lines the sink has dropped so far (full queues). The pipeline turns
      * increases into output_dropped loss events, so every output that still works
      * shows the gap. */
