@@ -1,7 +1,8 @@
 /* Encoding on worker threads for replay, where the encoder is most of the work: the
  * reading thread copies completed events into batches, workers encode batches in
- * parallel, and output is handed to the sink in the original order. Memory is
- * bounded by the number of batches in flight. */
+ * parallel and hand their output to the sink in the original order (the sink's
+ * write is called on the workers, one at a time). Memory is bounded by the number of
+ * batches in flight. */
 #pragma once
 #include <stddef.h>
 #include "encode/encoder.h"
@@ -15,12 +16,13 @@ struct ar_encode_pool;
 int ar_encode_pool_new(unsigned threads, const struct ar_encoder_config *cfg,
                        ar_id_lookup_fn lookup, struct ar_sink sink, struct ar_encode_pool **ret);
 
-/* Copies the event into the current batch; may hand finished batches' output to the
- * sink. Returns 0 or the first sink error / -ENOMEM. */
+/* Copies the event into the current batch (waiting for a free one when all are in
+ * flight). Returns 0 or the first sink error / -ENOMEM. */
 int ar_encode_pool_add(struct ar_encode_pool *pool, const struct ar_event *ev);
 
-/* Waits for every batch and hands all output to the sink, in order. Then `extra`
- * (a line encoded by the caller, e.g. a loss event) may follow in order. */
+/* Queues the current batch and waits until the output of every batch is with the
+ * sink, in order: a line the caller then hands to the sink (a loss event) follows
+ * it. */
 int ar_encode_pool_flush(struct ar_encode_pool *pool);
 
 /* Sums the workers' encoder statistics (call after a flush). */
