@@ -1121,6 +1121,33 @@ static bool fed_child(const struct ar_proctab *t, uint32_t child, uint64_t ms)
            t->entries[idx].start_ms + FEED_SLACK_MS >= ms;
 }
 
+/* Audit logs a fork when it returns in the parent: the child's own records may
+ * come first, and a vfork's usually do (its parent wakes at the child's exec).
+ * The entries those records made for the child (child of the forking pid, begun
+ * at the fork's stamp or later, not made by a fork) are the process this fork
+ * made: they take the fork's time, parent and labels, where a new entry of the
+ * parent's image would replace the child's exec (its argv and script lost, the
+ * next record's process looked up in /proc). Returns how many there were. */
+static uint32_t complete_early_child(struct ar_proctab *t, uint32_t child, uint32_t forker,
+                                     uint32_t forker_idx, uint64_t ms)
+{
+    uint32_t idx = find_pid(t, child), n = 0;
+    uint32_t gen = idx != NONE ? t->entries[idx].gen : 0;
+    for (; n < 64 && valid(t, idx, gen); n++) {
+        struct entry *c = &t->entries[idx];
+        if (c->pid != child || c->ppid != forker || c->image_ms < ms ||
+            (c->flags & (F_START | F_FROM_PROC)) == F_START)
+            break; /* an older process with the pid, or one a fork made */
+        c->start_ms = ms;
+        c->flags = (uint16_t)((c->flags | F_START) & ~F_FROM_PROC);
+        set_parent(t, c, forker_idx);
+        c->labels |= t->entries[forker_idx].labels;
+        gen = c->prev_gen;
+        idx = c->prev_idx;
+    }
+    return n;
+}
+
 static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32_t nh)
 {
     uint64_t arch = ar_arch_native(), nr = UINT64_MAX, pid = 0, ppid = 0, a0 = 0;
@@ -1326,7 +1353,8 @@ static void on_syscall(struct ar_proctab *t, const struct ar_record *rec, uint32
 
     if ((kind == SYS_FORK || (kind == SYS_CLONE && !(a0 & CLONE_THREAD_FLAG))) && success &&
         have_exit && exitv > 0 && exitv <= UINT32_MAX &&
-        !fed_child(t, (uint32_t)exitv, now_ms)) {
+        !fed_child(t, (uint32_t)exitv, now_ms) &&
+        complete_early_child(t, (uint32_t)exitv, (uint32_t)pid, idx, now_ms) == 0) {
         /* The child: our image, our labels, born now. Any older entry for its pid
          * was another process. */
         uint32_t child = new_entry(t, (uint32_t)exitv, (uint32_t)pid);

@@ -107,6 +107,9 @@ def check_named(chains, got, mode, err):
         assert parent.get("pid") == s and parent.get("exe") == "/usr/bin/bash", (mode, proc)
         assert not parent.get("from_proc"), (mode, proc)  # the feed's, not a /proc lookup
         assert anc and anc[0].get("pid") == b and anc[0].get("exe") == "/usr/bin/bash", (mode, proc)
+        # The shell is this test's vfork child: audit logs the vfork after the shell's
+        # execve, and that late record must not make the shell one met without its fork.
+        assert not anc[0].get("from_proc"), (mode, proc)
 
 
 def case_bpf_feed(m, tmp):

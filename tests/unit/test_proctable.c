@@ -667,6 +667,68 @@ static void test_feed_slow_exec(void)
               "parent=900:/usr/bin/python3");
 }
 
+/* /proc as the live collector would see it during test_late_fork: python3 300
+ * (started long before) and its child 301, now bash. */
+static int late_fork_proc(uint32_t pid, struct ar_proc_observed *ret, void *ctx)
+{
+    (void)ctx;
+    if (pid != 300 && pid != 301)
+        return -ESRCH;
+    ret->ppid = pid == 300 ? 1 : 300;
+    ret->start_ms = pid == 300 ? T0 - 5000 : T0 + 12; /* ticks: not the fork's ms */
+    snprintf(ret->exe, sizeof(ret->exe), pid == 300 ? "/usr/bin/python3" : "/usr/bin/bash");
+    return 0;
+}
+
+/* Audit logs a vfork when it returns in the parent, after the child's exec had
+ * woken it: the child's execve record usually comes first (python's subprocess,
+ * posix_spawn). The late vfork record completes the child's entry (start, parent)
+ * instead of replacing its exec with a new entry of python's image: the shell's
+ * next record named python3's image, found the exe changed and took the shell for
+ * a process met without its fork (start from /proc, script and key label lost).
+ * A fork of a pid whose entry is older than the fork is still another process. */
+static void test_late_fork(void)
+{
+    static const char *const labels[] = {"run:key:run", "sh:script:s\\.sh$"};
+    next_lookup = late_fork_proc;
+    render_context = true;
+    struct ar_reasm *r = fresh(64, 4, labels, 2);
+    char body[512], buf[768];
+    event_at(r, 1, 1, 59, 0, 1, 300, "/usr/bin/python3", "test.py");
+    /* The child's failed execve (a PATH entry without bash), then its exec. */
+    snprintf(body, sizeof(body),
+             "arch=c000003e syscall=59 success=no exit=-2 a0=1 a1=0 items=1 ppid=300 pid=301 "
+             "auid=1000 uid=1000 comm=\"python3\" exe=\"/usr/bin/python3\" key=(null)");
+    feed_line(r, line(buf, sizeof(buf), 11, body, "SYSCALL"));
+    feed_line(r, line(buf, sizeof(buf), 11, "", "EOE"));
+    snprintf(body, sizeof(body),
+             "arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=0 items=2 ppid=300 pid=301 "
+             "auid=1000 uid=1000 comm=\"bash\" exe=\"/usr/bin/bash\" key=\"run\"");
+    feed_line(r, line(buf, sizeof(buf), 13, body, "SYSCALL"));
+    feed_line(r, line(buf, sizeof(buf), 13, "argc=2 a0=\"bash\" a1=\"s.sh\"", "EXECVE"));
+    feed_line(r, line(buf, sizeof(buf), 13, "cwd=\"/srv\"", "CWD"));
+    feed_line(r, line(buf, sizeof(buf), 13, "", "EOE"));
+    event_at(r, 14, 10, 58, 301, 1, 300, "/usr/bin/python3", NULL); /* the vfork, late */
+    event_at(r, 20, 20, 56, 302, 300, 301, "/usr/bin/bash", NULL);  /* the shell forks */
+    event_at(r, 25, 25, 257, 3, 301, 302, "/usr/bin/bash", NULL);
+    /* bash 500 forks 600, which runs cat and exits unaudited; 500 forks 600 again. */
+    event_at(r, 30, 30, 56, 600, 1, 500, "/usr/bin/bash", NULL);
+    event_at(r, 31, 31, 59, 0, 500, 600, "/usr/bin/cat", NULL);
+    event_at(r, 40, 40, 56, 600, 1, 500, "/usr/bin/bash", NULL);
+    event_at(r, 41, 41, 257, 3, 500, 600, "/usr/bin/bash", NULL);
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+    render_context = false;
+    /* The exec's own event completed before the vfork came: /proc's start. */
+    EXPECT(13, "pid=301 script=/srv/s.sh from_proc start=1700000000012 label=run label=sh "
+               "parent=300:/usr/bin/python3(proc)");
+    EXPECT(20, "pid=301 script=/srv/s.sh start=1700000000010 label=run label=sh "
+               "parent=300:/usr/bin/python3(proc)");
+    EXPECT(25, "pid=302 start=1700000000020 label=run label=sh parent=301:/usr/bin/bash "
+               "300:/usr/bin/python3(proc)");
+    EXPECT(41, "pid=600 start=1700000000040 parent=500:/usr/bin/bash");
+}
+
 static void test_bad_rules(void)
 {
     char err[256];
@@ -700,6 +762,7 @@ int main(int argc, char **argv)
     test_fork_heavy();
     test_feed();
     test_feed_slow_exec();
+    test_late_fork();
     test_bad_rules();
     ar_proctab_free(tab);
     return check_done();
