@@ -9,7 +9,6 @@ Settings that must never reach the kernel (-e 2, -f 2) are not used.
 
 Usage: test_live.py AUDITRELAY [CASE...]   exit 77 when audit is unavailable.
 """
-import fcntl
 import json
 import os
 import re
@@ -80,19 +79,9 @@ class Machine:
         return False
 
 
-def output_file():
-    """A file for a collector's stdout or stderr, read while it runs. The collector's
-    writes share the file offset with the reader's seek(0): without O_APPEND, a line
-    written between a seek(0) and its read() overwrote the first lines (live/procfeed
-    lost "process feed: audit rules of its own", 3 of about 190 runs)."""
-    f = tempfile.TemporaryFile(mode="w+")
-    fcntl.fcntl(f.fileno(), fcntl.F_SETFL, fcntl.fcntl(f.fileno(), fcntl.F_GETFL) | os.O_APPEND)
-    return f
-
-
 def start(m, *args, wait_for="collecting", env=None):
-    err = output_file()
-    out = output_file()
+    err = auditnl.output_file()
+    out = auditnl.output_file()
     p = subprocess.Popen([BIN, *args], stdout=out, stderr=err, text=True,
                          env=dict(os.environ, **env) if env else None)
     p.out, p.err = out, err

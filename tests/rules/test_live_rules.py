@@ -50,8 +50,8 @@ def lines(text):
 
 class Collector:
     def __init__(self, tmp, *args):
-        self.err = tempfile.TemporaryFile(mode="w+")
-        self.out = tempfile.TemporaryFile(mode="w+")
+        self.err = auditnl.output_file()
+        self.out = auditnl.output_file()
         env = dict(os.environ,
                    AUDITRELAY_STATE_FILE=os.path.join(tmp, "collector.state"))
         self.p = subprocess.Popen([BIN, *args], stdout=self.out, stderr=self.err, text=True,
