@@ -65,7 +65,8 @@ def start(cmd, notify, tmp, env_extra=None, prefix=()):
     # clean up after a dead run, and a live test's collector may be using it.
     env["AUDITRELAY_STATE_FILE"] = os.path.join(tmp, "auditrelay.state")
     env.update(env_extra or {})
-    errf = open(os.path.join(tmp, "stderr"), "w+")
+    # O_APPEND: the collector's writes and stderr_of's seek(0) share one offset.
+    errf = open(os.path.join(tmp, "stderr"), "a+")
     proc = subprocess.Popen(list(prefix) + cmd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=errf, env=env)
     proc.errf = errf

@@ -19,6 +19,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rules"))
+import auditnl  # noqa: E402  (tests/rules: output_file)
+
 BIN, CORPORA = sys.argv[1], sys.argv[2]
 RFC5424 = re.compile(r"^<(\d+)>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|\[.*?\]) (.*)$")
 
@@ -118,7 +121,7 @@ def lines(path):
 def refused(spec, log, seconds=15):
     """Runs a replay of LOG to SPEC (it keeps retrying a refused peer) until it has
     complained on stderr or SECONDS passed, kills it, and returns its stderr."""
-    with tempfile.TemporaryFile("w+") as errf:
+    with auditnl.output_file() as errf:
         p = subprocess.Popen([BIN, "replay", "-n", "-q", "-o", spec, log],
                              stdout=subprocess.DEVNULL, stderr=errf, text=True)
         deadline = time.monotonic() + seconds
