@@ -32,7 +32,8 @@ int ar_encoder_new(const struct ar_encoder_config *cfg, struct ar_idcache *ids,
     e->dec_off = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->dec_off));
     e->dec_len = malloc(AR_ENC_MAX_FIELDS * sizeof(*e->dec_len));
     e->norm = calloc(1, sizeof(*e->norm)); /* calloc: no lookup remembered yet */
-    if (!e->fields || !e->info || !e->key_id || !e->keys || !e->dec_state || !e->dec_off || !e->dec_len || !e->norm) {
+    if (!e->fields || !e->info || !e->key_id || !e->keys || !e->dec_state || !e->dec_off ||
+        !e->dec_len || !e->norm || ar_record_memo_new(&e->records_memo) < 0) {
         ar_encoder_free(e);
         return -ENOMEM;
     }
@@ -57,6 +58,7 @@ void ar_encoder_free(struct ar_encoder *e)
     free(e->info);
     free(e->key_id);
     free(e->keys);
+    ar_record_memo_free(e->records_memo);
     free(e->recs);
     free(e->norm_recs);
     free(e->norm);
@@ -156,6 +158,63 @@ static uint32_t record_arch(const struct ar_encoder *e, const struct ar_rec_toke
     return 0;
 }
 
+/* Tokenizes one record's body and ENRICHED part into e->fields from `used` on, with
+ * each field's class and key id. Returns the tokenizer's flags of both parts. */
+static unsigned tokenize_record(struct ar_encoder *e, struct ar_rec_tokens *rt,
+                                struct ar_span body, struct ar_span enr, size_t used)
+{
+    struct ar_tokens t = {.fields = e->fields + used, .cap = AR_ENC_MAX_FIELDS - used};
+    ar_tokenize(body.p, body.p + body.len, &t);
+    unsigned flags = t.flags;
+    rt->first = (uint32_t)used;
+    rt->n = (uint32_t)t.n;
+    for (size_t k = used; k < used + t.n; k++) {
+        if (e->fields[k].kind == AR_VAL_BARE) {
+            e->info[k] = (struct ar_field_info){0, 0};
+            e->key_id[k] = 0;
+        } else {
+            e->key_id[k] = ar_keys_find(e->keys, e->fields[k].key, &e->info[k]);
+        }
+        e->dec_state[k] = AR_DEC_UNKNOWN;
+    }
+    used += t.n;
+    t = (struct ar_tokens){.fields = e->fields + used, .cap = AR_ENC_MAX_FIELDS - used};
+    if (enr.len)
+        ar_tokenize(enr.p, enr.p + enr.len, &t);
+    flags |= t.flags;
+    rt->enr_first = (uint32_t)used;
+    rt->enr_n = (uint32_t)t.n;
+    /* auditd's names (UID="root") are text, never numbers or hex. */
+    for (size_t k = used; k < used + t.n; k++) {
+        struct ar_field_info unused;
+        e->key_id[k] = ar_keys_find(e->keys, e->fields[k].key, &unused);
+        e->info[k] = (struct ar_field_info){AR_FC_TEXT, AR_FN_OTHER};
+        e->dec_state[k] = AR_DEC_NOT_HEX;
+    }
+    if (flags & AR_TOK_TRUNCATED)
+        e->stats.field_overflow++;
+    if (flags & AR_TOK_UNTERMINATED)
+        e->stats.unterminated++;
+    rt->arch = record_arch(e, rt);
+    return flags;
+}
+
+/* A record met before: its tokens from the memo, moved onto this text. */
+static void take_memo(struct ar_encoder *e, struct ar_rec_tokens *rt,
+                      struct ar_memo_entry *memo, struct ar_span body, struct ar_span enr,
+                      size_t used)
+{
+    uint32_t total = memo->n + memo->enr_n;
+    ar_record_memo_fields(memo, body, enr, e->fields + used);
+    memcpy(e->info + used, memo->info, total * sizeof(*e->info));
+    memcpy(e->key_id + used, memo->key_id, total * sizeof(*e->key_id));
+    memset(e->dec_state + used, AR_DEC_UNKNOWN, memo->n);
+    memset(e->dec_state + used + memo->n, AR_DEC_NOT_HEX, memo->enr_n);
+    *rt = (struct ar_rec_tokens){.first = (uint32_t)used, .n = memo->n,
+                                 .enr_first = (uint32_t)(used + memo->n), .enr_n = memo->enr_n,
+                                 .arch = memo->arch, .memo_entry = memo};
+}
+
 int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
 {
     if (ev->nrecords > e->recs_cap) {
@@ -182,42 +241,29 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
         text_len += ar_event_body(ev, i).len;
     if (!ar_buf_reserve(&e->decoded, text_len / 2 + 1))
         return -ENOMEM;
+    e->events++;
+    e->nrecs = ev->nrecords;
     for (uint32_t i = 0; i < ev->nrecords; i++) {
         struct ar_span body = ar_event_body(ev, i), enr = ar_event_enriched(ev, i);
-        struct ar_tokens t = {.fields = e->fields + used, .cap = AR_ENC_MAX_FIELDS - used};
-        ar_tokenize(body.p, body.p + body.len, &t);
-        if (t.flags & AR_TOK_TRUNCATED)
-            e->stats.field_overflow++;
-        if (t.flags & AR_TOK_UNTERMINATED)
-            e->stats.unterminated++;
-        e->recs[i].first = (uint32_t)used;
-        e->recs[i].n = (uint32_t)t.n;
-        e->norm_recs[i] = (struct ar_norm_record){ev->records[i].type, e->fields + used,
-                                                  (uint32_t)t.n};
-        for (size_t k = used; k < used + t.n; k++) {
-            if (e->fields[k].kind == AR_VAL_BARE) {
-                e->info[k] = (struct ar_field_info){0, 0};
-                e->key_id[k] = 0;
-            } else {
-                e->key_id[k] = ar_keys_find(e->keys, e->fields[k].key, &e->info[k]);
-            }
-            e->dec_state[k] = AR_DEC_UNKNOWN;
+        uint32_t type = ev->records[i].type;
+        uint64_t hash = ar_record_memo_hash(type, body, enr);
+        struct ar_memo_entry *memo =
+            hash ? ar_record_memo_find(e->records_memo, hash, type, body, enr, e->events) : NULL;
+        if (memo && memo->n + memo->enr_n <= AR_ENC_MAX_FIELDS - used) {
+            take_memo(e, &e->recs[i], memo, body, enr, used);
+            e->norm_recs[i] = (struct ar_norm_record){type, e->fields + used, memo->n};
+            used += memo->n + memo->enr_n;
+            continue;
         }
-        used += t.n;
-        t = (struct ar_tokens){.fields = e->fields + used, .cap = AR_ENC_MAX_FIELDS - used};
-        if (enr.len)
-            ar_tokenize(enr.p, enr.p + enr.len, &t);
-        e->recs[i].enr_first = (uint32_t)used;
-        e->recs[i].enr_n = (uint32_t)t.n;
-        /* auditd's names (UID="root") are text, never numbers or hex. */
-        for (size_t k = used; k < used + t.n; k++) {
-            struct ar_field_info unused;
-            e->key_id[k] = ar_keys_find(e->keys, e->fields[k].key, &unused);
-            e->info[k] = (struct ar_field_info){AR_FC_TEXT, AR_FN_OTHER};
-            e->dec_state[k] = AR_DEC_NOT_HEX;
-        }
-        used += t.n;
-        e->recs[i].arch = record_arch(e, &e->recs[i]);
+        struct ar_rec_tokens *rt = &e->recs[i];
+        unsigned flags = tokenize_record(e, rt, body, enr, used);
+        e->norm_recs[i] = (struct ar_norm_record){type, e->fields + used, rt->n};
+        rt->memo_entry = NULL;
+        if (hash && !flags)
+            rt->memo_entry = ar_record_memo_keep(e->records_memo, hash, type, body, enr, e->fields + used,
+                                           rt->n, rt->enr_n, e->info + used, e->key_id + used,
+                                           rt->arch, e->events);
+        used += rt->n + rt->enr_n;
     }
     return 0;
 }

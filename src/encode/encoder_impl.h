@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "encode/encoder.h"
 #include "encode/keys.h"
+#include "encode/record_memo.h"
 #include "audit/fieldclass.h"
 #include "enrich/normalize.h"
 #include "parse/tokenize.h"
@@ -19,6 +20,7 @@ struct ar_rec_tokens {
     uint32_t first, n;         /* body fields */
     uint32_t enr_first, enr_n; /* fields of the ENRICHED part */
     uint32_t arch;             /* the record's own arch= (0: none) */
+    struct ar_memo_entry *memo_entry; /* the record memo's entry for it, or NULL */
 };
 
 /* An EXECVE argument in ar_argv.bytes. */
@@ -50,7 +52,10 @@ struct ar_encoder {
     struct ar_field_info *info; /* parallel to fields */
     uint16_t *key_id;           /* parallel to fields: the name's id in keys, 0 for none */
     struct ar_keys *keys;
+    struct ar_record_memo *records_memo; /* records met before (record_memo.h) */
+    uint64_t events;             /* events tokenized: the memo's clock */
     struct ar_rec_tokens *recs;
+    uint32_t nrecs;                   /* records of the event tokenized */
     struct ar_norm_record *norm_recs; /* parallel to recs: what the normalizer reads */
     size_t recs_cap;
     struct ar_normalized *norm;       /* the event's normalized summary (summary.c) */

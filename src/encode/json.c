@@ -336,6 +336,37 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
 }
 
 static void put_record(struct ar_encoder *e, struct ar_buf *b, const struct ar_event *ev,
+                       uint32_t r, uint32_t event_arch);
+
+/* A record's member; for a record the memo holds (record_memo.h), written once per
+ * arch and id cache generation and copied after that. */
+static void put_record_memo(struct ar_encoder *e, struct ar_buf *b, const struct ar_event *ev,
+                            uint32_t r, uint32_t event_arch)
+{
+    struct ar_memo_entry *m = e->recs[r].memo_entry;
+    uint32_t arch = e->recs[r].arch ? e->recs[r].arch : event_arch;
+    uint64_t gen = ar_idcache_generation(e->ids);
+    if (m && m->out_valid && m->out_arch == arch && m->out_gen == gen) {
+        ar_buf_put(b, m->out.p, m->out.len);
+        e->stats.invalid_utf8 += m->out_invalid_utf8;
+        return;
+    }
+    size_t start = b->len;
+    uint64_t invalid_before = e->stats.invalid_utf8;
+    put_record(e, b, ev, r, event_arch);
+    /* The generation again: names looked up while writing it belong to the output. */
+    if (!m || b->failed || b->len - start > AR_MEMO_MAX_OUT)
+        return;
+    m->out.len = 0;
+    ar_buf_put(&m->out, b->p + start, b->len - start);
+    m->out_valid = !m->out.failed;
+    m->out.failed = false;
+    m->out_arch = arch;
+    m->out_gen = ar_idcache_generation(e->ids);
+    m->out_invalid_utf8 = e->stats.invalid_utf8 - invalid_before;
+}
+
+static void put_record(struct ar_encoder *e, struct ar_buf *b, const struct ar_event *ev,
                        uint32_t r, uint32_t event_arch)
 {
     const struct ar_rec_tokens *rt = &e->recs[r];
@@ -566,7 +597,7 @@ static int json_event(struct ar_encoder *e, const struct ar_event *ev, struct ar
     for (uint32_t r = 0; r < ev->nrecords; r++) {
         if (r)
             ar_buf_putc(b, ',');
-        put_record(e, b, ev, r, s.arch);
+        put_record_memo(e, b, ev, r, s.arch);
     }
     AR_BUF_LIT(b, "]}\n");
     return 0;

@@ -75,8 +75,23 @@ void ar_jv_mode(struct ar_buf *b, const struct ar_field *f)
     ar_json_string(b, tmp, (size_t)(o - tmp), AR_JSON_ESCAPE_MINIMAL);
 }
 
-/* Copies the JSON written earlier in this event for (f, variant) into b; false when
- * there is none. */
+/* The record memo's entry of the record f belongs to, with f's index in it. */
+static struct ar_memo_entry *memo_entry_of(const struct ar_encoder *e, const struct ar_field *f,
+                                           uint32_t *ret_index)
+{
+    uint32_t at = (uint32_t)(f - e->fields);
+    for (uint32_t r = 0; r < e->nrecs; r++) {
+        const struct ar_rec_tokens *rt = &e->recs[r];
+        if (at >= rt->first && at < rt->first + rt->n) {
+            *ret_index = at - rt->first;
+            return rt->memo_entry;
+        }
+    }
+    return NULL;
+}
+
+/* Copies the JSON written for (f, variant) earlier in this event, or for the same
+ * record in an earlier one (the record memo), into b; false when there is none. */
 static bool memo_copy(struct ar_encoder *e, struct ar_buf *b, const struct ar_field *f,
                       uint32_t variant)
 {
@@ -91,16 +106,39 @@ static bool memo_copy(struct ar_encoder *e, struct ar_buf *b, const struct ar_fi
         e->stats.invalid_utf8 += m->invalid_utf8;
         return true;
     }
-    return false;
+    uint32_t index;
+    const struct ar_memo_entry *en = memo_entry_of(e, f, &index);
+    if (!en || !en->value_valid || en->value_field != index || en->value_variant != variant)
+        return false;
+    size_t mark = b->len;
+    ar_buf_put(b, en->value.p, en->value.len);
+    e->stats.invalid_utf8 += en->value_invalid_utf8;
+    /* The record's own interpretation, later in this event, copies from here. */
+    if (e->memo_n < AR_ARRAY_SIZE(e->memo))
+        e->memo[e->memo_n++] = (struct ar_jv_memo){f, variant, b, mark, b->len - mark,
+                                                   en->value_invalid_utf8};
+    return true;
 }
 
-/* Remembers b[mark, b->len) as the JSON of (f, variant). */
+/* Remembers b[mark, b->len) as the JSON of (f, variant), for this event and, when
+ * the record memo holds f's record, for the next time it comes. */
 static void memo_keep(struct ar_encoder *e, const struct ar_buf *b, const struct ar_field *f,
                       uint32_t variant, size_t mark, uint64_t invalid_before)
 {
+    uint64_t invalid = e->stats.invalid_utf8 - invalid_before;
     if (e->memo_n < AR_ARRAY_SIZE(e->memo))
-        e->memo[e->memo_n++] = (struct ar_jv_memo){f, variant, b, mark, b->len - mark,
-                                                   e->stats.invalid_utf8 - invalid_before};
+        e->memo[e->memo_n++] = (struct ar_jv_memo){f, variant, b, mark, b->len - mark, invalid};
+    uint32_t index;
+    struct ar_memo_entry *en = memo_entry_of(e, f, &index);
+    if (!en || b->failed || b->len - mark > AR_MEMO_MAX_OUT)
+        return;
+    en->value.len = 0;
+    ar_buf_put(&en->value, b->p + mark, b->len - mark);
+    en->value_valid = !en->value.failed;
+    en->value.failed = false;
+    en->value_field = index;
+    en->value_variant = variant;
+    en->value_invalid_utf8 = invalid;
 }
 
 void ar_jv_proctitle(struct ar_encoder *e, struct ar_buf *b, const struct ar_field *f)

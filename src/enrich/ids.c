@@ -19,6 +19,7 @@ struct slot {
 
 struct ar_idcache {
     ar_id_lookup_fn lookup;
+    uint64_t generation; /* lookups made */
     struct slot slots[CACHE_SLOTS];
 };
 
@@ -49,6 +50,12 @@ const char *ar_idcache_name(struct ar_idcache *c, enum ar_id_kind kind, uint32_t
         s->kind = (uint8_t)kind;
         s->id = id;
         s->has_name = c->lookup(kind, id, s->name, sizeof(s->name)) >= 0;
+        c->generation++;
     }
     return s->has_name ? s->name : NULL;
+}
+
+uint64_t ar_idcache_generation(const struct ar_idcache *c)
+{
+    return c ? c->generation : 0;
 }

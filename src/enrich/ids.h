@@ -21,3 +21,8 @@ void ar_idcache_free(struct ar_idcache *c);
 /* The name for an id, or NULL when it has none. 4294967295 (unset) is "unset".
  * The string stays valid until ar_idcache_free. */
 const char *ar_idcache_name(struct ar_idcache *c, enum ar_id_kind kind, uint32_t id);
+
+/* Changes whenever the cache looks a name up (a first sight or an evicted entry's
+ * return, whose name may have changed since): output holding names from an earlier
+ * generation may be stale. 0 with no lookup at all. */
+uint64_t ar_idcache_generation(const struct ar_idcache *c);

@@ -3,6 +3,7 @@
  * go-audit's shape. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -570,7 +571,203 @@ static void test_summary_worked_example(void)
     cJSON_Delete(j);
 }
 
-int main(void)
+/* ---- the record memo (encode/record_memo.h) ---- */
+
+/* Names that change while the collector runs (a user renamed): the lookup reads this. */
+static const char *mutable_name_1000 = "alice";
+
+static int mutable_lookup(enum ar_id_kind kind, uint32_t id, char *buf, size_t size)
+{
+    if (kind != AR_ID_USER || id != 1000)
+        return -ENOENT;
+    snprintf(buf, size, "%s", mutable_name_1000);
+    return (int)strlen(mutable_name_1000);
+}
+
+/* Every event of a log through one long-lived encoder (the memo warm) and through a
+ * fresh encoder each (no memo at all): appended to `warm` and `cold`. */
+struct memo_pair {
+    struct ar_encoder *warm;
+    struct ar_idcache *ids;
+    const struct ar_encoder_config *cfg;
+    struct ar_buf warm_out, cold_out;
+    size_t events;
+};
+
+static bool same_output(const struct memo_pair *mp)
+{
+    return mp->warm_out.len == mp->cold_out.len &&
+           (mp->warm_out.len == 0 || memcmp(mp->warm_out.p, mp->cold_out.p, mp->warm_out.len) == 0);
+}
+
+static void on_event_pair(const struct ar_event *ev, void *ud)
+{
+    struct memo_pair *mp = ud;
+    CHECK(ar_encoder_event(mp->warm, ev, &mp->warm_out) == 0);
+    struct ar_encoder *cold;
+    CHECK(ar_encoder_new(mp->cfg, mp->ids, &cold) == 0);
+    CHECK(ar_encoder_event(cold, ev, &mp->cold_out) == 0);
+    ar_encoder_free(cold);
+    mp->events++;
+}
+
+static void encode_pair(struct memo_pair *mp, const char *const *lines, size_t n)
+{
+    struct ar_reasm_config rcfg;
+    ar_reasm_config_default(&rcfg);
+    struct ar_reasm_callbacks cbs = {.event = on_event_pair, .userdata = mp};
+    struct ar_reasm *r;
+    CHECK(ar_reasm_new(&rcfg, &cbs, &r) == 0);
+    for (size_t i = 0; i < n; i++) {
+        struct ar_record rec;
+        if (ar_header_parse_line(lines[i], lines[i] + strlen(lines[i]), &rec) == 0)
+            CHECK(ar_reasm_push(r, &rec, 0) == 0);
+    }
+    ar_reasm_flush(r);
+    ar_reasm_free(r);
+}
+
+/* A record met again gives the bytes it gave the first time only while nothing it
+ * depends on changed: the arch it is read with (a SOCKADDR without one of its own
+ * takes its event's) and the names of its ids. */
+static void test_record_memo_invalidation(void)
+{
+    struct ar_idcache *ids;
+    CHECK(ar_idcache_new(mutable_lookup, &ids) == 0);
+    struct ar_encoder_config cfg = {.source = "replay", .native_arch = 0xc000003e};
+    struct memo_pair mp = {.ids = ids, .cfg = &cfg};
+    CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
+
+    /* An id whose cache slot is 1000's: looking it up evicts 1000's name. */
+    uint32_t rival = 1001;
+    while ((rival * 2654435761u) % 1024 != (1000 * 2654435761u) % 1024)
+        rival++;
+    char rival_line[256];
+    snprintf(rival_line, sizeof(rival_line),
+             "type=PATH msg=audit(1.000:3): item=0 name=\"/r\" inode=1 ouid=%u ogid=0", rival);
+    const char *path = "type=PATH msg=audit(1.000:%u): item=0 name=\"/etc/x\" inode=5 dev=08:01 "
+                       "mode=0100644 ouid=1000 ogid=0 nametype=NORMAL";
+    char p1[256], p4[256];
+    snprintf(p1, sizeof(p1), path, 1u);
+    snprintf(p4, sizeof(p4), path, 4u);
+    const char *sock = "type=SOCKADDR msg=audit(1.000:%u): saddr=0200005032C8C8C80000000000000000";
+    char s5[128], s7[128];
+    snprintf(s5, sizeof(s5), sock, 5u);
+    snprintf(s7, sizeof(s7), sock, 7u);
+    const char *lines[] = {
+        p1, "type=PROCTITLE msg=audit(1.000:1): proctitle=6C73", "type=EOE msg=audit(1.000:1): ",
+        p1, "type=EOE msg=audit(1.000:2): ", /* the same record again: from the memo */
+    };
+    /* Event 2 repeats event 1's PATH record under serial 2 (a body the same). */
+    lines[3] = "type=PATH msg=audit(1.000:2): item=0 name=\"/etc/x\" inode=5 dev=08:01 "
+               "mode=0100644 ouid=1000 ogid=0 nametype=NORMAL";
+    encode_pair(&mp, lines, AR_ARRAY_SIZE(lines));
+    CHECK(mp.events == 2);
+    CHECK(same_output(&mp));
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "\"ouid\":\"alice\"", 14) != NULL);
+
+    /* 1000 becomes bob; the rival evicts the cached name; the PATH record again. */
+    mutable_name_1000 = "bob";
+    mp.warm_out.len = mp.cold_out.len = 0;
+    const char *later[] = {rival_line, "type=EOE msg=audit(1.000:3): ", p4,
+                           "type=EOE msg=audit(1.000:4): "};
+    encode_pair(&mp, later, AR_ARRAY_SIZE(later));
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "\"ouid\":\"bob\"", 12) != NULL);
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "alice", 5) == NULL);
+
+    /* The same SOCKADDR under an x86_64 and an s390x SYSCALL: its family is read in
+     * the arch's byte order. */
+    mp.warm_out.len = mp.cold_out.len = 0;
+    const char *arches[] = {
+        "type=SYSCALL msg=audit(1.000:5): arch=c000003e syscall=42 success=yes exit=0 a0=3 "
+        "a1=0 a2=10 a3=0 items=0 ppid=1 pid=2 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 "
+        "egid=0 sgid=0 fsgid=0 tty=(none) ses=1 comm=\"c\" exe=\"/c\" key=(null)",
+        s5, "type=EOE msg=audit(1.000:5): ",
+        "type=SYSCALL msg=audit(1.000:7): arch=80000016 syscall=102 success=yes exit=0 a0=3 "
+        "a1=0 a2=10 a3=0 items=0 ppid=1 pid=2 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 "
+        "egid=0 sgid=0 fsgid=0 tty=(none) ses=1 comm=\"c\" exe=\"/c\" key=(null)",
+        s7, "type=EOE msg=audit(1.000:7): ",
+    };
+    encode_pair(&mp, arches, AR_ARRAY_SIZE(arches));
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "\"family\":\"inet\"", 15) != NULL);
+    CHECK(same_output(&mp));
+
+    ar_buf_free(&mp.warm_out);
+    ar_buf_free(&mp.cold_out);
+    ar_encoder_free(mp.warm);
+    ar_idcache_free(ids);
+}
+
+/* Every corpus log through a warm encoder and through a fresh one per event: the
+ * same bytes, event for event, in every format. */
+static size_t memo_events;
+
+static void memo_corpus_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char *line = NULL, **lines = NULL;
+    size_t cap = 0, n = 0, lines_cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] == '\n')
+            line[--len] = 0;
+        if (n == lines_cap) {
+            lines_cap = lines_cap ? lines_cap * 2 : 256;
+            lines = realloc(lines, lines_cap * sizeof(*lines));
+            CHECK(lines != NULL);
+        }
+        lines[n++] = strdup(line);
+    }
+    free(line);
+    fclose(f);
+    const char *formats[] = {"json", "go-audit", "ecs"};
+    for (size_t k = 0; k < AR_ARRAY_SIZE(formats); k++) {
+        struct ar_idcache *ids;
+        CHECK(ar_idcache_new(fake_lookup, &ids) == 0);
+        struct ar_encoder_config cfg = {.source = "replay", .native_arch = 0xc000003e,
+                                        .format = ar_format_find(formats[k])};
+        CHECK(cfg.format != NULL);
+        struct memo_pair mp = {.ids = ids, .cfg = &cfg};
+        CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
+        encode_pair(&mp, (const char *const *)lines, n);
+        if (!same_output(&mp))
+            fprintf(stderr, "record memo changed the %s output of %s\n", formats[k], path);
+        CHECK(same_output(&mp));
+        memo_events += mp.events;
+        ar_buf_free(&mp.warm_out);
+        ar_buf_free(&mp.cold_out);
+        ar_encoder_free(mp.warm);
+        ar_idcache_free(ids);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+}
+
+static void memo_corpus_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        size_t l = strlen(de->d_name);
+        if (de->d_type == DT_DIR)
+            memo_corpus_dir(path);
+        else if (l > 4 && (strcmp(de->d_name + l - 4, ".log") == 0 ||
+                           strcmp(de->d_name + l - 4, ".txt") == 0))
+            memo_corpus_file(path);
+    }
+    closedir(d);
+}
+
+int main(int argc, char **argv)
 {
     test_format_table();
     test_syscall_event();
@@ -589,5 +786,12 @@ int main(void)
     test_id_names_repeat();
     test_goaudit_shape();
     test_summary_worked_example();
+    test_record_memo_invalidation();
+    if (argc > 1) {
+        memo_corpus_dir(argv[1]);
+        fprintf(stderr, "record memo: %zu corpus events encoded warm and cold, the same\n",
+                memo_events);
+        CHECK(memo_events > 1000);
+    }
     return check_done();
 }

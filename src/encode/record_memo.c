@@ -1,0 +1,166 @@
+#include "encode/record_memo.h"
+
+#include <errno.h>
+#include <libaudit.h> /* AUDIT_SYSCALL; header only, never linked */
+#include <stdlib.h>
+
+/* Records are looked up by hash % MEMO_SLOTS. 256 holds the repeating records of a
+ * busy host's recent processes; at the bounds above a full memo holds at most
+ * about 1.5 MB, in practice a few hundred KB. */
+#define MEMO_SLOTS 256
+#define LIFE_MAX 4 /* a hot entry outlives this many records that would take its slot */
+
+struct ar_record_memo {
+    struct ar_memo_entry slot[MEMO_SLOTS];
+};
+
+int ar_record_memo_new(struct ar_record_memo **ret)
+{
+    *ret = calloc(1, sizeof(**ret));
+    return *ret ? 0 : -ENOMEM;
+}
+
+void ar_record_memo_free(struct ar_record_memo *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < MEMO_SLOTS; i++) {
+        struct ar_memo_entry *en = &m->slot[i];
+        free(en->text);
+        free(en->fields);
+        free(en->info);
+        free(en->key_id);
+        ar_buf_free(&en->out);
+        ar_buf_free(&en->value);
+    }
+    free(m);
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t w)
+{
+    h ^= w * UINT64_C(0x9e3779b97f4a7c15);
+    h = (h << 31) | (h >> 33);
+    return h * UINT64_C(0xff51afd7ed558ccd);
+}
+
+/* Eight bytes at a time; the last 1-7 in one word loaded without reading past. */
+static uint64_t hash_bytes(uint64_t h, const char *p, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = mix(h, w);
+    }
+    if (i < len) {
+        uint64_t w = 0;
+        if (len >= 8)
+            memcpy(&w, p + len - 8, 8);
+        else
+            memcpy(&w, p, len - i);
+        h = mix(h, w);
+    }
+    return mix(h, len);
+}
+
+uint64_t ar_record_memo_hash(uint32_t type, struct ar_span body, struct ar_span enr)
+{
+    if (type == AUDIT_SYSCALL || body.len == 0 || body.len + enr.len > AR_MEMO_MAX_TEXT)
+        return 0;
+    uint64_t h = hash_bytes(type, body.p, body.len);
+    if (enr.len)
+        h = hash_bytes(h, enr.p, enr.len);
+    return h ? h : 1;
+}
+
+struct ar_memo_entry *ar_record_memo_find(struct ar_record_memo *m, uint64_t hash, uint32_t type,
+                                          struct ar_span body, struct ar_span enr,
+                                          uint64_t event)
+{
+    struct ar_memo_entry *en = &m->slot[hash % MEMO_SLOTS];
+    if (en->hash != hash || en->type != type || en->body_len != body.len ||
+        en->enr_len != enr.len || memcmp(en->text, body.p, body.len) != 0 ||
+        (enr.len && memcmp(en->text + body.len, enr.p, enr.len) != 0))
+        return NULL;
+    if (en->life < LIFE_MAX)
+        en->life++;
+    en->event = event;
+    return en;
+}
+
+static bool fit(void **p, size_t size)
+{
+    void *np = realloc(*p, size);
+    if (!np)
+        return false;
+    *p = np;
+    return true;
+}
+
+struct ar_memo_entry *ar_record_memo_keep(struct ar_record_memo *m, uint64_t hash, uint32_t type,
+                                          struct ar_span body, struct ar_span enr,
+                                          const struct ar_field *fields, uint32_t n,
+                                          uint32_t enr_n, const struct ar_field_info *info,
+                                          const uint16_t *key_id, uint32_t arch,
+                                          uint64_t event)
+{
+    struct ar_memo_entry *en = &m->slot[hash % MEMO_SLOTS];
+    uint32_t total = n + enr_n;
+    if (total > AR_MEMO_MAX_FIELDS)
+        return NULL;
+    if (en->hash) {
+        /* Held by another record: one the current event uses stays; a hot one
+         * loses a life. */
+        if (en->event == event)
+            return NULL;
+        if (en->life) {
+            en->life--;
+            return NULL;
+        }
+    }
+    en->hash = 0; /* empty until complete: a failed allocation leaves no half entry */
+    if (!fit((void **)&en->text, AR_MEMO_MAX_TEXT) ||
+        !fit((void **)&en->fields, AR_MEMO_MAX_FIELDS * sizeof(*en->fields)) ||
+        !fit((void **)&en->info, AR_MEMO_MAX_FIELDS * sizeof(*en->info)) ||
+        !fit((void **)&en->key_id, AR_MEMO_MAX_FIELDS * sizeof(*en->key_id)))
+        return NULL;
+    memcpy(en->text, body.p, body.len);
+    if (enr.len)
+        memcpy(en->text + body.len, enr.p, enr.len);
+    for (uint32_t i = 0; i < total; i++) {
+        const struct ar_field *f = &fields[i];
+        const char *base = i < n ? body.p : enr.p;
+        en->fields[i] = (struct ar_memo_field){
+            .key_off = (uint32_t)(f->key.p - base), .key_len = (uint16_t)f->key.len,
+            .value_off = (uint32_t)(f->value.p - base), .value_len = (uint16_t)f->value.len,
+            .kind = f->kind, .depth = f->depth, .in_enriched = i >= n,
+            .nested_count = f->nested_count};
+    }
+    memcpy(en->info, info, total * sizeof(*info));
+    memcpy(en->key_id, key_id, total * sizeof(*key_id));
+    en->type = type;
+    en->body_len = (uint32_t)body.len;
+    en->enr_len = (uint32_t)enr.len;
+    en->n = n;
+    en->enr_n = enr_n;
+    en->arch = arch;
+    en->life = 0;
+    en->event = event;
+    en->out_valid = false;
+    en->value_valid = false;
+    en->hash = hash;
+    return en;
+}
+
+void ar_record_memo_fields(const struct ar_memo_entry *en, struct ar_span body,
+                           struct ar_span enr, struct ar_field *fields)
+{
+    for (uint32_t i = 0; i < en->n + en->enr_n; i++) {
+        const struct ar_memo_field *mf = &en->fields[i];
+        const char *base = mf->in_enriched ? enr.p : body.p;
+        fields[i] = (struct ar_field){.key = {base + mf->key_off, mf->key_len},
+                                      .value = {base + mf->value_off, mf->value_len},
+                                      .kind = mf->kind, .depth = mf->depth,
+                                      .nested_count = mf->nested_count};
+    }
+}

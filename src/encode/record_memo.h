@@ -1,0 +1,89 @@
+/* Records met before. Most records other than SYSCALL repeat byte for byte: a
+ * process's PROCTITLE and CWD come with every syscall it makes, the PATH of a file
+ * opened again is the same text (the bench log: 72,487 PATH records, 77 different
+ * bodies; 68,247 PROCTITLE, 99). For such a record the encoder keeps its tokens (as
+ * offsets, moved onto the new text) and the JSON format keeps the record's finished
+ * member, so a repeat costs a hash, a compare and two copies instead of tokenizing,
+ * classifying and writing it again.
+ *
+ * One memo per encoder (no locking), direct-mapped and bounded: at most MEMO_SLOTS
+ * records of at most AR_MEMO_MAX_TEXT bytes, each output at most AR_MEMO_MAX_OUT. A
+ * slot that hits is kept against a few records that would take it (`life`), so a
+ * stream of one-off records does not push out the ones that repeat. Output is byte
+ * for byte what encoding again gives: an entry's output is valid only for the arch
+ * it was interpreted with and while the id cache has not looked anything up since
+ * (ar_idcache_generation). Only encode/ includes this. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "audit/fieldclass.h"
+#include "parse/tokenize.h"
+#include "util/buf.h"
+#include "util/span.h"
+
+#define AR_MEMO_MAX_TEXT 1024 /* body and ENRICHED part together */
+#define AR_MEMO_MAX_FIELDS 64
+#define AR_MEMO_MAX_OUT 4096
+
+/* A field as offsets into its record's text (body, then the ENRICHED part). */
+struct ar_memo_field {
+    uint32_t key_off, value_off;
+    uint16_t key_len, value_len;
+    uint8_t kind, depth, in_enriched;
+    uint16_t nested_count;
+};
+
+struct ar_memo_entry {
+    uint64_t hash;   /* 0: empty */
+    uint64_t event;  /* the encoder's event that last used it: not replaced within it */
+    uint32_t type;
+    uint32_t body_len, enr_len;
+    uint32_t n, enr_n; /* body fields, then ENRICHED fields */
+    uint32_t arch;     /* the record's own arch= */
+    uint8_t life;
+    char *text;        /* body then ENRICHED part, compared on every hit */
+    struct ar_memo_field *fields;
+    struct ar_field_info *info;
+    uint16_t *key_id;
+    /* The JSON format's record member, for one arch and id cache generation. */
+    struct ar_buf out;
+    bool out_valid;
+    uint32_t out_arch;
+    uint64_t out_gen;
+    uint64_t out_invalid_utf8; /* what writing it added to stats.invalid_utf8 */
+    /* One field's value as jsonvalue.c writes it for the summary (a proctitle's argv,
+     * a sockaddr read with `value_variant`'s arch); names play no part in these. */
+    struct ar_buf value;
+    bool value_valid;
+    uint32_t value_field, value_variant;
+    uint64_t value_invalid_utf8;
+};
+
+struct ar_record_memo;
+
+int ar_record_memo_new(struct ar_record_memo **ret);
+void ar_record_memo_free(struct ar_record_memo *m);
+
+/* The hash of a record a memo may hold, or 0 when it may not (SYSCALL records,
+ * which hardly ever repeat, empty and long ones). */
+uint64_t ar_record_memo_hash(uint32_t type, struct ar_span body, struct ar_span enr);
+
+/* The entry holding exactly this record, or NULL; marks it used by `event`. */
+struct ar_memo_entry *ar_record_memo_find(struct ar_record_memo *m, uint64_t hash, uint32_t type,
+                                          struct ar_span body, struct ar_span enr,
+                                          uint64_t event);
+
+/* Keeps a record just tokenized: fields[0, n) are its body's, [n, n + enr_n) its
+ * ENRICHED part's, with their classes and key ids. Returns the entry, or NULL when
+ * the slot stays with the record it holds (or memory ran out). */
+struct ar_memo_entry *ar_record_memo_keep(struct ar_record_memo *m, uint64_t hash, uint32_t type,
+                                          struct ar_span body, struct ar_span enr,
+                                          const struct ar_field *fields, uint32_t n,
+                                          uint32_t enr_n, const struct ar_field_info *info,
+                                          const uint16_t *key_id, uint32_t arch,
+                                          uint64_t event);
+
+/* Writes the entry's fields back as tokens of the record at body/enr (the same
+ * text at another address). */
+void ar_record_memo_fields(const struct ar_memo_entry *en, struct ar_span body,
+                           struct ar_span enr, struct ar_field *fields);
