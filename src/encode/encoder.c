@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <libaudit.h> /* AUDIT_SYSCALL; header only, never linked */
+
 #include "enrich/decode.h"
 #include "util/iso8601.h"
 
@@ -215,6 +217,81 @@ static void take_memo(struct ar_encoder *e, struct ar_rec_tokens *rt,
                                  .arch = memo->arch, .memo_entry = memo};
 }
 
+/* Whether fields [from, from + n) are key=value pairs at the top level, each with a
+ * key id and none running over its end (no words, no nesting, no braces): a SYSCALL
+ * record cut between two such runs tokenizes and encodes as its two parts do. */
+static bool simple_run(const struct ar_encoder *e, size_t from, size_t n)
+{
+    for (size_t k = from; k < from + n; k++) {
+        const struct ar_field *f = &e->fields[k];
+        if (f->depth || !e->key_id[k] ||
+            (f->kind != AR_VAL_PLAIN && f->kind != AR_VAL_QUOTED && f->kind != AR_VAL_NULL) ||
+            (f->value.len && f->value.p[0] == '{'))
+            return false;
+    }
+    return true;
+}
+
+/* A SYSCALL record whose process part (`tail`) the memo holds in te: tokenizes its
+ * head alone and takes the tail's tokens. False (and nothing taken) when the head
+ * would not have been cut there or shares a key with the tail. */
+static bool take_tail(struct ar_encoder *e, struct ar_rec_tokens *rt, struct ar_memo_entry *te,
+                      struct ar_span body, struct ar_span tail, struct ar_span enr, size_t used)
+{
+    uint32_t tail_total = te->n + te->enr_n;
+    if (tail_total >= AR_ENC_MAX_FIELDS - used)
+        return false;
+    struct ar_tokens t = {.fields = e->fields + used, .cap = AR_ENC_MAX_FIELDS - used - tail_total};
+    ar_tokenize(body.p, tail.p - 1, &t);
+    if (t.flags || t.n == 0)
+        return false;
+    for (size_t k = used; k < used + t.n; k++) {
+        e->key_id[k] = e->fields[k].kind == AR_VAL_BARE
+                           ? 0
+                           : ar_keys_find(e->keys, e->fields[k].key, &e->info[k]);
+        if (ar_record_memo_has_key(te, e->key_id[k]))
+            return false;
+    }
+    if (!simple_run(e, used, t.n))
+        return false;
+    size_t at = used + t.n;
+    memset(e->dec_state + used, AR_DEC_UNKNOWN, t.n + te->n);
+    memset(e->dec_state + at + te->n, AR_DEC_NOT_HEX, te->enr_n);
+    ar_record_memo_fields(te, tail, enr, e->fields + at);
+    memcpy(e->info + at, te->info, tail_total * sizeof(*e->info));
+    memcpy(e->key_id + at, te->key_id, tail_total * sizeof(*e->key_id));
+    *rt = (struct ar_rec_tokens){.first = (uint32_t)used, .n = (uint32_t)t.n + te->n,
+                                 .enr_first = (uint32_t)(at + te->n), .enr_n = te->enr_n,
+                                 .tail_entry = te, .head_n = (uint32_t)t.n};
+    rt->arch = record_arch(e, rt);
+    return true;
+}
+
+/* After a SYSCALL record was tokenized whole: keeps its process part when the record
+ * can be cut there (a field starts at `tail`, every field is simple, no key on both
+ * sides). */
+static void keep_tail(struct ar_encoder *e, struct ar_rec_tokens *rt, uint64_t hash,
+                      struct ar_span tail, struct ar_span enr)
+{
+    uint32_t k = 1;
+    while (k < rt->n && e->fields[rt->first + k].key.p != tail.p)
+        k++;
+    if (k >= rt->n || !simple_run(e, rt->first, rt->n))
+        return;
+    uint64_t head_keys[16] = {0};
+    for (uint32_t i = rt->first; i < rt->first + k; i++)
+        if (e->key_id[i] < 1024)
+            head_keys[e->key_id[i] >> 6] |= UINT64_C(1) << (e->key_id[i] & 63);
+    for (uint32_t i = rt->first + k; i < rt->first + rt->n; i++)
+        if (e->key_id[i] >= 1024 || (head_keys[e->key_id[i] >> 6] >> (e->key_id[i] & 63) & 1))
+            return;
+    rt->tail_entry = ar_record_memo_keep(e->records_memo, hash, AR_MEMO_TAIL | AUDIT_SYSCALL, tail,
+                                         enr, e->fields + rt->first + k, rt->n - k, rt->enr_n,
+                                         e->info + rt->first + k, e->key_id + rt->first + k, 0,
+                                         e->events);
+    rt->head_n = rt->tail_entry ? k : 0;
+}
+
 int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
 {
     if (ev->nrecords > e->recs_cap) {
@@ -256,13 +333,30 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
             continue;
         }
         struct ar_rec_tokens *rt = &e->recs[i];
+        struct ar_span tail = {NULL, 0};
+        uint64_t tail_hash = 0;
+        if (type == AUDIT_SYSCALL && (tail = ar_record_memo_tail(body)).len)
+            tail_hash = ar_record_memo_hash(AR_MEMO_TAIL | type, tail, enr);
+        if (tail_hash) {
+            struct ar_memo_entry *te = ar_record_memo_find(
+                e->records_memo, tail_hash, AR_MEMO_TAIL | type, tail, enr, e->events);
+            if (te && take_tail(e, rt, te, body, tail, enr, used)) {
+                e->norm_recs[i] = (struct ar_norm_record){type, e->fields + used, rt->n};
+                used += rt->n + rt->enr_n;
+                continue;
+            }
+        }
         unsigned flags = tokenize_record(e, rt, body, enr, used);
         e->norm_recs[i] = (struct ar_norm_record){type, e->fields + used, rt->n};
-        rt->memo_entry = NULL;
+        rt->memo_entry = rt->tail_entry = NULL;
+        rt->head_n = 0;
         if (hash && !flags)
-            rt->memo_entry = ar_record_memo_keep(e->records_memo, hash, type, body, enr, e->fields + used,
-                                           rt->n, rt->enr_n, e->info + used, e->key_id + used,
-                                           rt->arch, e->events);
+            rt->memo_entry = ar_record_memo_keep(e->records_memo, hash, type, body, enr,
+                                                 e->fields + used, rt->n, rt->enr_n,
+                                                 e->info + used, e->key_id + used, rt->arch,
+                                                 e->events);
+        else if (tail_hash && !flags)
+            keep_tail(e, rt, tail_hash, tail, enr);
         used += rt->n + rt->enr_n;
     }
     return 0;

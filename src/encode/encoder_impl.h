@@ -21,6 +21,10 @@ struct ar_rec_tokens {
     uint32_t enr_first, enr_n; /* fields of the ENRICHED part */
     uint32_t arch;             /* the record's own arch= (0: none) */
     struct ar_memo_entry *memo_entry; /* the record memo's entry for it, or NULL */
+    /* A SYSCALL record whose process part the memo holds (AR_MEMO_TAIL): its first
+     * head_n body fields are its own, the rest the entry's. */
+    struct ar_memo_entry *tail_entry;
+    uint32_t head_n;
 };
 
 /* An EXECVE argument in ar_argv.bytes. */

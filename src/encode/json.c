@@ -338,12 +338,131 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
 static void put_record(struct ar_encoder *e, struct ar_buf *b, const struct ar_event *ev,
                        uint32_t r, uint32_t event_arch);
 
+/* The interpretations of a record's body fields [from, to) as members. */
+static void put_interps(struct ar_encoder *e, struct ar_buf *b, bool *first,
+                        const struct ar_rec_tokens *rt, uint32_t type, uint32_t from,
+                        uint32_t to, uint32_t arch)
+{
+    uint32_t nested_end = 0;
+    for (uint32_t i = from; i < to; i++) {
+        const struct ar_field *f = &e->fields[rt->first + i];
+        if (i >= nested_end)
+            js(e)->parent = (struct ar_span){NULL, 0};
+        if (f->kind == AR_VAL_NESTED) {
+            js(e)->parent = f->key;
+            nested_end = i + 1 + f->nested_count;
+            continue;
+        }
+        if (f->kind == AR_VAL_BARE)
+            continue;
+        put_interp_value(e, b, first, rt, type, f, e->info[rt->first + i].cls, arch);
+    }
+    js(e)->parent = (struct ar_span){NULL, 0};
+}
+
+/* A SYSCALL record whose process part the memo holds (encoder.c's take_tail and
+ * keep_tail: every field simple, no key on both sides, so the parts encode as the
+ * whole does): its head written, the tail's three pieces (fields, interpretations,
+ * ENRICHED member) copied, or written and kept. */
+static void put_record_tail(struct ar_encoder *e, struct ar_buf *b, const struct ar_event *ev,
+                            uint32_t r, uint32_t event_arch)
+{
+    const struct ar_rec_tokens *rt = &e->recs[r];
+    struct ar_memo_entry *te = rt->tail_entry;
+    uint32_t type = ev->records[r].type;
+    uint32_t arch = rt->arch ? rt->arch : event_arch;
+    bool have = te->out_valid && te->out_arch == arch &&
+                te->out_gen == ar_idcache_generation(e->ids);
+    uint64_t invalid_tail = 0, invalid_before;
+    AR_BUF_LIT(b, "{\"type\":");
+    ar_jv_type(b, type);
+    AR_BUF_LIT(b, ",\"fields\":{");
+    put_fields(e, b, rt->first, rt->first + rt->head_n);
+    ar_buf_putc(b, ',');
+    size_t fields_at = b->len;
+    invalid_before = e->stats.invalid_utf8;
+    if (have)
+        ar_buf_put(b, te->out.p, te->out_fields_len);
+    else
+        put_fields(e, b, rt->first + rt->head_n, rt->first + rt->n);
+    invalid_tail += e->stats.invalid_utf8 - invalid_before;
+    size_t fields_len = b->len - fields_at;
+    ar_buf_putc(b, '}');
+
+    size_t mark = b->len;
+    AR_BUF_LIT(b, ",\"interp\":{");
+    bool first = true;
+    put_interps(e, b, &first, rt, type, 0, rt->head_n, arch);
+    size_t interp_at = b->len, interp_len;
+    if (have) {
+        interp_len = te->out_interp_len;
+        if (interp_len && !first)
+            ar_buf_putc(b, ',');
+        interp_at = b->len;
+        ar_buf_put(b, te->out.p + fields_len, interp_len);
+    } else {
+        /* Kept without a leading comma: the comma first, taken back when the tail
+         * has no interpretation (not moved in after: the id memo points into b). */
+        if (!first)
+            ar_buf_putc(b, ',');
+        interp_at = b->len;
+        bool tail_first = true;
+        invalid_before = e->stats.invalid_utf8;
+        put_interps(e, b, &tail_first, rt, type, rt->head_n, rt->n, arch);
+        invalid_tail += e->stats.invalid_utf8 - invalid_before;
+        interp_len = b->len - interp_at;
+        if (!interp_len && !first)
+            b->len--;
+    }
+    if (interp_len)
+        first = false;
+    if (first)
+        b->len = mark; /* no interpretation: leave the member out */
+    else
+        ar_buf_putc(b, '}');
+
+    size_t enr_at = b->len;
+    if (have) {
+        ar_buf_put(b, te->out.p + te->out_fields_len + te->out_interp_len,
+                   te->out.len - te->out_fields_len - te->out_interp_len);
+    } else if (rt->enr_n) {
+        invalid_before = e->stats.invalid_utf8;
+        AR_BUF_LIT(b, ",\"enriched\":{");
+        put_fields(e, b, rt->enr_first, rt->enr_first + rt->enr_n);
+        ar_buf_putc(b, '}');
+        invalid_tail += e->stats.invalid_utf8 - invalid_before;
+    }
+    size_t enr_len = b->len - enr_at;
+    ar_buf_putc(b, '}');
+    if (have) {
+        e->stats.invalid_utf8 += te->out_invalid_utf8;
+        return;
+    }
+    if (b->failed || fields_len + interp_len + enr_len > AR_MEMO_MAX_OUT)
+        return;
+    te->out.len = 0;
+    ar_buf_put(&te->out, b->p + fields_at, fields_len);
+    ar_buf_put(&te->out, b->p + interp_at, interp_len);
+    ar_buf_put(&te->out, b->p + enr_at, enr_len);
+    te->out_fields_len = (uint32_t)fields_len;
+    te->out_interp_len = (uint32_t)interp_len;
+    te->out_valid = !te->out.failed;
+    te->out.failed = false;
+    te->out_arch = arch;
+    te->out_gen = ar_idcache_generation(e->ids);
+    te->out_invalid_utf8 = invalid_tail;
+}
+
 /* A record's member; for a record the memo holds (record_memo.h), written once per
  * arch and id cache generation and copied after that. */
 static void put_record_memo(struct ar_encoder *e, struct ar_buf *b, const struct ar_event *ev,
                             uint32_t r, uint32_t event_arch)
 {
     struct ar_memo_entry *m = e->recs[r].memo_entry;
+    if (e->recs[r].tail_entry) {
+        put_record_tail(e, b, ev, r, event_arch);
+        return;
+    }
     uint32_t arch = e->recs[r].arch ? e->recs[r].arch : event_arch;
     uint64_t gen = ar_idcache_generation(e->ids);
     if (m && m->out_valid && m->out_arch == arch && m->out_gen == gen) {
@@ -379,22 +498,7 @@ static void put_record(struct ar_encoder *e, struct ar_buf *b, const struct ar_e
     size_t mark = b->len;
     AR_BUF_LIT(b, ",\"interp\":{");
     bool first = true;
-    uint32_t arch = rt->arch ? rt->arch : event_arch;
-    uint32_t nested_end = 0;
-    for (uint32_t i = 0; i < rt->n; i++) {
-        const struct ar_field *f = &e->fields[rt->first + i];
-        if (i >= nested_end)
-            js(e)->parent = (struct ar_span){NULL, 0};
-        if (f->kind == AR_VAL_NESTED) {
-            js(e)->parent = f->key;
-            nested_end = i + 1 + f->nested_count;
-            continue;
-        }
-        if (f->kind == AR_VAL_BARE)
-            continue;
-        put_interp_value(e, b, &first, rt, type, f, e->info[rt->first + i].cls, arch);
-    }
-    js(e)->parent = (struct ar_span){NULL, 0};
+    put_interps(e, b, &first, rt, type, 0, rt->n, rt->arch ? rt->arch : event_arch);
     if (first)
         b->len = mark; /* no interpretation: leave the member out */
     else

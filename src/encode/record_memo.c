@@ -138,6 +138,10 @@ struct ar_memo_entry *ar_record_memo_keep(struct ar_record_memo *m, uint64_t has
     }
     memcpy(en->info, info, total * sizeof(*info));
     memcpy(en->key_id, key_id, total * sizeof(*key_id));
+    memset(en->key_set, 0, sizeof(en->key_set));
+    for (uint32_t i = 0; i < n; i++)
+        if (key_id[i] < 1024)
+            en->key_set[key_id[i] >> 6] |= UINT64_C(1) << (key_id[i] & 63);
     en->type = type;
     en->body_len = (uint32_t)body.len;
     en->enr_len = (uint32_t)enr.len;
@@ -150,6 +154,12 @@ struct ar_memo_entry *ar_record_memo_keep(struct ar_record_memo *m, uint64_t has
     en->value_valid = false;
     en->hash = hash;
     return en;
+}
+
+struct ar_span ar_record_memo_tail(struct ar_span body)
+{
+    const char *p = memmem(body.p, body.len, " ppid=", 6);
+    return p ? ar_span_make(p + 1, body.p + body.len) : (struct ar_span){NULL, 0};
 }
 
 void ar_record_memo_fields(const struct ar_memo_entry *en, struct ar_span body,

@@ -22,6 +22,10 @@
 #include "util/span.h"
 
 #define AR_MEMO_MAX_TEXT 1024 /* body and ENRICHED part together */
+/* Marks a type as "the tail of a record of this type": a SYSCALL record's process
+ * part (ppid= to the end), which repeats for every syscall of a process while its
+ * head (arch, syscall, exit, arguments) does not. */
+#define AR_MEMO_TAIL (1u << 31)
 #define AR_MEMO_MAX_FIELDS 64
 #define AR_MEMO_MAX_OUT 4096
 
@@ -45,8 +49,12 @@ struct ar_memo_entry {
     struct ar_memo_field *fields;
     struct ar_field_info *info;
     uint16_t *key_id;
-    /* The JSON format's record member, for one arch and id cache generation. */
+    uint64_t key_set[16]; /* a tail's key ids (all nonzero, below 1024) */
+    /* The JSON format's record member, for one arch and id cache generation. For a
+     * tail: its fields' members, then its interpretations' members (neither with a
+     * leading comma), then the ENRICHED member. */
     struct ar_buf out;
+    uint32_t out_fields_len, out_interp_len;
     bool out_valid;
     uint32_t out_arch;
     uint64_t out_gen;
@@ -64,8 +72,8 @@ struct ar_record_memo;
 int ar_record_memo_new(struct ar_record_memo **ret);
 void ar_record_memo_free(struct ar_record_memo *m);
 
-/* The hash of a record a memo may hold, or 0 when it may not (SYSCALL records,
- * which hardly ever repeat, empty and long ones). */
+/* The hash of a record a memo may hold, or 0 when it may not (whole SYSCALL records,
+ * which hardly ever repeat, empty and long ones). type may carry AR_MEMO_TAIL. */
 uint64_t ar_record_memo_hash(uint32_t type, struct ar_span body, struct ar_span enr);
 
 /* The entry holding exactly this record, or NULL; marks it used by `event`. */
@@ -85,5 +93,15 @@ struct ar_memo_entry *ar_record_memo_keep(struct ar_record_memo *m, uint64_t has
 
 /* Writes the entry's fields back as tokens of the record at body/enr (the same
  * text at another address). */
+/* A SYSCALL body's process part: from its " ppid=" on (past the space); empty when
+ * it has none. */
+struct ar_span ar_record_memo_tail(struct ar_span body);
+
+/* Whether a key id is one of a tail entry's. */
+static inline bool ar_record_memo_has_key(const struct ar_memo_entry *en, uint16_t id)
+{
+    return id < 1024 && (en->key_set[id >> 6] >> (id & 63) & 1);
+}
+
 void ar_record_memo_fields(const struct ar_memo_entry *en, struct ar_span body,
                            struct ar_span enr, struct ar_field *fields);

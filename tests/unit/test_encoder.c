@@ -698,6 +698,63 @@ static void test_record_memo_invalidation(void)
     ar_idcache_free(ids);
 }
 
+/* SYSCALL records share their process part (ppid= on) between a process's
+ * syscalls: the memo keeps it apart from the head. The same bytes as encoding
+ * again, also when the head repeats a key of the tail (then it is not cut), the
+ * head has no interpretation, or an id's name changes. */
+static void test_syscall_tail_memo(void)
+{
+    mutable_name_1000 = "alice";
+    struct ar_idcache *ids;
+    CHECK(ar_idcache_new(mutable_lookup, &ids) == 0);
+    struct ar_encoder_config cfg = {.source = "replay", .native_arch = 0xc000003e};
+    struct memo_pair mp = {.ids = ids, .cfg = &cfg};
+    CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
+    const char *tail = "ppid=1 pid=2 auid=1000 uid=1000 gid=0 euid=1000 suid=0 fsuid=0 "
+                       "egid=0 sgid=0 fsgid=0 tty=(none) ses=3 comm=\"c\" exe=\"/c\" key=(null)";
+    const char *heads[] = {
+        "arch=c000003e syscall=2 success=yes exit=3 a0=1 a1=2 a2=3 a3=4 items=0",
+        "arch=c000003e syscall=257 success=no exit=-2 a0=9 a1=8 a2=7 a3=6 items=0",
+        "arch=c000003e syscall=2 success=yes exit=3 uid=7 items=0", /* uid on both sides */
+        "x=1", /* a head without interpretations */
+        "arch=c000003e syscall=2 success=yes exit=4 a0=1 a1=2 a2=3 a3=4 items=0",
+    };
+    char lines[2 * AR_ARRAY_SIZE(heads)][512];
+    const char *ptrs[2 * AR_ARRAY_SIZE(heads)];
+    for (size_t i = 0; i < AR_ARRAY_SIZE(heads); i++) {
+        snprintf(lines[2 * i], sizeof(lines[0]), "type=SYSCALL msg=audit(1.000:%zu): %s %s",
+                 10 + i, heads[i], tail);
+        snprintf(lines[2 * i + 1], sizeof(lines[0]), "type=EOE msg=audit(1.000:%zu): ", 10 + i);
+        ptrs[2 * i] = lines[2 * i];
+        ptrs[2 * i + 1] = lines[2 * i + 1];
+    }
+    encode_pair(&mp, ptrs, 8);
+    CHECK(mp.events == 4);
+    CHECK(same_output(&mp));
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "\"uid#2\":1000", 12) != NULL);
+
+    /* 1000 renamed, its cached name evicted: the next repeat of the tail says bob. */
+    mutable_name_1000 = "bob";
+    uint32_t rival = 1001;
+    while ((rival * 2654435761u) % 1024 != (1000 * 2654435761u) % 1024)
+        rival++;
+    char rival_line[256];
+    snprintf(rival_line, sizeof(rival_line),
+             "type=PATH msg=audit(1.000:30): item=0 name=\"/r\" inode=1 ouid=%u ogid=0", rival);
+    const char *later[] = {rival_line, "type=EOE msg=audit(1.000:30): ", ptrs[8], ptrs[9]};
+    mp.warm_out.len = mp.cold_out.len = 0;
+    encode_pair(&mp, later, AR_ARRAY_SIZE(later));
+    CHECK(same_output(&mp));
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "\"auid\":\"bob\"", 12) != NULL);
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "alice", 5) == NULL);
+    mutable_name_1000 = "alice";
+
+    ar_buf_free(&mp.warm_out);
+    ar_buf_free(&mp.cold_out);
+    ar_encoder_free(mp.warm);
+    ar_idcache_free(ids);
+}
+
 /* Every corpus log through a warm encoder and through a fresh one per event: the
  * same bytes, event for event, in every format. */
 static size_t memo_events;
@@ -787,6 +844,7 @@ int main(int argc, char **argv)
     test_goaudit_shape();
     test_summary_worked_example();
     test_record_memo_invalidation();
+    test_syscall_tail_memo();
     if (argc > 1) {
         memo_corpus_dir(argv[1]);
         fprintf(stderr, "record memo: %zu corpus events encoded warm and cold, the same\n",
