@@ -651,10 +651,6 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         pcfg.proctab.lookup = ar_procfs_lookup;
     /* A live source's serials are one kernel counter in one boot (reasm.h). */
     pcfg.reasm.one_counter = cfg->source != AR_SOURCE_REPLAY;
-    /* A replay hands its output over in larger pieces: each hand-over may wake an
-     * output's writer, and a wake-up costs more than the memory. */
-    if (cfg->source == AR_SOURCE_REPLAY)
-        pcfg.flush_bytes = 1024 * 1024;
     /* Checked when the configuration was read; compiled once, here. */
     r = compile_filters(cfg, &c.filter);
     pcfg.filter = c.filter;

@@ -438,16 +438,12 @@ static void put_record_tail(struct ar_encoder *e, struct ar_buf *b, const struct
         e->stats.invalid_utf8 += te->out_invalid_utf8;
         return;
     }
-    if (b->failed || fields_len + interp_len + enr_len > AR_MEMO_MAX_OUT)
-        return;
-    te->out.len = 0;
-    ar_buf_put(&te->out, b->p + fields_at, fields_len);
-    ar_buf_put(&te->out, b->p + interp_at, interp_len);
-    ar_buf_put(&te->out, b->p + enr_at, enr_len);
+    const struct ar_span pieces[] = {{b->p + fields_at, fields_len},
+                                     {b->p + interp_at, interp_len},
+                                     {b->p + enr_at, enr_len}};
+    te->out_valid = !b->failed && ar_memo_bytes_set(&te->out, pieces, 3);
     te->out_fields_len = (uint32_t)fields_len;
     te->out_interp_len = (uint32_t)interp_len;
-    te->out_valid = !te->out.failed;
-    te->out.failed = false;
     te->out_arch = arch;
     te->out_gen = ar_idcache_generation(e->ids);
     te->out_invalid_utf8 = invalid_tail;
@@ -474,12 +470,10 @@ static void put_record_memo(struct ar_encoder *e, struct ar_buf *b, const struct
     uint64_t invalid_before = e->stats.invalid_utf8;
     put_record(e, b, ev, r, event_arch);
     /* The generation again: names looked up while writing it belong to the output. */
-    if (!m || b->failed || b->len - start > AR_MEMO_MAX_OUT)
+    if (!m)
         return;
-    m->out.len = 0;
-    ar_buf_put(&m->out, b->p + start, b->len - start);
-    m->out_valid = !m->out.failed;
-    m->out.failed = false;
+    struct ar_span piece = {b->p + start, b->len - start};
+    m->out_valid = !b->failed && ar_memo_bytes_set(&m->out, &piece, 1);
     m->out_arch = arch;
     m->out_gen = ar_idcache_generation(e->ids);
     m->out_invalid_utf8 = e->stats.invalid_utf8 - invalid_before;

@@ -130,12 +130,10 @@ static void memo_keep(struct ar_encoder *e, const struct ar_buf *b, const struct
         e->memo[e->memo_n++] = (struct ar_jv_memo){f, variant, b, mark, b->len - mark, invalid};
     uint32_t index;
     struct ar_memo_entry *en = memo_entry_of(e, f, &index);
-    if (!en || b->failed || b->len - mark > AR_MEMO_MAX_OUT)
+    if (!en)
         return;
-    en->value.len = 0;
-    ar_buf_put(&en->value, b->p + mark, b->len - mark);
-    en->value_valid = !en->value.failed;
-    en->value.failed = false;
+    struct ar_span piece = {b->p + mark, b->len - mark};
+    en->value_valid = !b->failed && ar_memo_bytes_set(&en->value, &piece, 1);
     en->value_field = index;
     en->value_variant = variant;
     en->value_invalid_utf8 = invalid;

@@ -26,12 +26,9 @@ void ar_record_memo_free(struct ar_record_memo *m)
         return;
     for (size_t i = 0; i < MEMO_SLOTS; i++) {
         struct ar_memo_entry *en = &m->slot[i];
-        free(en->text);
-        free(en->fields);
-        free(en->info);
-        free(en->key_id);
-        ar_buf_free(&en->out);
-        ar_buf_free(&en->value);
+        free(en->block);
+        free(en->out.p);
+        free(en->value.p);
     }
     free(m);
 }
@@ -88,12 +85,34 @@ struct ar_memo_entry *ar_record_memo_find(struct ar_record_memo *m, uint64_t has
     return en;
 }
 
-static bool fit(void **p, size_t size)
+/* Makes *p hold at least size bytes, growing it to exactly that. */
+static bool fit(void **p, size_t *cap, size_t size)
 {
+    if (size <= *cap)
+        return true;
     void *np = realloc(*p, size);
     if (!np)
         return false;
     *p = np;
+    *cap = size;
+    return true;
+}
+
+bool ar_memo_bytes_set(struct ar_memo_bytes *dst, const struct ar_span *pieces, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += pieces[i].len;
+    size_t cap = dst->cap;
+    dst->len = 0;
+    if (total > AR_MEMO_MAX_OUT || !fit((void **)&dst->p, &cap, total ? total : 1))
+        return false;
+    dst->cap = (uint32_t)cap;
+    for (size_t i = 0; i < n; i++)
+        if (pieces[i].len) {
+            memcpy(dst->p + dst->len, pieces[i].p, pieces[i].len);
+            dst->len += (uint32_t)pieces[i].len;
+        }
     return true;
 }
 
@@ -119,11 +138,16 @@ struct ar_memo_entry *ar_record_memo_keep(struct ar_record_memo *m, uint64_t has
         }
     }
     en->hash = 0; /* empty until complete: a failed allocation leaves no half entry */
-    if (!fit((void **)&en->text, AR_MEMO_MAX_TEXT) ||
-        !fit((void **)&en->fields, AR_MEMO_MAX_FIELDS * sizeof(*en->fields)) ||
-        !fit((void **)&en->info, AR_MEMO_MAX_FIELDS * sizeof(*en->info)) ||
-        !fit((void **)&en->key_id, AR_MEMO_MAX_FIELDS * sizeof(*en->key_id)))
+    /* fields (4-byte aligned), info and key ids (2-byte), then the text. */
+    size_t fields_size = total * sizeof(*en->fields), info_size = total * sizeof(*en->info),
+           ids_size = total * sizeof(*en->key_id);
+    if (!fit(&en->block, &en->block_cap,
+             fields_size + info_size + ids_size + body.len + enr.len + 1))
         return NULL;
+    en->fields = en->block;
+    en->info = (struct ar_field_info *)((char *)en->block + fields_size);
+    en->key_id = (uint16_t *)((char *)en->block + fields_size + info_size);
+    en->text = (char *)en->block + fields_size + info_size + ids_size;
     memcpy(en->text, body.p, body.len);
     if (enr.len)
         memcpy(en->text + body.len, enr.p, enr.len);

@@ -18,7 +18,6 @@
 #include <stdint.h>
 #include "audit/fieldclass.h"
 #include "parse/tokenize.h"
-#include "util/buf.h"
 #include "util/span.h"
 
 #define AR_MEMO_MAX_TEXT 1024 /* body and ENRICHED part together */
@@ -37,6 +36,17 @@ struct ar_memo_field {
     uint16_t nested_count;
 };
 
+/* Bytes an entry keeps, in an allocation of their size (reused while big enough):
+ * a memo of a few hundred records costs about what they hold. */
+struct ar_memo_bytes {
+    char *p;
+    uint32_t len, cap;
+};
+
+/* Sets dst to the n pieces one after the other. False, and dst empty, when memory
+ * ran out or they are longer than AR_MEMO_MAX_OUT. */
+bool ar_memo_bytes_set(struct ar_memo_bytes *dst, const struct ar_span *pieces, size_t n);
+
 struct ar_memo_entry {
     uint64_t hash;   /* 0: empty */
     uint64_t event;  /* the encoder's event that last used it: not replaced within it */
@@ -45,15 +55,19 @@ struct ar_memo_entry {
     uint32_t n, enr_n; /* body fields, then ENRICHED fields */
     uint32_t arch;     /* the record's own arch= */
     uint8_t life;
-    char *text;        /* body then ENRICHED part, compared on every hit */
+    /* One allocation (block) holds the fields, their classes and key ids, and the
+     * text: body then ENRICHED part, compared on every hit. */
+    void *block;
+    size_t block_cap;
     struct ar_memo_field *fields;
     struct ar_field_info *info;
     uint16_t *key_id;
+    char *text;
     uint64_t key_set[16]; /* a tail's key ids (all nonzero, below 1024) */
     /* The JSON format's record member, for one arch and id cache generation. For a
      * tail: its fields' members, then its interpretations' members (neither with a
      * leading comma), then the ENRICHED member. */
-    struct ar_buf out;
+    struct ar_memo_bytes out;
     uint32_t out_fields_len, out_interp_len;
     bool out_valid;
     uint32_t out_arch;
@@ -61,7 +75,7 @@ struct ar_memo_entry {
     uint64_t out_invalid_utf8; /* what writing it added to stats.invalid_utf8 */
     /* One field's value as jsonvalue.c writes it for the summary (a proctitle's argv,
      * a sockaddr read with `value_variant`'s arch); names play no part in these. */
-    struct ar_buf value;
+    struct ar_memo_bytes value;
     bool value_valid;
     uint32_t value_field, value_variant;
     uint64_t value_invalid_utf8;

@@ -1350,7 +1350,7 @@ def long_outage(ctx, proto, sig, spool):
                   r"(\d+) reconnects, (\d+) bytes left in the spool.*", err)
     log("     %d events (%d bytes of JSON)%s; rsyslog (%s) %s at %s, down %.0f s each time" % (
             len(ref), sum(len(x) + 1 for x in ref), " with --spool-dir" if spool else
-            ", no spool (replay waits when its 16 MiB are full)",
+            ", no spool (replay waits when its memory queue is full)",
             "imtcp" if proto == "tcp" else "imrelp, %s queue" % (
                 "Direct" if rxs[0].relp_queue == "direct" else "default main"),
             "killed -9" if killed else "stopped (SIGTERM)",
