@@ -338,6 +338,16 @@ static bool put_interp_value(struct ar_encoder *e, struct ar_buf *b, bool *first
 static void put_record(struct ar_encoder *e, struct ar_buf *b, const struct ar_event *ev,
                        uint32_t r, uint32_t event_arch);
 
+/* `{"type":...,"fields":{` and the members of the record's first n body fields. */
+static void put_record_head(struct ar_encoder *e, struct ar_buf *b,
+                            const struct ar_rec_tokens *rt, uint32_t type, uint32_t n)
+{
+    AR_BUF_LIT(b, "{\"type\":");
+    ar_jv_type(b, type);
+    AR_BUF_LIT(b, ",\"fields\":{");
+    put_fields(e, b, rt->first, rt->first + n);
+}
+
 /* The interpretations of a record's body fields [from, to) as members. */
 static void put_interps(struct ar_encoder *e, struct ar_buf *b, bool *first,
                         const struct ar_rec_tokens *rt, uint32_t type, uint32_t from,
@@ -374,10 +384,7 @@ static void put_record_tail(struct ar_encoder *e, struct ar_buf *b, const struct
     bool have = te->out_valid && te->out_arch == arch &&
                 te->out_gen == ar_idcache_generation(e->ids);
     uint64_t invalid_tail = 0, invalid_before;
-    AR_BUF_LIT(b, "{\"type\":");
-    ar_jv_type(b, type);
-    AR_BUF_LIT(b, ",\"fields\":{");
-    put_fields(e, b, rt->first, rt->first + rt->head_n);
+    put_record_head(e, b, rt, type, rt->head_n);
     ar_buf_putc(b, ',');
     size_t fields_at = b->len;
     invalid_before = e->stats.invalid_utf8;
@@ -484,10 +491,7 @@ static void put_record(struct ar_encoder *e, struct ar_buf *b, const struct ar_e
 {
     const struct ar_rec_tokens *rt = &e->recs[r];
     uint32_t type = ev->records[r].type;
-    AR_BUF_LIT(b, "{\"type\":");
-    ar_jv_type(b, type);
-    AR_BUF_LIT(b, ",\"fields\":{");
-    put_fields(e, b, rt->first, rt->first + rt->n);
+    put_record_head(e, b, rt, type, rt->n);
     ar_buf_putc(b, '}');
     size_t mark = b->len;
     AR_BUF_LIT(b, ",\"interp\":{");

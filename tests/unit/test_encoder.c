@@ -3,12 +3,12 @@
  * go-audit's shape. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "check.h"
+#include "corpus.h"
 #include "encode/encoder.h"
 #include "enrich/decode.h"
 #include "parse/header.h"
@@ -584,6 +584,17 @@ static int mutable_lookup(enum ar_id_kind kind, uint32_t id, char *buf, size_t s
     return (int)strlen(mutable_name_1000);
 }
 
+/* A PATH record (serial `serial`) owned by an id whose cache slot is 1000's (ids.c's
+ * hash): looking its name up evicts 1000's. */
+static void rival_path_line(char *buf, size_t size, unsigned serial)
+{
+    uint32_t rival = 1001;
+    while ((rival * 2654435761u) % 1024 != (1000 * 2654435761u) % 1024)
+        rival++;
+    snprintf(buf, size, "type=PATH msg=audit(1.000:%u): item=0 name=\"/r\" inode=1 ouid=%u ogid=0",
+             serial, rival);
+}
+
 /* Every event of a log through one long-lived encoder (the memo warm) and through a
  * fresh encoder each (no memo at all): appended to `warm` and `cold`. */
 struct memo_pair {
@@ -638,13 +649,8 @@ static void test_record_memo_invalidation(void)
     struct memo_pair mp = {.ids = ids, .cfg = &cfg};
     CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
 
-    /* An id whose cache slot is 1000's: looking it up evicts 1000's name. */
-    uint32_t rival = 1001;
-    while ((rival * 2654435761u) % 1024 != (1000 * 2654435761u) % 1024)
-        rival++;
     char rival_line[256];
-    snprintf(rival_line, sizeof(rival_line),
-             "type=PATH msg=audit(1.000:3): item=0 name=\"/r\" inode=1 ouid=%u ogid=0", rival);
+    rival_path_line(rival_line, sizeof(rival_line), 3);
     const char *path = "type=PATH msg=audit(1.000:%u): item=0 name=\"/etc/x\" inode=5 dev=08:01 "
                        "mode=0100644 ouid=1000 ogid=0 nametype=NORMAL";
     char p1[256], p4[256];
@@ -735,12 +741,8 @@ static void test_syscall_tail_memo(void)
 
     /* 1000 renamed, its cached name evicted: the next repeat of the tail says bob. */
     mutable_name_1000 = "bob";
-    uint32_t rival = 1001;
-    while ((rival * 2654435761u) % 1024 != (1000 * 2654435761u) % 1024)
-        rival++;
     char rival_line[256];
-    snprintf(rival_line, sizeof(rival_line),
-             "type=PATH msg=audit(1.000:30): item=0 name=\"/r\" inode=1 ouid=%u ogid=0", rival);
+    rival_path_line(rival_line, sizeof(rival_line), 30);
     const char *later[] = {rival_line, "type=EOE msg=audit(1.000:30): ", ptrs[8], ptrs[9]};
     mp.warm_out.len = mp.cold_out.len = 0;
     encode_pair(&mp, later, AR_ARRAY_SIZE(later));
@@ -803,27 +805,6 @@ static void memo_corpus_file(const char *path)
     free(lines);
 }
 
-static void memo_corpus_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        size_t l = strlen(de->d_name);
-        if (de->d_type == DT_DIR)
-            memo_corpus_dir(path);
-        else if (l > 4 && (strcmp(de->d_name + l - 4, ".log") == 0 ||
-                           strcmp(de->d_name + l - 4, ".txt") == 0))
-            memo_corpus_file(path);
-    }
-    closedir(d);
-}
-
 int main(int argc, char **argv)
 {
     test_format_table();
@@ -846,7 +827,7 @@ int main(int argc, char **argv)
     test_record_memo_invalidation();
     test_syscall_tail_memo();
     if (argc > 1) {
-        memo_corpus_dir(argv[1]);
+        corpus_each_file(argv[1], memo_corpus_file);
         fprintf(stderr, "record memo: %zu corpus events encoded warm and cold, the same\n",
                 memo_events);
         CHECK(memo_events > 1000);

@@ -1,6 +1,5 @@
 /* Tokenizer and header parser: cases from the corpora, then every truncated prefix of
  * every corpus line placed against a guard page (reads past the end fault). */
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "corpus.h"
 #include "guard.h"
 #include "audit/tables.h"
 #include "parse/header.h"
@@ -245,27 +245,6 @@ static void scan_file(const char *path)
     fclose(f);
 }
 
-static void scan_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        size_t l = strlen(de->d_name);
-        if (de->d_type == DT_DIR)
-            scan_dir(path);
-        else if ((l > 4 && strcmp(de->d_name + l - 4, ".log") == 0) ||
-                 (l > 4 && strcmp(de->d_name + l - 4, ".txt") == 0))
-            scan_file(path);
-    }
-    closedir(d);
-}
-
 int main(int argc, char **argv)
 {
     test_basic();
@@ -276,7 +255,7 @@ int main(int argc, char **argv)
     test_span_numbers();
     if (argc > 1) {
         CHECK(guard_init(&guard, 1 << 20) == 0);
-        scan_dir(argv[1]);
+        corpus_each_file(argv[1], scan_file);
         CHECK(lines_checked > 900);
         fprintf(stderr, "every prefix of %zu corpus lines checked against a guard page\n",
                 lines_checked);
