@@ -201,17 +201,25 @@ static unsigned tokenize_record(struct ar_encoder *e, struct ar_rec_tokens *rt,
     return flags;
 }
 
+/* A memo entry's tokens into the event's arrays from `at` on: its fields moved onto
+ * this text (body or tail) and ENRICHED part, their classes, key ids, hex state. */
+static void put_entry_tokens(struct ar_encoder *e, const struct ar_memo_entry *en,
+                             struct ar_span text, struct ar_span enr, size_t at)
+{
+    uint32_t total = en->n + en->enr_n;
+    ar_record_memo_fields(en, text, enr, e->fields + at);
+    memcpy(e->info + at, en->info, total * sizeof(*e->info));
+    memcpy(e->key_id + at, en->key_id, total * sizeof(*e->key_id));
+    memset(e->dec_state + at, AR_DEC_UNKNOWN, en->n);
+    memset(e->dec_state + at + en->n, AR_DEC_NOT_HEX, en->enr_n);
+}
+
 /* A record met before: its tokens from the memo, moved onto this text. */
 static void take_memo(struct ar_encoder *e, struct ar_rec_tokens *rt,
                       struct ar_memo_entry *memo, struct ar_span body, struct ar_span enr,
                       size_t used)
 {
-    uint32_t total = memo->n + memo->enr_n;
-    ar_record_memo_fields(memo, body, enr, e->fields + used);
-    memcpy(e->info + used, memo->info, total * sizeof(*e->info));
-    memcpy(e->key_id + used, memo->key_id, total * sizeof(*e->key_id));
-    memset(e->dec_state + used, AR_DEC_UNKNOWN, memo->n);
-    memset(e->dec_state + used + memo->n, AR_DEC_NOT_HEX, memo->enr_n);
+    put_entry_tokens(e, memo, body, enr, used);
     *rt = (struct ar_rec_tokens){.first = (uint32_t)used, .n = memo->n,
                                  .enr_first = (uint32_t)(used + memo->n), .enr_n = memo->enr_n,
                                  .arch = memo->arch, .memo_entry = memo};
@@ -255,11 +263,8 @@ static bool take_tail(struct ar_encoder *e, struct ar_rec_tokens *rt, struct ar_
     if (!simple_run(e, used, t.n))
         return false;
     size_t at = used + t.n;
-    memset(e->dec_state + used, AR_DEC_UNKNOWN, t.n + te->n);
-    memset(e->dec_state + at + te->n, AR_DEC_NOT_HEX, te->enr_n);
-    ar_record_memo_fields(te, tail, enr, e->fields + at);
-    memcpy(e->info + at, te->info, tail_total * sizeof(*e->info));
-    memcpy(e->key_id + at, te->key_id, tail_total * sizeof(*e->key_id));
+    memset(e->dec_state + used, AR_DEC_UNKNOWN, t.n);
+    put_entry_tokens(e, te, tail, enr, at);
     *rt = (struct ar_rec_tokens){.first = (uint32_t)used, .n = (uint32_t)t.n + te->n,
                                  .enr_first = (uint32_t)(at + te->n), .enr_n = te->enr_n,
                                  .tail_entry = te, .head_n = (uint32_t)t.n};
