@@ -182,7 +182,7 @@ struct ar_memo_entry *ar_record_memo_keep(struct ar_record_memo *m, uint64_t has
 
 struct ar_span ar_record_memo_tail(struct ar_span body)
 {
-    const char *p = memmem(body.p, body.len, " ppid=", 6);
+    const char *p = memmem(body.p, body.len, " auid=", 6);
     return p ? ar_span_make(p + 1, body.p + body.len) : (struct ar_span){NULL, 0};
 }
 

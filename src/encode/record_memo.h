@@ -22,8 +22,9 @@
 
 #define AR_MEMO_MAX_TEXT 1024 /* body and ENRICHED part together */
 /* Marks a type as "the tail of a record of this type": a SYSCALL record's process
- * part (ppid= to the end), which repeats for every syscall of a process while its
- * head (arch, syscall, exit, arguments) does not. */
+ * part (auid= to the end), which repeats for every syscall of a process, and of
+ * every process of a program run again, while its head (arch, syscall, exit,
+ * arguments, ppid, pid) does not. */
 #define AR_MEMO_TAIL (1u << 31)
 #define AR_MEMO_MAX_FIELDS 64
 #define AR_MEMO_MAX_OUT 4096
@@ -107,8 +108,9 @@ struct ar_memo_entry *ar_record_memo_keep(struct ar_record_memo *m, uint64_t has
 
 /* Writes the entry's fields back as tokens of the record at body/enr (the same
  * text at another address). */
-/* A SYSCALL body's process part: from its " ppid=" on (past the space); empty when
- * it has none. */
+/* A SYSCALL body's process part: from its " auid=" on (past the space); empty when
+ * it has none. The pids stay in the head: with them in the tail, the bench log's
+ * 68,247 SYSCALL records had 28,559 different tails; without, 91. */
 struct ar_span ar_record_memo_tail(struct ar_span body);
 
 /* Whether a key id is one of a tail entry's. */

@@ -704,7 +704,7 @@ static void test_record_memo_invalidation(void)
     ar_idcache_free(ids);
 }
 
-/* SYSCALL records share their process part (ppid= on) between a process's
+/* SYSCALL records share their process part (auid= on) between a process's
  * syscalls: the memo keeps it apart from the head. The same bytes as encoding
  * again, also when the head repeats a key of the tail (then it is not cut), the
  * head has no interpretation, or an id's name changes. */
