@@ -8,6 +8,7 @@
 
 #include "encode/jsonvalue.h"
 #include "encode/summary.h"
+#include "encode/summary_memo.h"
 #include "audit/tables.h"
 #include "enrich/proctable.h"
 #include "util/iso8601.h"
@@ -15,6 +16,7 @@
 /* The record writer's own: names given to repeated keys, and the nested msg='...'
  * whose fields are being interpreted. */
 struct json_state {
+    struct ar_summary_memo *summary_memo; /* the summary members of events met before */
     uint16_t *dup;         /* parallel to fields: 2 for the second "key" of a level... */
     struct ar_span parent; /* while writing interpretations of a nested msg='...' */
     /* Repeated keys: the last put_fields call (level) that wrote each key id, or each
@@ -43,14 +45,18 @@ static int json_open(struct ar_encoder *e)
         return -ENOMEM;
     e->format_state = s;
     s->dup = malloc(AR_ENC_MAX_FIELDS * sizeof(*s->dup));
-    return s->dup ? 0 : -ENOMEM;
+    if (!s->dup || ar_summary_memo_new(&s->summary_memo) < 0)
+        return -ENOMEM;
+    return 0;
 }
 
 static void json_close(struct ar_encoder *e)
 {
     struct json_state *s = e->format_state;
-    if (s)
+    if (s) {
         free(s->dup);
+        ar_summary_memo_free(s->summary_memo);
+    }
     free(s);
     e->format_state = NULL;
 }
@@ -687,11 +693,9 @@ static int json_event(struct ar_encoder *e, const struct ar_event *ev, struct ar
     if (ar_encoder_tokenize(e, ev) < 0)
         return -ENOMEM;
     memset(js(e)->ids, 0, sizeof(js(e)->ids));
-    struct ar_summary s;
-    ar_summary_gather(e, ev, &s);
     bool first = true;
     put_head(e, b, &first, ev->has_time, ev->sec, ev->msec, ev->serial, ar_event_node(ev));
-    ar_summary_json(e, ev, &s, b, &first);
+    uint32_t arch = ar_summary_memo_json(e, js(e)->summary_memo, ev, b, &first);
     put_process(e, b, &first, ev->proc);
     put_incomplete(b, &first, ev->flags);
     AR_JV_KEY(b, &first, "records");
@@ -699,7 +703,7 @@ static int json_event(struct ar_encoder *e, const struct ar_event *ev, struct ar
     for (uint32_t r = 0; r < ev->nrecords; r++) {
         if (r)
             ar_buf_putc(b, ',');
-        put_record_memo(e, b, ev, r, s.arch);
+        put_record_memo(e, b, ev, r, arch);
     }
     AR_BUF_LIT(b, "]}\n");
     return 0;

@@ -12,6 +12,7 @@
 
 struct ar_record_memo {
     struct ar_memo_entry slot[MEMO_SLOTS];
+    uint64_t stamps; /* the last stamp given */
 };
 
 int ar_record_memo_new(struct ar_record_memo **ret)
@@ -41,7 +42,7 @@ static inline uint64_t mix(uint64_t h, uint64_t w)
 }
 
 /* Eight bytes at a time; the last 1-7 in one word loaded without reading past. */
-static uint64_t hash_bytes(uint64_t h, const char *p, size_t len)
+uint64_t ar_memo_hash_bytes(uint64_t h, const char *p, size_t len)
 {
     size_t i = 0;
     for (; i + 8 <= len; i += 8) {
@@ -64,9 +65,9 @@ uint64_t ar_record_memo_hash(uint32_t type, struct ar_span body, struct ar_span 
 {
     if (type == AUDIT_SYSCALL || body.len == 0 || body.len + enr.len > AR_MEMO_MAX_TEXT)
         return 0;
-    uint64_t h = hash_bytes(type, body.p, body.len);
+    uint64_t h = ar_memo_hash_bytes(type, body.p, body.len);
     if (enr.len)
-        h = hash_bytes(h, enr.p, enr.len);
+        h = ar_memo_hash_bytes(h, enr.p, enr.len);
     return h ? h : 1;
 }
 
@@ -176,6 +177,7 @@ struct ar_memo_entry *ar_record_memo_keep(struct ar_record_memo *m, uint64_t has
     en->event = event;
     en->out_valid = false;
     en->value_valid = false;
+    en->stamp = ++m->stamps;
     en->hash = hash;
     return en;
 }

@@ -50,6 +50,7 @@ bool ar_memo_bytes_set(struct ar_memo_bytes *dst, const struct ar_span *pieces, 
 
 struct ar_memo_entry {
     uint64_t hash;   /* 0: empty */
+    uint64_t stamp;  /* new whenever the slot takes another record: names the text */
     uint64_t event;  /* the encoder's event that last used it: not replaced within it */
     uint32_t type;
     uint32_t body_len, enr_len;
@@ -83,6 +84,9 @@ struct ar_memo_entry {
 };
 
 struct ar_record_memo;
+
+/* The memos' hash: h mixed with len bytes at p. */
+uint64_t ar_memo_hash_bytes(uint64_t h, const char *p, size_t len);
 
 int ar_record_memo_new(struct ar_record_memo **ret);
 void ar_record_memo_free(struct ar_record_memo *m);

@@ -462,8 +462,43 @@ void ar_summary_argv(struct ar_encoder *e, struct ar_buf *b)
     ar_buf_putc(b, ']');
 }
 
+/* "success", from the event's success= or res=; false when neither says. */
+static bool summary_success(const struct ar_summary *s, bool *ret_known)
+{
+    const struct ar_field *succ = s->by_name[AR_FN_SUCCESS], *res = s->by_name[AR_FN_RES];
+    if (succ && (succ->kind == AR_VAL_PLAIN || succ->kind == AR_VAL_QUOTED) &&
+        (AR_SPAN_IS(succ->value, "yes") || AR_SPAN_IS(succ->value, "no"))) {
+        *ret_known = true;
+        return AR_SPAN_IS(succ->value, "yes");
+    }
+    *ret_known = res != NULL;
+    return res && (AR_SPAN_IS(res->value, "success") || AR_SPAN_IS(res->value, "1") ||
+                   AR_SPAN_IS(res->value, "yes"));
+}
+
+void ar_summary_put_exit(struct ar_buf *b, bool *first, const struct ar_field *exit, bool success)
+{
+    int64_t exit_code;
+    if (!ar_field_i64(exit, &exit_code))
+        return;
+    AR_JV_KEY(b, first, "exit");
+    ar_json_decimal(b, exit->value.p, exit->value.len);
+    const char *err = exit_code < 0 && exit_code >= -4095 ? ar_errno_name((int)-exit_code) : NULL;
+    if (err && !success) {
+        AR_JV_KEY(b, first, "errno");
+        ar_jv_cstr(b, err);
+    }
+}
+
+void ar_summary_put_pids(struct ar_buf *b, bool *first, const struct ar_field *pid,
+                         const struct ar_field *ppid)
+{
+    put_summary_num(b, first, AR_JV_NAME("pid"), pid);
+    put_summary_num(b, first, AR_JV_NAME("ppid"), ppid);
+}
+
 void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const struct ar_summary *s,
-                     struct ar_buf *b, bool *first)
+                     struct ar_buf *b, bool *first, struct ar_summary_layout *layout)
 {
     uint32_t first_type = ev->nrecords ? ev->records[0].type : 0;
     AR_JV_KEY(b, first, "type");
@@ -490,17 +525,7 @@ void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const stru
             }
         }
     }
-    bool success_known = false, success = false;
-    const struct ar_field *succ = s->by_name[AR_FN_SUCCESS], *res = s->by_name[AR_FN_RES];
-    if (succ && (succ->kind == AR_VAL_PLAIN || succ->kind == AR_VAL_QUOTED) &&
-        (AR_SPAN_IS(succ->value, "yes") || AR_SPAN_IS(succ->value, "no"))) {
-        success_known = true;
-        success = AR_SPAN_IS(succ->value, "yes");
-    } else if (res) {
-        success_known = true;
-        success = AR_SPAN_IS(res->value, "success") || AR_SPAN_IS(res->value, "1") ||
-                  AR_SPAN_IS(res->value, "yes");
-    }
+    bool success_known, success = summary_success(s, &success_known);
     if (success_known) {
         AR_JV_KEY(b, first, "success");
         if (success)
@@ -508,17 +533,13 @@ void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const stru
         else
             AR_BUF_LIT(b, "false");
     }
-    int64_t exit_code;
-    if (ar_field_i64(s->by_name[AR_FN_EXIT], &exit_code)) {
-        AR_JV_KEY(b, first, "exit");
-        ar_json_decimal(b, s->by_name[AR_FN_EXIT]->value.p, s->by_name[AR_FN_EXIT]->value.len);
-        const char *err =
-            exit_code < 0 && exit_code >= -4095 ? ar_errno_name((int)-exit_code) : NULL;
-        if (err && !success) {
-            AR_JV_KEY(b, first, "errno");
-            ar_jv_cstr(b, err);
-        }
+    if (layout) {
+        layout->success = success;
+        layout->exit_at = b->len;
     }
+    ar_summary_put_exit(b, first, s->by_name[AR_FN_EXIT], success);
+    if (layout)
+        layout->exit_end = b->len;
     if (s->by_name[AR_FN_KEY] && s->by_name[AR_FN_KEY]->kind != AR_VAL_NULL) {
         const unsigned char *p;
         size_t len;
@@ -529,8 +550,11 @@ void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const stru
             ar_jv_str(b, s->by_name[AR_FN_KEY]->value);
     }
     put_normalized(e, b, first);
-    put_summary_num(b, first, AR_JV_NAME("pid"), s->by_name[AR_FN_PID]);
-    put_summary_num(b, first, AR_JV_NAME("ppid"), s->by_name[AR_FN_PPID]);
+    if (layout)
+        layout->pids_at = b->len;
+    ar_summary_put_pids(b, first, s->by_name[AR_FN_PID], s->by_name[AR_FN_PPID]);
+    if (layout)
+        layout->pids_end = b->len;
     put_summary_text(e, b, first, AR_JV_NAME("exe"), s->by_name[AR_FN_EXE]);
     put_summary_text(e, b, first, AR_JV_NAME("comm"), s->by_name[AR_FN_COMM]);
     put_summary_id(e, ev, b, first, AR_JV_NAME("uid"), AR_JV_NAME("user"), s->by_name[AR_FN_UID]);

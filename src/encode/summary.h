@@ -30,7 +30,22 @@ bool ar_summary_text(void *ctx, const struct ar_field *f, struct ar_text *ret);
 /* The EXECVE arguments ar_summary_gather joined, as a JSON array. */
 void ar_summary_argv(struct ar_encoder *e, struct ar_buf *b);
 
+/* Where ar_summary_json put the members written from the fields that differ
+ * between a process's syscalls of one kind (summary_memo.h): "exit" and "errno" at
+ * [exit_at, exit_end), "pid" and "ppid" at [pids_at, pids_end); and the event's
+ * success, which "errno" depends on. */
+struct ar_summary_layout {
+    size_t exit_at, exit_end, pids_at, pids_end;
+    bool success;
+};
+
 /* Writes the summary's members into the open event object after the members
- * before it (*first as for ar_jv_key). */
+ * before it (*first as for ar_jv_key); fills *layout when it is not NULL. */
 void ar_summary_json(struct ar_encoder *e, const struct ar_event *ev, const struct ar_summary *s,
-                     struct ar_buf *b, bool *first);
+                     struct ar_buf *b, bool *first, struct ar_summary_layout *layout);
+
+/* The members at the layout's places: "exit" (and "errno" when it failed) from
+ * exit; "pid" and "ppid". Each is left out when its field is not an integer. */
+void ar_summary_put_exit(struct ar_buf *b, bool *first, const struct ar_field *exit, bool success);
+void ar_summary_put_pids(struct ar_buf *b, bool *first, const struct ar_field *pid,
+                         const struct ar_field *ppid);

@@ -59,12 +59,23 @@ static bool ends_with_id(const char *key, size_t len)
     return len >= 3 && (memcmp(key + len - 3, "uid", 3) == 0 || memcmp(key + len - 3, "gid", 3) == 0);
 }
 
-static const struct ar_field *find_in(const struct ar_norm_record *r, const char *key, size_t len)
+/* Notes that field i of record r was read, when r is the primary record. */
+static void mark_read(const struct norm_ctx *c, uint32_t r, uint32_t i)
 {
-    for (uint32_t i = 0; i < r->n; i++) {
-        const struct ar_field *f = &r->fields[i];
-        if (f->kind != AR_VAL_NESTED && f->kind != AR_VAL_BARE && key_is(f, key, len))
+    if (c->s && r == c->primary && i < 64)
+        c->s->primary_read |= UINT64_C(1) << i;
+}
+
+static const struct ar_field *find_in(const struct norm_ctx *c, uint32_t r, const char *key,
+                                      size_t len)
+{
+    const struct ar_norm_record *rec = &c->recs[r];
+    for (uint32_t i = 0; i < rec->n; i++) {
+        const struct ar_field *f = &rec->fields[i];
+        if (f->kind != AR_VAL_NESTED && f->kind != AR_VAL_BARE && key_is(f, key, len)) {
+            mark_read(c, r, i);
             return f;
+        }
     }
     return NULL;
 }
@@ -76,16 +87,16 @@ static const struct ar_field *find_field(const struct norm_ctx *c, const char *k
 {
     const struct ar_field *f;
     bool id = ends_with_id(key, len);
-    if (!id && c->primary < c->nrecs && (f = find_in(&c->recs[c->primary], key, len)))
+    if (!id && c->primary < c->nrecs && (f = find_in(c, c->primary, key, len)))
         return f;
     for (uint32_t r = 0; r < c->nrecs; r++) {
         if (r == c->primary || !ar_norm_data_record(c->recs[r].type))
             continue;
-        if ((f = find_in(&c->recs[r], key, len)))
+        if ((f = find_in(c, r, key, len)))
             return f;
     }
     if (id && c->primary < c->nrecs)
-        return find_in(&c->recs[c->primary], key, len);
+        return find_in(c, c->primary, key, len);
     return NULL;
 }
 
@@ -155,6 +166,8 @@ static bool has_field(void *ctx, const char *key)
         for (uint32_t r = 0; r < c->nrecs; r++)
             for (uint32_t i = 0; i < c->recs[r].n; i++) {
                 const struct ar_field *f = &c->recs[r].fields[i];
+                if (f->kind == AR_VAL_BARE)
+                    mark_read(c, r, i);
                 if (f->kind == AR_VAL_BARE &&
                     (span_is(f->value, "denied") || span_is(f->value, "granted")))
                     return true;
@@ -272,7 +285,7 @@ static void gather_paths(struct norm_ctx *c)
     for (uint32_t r = 0; r < c->nrecs; r++) {
         const struct ar_norm_record *rec = &c->recs[r];
         if (rec->type == AUDIT_CWD && !s->cwd) {
-            const struct ar_field *f = find_in(rec, "cwd", 3);
+            const struct ar_field *f = find_in(c, r, "cwd", 3);
             struct ar_text t;
             if (f && f->kind != AR_VAL_NULL && c->text(c->text_ctx, f, &t)) {
                 s->cwd = t.p;
@@ -354,7 +367,7 @@ static int find_item(const struct ar_normalized *s, const char *nametype, bool l
 static uint64_t syscall_arg(const struct norm_ctx *c, const char *key)
 {
     uint64_t v = 0;
-    const struct ar_field *f = c->primary < c->nrecs ? find_in(&c->recs[c->primary], key, 2) : NULL;
+    const struct ar_field *f = c->primary < c->nrecs ? find_in(c, c->primary, key, 2) : NULL;
     if (f && f->kind == AR_VAL_PLAIN)
         ar_span_hex_to_u64(f->value, &v);
     return v;
@@ -435,7 +448,7 @@ static void socket_object(struct norm_ctx *c)
     for (uint32_t r = 0; r < c->nrecs; r++) {
         if (c->recs[r].type != AUDIT_SOCKADDR)
             continue;
-        const struct ar_field *f = find_in(&c->recs[r], "saddr", 5);
+        const struct ar_field *f = find_in(c, r, "saddr", 5);
         struct ar_text raw;
         if (!f || !c->text(c->text_ctx, f, &raw))
             return;
@@ -500,16 +513,21 @@ static void defaults(struct norm_ctx *c)
                 uid = f;
             else if (!exe && k[0] == 'e' && k[1] == 'x' && k[2] == 'e')
                 exe = f;
+            else
+                continue;
             break;
         case 4:
             if (!auid && memcmp(k, "auid", 4) == 0)
                 auid = f;
             else if (!comm && memcmp(k, "comm", 4) == 0)
                 comm = f;
+            else
+                continue;
             break;
         default:
-            break;
+            continue;
         }
+        mark_read(c, c->primary, i);
     }
     /* Keys a user-space record carries in its msg='...' sit in the same record; the
      * other records are looked at only when the primary one lacks them. */
@@ -645,7 +663,7 @@ void ar_normalize(const struct ar_norm_record *recs, uint32_t nrecs, const char 
         case AR_NORM_FROM_OBJ_PRIMARY: v = s->object_primary; break;
         case AR_NORM_FROM_UID:
             if (c.primary < nrecs) {
-                const struct ar_field *f = find_in(&recs[c.primary], "uid", 3);
+                const struct ar_field *f = find_in(&c, c.primary, "uid", 3);
                 if (f)
                     text(ctx, f, &v);
             }

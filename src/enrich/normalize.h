@@ -102,6 +102,10 @@ struct ar_normalized {
                                 * name), else object_file */
     uint8_t change;            /* enum ar_file_change, for a successful file syscall */
     int change_from;           /* paths[] index of a rename's or link's source, or -1 */
+    /* Bit i: field i of the primary record was read (i < 64). Every other field of
+     * that record played no part: a caller that keeps the result for records that
+     * differ only there (encode/summary_memo.c) knows it still holds. */
+    uint64_t primary_read;
     /* Everything above is reset per event; below, only what is filled. */
     struct ar_norm_path paths[AR_NORM_MAX_PATHS];
     uint32_t npaths;

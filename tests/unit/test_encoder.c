@@ -757,6 +757,69 @@ static void test_syscall_tail_memo(void)
     ar_idcache_free(ids);
 }
 
+/* Events that differ only in their SYSCALL head share their summary members
+ * (summary_memo.h): the same bytes as encoding again when the head's pids, exit
+ * and arguments change, also where the summary reads an argument (open's flags make
+ * the file "modified") and when the exit is an error. */
+static void test_summary_memo(void)
+{
+    mutable_name_1000 = "alice";
+    struct ar_idcache *ids;
+    CHECK(ar_idcache_new(mutable_lookup, &ids) == 0);
+    struct ar_encoder_config cfg = {.source = "replay", .native_arch = 0xc000003e};
+    struct memo_pair mp = {.ids = ids, .cfg = &cfg};
+    CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
+    const char *heads[] = {
+        "success=yes exit=3 a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=2",
+        "success=yes exit=3 a0=1 a1=241 a2=1b6 a3=0 items=1 ppid=1 pid=2", /* O_WRONLY|O_CREAT|O_TRUNC */
+        "success=no exit=-13 a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=2",
+        "success=yes exit=7 a0=8 a1=0 a2=0 a3=0 items=1 ppid=5 pid=9", /* the first again */
+        "success=no exit=-2 a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=3", /* the third again */
+    };
+    char lines[4 * AR_ARRAY_SIZE(heads)][512];
+    const char *ptrs[4 * AR_ARRAY_SIZE(heads)];
+    for (size_t i = 0; i < AR_ARRAY_SIZE(heads); i++) {
+        unsigned serial = 10 + (unsigned)i;
+        snprintf(lines[4 * i], sizeof(lines[0]),
+                 "type=SYSCALL msg=audit(1.000:%u): arch=c000003e syscall=2 %s auid=1000 "
+                 "uid=1000 gid=0 euid=1000 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) "
+                 "ses=3 comm=\"c\" exe=\"/c\" key=(null)",
+                 serial, heads[i]);
+        snprintf(lines[4 * i + 1], sizeof(lines[0]),
+                 "type=PATH msg=audit(1.000:%u): item=0 name=\"/etc/x\" inode=5 dev=08:01 "
+                 "mode=0100644 ouid=1000 ogid=0 rdev=00:00 nametype=NORMAL", serial);
+        snprintf(lines[4 * i + 2], sizeof(lines[0]),
+                 "type=PROCTITLE msg=audit(1.000:%u): proctitle=6C73", serial);
+        snprintf(lines[4 * i + 3], sizeof(lines[0]), "type=EOE msg=audit(1.000:%u): ", serial);
+        for (size_t k = 0; k < 4; k++)
+            ptrs[4 * i + k] = lines[4 * i + k];
+    }
+    encode_pair(&mp, ptrs, AR_ARRAY_SIZE(ptrs));
+    CHECK(mp.events == AR_ARRAY_SIZE(heads));
+    CHECK(same_output(&mp));
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "\"change\":\"modified\"", 19) != NULL);
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "\"exit\":-2,\"errno\":\"ENOENT\"", 26) != NULL);
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "\"pid\":9,\"ppid\":5", 16) != NULL);
+
+    /* 1000 renamed, its cached name evicted: the shape's next event says bob. */
+    mutable_name_1000 = "bob";
+    char rival_line[256];
+    rival_path_line(rival_line, sizeof(rival_line), 30);
+    const char *later[] = {rival_line, "type=EOE msg=audit(1.000:30): ", ptrs[0], ptrs[1],
+                           ptrs[2], ptrs[3]};
+    mp.warm_out.len = mp.cold_out.len = 0;
+    encode_pair(&mp, later, AR_ARRAY_SIZE(later));
+    CHECK(same_output(&mp));
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "\"login_user\":\"bob\"", 18) != NULL);
+    CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "alice", 5) == NULL);
+    mutable_name_1000 = "alice";
+
+    ar_buf_free(&mp.warm_out);
+    ar_buf_free(&mp.cold_out);
+    ar_encoder_free(mp.warm);
+    ar_idcache_free(ids);
+}
+
 /* Every corpus log through a warm encoder and through a fresh one per event: the
  * same bytes, event for event, in every format. */
 static size_t memo_events;
@@ -826,6 +889,7 @@ int main(int argc, char **argv)
     test_summary_worked_example();
     test_record_memo_invalidation();
     test_syscall_tail_memo();
+    test_summary_memo();
     if (argc > 1) {
         corpus_each_file(argv[1], memo_corpus_file);
         fprintf(stderr, "record memo: %zu corpus events encoded warm and cold, the same\n",
