@@ -4,9 +4,10 @@
 #include <libaudit.h> /* AUDIT_SYSCALL; header only, never linked */
 #include <stdlib.h>
 
-/* Records are looked up by hash % MEMO_SLOTS. 256 holds the repeating records of a
- * busy host's recent processes; at the bounds above a full memo holds at most
- * about 1.5 MB, in practice a few hundred KB. */
+/* A record sits in one of the two ways of set hash % (MEMO_SLOTS / 2): with one
+ * place per record, two hot records of one slot took turns missing. 256 holds the
+ * repeating records of a busy host's recent processes; at the bounds above a full
+ * memo holds at most about 1.5 MB, in practice a few hundred KB. */
 #define MEMO_SLOTS 256
 #define LIFE_MAX 4 /* a hot entry outlives this many records that would take its slot */
 
@@ -71,19 +72,29 @@ uint64_t ar_record_memo_hash(uint32_t type, struct ar_span body, struct ar_span 
     return h ? h : 1;
 }
 
+/* The two entries a hash may sit in. */
+static struct ar_memo_entry *set_of(struct ar_record_memo *m, uint64_t hash)
+{
+    return &m->slot[hash % (MEMO_SLOTS / 2) * 2];
+}
+
 struct ar_memo_entry *ar_record_memo_find(struct ar_record_memo *m, uint64_t hash, uint32_t type,
                                           struct ar_span body, struct ar_span enr,
                                           uint64_t event)
 {
-    struct ar_memo_entry *en = &m->slot[hash % MEMO_SLOTS];
-    if (en->hash != hash || en->type != type || en->body_len != body.len ||
-        en->enr_len != enr.len || memcmp(en->text, body.p, body.len) != 0 ||
-        (enr.len && memcmp(en->text + body.len, enr.p, enr.len) != 0))
-        return NULL;
-    if (en->life < LIFE_MAX)
-        en->life++;
-    en->event = event;
-    return en;
+    struct ar_memo_entry *set = set_of(m, hash);
+    for (int way = 0; way < 2; way++) {
+        struct ar_memo_entry *en = &set[way];
+        if (en->hash != hash || en->type != type || en->body_len != body.len ||
+            en->enr_len != enr.len || memcmp(en->text, body.p, body.len) != 0 ||
+            (enr.len && memcmp(en->text + body.len, enr.p, enr.len) != 0))
+            continue;
+        if (en->life < LIFE_MAX)
+            en->life++;
+        en->event = event;
+        return en;
+    }
+    return NULL;
 }
 
 /* Makes *p hold at least size bytes, growing it to exactly that. */
@@ -124,13 +135,16 @@ struct ar_memo_entry *ar_record_memo_keep(struct ar_record_memo *m, uint64_t has
                                           const uint16_t *key_id, uint32_t arch,
                                           uint64_t event)
 {
-    struct ar_memo_entry *en = &m->slot[hash % MEMO_SLOTS];
     uint32_t total = n + enr_n;
     if (total > AR_MEMO_MAX_FIELDS)
         return NULL;
+    /* An empty way, else the one with fewer lives (the older on a tie); one the
+     * current event uses stays, and a hot one loses a life instead. */
+    struct ar_memo_entry *set = set_of(m, hash), *en = &set[0];
+    if (set[0].hash && (!set[1].hash || set[1].life < set[0].life ||
+                        (set[1].life == set[0].life && set[1].event < set[0].event)))
+        en = &set[1];
     if (en->hash) {
-        /* Held by another record: one the current event uses stays; a hot one
-         * loses a life. */
         if (en->event == event)
             return NULL;
         if (en->life) {

@@ -7,8 +7,8 @@
 
 #include "encode/summary.h"
 
-/* Direct-mapped like the record memo; the bench log's 68,249 events have about 740
- * shapes, a few dozen of them recurring at any time. */
+/* Two ways per set like the record memo; the bench log's 68,249 events have about
+ * 740 shapes, a few dozen of them recurring at any time. */
 #define SLOTS 256
 #define LIFE_MAX 4 /* a hot entry outlives this many events that would take its slot */
 #define MAX_SHAPE 1024
@@ -79,13 +79,17 @@ static bool put(struct shape *sh, const void *p, size_t n)
     return true;
 }
 
-/* The event's shape; false when the memo does not keep events like it. */
+/* The event's shape; false when the memo does not keep events like it. The head is
+ * taken as its text with the holes' values cut out, and where they were: two heads
+ * with the same cut text, the same cuts and as many fields differ only in those
+ * values (each ends where the next field's separator starts), so their other fields
+ * are the same tokens. */
 static bool shape_of(const struct ar_encoder *e, const struct ar_event *ev, struct shape *sh)
 {
     if (ev->nrecords == 0 || ev->records[0].type != AUDIT_SYSCALL)
         return false;
     const struct ar_rec_tokens *rt = &e->recs[0];
-    if (!rt->tail_entry || rt->head_n > MAX_HEAD)
+    if (!rt->tail_entry || rt->head_n > MAX_HEAD || rt->head_n == 0)
         return false;
     sh->len = 0;
     sh->holes = 0;
@@ -93,34 +97,47 @@ static bool shape_of(const struct ar_encoder *e, const struct ar_event *ev, stru
     sh->head_info = e->info + rt->first;
     sh->head_n = rt->head_n;
     uint32_t n = ev->nrecords;
-    put(sh, &n, sizeof(n));
-    put(sh, &rt->tail_entry->stamp, sizeof(rt->tail_entry->stamp));
+    uint64_t ids[2 + 64];
+    if (n > 64)
+        return false;
+    ids[0] = (uint64_t)n << 32 | sh->head_n;
+    ids[1] = rt->tail_entry->stamp;
     for (uint32_t r = 1; r < n; r++) {
         const struct ar_memo_entry *en = e->recs[r].memo_entry;
         uint32_t type = ev->records[r].type;
         /* A record memo entry by its stamp (from 1 on); an empty record (EOE), which
          * the record memo does not keep, by its type. */
-        uint64_t id = en ? en->stamp
-                         : UINT64_C(1) << 63 | type;
         if (type == AUDIT_SYSCALL ||
-            (!en && (ar_event_body(ev, r).len || ar_event_enriched(ev, r).len)) ||
-            !put(sh, &id, sizeof(id)))
+            (!en && (ar_event_body(ev, r).len || ar_event_enriched(ev, r).len)))
             return false;
+        ids[r + 1] = en ? en->stamp : UINT64_C(1) << 63 | type;
     }
+    put(sh, ids, (n + 1) * sizeof(ids[0]));
+    /* The cuts: for each hole, its index and where its value was. */
+    const char *from = ar_event_body(ev, 0).p, *head_end = sh->head[sh->head_n].key.p;
+    uint32_t cuts[MAX_HEAD];
+    size_t ncuts = 0;
+    char cut_text[MAX_SHAPE];
+    size_t text_len = 0;
     for (uint32_t i = 0; i < sh->head_n; i++) {
         const struct ar_field *f = &sh->head[i];
-        if (f->key.len > UINT16_MAX || f->value.len > UINT16_MAX)
+        if (!is_hole(f->key))
+            continue;
+        size_t seg = (size_t)(f->value.p - from);
+        if (seg > sizeof(cut_text) - text_len)
             return false;
-        uint8_t kind = f->kind;
-        uint16_t key_len = (uint16_t)f->key.len, value_len = (uint16_t)f->value.len;
-        bool hole = is_hole(f->key);
-        if (hole)
-            sh->holes |= UINT32_C(1) << i;
-        if (!put(sh, &kind, 1) || !put(sh, &key_len, 2) || !put(sh, f->key.p, key_len) ||
-            (!hole && (!put(sh, &value_len, 2) || !put(sh, f->value.p, value_len))))
-            return false;
+        memcpy(cut_text + text_len, from, seg);
+        text_len += seg;
+        cuts[ncuts++] = i << 16 | (uint32_t)text_len;
+        from = f->value.p + f->value.len;
+        sh->holes |= UINT32_C(1) << i;
     }
-    return true;
+    size_t rest = (size_t)(head_end - from);
+    if (rest > sizeof(cut_text) - text_len)
+        return false;
+    memcpy(cut_text + text_len, from, rest);
+    text_len += rest;
+    return put(sh, cuts, ncuts * sizeof(cuts[0])) && put(sh, cut_text, text_len);
 }
 
 /* Whether the head's fields in the entry's read_mask have the values it kept. */
@@ -138,16 +155,26 @@ static bool reads_match(const struct summary_entry *en, const struct shape *sh)
     return true;
 }
 
+/* The two entries a hash may sit in (as in the record memo). */
+static struct summary_entry *set_of(struct ar_summary_memo *m, uint64_t hash)
+{
+    return &m->slot[hash % (SLOTS / 2) * 2];
+}
+
 static struct summary_entry *find(struct ar_summary_memo *m, uint64_t hash,
                                   const struct shape *sh, uint64_t gen)
 {
-    struct summary_entry *en = &m->slot[hash % SLOTS];
-    if (en->hash != hash || en->gen != gen || en->shape_len != sh->len ||
-        memcmp(en->key.p, sh->bytes, sh->len) != 0 || !reads_match(en, sh))
-        return NULL;
-    if (en->life < LIFE_MAX)
-        en->life++;
-    return en;
+    struct summary_entry *set = set_of(m, hash);
+    for (int way = 0; way < 2; way++) {
+        struct summary_entry *en = &set[way];
+        if (en->hash != hash || en->gen != gen || en->shape_len != sh->len ||
+            memcmp(en->key.p, sh->bytes, sh->len) != 0 || !reads_match(en, sh))
+            continue;
+        if (en->life < LIFE_MAX)
+            en->life++;
+        return en;
+    }
+    return NULL;
 }
 
 /* The head's first field of a summary name (the one ar_summary_gather picks: the
@@ -175,7 +202,12 @@ static void keep(struct ar_summary_memo *m, uint64_t hash, const struct shape *s
     if (b->failed || e->norm->primary != 0 || !in_head(sh, s->by_name[AR_FN_EXIT]) ||
         !in_head(sh, s->by_name[AR_FN_PID]) || !in_head(sh, s->by_name[AR_FN_PPID]))
         return;
-    struct summary_entry *en = &m->slot[hash % SLOTS];
+    /* The way holding this shape (of another generation or other reads), an empty
+     * one, else the one with fewer lives; a hot one loses a life instead. */
+    struct summary_entry *set = set_of(m, hash), *en = &set[0];
+    if (set[1].hash == hash || (set[0].hash != hash && set[0].hash &&
+                                (!set[1].hash || set[1].life < set[0].life)))
+        en = &set[1];
     if (en->hash && en->hash != hash && en->life) {
         en->life--;
         return;
