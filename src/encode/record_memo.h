@@ -6,9 +6,9 @@
  * member, so a repeat costs a hash, a compare and two copies instead of tokenizing,
  * classifying and writing it again.
  *
- * One memo per encoder (no locking), direct-mapped and bounded: at most MEMO_SLOTS
- * records of at most AR_MEMO_MAX_TEXT bytes, each output at most AR_MEMO_MAX_OUT. A
- * slot that hits is kept against a few records that would take it (`life`), so a
+ * One memo per encoder (no locking), two ways per set and bounded: at most MEMO_SLOTS
+ * records of at most AR_MEMO_MAX_TEXT bytes, each output at most AR_MEMO_MAX_OUT. An
+ * entry that hits is kept against a few records that would take it (`life`), so a
  * stream of one-off records does not push out the ones that repeat. Output is byte
  * for byte what encoding again gives: an entry's output is valid only for the arch
  * it was interpreted with and while the id cache has not looked anything up since
