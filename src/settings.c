@@ -245,7 +245,7 @@ static const struct ar_setting table[] = {
      .min = 1, .max = 1u << 24, FIELD(pipeline.reasm.max_in_flight), .dflt_replay = "4096",
      .help = "events assembled at once"},
     {.option = "threads", .type = AR_SETTING_UINT, .commands = REPLAY, .arg = "N", .max = 64,
-     FIELD(pipeline.encode_threads), .dflt_replay = "CPUs, at most 4",
+     FIELD(pipeline.encode_threads), .dflt_replay = "CPUs less one, at most 4",
      .help = "encoding threads (0: encode inline)"},
     {.option = "help", .short_option = 'h', .type = AR_SETTING_HELP, .commands = BOTH,
      .help = "this help"},
