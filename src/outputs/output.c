@@ -249,6 +249,14 @@ static int queue_lines(struct ar_output *o, const struct ar_lines *b, struct ar_
         if (!spool_has_data(o) && fits && own_lines && o->filling_len == 0) {
             char *empty = o->filling;
             size_t empty_cap = o->filling_cap;
+            /* A buffer that grew while lines were appended to it (up to max_memory)
+             * does not go back to a producer that needs far less: with several
+             * encoding threads, each batch ended up holding one. */
+            if (empty_cap > 2 * len) {
+                free(empty);
+                empty = NULL;
+                empty_cap = 0;
+            }
             o->filling = own_lines->p;
             o->filling_cap = own_lines->cap;
             o->filling_len = len;
