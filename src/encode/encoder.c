@@ -12,6 +12,38 @@
 #include "enrich/decode.h"
 #include "util/iso8601.h"
 
+/* Under AddressSanitizer, the tokens a lazy record has not put in the event's
+ * arrays yet are poisoned: a reader that forgot ar_encoder_fields stops there
+ * instead of reading the tokens of an earlier event. */
+#if defined(__SANITIZE_ADDRESS__)
+#define AR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AR_ASAN 1
+#endif
+#endif
+#ifdef AR_ASAN
+#include <sanitizer/asan_interface.h>
+static void poison_pending(struct ar_encoder *e, const struct ar_rec_tokens *rt, bool poison)
+{
+    uint32_t from = rt->tail_entry ? rt->first + rt->head_n : rt->first;
+    uint32_t n = rt->first + rt->n + rt->enr_n - from;
+    void *spans[] = {e->fields + from, e->info + from, e->key_id + from};
+    size_t sizes[] = {n * sizeof(*e->fields), n * sizeof(*e->info), n * sizeof(*e->key_id)};
+    for (size_t i = 0; i < 3; i++) {
+        if (poison)
+            ASAN_POISON_MEMORY_REGION(spans[i], sizes[i]);
+        else
+            ASAN_UNPOISON_MEMORY_REGION(spans[i], sizes[i]);
+    }
+}
+#else
+static void poison_pending(struct ar_encoder *e, const struct ar_rec_tokens *rt, bool poison)
+{
+    (void)e, (void)rt, (void)poison;
+}
+#endif
+
 int ar_encoder_new(const struct ar_encoder_config *cfg, struct ar_idcache *ids,
                    struct ar_encoder **ret)
 {
@@ -214,15 +246,20 @@ static void put_entry_tokens(struct ar_encoder *e, const struct ar_memo_entry *e
     memset(e->dec_state + at + en->n, AR_DEC_NOT_HEX, en->enr_n);
 }
 
-/* A record met before: its tokens from the memo, moved onto this text. */
+/* A record met before: its tokens from the memo, moved onto this text, or (lazy)
+ * only their places taken until ar_encoder_fields asks for them. */
 static void take_memo(struct ar_encoder *e, struct ar_rec_tokens *rt,
                       struct ar_memo_entry *memo, struct ar_span body, struct ar_span enr,
-                      size_t used)
+                      size_t used, bool lazy)
 {
-    put_entry_tokens(e, memo, body, enr, used);
+    if (!lazy)
+        put_entry_tokens(e, memo, body, enr, used);
     *rt = (struct ar_rec_tokens){.first = (uint32_t)used, .n = memo->n,
                                  .enr_first = (uint32_t)(used + memo->n), .enr_n = memo->enr_n,
-                                 .arch = memo->arch, .memo_entry = memo};
+                                 .arch = memo->arch, .memo_entry = memo, .body = body,
+                                 .enr = enr, .pending = lazy};
+    if (lazy)
+        poison_pending(e, rt, true);
 }
 
 /* Whether fields [from, from + n) are key=value pairs at the top level, each with a
@@ -244,7 +281,8 @@ static bool simple_run(const struct ar_encoder *e, size_t from, size_t n)
  * head alone and takes the tail's tokens. False (and nothing taken) when the head
  * would not have been cut there or shares a key with the tail. */
 static bool take_tail(struct ar_encoder *e, struct ar_rec_tokens *rt, struct ar_memo_entry *te,
-                      struct ar_span body, struct ar_span tail, struct ar_span enr, size_t used)
+                      struct ar_span body, struct ar_span tail, struct ar_span enr, size_t used,
+                      bool lazy)
 {
     uint32_t tail_total = te->n + te->enr_n;
     if (tail_total >= AR_ENC_MAX_FIELDS - used)
@@ -264,12 +302,42 @@ static bool take_tail(struct ar_encoder *e, struct ar_rec_tokens *rt, struct ar_
         return false;
     size_t at = used + t.n;
     memset(e->dec_state + used, AR_DEC_UNKNOWN, t.n);
-    put_entry_tokens(e, te, tail, enr, at);
     *rt = (struct ar_rec_tokens){.first = (uint32_t)used, .n = (uint32_t)t.n + te->n,
                                  .enr_first = (uint32_t)(at + te->n), .enr_n = te->enr_n,
-                                 .tail_entry = te, .head_n = (uint32_t)t.n};
-    rt->arch = record_arch(e, rt);
+                                 .tail_entry = te, .head_n = (uint32_t)t.n, .body = body,
+                                 .enr = enr, .pending = true};
+    /* The arch is the head's (the kernel writes it first); only a record whose tail
+     * holds it needs the tail's tokens for it. */
+    struct ar_rec_tokens head = {.first = rt->first, .n = rt->head_n};
+    rt->arch = record_arch(e, &head);
+    if (!lazy || !rt->arch) {
+        ar_encoder_fields(e, rt);
+        rt->arch = record_arch(e, rt);
+    } else {
+        poison_pending(e, rt, true);
+    }
     return true;
+}
+
+void ar_encoder_fields(struct ar_encoder *e, struct ar_rec_tokens *rt)
+{
+    if (!rt->pending)
+        return;
+    rt->pending = false;
+    poison_pending(e, rt, false);
+    if (rt->tail_entry) {
+        const struct ar_memo_entry *te = rt->tail_entry;
+        struct ar_span tail = {rt->body.p + rt->body.len - te->body_len, te->body_len};
+        put_entry_tokens(e, te, tail, rt->enr, rt->first + rt->head_n);
+    } else {
+        put_entry_tokens(e, rt->memo_entry, rt->body, rt->enr, rt->first);
+    }
+}
+
+void ar_encoder_fields_all(struct ar_encoder *e)
+{
+    for (uint32_t r = 0; r < e->nrecs; r++)
+        ar_encoder_fields(e, &e->recs[r]);
 }
 
 /* After a SYSCALL record was tokenized whole: keeps its process part when the record
@@ -297,7 +365,7 @@ static void keep_tail(struct ar_encoder *e, struct ar_rec_tokens *rt, uint64_t h
     rt->head_n = rt->tail_entry ? k : 0;
 }
 
-int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
+int ar_encoder_tokenize_lazy(struct ar_encoder *e, const struct ar_event *ev, bool lazy)
 {
     if (ev->nrecords > e->recs_cap) {
         size_t cap = e->recs_cap ? e->recs_cap : 16;
@@ -313,6 +381,12 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
         e->norm_recs = nn;
         e->recs_cap = cap;
     }
+    /* The last event's records that stayed lazy: their places are reused now. */
+    for (uint32_t r = 0; r < e->nrecs; r++)
+        if (e->recs[r].pending) {
+            poison_pending(e, &e->recs[r], false);
+            e->recs[r].pending = false;
+        }
     size_t used = 0;
     e->decoded.len = 0;
     e->memo_n = 0;
@@ -332,7 +406,7 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
         struct ar_memo_entry *memo =
             hash ? ar_record_memo_find(e->records_memo, hash, type, body, enr, e->events) : NULL;
         if (memo && memo->n + memo->enr_n <= AR_ENC_MAX_FIELDS - used) {
-            take_memo(e, &e->recs[i], memo, body, enr, used);
+            take_memo(e, &e->recs[i], memo, body, enr, used, lazy);
             e->norm_recs[i] = (struct ar_norm_record){type, e->fields + used, memo->n};
             used += memo->n + memo->enr_n;
             continue;
@@ -345,7 +419,7 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
         if (tail_hash) {
             struct ar_memo_entry *te = ar_record_memo_find(
                 e->records_memo, tail_hash, AR_MEMO_TAIL | type, tail, enr, e->events);
-            if (te && take_tail(e, rt, te, body, tail, enr, used)) {
+            if (te && take_tail(e, rt, te, body, tail, enr, used, lazy)) {
                 e->norm_recs[i] = (struct ar_norm_record){type, e->fields + used, rt->n};
                 used += rt->n + rt->enr_n;
                 continue;
@@ -355,6 +429,9 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
         e->norm_recs[i] = (struct ar_norm_record){type, e->fields + used, rt->n};
         rt->memo_entry = rt->tail_entry = NULL;
         rt->head_n = 0;
+        rt->body = body;
+        rt->enr = enr;
+        rt->pending = false;
         if (hash && !flags)
             rt->memo_entry = ar_record_memo_keep(e->records_memo, hash, type, body, enr,
                                                  e->fields + used, rt->n, rt->enr_n,
@@ -365,6 +442,11 @@ int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
         used += rt->n + rt->enr_n;
     }
     return 0;
+}
+
+int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev)
+{
+    return ar_encoder_tokenize_lazy(e, ev, false);
 }
 
 const struct ar_field *ar_enc_enriched_for(const struct ar_encoder *e,

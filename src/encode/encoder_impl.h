@@ -25,6 +25,10 @@ struct ar_rec_tokens {
      * head_n body fields are its own, the rest the entry's. */
     struct ar_memo_entry *tail_entry;
     uint32_t head_n;
+    struct ar_span body, enr; /* the record's text */
+    /* The memo's tokens (the whole record's, or a tail's) are not in the event's
+     * arrays yet: ar_encoder_fields puts them there. */
+    bool pending;
 };
 
 /* An EXECVE argument in ar_argv.bytes. */
@@ -91,6 +95,15 @@ struct ar_encoder {
 /* Tokenizes every record of the event into e->fields / e->recs (body, ENRICHED
  * part, each record's arch) and resets the hex cache. Returns 0 or -ENOMEM. */
 int ar_encoder_tokenize(struct ar_encoder *e, const struct ar_event *ev);
+
+/* ar_encoder_tokenize that leaves the tokens of records the memo holds where they
+ * are (lazy): a format that copies such a record's kept output, and the summary's,
+ * never reads them. Before reading a record's fields, ar_encoder_fields; before
+ * reading the event's (ar_summary_gather), ar_encoder_fields_all. A SYSCALL head's
+ * own fields are always there. */
+int ar_encoder_tokenize_lazy(struct ar_encoder *e, const struct ar_event *ev, bool lazy);
+void ar_encoder_fields(struct ar_encoder *e, struct ar_rec_tokens *rt);
+void ar_encoder_fields_all(struct ar_encoder *e);
 
 /* The first look at a field (the slow path of ar_encoder_decode_hex): decodes and
  * remembers the result. */

@@ -390,6 +390,8 @@ static void put_record_tail(struct ar_encoder *e, struct ar_buf *b, const struct
     bool have = te->out_valid && te->out_arch == arch &&
                 te->out_gen == ar_idcache_generation(e->ids);
     uint64_t invalid_tail = 0, invalid_before;
+    if (!have)
+        ar_encoder_fields(e, &e->recs[r]);
     put_record_head(e, b, rt, type, rt->head_n);
     ar_buf_putc(b, ',');
     size_t fields_at = b->len;
@@ -481,6 +483,7 @@ static void put_record_memo(struct ar_encoder *e, struct ar_buf *b, const struct
     }
     size_t start = b->len;
     uint64_t invalid_before = e->stats.invalid_utf8;
+    ar_encoder_fields(e, &e->recs[r]);
     put_record(e, b, ev, r, event_arch);
     /* The generation again: names looked up while writing it belong to the output. */
     if (!m)
@@ -690,7 +693,7 @@ static void put_process(struct ar_encoder *e, struct ar_buf *b, bool *outer_firs
 
 static int json_event(struct ar_encoder *e, const struct ar_event *ev, struct ar_buf *b)
 {
-    if (ar_encoder_tokenize(e, ev) < 0)
+    if (ar_encoder_tokenize_lazy(e, ev, true) < 0)
         return -ENOMEM;
     memset(js(e)->ids, 0, sizeof(js(e)->ids));
     bool first = true;

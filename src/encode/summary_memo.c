@@ -114,7 +114,9 @@ static bool shape_of(const struct ar_encoder *e, const struct ar_event *ev, stru
     }
     put(sh, ids, (n + 1) * sizeof(ids[0]));
     /* The cuts: for each hole, its index and where its value was. */
-    const char *from = ar_event_body(ev, 0).p, *head_end = sh->head[sh->head_n].key.p;
+    /* The head ends where the tail's text begins (its tokens may not be there yet). */
+    const char *from = rt->body.p,
+               *head_end = rt->body.p + rt->body.len - rt->tail_entry->body_len;
     uint32_t cuts[MAX_HEAD];
     size_t ncuts = 0;
     char cut_text[MAX_SHAPE];
@@ -265,6 +267,7 @@ uint32_t ar_summary_memo_json(struct ar_encoder *e, struct ar_summary_memo *m,
         }
     }
     struct ar_summary s;
+    ar_encoder_fields_all(e);
     ar_summary_gather(e, ev, &s);
     size_t start = b->len;
     uint64_t invalid_before = e->stats.invalid_utf8;
