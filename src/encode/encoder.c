@@ -282,13 +282,16 @@ static bool simple_run(const struct ar_encoder *e, size_t from, size_t n)
  * would not have been cut there or shares a key with the tail. */
 static bool take_tail(struct ar_encoder *e, struct ar_rec_tokens *rt, struct ar_memo_entry *te,
                       struct ar_span body, struct ar_span tail, struct ar_span enr, size_t used,
-                      bool lazy)
+                      size_t head_ready, bool lazy)
 {
     uint32_t tail_total = te->n + te->enr_n;
     if (tail_total >= AR_ENC_MAX_FIELDS - used)
         return false;
     struct ar_tokens t = {.fields = e->fields + used, .cap = AR_ENC_MAX_FIELDS - used - tail_total};
-    ar_tokenize(body.p, tail.p - 1, &t);
+    if (head_ready && head_ready <= t.cap)
+        t.n = head_ready; /* in place already (ar_tokenize_plain_until) */
+    else
+        ar_tokenize(body.p, tail.p - 1, &t);
     if (t.flags || t.n == 0)
         return false;
     for (size_t k = used; k < used + t.n; k++) {
@@ -414,12 +417,26 @@ int ar_encoder_tokenize_lazy(struct ar_encoder *e, const struct ar_event *ev, bo
         struct ar_rec_tokens *rt = &e->recs[i];
         struct ar_span tail = {NULL, 0};
         uint64_t tail_hash = 0;
-        if (type == AUDIT_SYSCALL && (tail = ar_record_memo_tail(body)).len)
-            tail_hash = ar_record_memo_hash(AR_MEMO_TAIL | type, tail, enr);
+        size_t head_ready = 0;
+        if (type == AUDIT_SYSCALL) {
+            /* The head's tokens first, up to auid=: where they stop, the tail
+             * starts (no search for it), and a hit keeps them. */
+            struct ar_tokens head = {.fields = e->fields + used, .cap = AR_ENC_MAX_FIELDS - used};
+            const char *stop;
+            if (ar_tokenize_plain_until(body.p, body.p + body.len, AR_SPAN_LIT("auid"), &head,
+                                        &stop)) {
+                tail = ar_span_make(stop, body.p + body.len);
+                head_ready = head.n;
+            } else {
+                tail = ar_record_memo_tail(body);
+            }
+            if (tail.len)
+                tail_hash = ar_record_memo_hash(AR_MEMO_TAIL | type, tail, enr);
+        }
         if (tail_hash) {
             struct ar_memo_entry *te = ar_record_memo_find(
                 e->records_memo, tail_hash, AR_MEMO_TAIL | type, tail, enr, e->events);
-            if (te && take_tail(e, rt, te, body, tail, enr, used, lazy)) {
+            if (te && take_tail(e, rt, te, body, tail, enr, used, head_ready, lazy)) {
                 e->norm_recs[i] = (struct ar_norm_record){type, e->fields + used, rt->n};
                 used += rt->n + rt->enr_n;
                 continue;

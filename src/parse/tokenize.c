@@ -203,3 +203,33 @@ size_t ar_tokenize(const char *p, const char *end, struct ar_tokens *t)
     tokenize_level(p, end, t, 0);
     return t->n;
 }
+
+bool ar_tokenize_plain_until(const char *p, const char *end, struct ar_span stop,
+                             struct ar_tokens *t, const char **ret_stop)
+{
+    t->n = 0;
+    t->flags = 0;
+    p = skip_spaces(p, end);
+    while (p < end) {
+        const char *eq = find_space_or_equals(p, end);
+        if (eq == end || *eq != '=')
+            return false; /* a word: ar_tokenize makes it a field of its own or runs on */
+        struct ar_span key = ar_span_make(p, eq);
+        if (ar_span_eq(key, stop.p, stop.len)) {
+            *ret_stop = p;
+            return t->n > 0 && p[-1] == ' ';
+        }
+        /* A value ar_tokenize may run on (op=, subj=) runs on only over a word
+         * without '=', which ends this run anyway. */
+        const char *v = eq + 1;
+        if ((v < end && (*v == '"' || *v == '\'' || *v == '{')) || t->n == t->cap)
+            return false;
+        const char *ve = value_end(v, end);
+        struct ar_field *f = &t->fields[t->n++];
+        *f = (struct ar_field){.key = key, .value = ar_span_make(v, ve), .kind = AR_VAL_PLAIN};
+        if (AR_SPAN_IS(f->value, "(null)"))
+            f->kind = AR_VAL_NULL;
+        p = skip_spaces(ve, end);
+    }
+    return false;
+}

@@ -42,3 +42,12 @@ struct ar_tokens {
  * ("(hostname=?, res=success)") is left out of keys and values. Returns the number of
  * fields (also in t->n); never fails: problems are reported in t->flags. */
 size_t ar_tokenize(const char *p, const char *end, struct ar_tokens *t);
+
+/* The fields before the first one whose key is `stop`, when each is key=value with
+ * a plain or (null) value: then exactly what ar_tokenize gives for the text up to
+ * the space before that key, and *ret_stop is where the key begins. False for
+ * anything else (a word without '=', a quoted, nested or braced value, no such key,
+ * more fields than t holds), and t's
+ * fields are then of no use. A SYSCALL record's head up to auid= (encode/). */
+bool ar_tokenize_plain_until(const char *p, const char *end, struct ar_span stop,
+                             struct ar_tokens *t, const char **ret_stop);

@@ -206,6 +206,74 @@ static void test_headers(void)
     CHECK_SPAN(r.body, "op=set");
 }
 
+/* ar_tokenize_plain_until gives ar_tokenize's fields for the text before the stop
+ * key (up to the space before it), or says no. */
+static size_t plain_runs_checked;
+
+static bool same_tokens(const struct ar_field *a, size_t na, const struct ar_field *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (a[i].key.p != b[i].key.p || a[i].key.len != b[i].key.len ||
+            a[i].value.p != b[i].value.p || a[i].value.len != b[i].value.len ||
+            a[i].kind != b[i].kind || a[i].depth != b[i].depth ||
+            a[i].nested_count != b[i].nested_count)
+            return false;
+    return true;
+}
+
+static void check_plain_until(const char *p, const char *end)
+{
+    static struct ar_field plain[64], full[64];
+    struct ar_tokens tp = {.fields = plain, .cap = AR_ARRAY_SIZE(plain)};
+    const char *stop;
+    if (!ar_tokenize_plain_until(p, end, AR_SPAN_LIT("auid"), &tp, &stop))
+        return;
+    CHECK(stop > p && stop < end && stop[-1] == ' ');
+    struct ar_tokens tf = {.fields = full, .cap = AR_ARRAY_SIZE(full)};
+    ar_tokenize(p, stop - 1, &tf);
+    CHECK(tf.flags == 0);
+    CHECK(same_tokens(plain, tp.n, full, tf.n));
+    plain_runs_checked++;
+}
+
+static void test_plain_until(void)
+{
+    static const struct {
+        const char *text;
+        bool plain;
+        size_t n;
+    } cases[] = {
+        {"arch=c000003e syscall=2 success=yes exit=3 a0=1 ppid=1 pid=2 auid=1000 uid=0", true, 7},
+        {"a=1  b=(null) auid=2", true, 2},
+        {"a=1 word auid=2", false, 0},      /* a word: its own field */
+        {"op=x y auid=2", false, 0},        /* op runs on over words */
+        {"a=\"x y\" auid=2", false, 0},     /* quoted */
+        {"a=\"xy\" auid=2", false, 0},      /* quoted, no space */
+        {"op=x auid=2", true, 1},           /* op runs on over words only */
+        {"a='m=1' auid=2", false, 0},       /* nested */
+        {"a={ x } auid=2", false, 0},       /* braced */
+        {"auid=1 a=2", false, 0},           /* nothing before the stop */
+        {"a=1 b=2", false, 0},              /* no stop */
+        {"a=1 xauid=2 auid=3", true, 2},    /* only the whole key stops */
+    };
+    for (size_t i = 0; i < AR_ARRAY_SIZE(cases); i++) {
+        const char *p = cases[i].text, *end = p + strlen(p);
+        struct ar_tokens t = {.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
+        const char *stop;
+        bool plain = ar_tokenize_plain_until(p, end, AR_SPAN_LIT("auid"), &t, &stop);
+        CHECK(plain == cases[i].plain);
+        if (plain) {
+            CHECK(t.n == cases[i].n);
+            CHECK(strncmp(stop, "auid=", 5) == 0);
+            if (i == 1)
+                CHECK(fields[1].kind == AR_VAL_NULL);
+        }
+        check_plain_until(p, end);
+    }
+}
+
 /* ---- every prefix of every corpus line, against a guard page ---- */
 
 static struct guard_buf guard;
@@ -224,6 +292,8 @@ static void check_all_prefixes(const char *line, size_t len)
         /* The body alone, as a tokenizer-only input. */
         struct ar_tokens t = {.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
         ar_tokenize(p, p + n, &t);
+        if (ar_header_parse_line(p, p + n, &r) == 0)
+            check_plain_until(r.body.p, r.body.p + r.body.len);
     }
     lines_checked++;
 }
@@ -253,12 +323,17 @@ int main(int argc, char **argv)
     test_truncation_cap();
     test_headers();
     test_span_numbers();
+    test_plain_until();
     if (argc > 1) {
         CHECK(guard_init(&guard, 1 << 20) == 0);
         corpus_each_file(argv[1], scan_file);
         CHECK(lines_checked > 900);
         fprintf(stderr, "every prefix of %zu corpus lines checked against a guard page\n",
                 lines_checked);
+        /* SYSCALL records' heads, whole and cut at every length. */
+        CHECK(plain_runs_checked > 1000);
+        fprintf(stderr, "%zu plain runs up to auid= tokenized as ar_tokenize does\n",
+                plain_runs_checked);
         guard_free(&guard);
     }
     return check_done();
