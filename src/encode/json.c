@@ -390,7 +390,12 @@ static void put_record_tail(struct ar_encoder *e, struct ar_buf *b, const struct
     bool have = te->out_valid && te->out_arch == arch &&
                 te->out_gen == ar_idcache_generation(e->ids);
     uint64_t invalid_tail = 0, invalid_before;
-    if (!have)
+    /* The tail's tokens: to write it, and for a head's id field, whose name may be in
+     * the ENRICHED part the tail entry holds. */
+    bool head_ids = false;
+    for (uint32_t i = 0; i < rt->head_n && !head_ids; i++)
+        head_ids = e->info[rt->first + i].cls == AR_FC_UID || e->info[rt->first + i].cls == AR_FC_GID;
+    if (!have || (head_ids && rt->enr_n))
         ar_encoder_fields(e, &e->recs[r]);
     put_record_head(e, b, rt, type, rt->head_n);
     ar_buf_putc(b, ',');

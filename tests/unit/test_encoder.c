@@ -757,6 +757,41 @@ static void test_syscall_tail_memo(void)
     ar_idcache_free(ids);
 }
 
+/* A SYSCALL head with an id field (ouid=) takes its name from the record's
+ * ENRICHED part, which the tail memo holds: a repeat must read it too. */
+static void test_tail_memo_enriched_head(void)
+{
+    struct ar_idcache *ids;
+    CHECK(ar_idcache_new(fake_lookup, &ids) == 0);
+    struct ar_encoder_config cfg = {.source = "replay", .native_arch = 0xc000003e};
+    struct memo_pair mp = {.ids = ids, .cfg = &cfg};
+    CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
+    char lines[6][512];
+    const char *ptrs[6];
+    /* Three: the first keeps the tail, the second the summary (the id cache looked
+     * names up after the first one's summary), the third finds both. */
+    for (unsigned i = 0; i < 3; i++) {
+        snprintf(lines[2 * i], sizeof(lines[0]),
+                 "type=SYSCALL msg=audit(1.000:%u): arch=c000003e syscall=2 success=yes "
+                 "exit=3 ouid=7 items=0 ppid=1 pid=2 auid=1000 uid=1000 gid=0 ses=3 "
+                 "comm=\"c\" exe=\"/c\" key=(null)\x1dOUID=\"seven\" AUID=\"alice\" "
+                 "UID=\"alice\"", 40 + i);
+        snprintf(lines[2 * i + 1], sizeof(lines[0]), "type=EOE msg=audit(1.000:%u): ", 40 + i);
+        ptrs[2 * i] = lines[2 * i];
+        ptrs[2 * i + 1] = lines[2 * i + 1];
+    }
+    encode_pair(&mp, ptrs, 6);
+    CHECK(mp.events == 3);
+    CHECK(same_output(&mp));
+    const char *third = memmem(mp.warm_out.p, mp.warm_out.len, "\"serial\":42", 11);
+    CHECK(third && memmem(third, mp.warm_out.len - (size_t)(third - mp.warm_out.p),
+                          "\"ouid\":\"seven\"", 14) != NULL);
+    ar_buf_free(&mp.warm_out);
+    ar_buf_free(&mp.cold_out);
+    ar_encoder_free(mp.warm);
+    ar_idcache_free(ids);
+}
+
 /* Events that differ only in their SYSCALL head share their summary members
  * (summary_memo.h): the same bytes as encoding again when the head's pids, exit
  * and arguments change, also where the summary reads an argument (open's flags make
@@ -890,6 +925,7 @@ int main(int argc, char **argv)
     test_record_memo_invalidation();
     test_syscall_tail_memo();
     test_summary_memo();
+    test_tail_memo_enriched_head();
     if (argc > 1) {
         corpus_each_file(argv[1], memo_corpus_file);
         fprintf(stderr, "record memo: %zu corpus events encoded warm and cold, the same\n",
