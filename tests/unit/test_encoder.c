@@ -638,16 +638,31 @@ static void encode_pair(struct memo_pair *mp, const char *const *lines, size_t n
     ar_reasm_free(r);
 }
 
+/* A pair with its own id cache (lookup) and warm encoder (cfg must outlive it). */
+static void memo_pair_open(struct memo_pair *mp, ar_id_lookup_fn lookup,
+                           const struct ar_encoder_config *cfg)
+{
+    *mp = (struct memo_pair){.cfg = cfg};
+    CHECK(ar_idcache_new(lookup, &mp->ids) == 0);
+    CHECK(ar_encoder_new(cfg, mp->ids, &mp->warm) == 0);
+}
+
+static void memo_pair_close(struct memo_pair *mp)
+{
+    ar_buf_free(&mp->warm_out);
+    ar_buf_free(&mp->cold_out);
+    ar_encoder_free(mp->warm);
+    ar_idcache_free(mp->ids);
+}
+
 /* A record met again gives the bytes it gave the first time only while nothing it
  * depends on changed: the arch it is read with (a SOCKADDR without one of its own
  * takes its event's) and the names of its ids. */
 static void test_record_memo_invalidation(void)
 {
-    struct ar_idcache *ids;
-    CHECK(ar_idcache_new(mutable_lookup, &ids) == 0);
     struct ar_encoder_config cfg = {.source = "replay", .native_arch = 0xc000003e};
-    struct memo_pair mp = {.ids = ids, .cfg = &cfg};
-    CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
+    struct memo_pair mp;
+    memo_pair_open(&mp, mutable_lookup, &cfg);
 
     char rival_line[256];
     rival_path_line(rival_line, sizeof(rival_line), 3);
@@ -698,10 +713,7 @@ static void test_record_memo_invalidation(void)
     CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "\"family\":\"inet\"", 15) != NULL);
     CHECK(same_output(&mp));
 
-    ar_buf_free(&mp.warm_out);
-    ar_buf_free(&mp.cold_out);
-    ar_encoder_free(mp.warm);
-    ar_idcache_free(ids);
+    memo_pair_close(&mp);
 }
 
 /* SYSCALL records share their process part (auid= on) between a process's
@@ -711,11 +723,9 @@ static void test_record_memo_invalidation(void)
 static void test_syscall_tail_memo(void)
 {
     mutable_name_1000 = "alice";
-    struct ar_idcache *ids;
-    CHECK(ar_idcache_new(mutable_lookup, &ids) == 0);
     struct ar_encoder_config cfg = {.source = "replay", .native_arch = 0xc000003e};
-    struct memo_pair mp = {.ids = ids, .cfg = &cfg};
-    CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
+    struct memo_pair mp;
+    memo_pair_open(&mp, mutable_lookup, &cfg);
     const char *tail = "ppid=1 pid=2 auid=1000 uid=1000 gid=0 euid=1000 suid=0 fsuid=0 "
                        "egid=0 sgid=0 fsgid=0 tty=(none) ses=3 comm=\"c\" exe=\"/c\" key=(null)";
     const char *heads[] = {
@@ -751,21 +761,16 @@ static void test_syscall_tail_memo(void)
     CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "alice", 5) == NULL);
     mutable_name_1000 = "alice";
 
-    ar_buf_free(&mp.warm_out);
-    ar_buf_free(&mp.cold_out);
-    ar_encoder_free(mp.warm);
-    ar_idcache_free(ids);
+    memo_pair_close(&mp);
 }
 
 /* A SYSCALL head with an id field (ouid=) takes its name from the record's
  * ENRICHED part, which the tail memo holds: a repeat must read it too. */
 static void test_tail_memo_enriched_head(void)
 {
-    struct ar_idcache *ids;
-    CHECK(ar_idcache_new(fake_lookup, &ids) == 0);
     struct ar_encoder_config cfg = {.source = "replay", .native_arch = 0xc000003e};
-    struct memo_pair mp = {.ids = ids, .cfg = &cfg};
-    CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
+    struct memo_pair mp;
+    memo_pair_open(&mp, fake_lookup, &cfg);
     char lines[6][512];
     const char *ptrs[6];
     /* Three: the first keeps the tail, the second the summary (the id cache looked
@@ -786,10 +791,7 @@ static void test_tail_memo_enriched_head(void)
     const char *third = memmem(mp.warm_out.p, mp.warm_out.len, "\"serial\":42", 11);
     CHECK(third && memmem(third, mp.warm_out.len - (size_t)(third - mp.warm_out.p),
                           "\"ouid\":\"seven\"", 14) != NULL);
-    ar_buf_free(&mp.warm_out);
-    ar_buf_free(&mp.cold_out);
-    ar_encoder_free(mp.warm);
-    ar_idcache_free(ids);
+    memo_pair_close(&mp);
 }
 
 /* Events that differ only in their SYSCALL head share their summary members
@@ -799,11 +801,9 @@ static void test_tail_memo_enriched_head(void)
 static void test_summary_memo(void)
 {
     mutable_name_1000 = "alice";
-    struct ar_idcache *ids;
-    CHECK(ar_idcache_new(mutable_lookup, &ids) == 0);
     struct ar_encoder_config cfg = {.source = "replay", .native_arch = 0xc000003e};
-    struct memo_pair mp = {.ids = ids, .cfg = &cfg};
-    CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
+    struct memo_pair mp;
+    memo_pair_open(&mp, mutable_lookup, &cfg);
     const char *heads[] = {
         "success=yes exit=3 a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=2",
         "success=yes exit=3 a0=1 a1=241 a2=1b6 a3=0 items=1 ppid=1 pid=2", /* O_WRONLY|O_CREAT|O_TRUNC */
@@ -849,10 +849,7 @@ static void test_summary_memo(void)
     CHECK(memmem(mp.warm_out.p, mp.warm_out.len, "alice", 5) == NULL);
     mutable_name_1000 = "alice";
 
-    ar_buf_free(&mp.warm_out);
-    ar_buf_free(&mp.cold_out);
-    ar_encoder_free(mp.warm);
-    ar_idcache_free(ids);
+    memo_pair_close(&mp);
 }
 
 /* Every corpus log through a warm encoder and through a fresh one per event: the
@@ -881,22 +878,17 @@ static void memo_corpus_file(const char *path)
     fclose(f);
     const char *formats[] = {"json", "go-audit", "ecs"};
     for (size_t k = 0; k < AR_ARRAY_SIZE(formats); k++) {
-        struct ar_idcache *ids;
-        CHECK(ar_idcache_new(fake_lookup, &ids) == 0);
         struct ar_encoder_config cfg = {.source = "replay", .native_arch = 0xc000003e,
                                         .format = ar_format_find(formats[k])};
         CHECK(cfg.format != NULL);
-        struct memo_pair mp = {.ids = ids, .cfg = &cfg};
-        CHECK(ar_encoder_new(&cfg, ids, &mp.warm) == 0);
+        struct memo_pair mp;
+        memo_pair_open(&mp, fake_lookup, &cfg);
         encode_pair(&mp, (const char *const *)lines, n);
         if (!same_output(&mp))
             fprintf(stderr, "record memo changed the %s output of %s\n", formats[k], path);
         CHECK(same_output(&mp));
         memo_events += mp.events;
-        ar_buf_free(&mp.warm_out);
-        ar_buf_free(&mp.cold_out);
-        ar_encoder_free(mp.warm);
-        ar_idcache_free(ids);
+        memo_pair_close(&mp);
     }
     for (size_t i = 0; i < n; i++)
         free(lines[i]);
