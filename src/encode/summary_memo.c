@@ -113,8 +113,8 @@ static bool shape_of(const struct ar_encoder *e, const struct ar_event *ev, stru
         ids[r + 1] = en ? en->stamp : UINT64_C(1) << 63 | type;
     }
     put(sh, ids, (n + 1) * sizeof(ids[0]));
-    /* The cuts: for each hole, its index and where its value was. */
-    /* The head ends where the tail's text begins (its tokens may not be there yet). */
+    /* The cuts: for each hole, its index and where its value was. The head ends where
+     * the tail's text begins (its tokens may not be in place: lazy). */
     const char *from = rt->body.p,
                *head_end = rt->body.p + rt->body.len - rt->tail_entry->body_len;
     uint32_t cuts[MAX_HEAD];

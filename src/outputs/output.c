@@ -251,8 +251,10 @@ static int queue_lines(struct ar_output *o, const struct ar_lines *b, struct ar_
             size_t empty_cap = o->filling_cap;
             /* A buffer that grew while lines were appended to it (up to max_memory)
              * does not go back to a producer that needs far less: with several
-             * encoding threads, each batch ended up holding one. */
-            if (empty_cap > 2 * len) {
+             * encoding threads, each batch ended up holding one. One of a MiB or less
+             * does: the live collector hands small pieces, and a buffer freed and
+             * grown again for each is work for nothing. */
+            if (empty_cap > 2 * len && empty_cap > (1u << 20)) {
                 free(empty);
                 empty = NULL;
                 empty_cap = 0;
