@@ -13,7 +13,7 @@
 #include "enrich/proctable.h"
 #include "util/iso8601.h"
 
-#define KEY_HASH_SLOTS 1024 /* for keys without an id (key_hash) */
+#define KEY_TABLE_SLOTS 4096 /* keys without an id, per nesting depth (idless_dup) */
 
 /* The record writer's own: names given to repeated keys, and the nested msg='...'
  * whose fields are being interpreted. */
@@ -21,10 +21,14 @@ struct json_state {
     struct ar_summary_memo *summary_memo; /* the summary members of events met before */
     uint16_t *dup;         /* parallel to fields: 2 for the second "key" of a level... */
     struct ar_span parent; /* while writing interpretations of a nested msg='...' */
-    /* Repeated keys: the last put_fields call (level) that wrote each key id, or each
-     * shape hash of a key without one (after the ids). */
+    /* Repeated keys: the last put_fields call (level) that wrote each key id; for keys
+     * without one, a table per nesting depth of the keys the current level wrote
+     * (an entry of another level is free), with how often each came. */
     uint32_t level;
-    uint32_t seen[AR_KEYS_SLOTS + 1 + KEY_HASH_SLOTS];
+    uint32_t seen[AR_KEYS_SLOTS + 1];
+    struct key_slot {
+        uint32_t level, hash, field, count;
+    } *keys[2];
     /* The last user and group id interpreted in this event (its text) and where its
      * name's JSON went in the output: the ids of a record repeat (uid, euid, suid,
      * fsuid...), and a repeat is a compare and a copy. Emptied for each event. */
@@ -47,7 +51,9 @@ static int json_open(struct ar_encoder *e)
         return -ENOMEM;
     e->format_state = s;
     s->dup = malloc(AR_ENC_MAX_FIELDS * sizeof(*s->dup));
-    if (!s->dup || ar_summary_memo_new(&s->summary_memo) < 0)
+    s->keys[0] = calloc(KEY_TABLE_SLOTS, sizeof(*s->keys[0]));
+    s->keys[1] = calloc(KEY_TABLE_SLOTS, sizeof(*s->keys[1]));
+    if (!s->dup || !s->keys[0] || !s->keys[1] || ar_summary_memo_new(&s->summary_memo) < 0)
         return -ENOMEM;
     return 0;
 }
@@ -57,6 +63,8 @@ static void json_close(struct ar_encoder *e)
     struct json_state *s = e->format_state;
     if (s) {
         free(s->dup);
+        free(s->keys[0]);
+        free(s->keys[1]);
         ar_summary_memo_free(s->summary_memo);
     }
     free(s);
@@ -113,16 +121,40 @@ static const char *id_name(struct ar_encoder *e, enum ar_id_kind kind, const str
     return ar_idcache_name(e->ids, kind, (uint32_t)id);
 }
 
-/* A hash of a key without an id (FNV-1a): duplicate detection does full comparisons
- * only when two keys of a record might be equal. Its bytes all count: an EXECVE
- * record's a0..a99 fell into 37 of the 128 slots of a hash of three bytes, and each
- * argument was compared with those before it (1.3% of an encoding thread). */
-static unsigned key_hash(struct ar_span k)
+/* FNV-1a over a key's bytes. */
+static uint32_t key_hash(struct ar_span k)
 {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < k.len; i++)
         h = (h ^ (unsigned char)k.p[i]) * 16777619u;
-    return h & (KEY_HASH_SLOTS - 1);
+    return h;
+}
+
+/* For field i, a key without an id at put_fields level `level`: 1 the first time
+ * the level writes it, 2 the second... from the table of its nesting depth, which
+ * compares whole keys only when their hashes are equal (a filter with a linear
+ * count behind it made a record of thousands of arguments quadratic). 0 when the
+ * level has filled half the table: dup_index counts then. */
+static unsigned idless_dup(struct json_state *s, const struct ar_field *fields, uint32_t i,
+                           uint32_t level, uint32_t *used)
+{
+    const struct ar_field *f = &fields[i];
+    if (*used >= KEY_TABLE_SLOTS / 2)
+        return 0;
+    struct key_slot *t = s->keys[f->depth ? 1 : 0];
+    uint32_t h = key_hash(f->key);
+    for (uint32_t k = h & (KEY_TABLE_SLOTS - 1);; k = (k + 1) & (KEY_TABLE_SLOTS - 1)) {
+        struct key_slot *e = &t[k];
+        if (e->level != level) {
+            *e = (struct key_slot){.level = level, .hash = h, .field = i, .count = 1};
+            (*used)++;
+            return 1;
+        }
+        const struct ar_span other = fields[e->field].key;
+        if (e->hash == h && other.len == f->key.len &&
+            memcmp(other.p, f->key.p, f->key.len) == 0)
+            return ++e->count;
+    }
 }
 
 static unsigned dup_index(const struct ar_field *fields, uint32_t i, uint32_t first_i)
@@ -204,20 +236,30 @@ static void put_fields(struct ar_encoder *e, struct ar_buf *b, uint32_t from, ui
 {
     bool first = true;
     bool words = false;
-    /* A key seen at this level or a nested one since it began (levels only grow) may
-     * be a repeat: dup_index decides. Exact for keys with an id, a hash filter for
-     * the others. */
+    /* A key id seen at this level or a nested one since it began (levels only grow)
+     * may be a repeat: dup_index decides. Keys without an id: idless_dup. */
     struct json_state *s = js(e);
-    uint32_t level = ++s->level;
+    if (++s->level == 0) {
+        /* Wrapped (a few weeks of a busy host): no entry may claim the new levels. */
+        memset(s->keys[0], 0, KEY_TABLE_SLOTS * sizeof(*s->keys[0]));
+        memset(s->keys[1], 0, KEY_TABLE_SLOTS * sizeof(*s->keys[1]));
+        s->level = 1;
+    }
+    uint32_t level = s->level, used = 0;
     for (uint32_t i = from; i < to; i++) {
         const struct ar_field *f = &e->fields[i];
         if (f->kind == AR_VAL_BARE) {
             words = true;
             continue;
         }
-        unsigned slot = e->key_id[i] ? e->key_id[i] : AR_KEYS_SLOTS + 1 + key_hash(f->key);
-        unsigned dup = s->seen[slot] - level < UINT32_MAX / 2 ? dup_index(e->fields, i, from) : 1;
-        s->seen[slot] = level;
+        unsigned dup;
+        if (e->key_id[i]) {
+            unsigned slot = e->key_id[i];
+            dup = s->seen[slot] - level < UINT32_MAX / 2 ? dup_index(e->fields, i, from) : 1;
+            s->seen[slot] = level;
+        } else if (!f->key.len || !(dup = idless_dup(s, e->fields, i, level, &used))) {
+            dup = dup_index(e->fields, i, from);
+        }
         s->dup[i] = (uint16_t)(dup > UINT16_MAX ? UINT16_MAX : dup);
         put_field_key(e, b, &first, i);
         enum ar_field_class cls = e->info[i].cls;

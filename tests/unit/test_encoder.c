@@ -402,6 +402,36 @@ static void test_duplicates_and_words(void)
     cJSON_Delete(j);
 }
 
+/* Repeats among keys without an id (json.c's per-level table, and its linear
+ * count once a level has filled half of it): named key#2, key#3 in the order they
+ * come, at each level and in each nested msg='...' on its own. The first line fills
+ * the encoder's key table (AR_KEYS_SLOTS names), so the second one's keys have no id. */
+static void test_many_repeated_keys(void)
+{
+    static char fill[32 * 1024], line[96 * 1024];
+    size_t n = (size_t)snprintf(fill, sizeof(fill), "type=USER_CMD msg=audit(1.000:14):");
+    for (int i = 0; i < 1024 + 10; i++) /* encode/keys.h: AR_KEYS_SLOTS names */
+        n += (size_t)snprintf(fill + n, sizeof(fill) - n, " f%d=%d", i, i);
+    n = (size_t)snprintf(line, sizeof(line),
+                         "type=USER_CMD msg=audit(1.000:15): msg='g7=a g7=b' msg2='g7=c'");
+    for (int i = 0; i < 3000; i++)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, " g%d=%d", i, i);
+    n += (size_t)snprintf(line + n, sizeof(line) - n, " g7=x g2990=y g7=z");
+    const char *lines[] = {fill, line};
+    cJSON *j = encode_lines("json", lines, 2);
+    CHECK_STR(str_at(j, "records.0.fields.msg.g7"), "a");
+    CHECK_STR(str_at(j, "records.0.fields.msg.g7#2"), "b");
+    CHECK_STR(str_at(j, "records.0.fields.msg2.g7"), "c");
+    CHECK(num_at(j, "records.0.fields.g7") == 7);
+    CHECK_STR(str_at(j, "records.0.fields.g7#2"), "x");
+    CHECK_STR(str_at(j, "records.0.fields.g7#3"), "z");
+    CHECK(num_at(j, "records.0.fields.g2990") == 2990);
+    CHECK_STR(str_at(j, "records.0.fields.g2990#2"), "y");
+    CHECK(num_at(j, "records.0.fields.g2999") == 2999);
+    CHECK(str_at(j, "records.0.fields.g2999#2") == NULL);
+    cJSON_Delete(j);
+}
+
 /* Member names come from the encoder's key table (encode/keys.c): repeats across
  * a nested msg='...' level, names longer than 16 bytes or needing escapes, and
  * more distinct names than the table keeps (all one encoder, one event) are named
@@ -911,6 +941,7 @@ int main(int argc, char **argv)
     test_hostile_bytes();
     test_duplicates_and_words();
     test_key_table();
+    test_many_repeated_keys();
     test_id_names_repeat();
     test_goaudit_shape();
     test_summary_worked_example();
