@@ -423,7 +423,8 @@ int ar_encoder_tokenize_lazy(struct ar_encoder *e, const struct ar_event *ev, bo
              * starts (no search for it), and a hit keeps them. */
             struct ar_tokens head = {.fields = e->fields + used, .cap = AR_ENC_MAX_FIELDS - used};
             const char *stop;
-            if (ar_tokenize_plain_until(body.p, body.p + body.len, AR_SPAN_LIT("auid"), &head,
+            if (ar_tokenize_syscall_head(body.p, body.p + body.len, &head, &stop) ||
+                ar_tokenize_plain_until(body.p, body.p + body.len, AR_SPAN_LIT("auid"), &head,
                                         &stop)) {
                 tail = ar_span_make(stop, body.p + body.len);
                 head_ready = head.n;

@@ -51,3 +51,10 @@ size_t ar_tokenize(const char *p, const char *end, struct ar_tokens *t);
  * fields are then of no use. A SYSCALL record's head up to auid= (encode/). */
 bool ar_tokenize_plain_until(const char *p, const char *end, struct ar_span stop,
                              struct ar_tokens *t, const char **ret_stop);
+
+/* ar_tokenize_plain_until(p, end, "auid", ...) for a SYSCALL record's head as the
+ * kernel writes it (audit_log_exit): arch= syscall= success= exit= a0= a1= a2= a3=
+ * items= ppid= pid=, one space apart, then auid=. The keys known, only the values
+ * are scanned. False for any other text (then ar_tokenize_plain_until). */
+bool ar_tokenize_syscall_head(const char *p, const char *end, struct ar_tokens *t,
+                              const char **ret_auid);

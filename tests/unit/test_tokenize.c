@@ -223,13 +223,24 @@ static bool same_tokens(const struct ar_field *a, size_t na, const struct ar_fie
     return true;
 }
 
+static size_t kernel_heads_checked;
+
 static void check_plain_until(const char *p, const char *end)
 {
-    static struct ar_field plain[64], full[64];
+    static struct ar_field plain[64], full[64], head[64];
     struct ar_tokens tp = {.fields = plain, .cap = AR_ARRAY_SIZE(plain)};
-    const char *stop;
-    if (!ar_tokenize_plain_until(p, end, AR_SPAN_LIT("auid"), &tp, &stop))
+    struct ar_tokens th = {.fields = head, .cap = AR_ARRAY_SIZE(head)};
+    const char *stop, *head_stop;
+    bool kernel_head = ar_tokenize_syscall_head(p, end, &th, &head_stop);
+    if (!ar_tokenize_plain_until(p, end, AR_SPAN_LIT("auid"), &tp, &stop)) {
+        CHECK(!kernel_head); /* the kernel's head is a plain run */
         return;
+    }
+    if (kernel_head) {
+        CHECK(head_stop == stop);
+        CHECK(same_tokens(head, th.n, plain, tp.n));
+        kernel_heads_checked++;
+    }
     CHECK(stop > p && stop < end && stop[-1] == ' ');
     struct ar_tokens tf = {.fields = full, .cap = AR_ARRAY_SIZE(full)};
     ar_tokenize(p, stop - 1, &tf);
@@ -258,6 +269,29 @@ static void test_plain_until(void)
         {"a=1 b=2", false, 0},              /* no stop */
         {"a=1 xauid=2 auid=3", true, 2},    /* only the whole key stops */
     };
+    static const char *heads[] = {
+        "arch=c000003e syscall=2 success=yes exit=3 a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=2 auid=0",
+        "arch=c000003e syscall=2 success=yes exit= a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=2 auid=0",
+        "arch=c000003e syscall=2 success=yes exit=(null) a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=2 auid=0",
+        "arch=c000003e syscall=2 success=yes exit=3 a0=1=2 a1=0 a2=0 a3=0 items=1 ppid=1 pid=2 auid=0",
+    };
+    for (size_t i = 0; i < AR_ARRAY_SIZE(heads); i++) {
+        const char *p = heads[i], *end = p + strlen(p), *stop;
+        struct ar_tokens t = {.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
+        CHECK(ar_tokenize_syscall_head(p, end, &t, &stop) && t.n == 11);
+        check_plain_until(p, end);
+    }
+    static const char *not_heads[] = {
+        "arch=c000003e  syscall=2 success=yes exit=3 a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=2 auid=0",
+        "arch=c000003e syscall=2 success=\"yes\" exit=3 a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=2 auid=0",
+        "arch=c000003e syscall=2 success=yes exit=3 a0=1 a1=0 a2=0 items=1 ppid=1 pid=2 auid=0",
+        "arch=c000003e syscall=2 success=yes exit=3 a0=1 a1=0 a2=0 a3=0 items=1 ppid=1 pid=2",
+    };
+    for (size_t i = 0; i < AR_ARRAY_SIZE(not_heads); i++) {
+        const char *p = not_heads[i], *stop;
+        struct ar_tokens t = {.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
+        CHECK(!ar_tokenize_syscall_head(p, p + strlen(p), &t, &stop));
+    }
     for (size_t i = 0; i < AR_ARRAY_SIZE(cases); i++) {
         const char *p = cases[i].text, *end = p + strlen(p);
         struct ar_tokens t = {.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
@@ -331,9 +365,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "every prefix of %zu corpus lines checked against a guard page\n",
                 lines_checked);
         /* SYSCALL records' heads, whole and cut at every length. */
-        CHECK(plain_runs_checked > 1000);
-        fprintf(stderr, "%zu plain runs up to auid= tokenized as ar_tokenize does\n",
-                plain_runs_checked);
+        CHECK(plain_runs_checked > 1000 && kernel_heads_checked > 1000);
+        fprintf(stderr, "%zu plain runs up to auid= tokenized as ar_tokenize does, %zu of them "
+                        "as the kernel writes a SYSCALL head\n",
+                plain_runs_checked, kernel_heads_checked);
         guard_free(&guard);
     }
     return check_done();
