@@ -155,12 +155,11 @@ unsigned ar_outputs_reopen_generation(void);
 struct ar_outputs {
     struct ar_output **v;
     size_t n;
-    /* Set before ar_outputs_start by a source that can leave records unread at no
-     * cost to anyone (the tracepoint source's ring: compact, and what does not fit is
-     * counted): with policy drop, a producer that finds the queue past a soft limit
-     * waits a moment for a writer that is behind, instead of queueing its lines
-     * (output.c, wait_for_writer). Not audit's netlink: its unread records fill the
-     * kernel's queue, which makes the audited tasks wait. */
+    /* Set before ar_outputs_start by a source that can leave records unread (the
+     * tracepoint source's ring; audit's netlink, whose kernel backlog holds them):
+     * with policy drop, a producer that finds the queue past a soft limit waits a
+     * moment for a writer that is behind, instead of queueing its lines (output.c,
+     * wait_for_writer). */
     bool reading_may_wait;
     /* Outputs a reload took out, closing on threads of their own (joined by
      * ar_outputs_close), and the lines they dropped. */

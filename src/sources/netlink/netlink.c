@@ -682,7 +682,8 @@ static uint64_t netlink_capabilities(void *vs)
 
 #define NETLINK_SOURCE(source_name)                                                        \
     {                                                                                      \
-        .name = source_name, .event_source = "netlink", .live = true, .open = netlink_open, \
+        .name = source_name, .event_source = "netlink", .live = true, .reading_may_wait = true, \
+        .open = netlink_open,                                                              \
         .start = netlink_start, .stop = netlink_stop, .close = netlink_close,              \
         .print_stats = netlink_print_stats, .capabilities = netlink_capabilities,          \
         .reload = netlink_reload, .has_pending = netlink_has_pending,                      \
