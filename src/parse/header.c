@@ -43,8 +43,10 @@ static bool read_decimal(const char **pp, const char *end, uint64_t max, uint64_
     return true;
 }
 
-/* Parses `audit(SEC.MS:SERIAL):` and the body after it. */
-static int parse_stamp_and_body(const char *p, const char *end, struct ar_record *rec)
+/* Parses `audit(SEC.MS:SERIAL):` and the body after it. With log_enriched, the
+ * body ends at auditd's ENRICHED separator and the rest is its enriched part. */
+static int parse_stamp_and_body(const char *p, const char *end, bool log_enriched,
+                                struct ar_record *rec)
 {
     uint64_t sec, ms, serial;
     int ms_digits;
@@ -72,7 +74,7 @@ static int parse_stamp_and_body(const char *p, const char *end, struct ar_record
     rec->msec = (uint32_t)ms;
     rec->serial = (uint32_t)serial;
     rec->has_time = true;
-    const char *sep = find_char(p, end, AR_ENRICH_SEP);
+    const char *sep = log_enriched ? find_char(p, end, AR_ENRICH_SEP) : end;
     rec->body = ar_span_make(p, sep);
     rec->enriched = sep < end ? ar_span_make(sep + 1, end) : (struct ar_span){end, 0};
     return 0;
@@ -147,7 +149,7 @@ int ar_header_parse_line(const char *p, const char *end, struct ar_record *ret)
         return 0;
     }
     SKIP(&p, end, "msg=");
-    r = parse_stamp_and_body(p, end, &rec);
+    r = parse_stamp_and_body(p, end, true, &rec);
     if (r < 0)
         return r;
     *ret = rec;
@@ -162,7 +164,11 @@ int ar_header_parse_netlink(uint32_t type, const char *p, const char *end, struc
     /* The kernel pads some records with trailing NULs; they are not part of the text. */
     while (end > p && end[-1] == '\0')
         end--;
-    int r = parse_stamp_and_body(p, end, &rec);
+    /* The separator is auditd's, written into its log; a kernel record holds the
+     * text as sent, and a user message may carry the byte itself (the kernel logs
+     * AUDIT_USER_* text verbatim): splitting there let its sender supply the
+     * "enriched" names of uid and auid. */
+    int r = parse_stamp_and_body(p, end, false, &rec);
     if (r < 0)
         return r;
     *ret = rec;

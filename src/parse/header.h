@@ -29,5 +29,6 @@ struct ar_record {
 int ar_header_parse_line(const char *p, const char *end, struct ar_record *ret);
 
 /* Parses a record as the kernel sends it over netlink: the type comes from
- * nlmsg_type and the text is `audit(SEC.MS:SERIAL): body`. Same returns. */
+ * nlmsg_type and the text is `audit(SEC.MS:SERIAL): body`, all of it the body
+ * (the ENRICHED separator is a log's, not the kernel's). Same returns. */
 int ar_header_parse_netlink(uint32_t type, const char *p, const char *end, struct ar_record *ret);

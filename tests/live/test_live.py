@@ -709,11 +709,36 @@ def case_overload_status_poll(m, tmp):
     settings_restored(m.before)
 
 
+def case_user_message_separator(m, tmp):
+    """A user message's text reaches the kernel's record verbatim, so it may hold
+    auditd's ENRICHED separator (0x1d); read from netlink, that byte is the message's,
+    and the names after it must not become the record's interpretations."""
+    p = start(m)
+    a = auditnl.Audit()
+    try:
+        a.user_message(1107, b'ar-live-sep\x1dUID="faked" AUID="faked"')
+    finally:
+        a.close()
+    time.sleep(0.3)
+    rc, events, err = stop(p)
+    assert rc == 0, err
+    got = [e for e in events if e.get("type") == "USER_AVC" and "ar-live-sep" in json.dumps(e)]
+    assert len(got) == 1, (len(got), err)
+    e = got[0]
+    assert e["uid"] == 0 and e["user"] == "root", e
+    assert "faked" not in json.dumps(e.get("login_user")), e
+    rec = e["records"][0]
+    assert "enriched" not in rec and rec["interp"]["uid"] == "root", rec
+    # The message keeps all its text, the separator byte included.
+    assert rec["fields"]["msg"] == {"ar-live-sep\x1dUID": "faked", "AUID": "faked"}, rec
+    settings_restored(m.before)
+
+
 CASES = [case_events_and_sigterm, case_sigint_restores, case_config_failure_and_stats,
          case_reclaim_after_sigkill, case_rule_file_settings_after_sigkill,
          case_refuse_when_owned, case_multicast_beside_auditd, case_loss_reported,
          case_capabilities, case_reload, case_sigkill_under_load, case_starved_no_split,
-         case_overload_status_poll]
+         case_overload_status_poll, case_user_message_separator]
 
 
 def main(cases=None):

@@ -90,6 +90,11 @@ class Audit:
                         done = True
         return replies
 
+    def user_message(self, type_, text):
+        """Sends an AUDIT_USER_* message (bytes, any bytes): what a program with
+        CAP_AUDIT_WRITE logs; the kernel records its text verbatim."""
+        self._request(type_, text + b"\0")
+
     def rules(self):
         return [exact(r) for r in self._request(AUDIT_LIST_RULES, want=AUDIT_LIST_RULES,
                                                   until_done=True)]

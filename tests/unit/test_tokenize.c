@@ -204,6 +204,18 @@ static void test_headers(void)
     CHECK(ar_header_parse_netlink(1305, nl, nl + sizeof(nl) - 1, &r) == 0);
     CHECK(r.type == 1305 && r.serial == 9);
     CHECK_SPAN(r.body, "op=set");
+
+    /* A kernel record has no ENRICHED part: the separator byte a user message
+     * carries (the kernel logs their text verbatim) stays in the body. */
+    const char inj[] = "audit(1700000000.001:10): pid=1 uid=0 msg='hi\x1dUID=\"faked\"'";
+    CHECK(ar_header_parse_netlink(1107, inj, inj + sizeof(inj) - 1, &r) == 0);
+    CHECK(r.body.len == strlen(inj) - strlen("audit(1700000000.001:10): "));
+    CHECK(r.enriched.len == 0);
+    /* A log line's is auditd's own. */
+    const char logline[] = "type=USER_AVC msg=audit(1700000000.001:10): pid=1 uid=0\x1dUID=\"root\"";
+    CHECK(ar_header_parse_line(logline, logline + sizeof(logline) - 1, &r) == 0);
+    CHECK_SPAN(r.body, "pid=1 uid=0");
+    CHECK_SPAN(r.enriched, "UID=\"root\"");
 }
 
 /* ar_tokenize_plain_until gives ar_tokenize's fields for the text before the stop
