@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -734,11 +736,56 @@ def case_user_message_separator(m, tmp):
     settings_restored(m.before)
 
 
+def netlink_ports(pid, protocol=9):
+    """The netlink port ids of pid's sockets of a protocol (9: audit)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = []
+    with open("/proc/net/netlink") as f:
+        next(f)
+        for row in f:
+            col = row.split()  # sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+            if int(col[1]) == protocol and col[9] in inodes:
+                ports.append(int(col[2]) & 0xFFFFFFFF)
+    return ports
+
+
+def case_forged_unicast_refused(m, tmp):
+    """Only the kernel may write to the reading socket: a record sent to it from
+    another netlink socket (root's, CAP_NET_ADMIN) is refused by the kernel and never
+    becomes an event."""
+    p = start(m)
+    refused = delivered = 0
+    forged = b"audit(1700000000.001:4242): ar-live-forged=1"
+    for port in netlink_ports(p.pid):
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)
+        try:
+            s.bind((0, 0))
+            s.sendto(struct.pack("=IHHII", 16 + len(forged), 1107, 0, 1, 0) + forged, (port, 0))
+            delivered += 1
+        except ConnectionRefusedError:
+            refused += 1
+        finally:
+            s.close()
+    time.sleep(0.3)
+    rc, events, err = stop(p)
+    assert rc == 0, err
+    assert refused >= 1, f"no socket of the collector refused a forged unicast ({delivered} took it)"
+    assert not [e for e in events if "ar-live-forged" in json.dumps(e)], "a forged record came out"
+    settings_restored(m.before)
+
+
 CASES = [case_events_and_sigterm, case_sigint_restores, case_config_failure_and_stats,
          case_reclaim_after_sigkill, case_rule_file_settings_after_sigkill,
          case_refuse_when_owned, case_multicast_beside_auditd, case_loss_reported,
          case_capabilities, case_reload, case_sigkill_under_load, case_starved_no_split,
-         case_overload_status_poll, case_user_message_separator]
+         case_overload_status_poll, case_user_message_separator, case_forged_unicast_refused]
 
 
 def main(cases=None):

@@ -39,7 +39,8 @@ struct ar_audit_nl_stats {
     uint64_t datagrams;
     uint64_t records;
     uint64_t enobufs;        /* the socket buffer overflowed: records were lost */
-    uint64_t foreign;        /* messages not from the kernel (nl_pid != 0), dropped */
+    uint64_t foreign;        /* multicast messages not from the kernel (nl_pid != 0),
+                              * dropped (the kernel refuses them on the unicast socket) */
     uint64_t bad;            /* records whose header did not parse */
     uint64_t bytes;
 };
