@@ -1045,6 +1045,68 @@ def case_ids_change(case, engine):
          (json.dumps(got[0])[:800] if got else "none (the rule's auid=1 did not match)"))
 
 
+def case_deep_cwd_truncated(case, engine):
+    """The BPF path walk stops 48 components deep and what it has then reads like an
+    absolute path: a process working deeper must have its cwd marked truncated, not
+    reported as a shorter directory without a word, and a program run from there its
+    exe. Paths it names relative to it, and a shallow cwd, are not marked."""
+    rules = os.path.join(case.tmp, "rules")
+    with open(rules, "w") as f:
+        f.write(f"-a always,exit -F arch=b64 -S openat -F uid={WORK_UID} -k tp-deep\n")
+    d = case.workdir()
+    deep = os.path.join(d, *(["d"] * 60))
+    os.makedirs(deep)
+    for where in (d, deep):
+        open(os.path.join(where, "f"), "w").close()
+    script = os.path.join(case.tmp, "deep.py")
+    with open(script, "w") as f:
+        f.write("import os, sys, time\n"
+                f"os.setgroups([]); os.setresgid({WORK_UID}, {WORK_UID}, {WORK_UID}); "
+                f"os.setresuid({WORK_UID}, {WORK_UID}, {WORK_UID})\n"
+                "for where in sys.argv[1:]:\n"
+                "    os.chdir(where)\n"
+                "    for i in range(3):\n"
+                "        open('f').close()\n"
+                "time.sleep(0.5)\n")
+    c = Collector(case, tracepoint_args(engine, rules))
+    p = case.track(subprocess.Popen([PY, script, d, deep]))
+    want = lambda e: (e.get("key") == "tp-deep" and e.get("pid") == p.pid  # noqa: E731
+                      and path_names(e)[:1] == ["f"])
+    c.wait_events(want, 6, timeout=8)
+    p.wait(timeout=30)
+    cat = os.path.join(deep, "cat")
+    shutil.copy("/bin/cat", cat)
+    q = case.track(subprocess.Popen(["setpriv", f"--reuid={WORK_UID}", f"--regid={WORK_UID}",
+                                     "--clear-groups", cat, "f"], cwd=deep,
+                                    stdout=subprocess.DEVNULL))
+    q.wait(timeout=30)
+    by_cat = lambda e: e.get("key") == "tp-deep" and e.get("pid") == q.pid  # noqa: E731
+    c.wait_events(lambda e: by_cat(e) and path_names(e)[:1] == ["f"], 1, timeout=8)
+    rc, events, err = c.stop()
+    assert rc == 0, err
+    got = [e for e in events if want(e)]
+    assert len(got) == 6, f"{len(got)} events for 6 opens of f"
+    cat_sys = [r["fields"] for e in events if by_cat(e) for r in e["records"]
+               if r["type"] == "SYSCALL"]
+    assert cat_sys and all(f.get("truncated") == "exe" and f.get("exe") != cat
+                           for f in cat_sys), cat_sys
+    py_sys = [r["fields"] for e in got for r in e["records"] if r["type"] == "SYSCALL"]
+    assert all("truncated" not in f for f in py_sys), py_sys
+
+    def cwd_fields(e):
+        return next(r["fields"] for r in e["records"] if r["type"] == "CWD")
+
+    shallow = [e for e in got if cwd_fields(e)["cwd"] == d]
+    cut = [e for e in got if cwd_fields(e).get("truncated") == "yes"]
+    log(f"     {engine}: {len(shallow)} opens with the shallow cwd, {len(cut)} marked truncated "
+        f"(cwd as sent: ...{cwd_fields(cut[0])['cwd'][-40:] if cut else '-'})")
+    assert len(shallow) == 3 and all("truncated" not in cwd_fields(e) for e in shallow), shallow
+    assert len(cut) == 3, [cwd_fields(e) for e in got]
+    assert all(cwd_fields(e)["cwd"] != deep for e in cut)
+    names = [r["fields"] for e in got for r in e["records"] if r["type"] == "PATH"]
+    assert all("truncated" not in n for n in names), names
+
+
 def case_shipped_rules(case, engine):
     """Without --rules the source runs the shipped rule set (the issue: "the shipped
     default rule set works on this source too"): it starts, collects and stops
@@ -1383,6 +1445,7 @@ CASES = [
     (case_perf_beside_bpf, ("perf",), False),
     (case_perf_concurrent_start, ("perf",), False),
     (case_ids_change, ("bpf", "perf"), False),
+    (case_deep_cwd_truncated, ("bpf",), False),
     (case_ring_loss_reported, ("bpf",), False),
     (case_contexts_interleaved, ("bpf",), False),
     (case_config_file, ("perf",), False),

@@ -343,6 +343,38 @@ static double num_at(cJSON *j, const char *path)
     return c && cJSON_IsNumber(c) ? c->valuedouble : -12345;
 }
 
+/* Values the engine cut short are marked in their records, before late=; the JSON
+ * shows them as fields.truncated. */
+static void test_truncated(void)
+{
+    struct ar_tp_render *r;
+    CHECK(ar_tp_render_new(9, &r) == 0);
+    struct ar_tp_sample s = openat_sample();
+    s.paths[1] = AR_SPAN_LIT("/tmp/b");
+    s.npaths = 2;
+    s.cut = AR_TP_CUT_EXE | AR_TP_CUT_CWD | AR_TP_CUT_PATH1;
+    s.late = AR_TP_LATE_CWD;
+    struct got g = {.stop_at = -1};
+    CHECK(ar_tp_render(r, &plan, &s, on_record, &g) == 0);
+    const char *tail = " key=\"files\" truncated=exe";
+    CHECK(strlen(g.body[0]) > strlen(tail) &&
+          strcmp(g.body[0] + strlen(g.body[0]) - strlen(tail), tail) == 0);
+    CHECK_SPAN(g.rec[1].body, "cwd=\"/root\" truncated=yes late=cwd");
+    CHECK_SPAN(g.rec[2].body, "item=0 name=\"/etc/passwd\"");
+    CHECK_SPAN(g.rec[3].body, "item=1 name=\"/tmp/b\" truncated=yes");
+    /* An unknown exe is not marked; PATH0's mark is on item 0 only. */
+    s.exe = (struct ar_span){NULL, 0};
+    s.cut = AR_TP_CUT_EXE | AR_TP_CUT_PATH0;
+    s.late = 0;
+    g = (struct got){.stop_at = -1};
+    CHECK(ar_tp_render(r, &plan, &s, on_record, &g) == 0);
+    CHECK(strstr(g.body[0], "truncated") == NULL);
+    CHECK_SPAN(g.rec[1].body, "cwd=\"/root\"");
+    CHECK_SPAN(g.rec[2].body, "item=0 name=\"/etc/passwd\" truncated=yes");
+    CHECK_SPAN(g.rec[3].body, "item=1 name=\"/tmp/b\"");
+    ar_tp_render_free(r);
+}
+
 static void test_pipeline(void)
 {
     struct ar_tp_sample s = openat_sample();
@@ -424,6 +456,7 @@ int main(void)
     test_failure_and_hex();
     test_execve();
     test_sockaddr_and_late();
+    test_truncated();
     test_pipeline();
     return check_done();
 }

@@ -55,11 +55,15 @@ _Static_assert(AR_BPF_NR == AR_TP_NR_SYSCALLS, "nr");
 _Static_assert(AR_BPF_MAX_ARGS == AR_TP_MAX_ARGS, "args");
 _Static_assert((int)AR_BPF_F_COUNT == (int)AR_TP_F_COUNT && (int)AR_BPF_F_A3 == (int)AR_TP_F_A3, "fields");
 _Static_assert((int)AR_BPF_BIT_TEST == (int)AR_TP_BIT_TEST, "ops");
+_Static_assert(AR_BPF_CUT_EXE == AR_TP_CUT_EXE && AR_BPF_CUT_CWD == AR_TP_CUT_CWD &&
+                   AR_BPF_CUT_PATH0 == AR_TP_CUT_PATH0 && AR_BPF_CUT_PATH1 == AR_TP_CUT_PATH1,
+               "cut");
 
 /* The arguments, process context and cwd a CPU's records last carried (bpf_wire.h,
  * struct ar_bpf_rec): what its records without them have. */
 struct cpu_context {
     bool known, cwd_known;
+    bool exe_cut;                 /* the context's exe came cut short */
     unsigned args_known;          /* bit i: args[i] came */
     uint64_t args[4];
     struct ar_bpf_ctx ctx;
@@ -565,6 +569,7 @@ static int on_record(void *ctx, void *data, size_t size)
             l = (size_t)(end - d);
         memcpy(c->exe, d, l);
         c->exe_len = l;
+        c->exe_cut = h->cut & AR_BPF_CUT_EXE;
         d += l;
         c->known = true;
     } else if (!c->known) {
@@ -598,6 +603,8 @@ static int on_record(void *ctx, void *data, size_t size)
     s->exe = (struct ar_span){c->exe, c->exe_len};
     s->rule = h->rule;
     s->late = 0;
+    s->cut = (h->cut & (AR_BPF_CUT_CWD | AR_BPF_CUT_PATH0 | AR_BPF_CUT_PATH1)) |
+             (c->exe_cut ? AR_TP_CUT_EXE : 0);
     if (h->flags & AR_BPF_R_PATH0_LATE)
         s->late |= AR_TP_LATE_PATH0;
     if (h->flags & AR_BPF_R_PATH1_LATE)

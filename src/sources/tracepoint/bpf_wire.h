@@ -71,13 +71,23 @@ struct ar_bpf_rule {
 #define AR_BPF_R_PATH0_LATE (1u << 2)   /* copied at exit, not entry */
 #define AR_BPF_R_PATH1_LATE (1u << 3)
 #define AR_BPF_R_SA_LATE (1u << 4)
-#define AR_BPF_R_TRUNC (1u << 5)        /* a path, cwd or exe was cut at its cap */
 #define AR_BPF_R_CTX (1u << 6)          /* struct ar_bpf_ctx follows the header */
 #define AR_BPF_R_CWD_SAME (1u << 7)     /* no cwd bytes: the CPU's last one */
 #define AR_BPF_R_PATH0 (1u << 8)        /* the syscall's first path argument is there */
 #define AR_BPF_R_PATH1 (1u << 9)        /* and its second */
 #define AR_BPF_R_ARG0 (1u << 10)        /* ARG0 << i: ai follows the header; else the
                                          * CPU's last ai */
+
+/* Values a record carries cut short (struct ar_bpf_rec.cut): at their cap, or where
+ * the path walk stops (48 components deep), which leaves what looks like an
+ * absolute path. The exe's comes with the context (AR_BPF_R_CTX) and holds for the
+ * records that reuse it. */
+#define AR_BPF_CUT_EXE (1u << 0)
+#define AR_BPF_CUT_CWD (1u << 1)
+#define AR_BPF_CUT_PATH0 (1u << 2)
+#define AR_BPF_CUT_PATH1 (1u << 3)
+/* The program gathers them above the header's flags in one word. */
+#define AR_BPF_CUT_SHIFT 16
 
 /* One joined syscall in the ring: this header; the arguments a0-a3 that differ
  * from the CPU's last record's (u64 each, AR_BPF_R_ARGS); with AR_BPF_R_CTX the
@@ -98,7 +108,8 @@ struct ar_bpf_rec {
     __u16 cpu;                   /* the CPU that sent it: whose last values it uses */
     __u16 flags;
     __s8 rule;                   /* < AR_BPF_MAX_RULES */
-    __u8 tty_len, sa_len, pad;   /* < AR_BPF_TTY_CAP, <= AR_BPF_SA_CAP */
+    __u8 tty_len, sa_len;        /* < AR_BPF_TTY_CAP, <= AR_BPF_SA_CAP */
+    __u8 cut;                    /* AR_BPF_CUT_*: values cut short */
     __u16 cwd_len;
     __u16 path_len[2];
     __u16 argv_len;

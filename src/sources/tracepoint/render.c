@@ -243,6 +243,8 @@ static void syscall_body(struct ar_tp_render *r, const struct ar_tp_plan *plan,
         put_untrusted(r, key, strnlen(key, AR_TP_KEY_MAX));
     else
         PUT_LIT(r, "(null)");
+    if ((s->cut & AR_TP_CUT_EXE) && s->exe.len)
+        PUT_LIT(r, " truncated=exe");
     bool late_exe = (s->late & AR_TP_LATE_EXE) && s->exe.len;
     bool late_ids = s->late & AR_TP_LATE_IDS;
     if (late_exe || late_ids) {
@@ -313,6 +315,8 @@ int ar_tp_render(struct ar_tp_render *r, const struct ar_tp_plan *plan,
         r->len = 0;
         PUT_LIT(r, "cwd=");
         put_untrusted(r, s->cwd.p, s->cwd.len);
+        if (s->cut & AR_TP_CUT_CWD)
+            PUT_LIT(r, " truncated=yes");
         put_late(r, s->late & AR_TP_LATE_CWD, "cwd");
         if ((ret = emit_record(r, AUDIT_CWD, s, emit, userdata)) < 0)
             goto out;
@@ -327,6 +331,8 @@ int ar_tp_render(struct ar_tp_render *r, const struct ar_tp_plan *plan,
             put_untrusted(r, s->paths[i].p, s->paths[i].len);
         else
             PUT_LIT(r, "(null)");
+        if (s->cut & (i == 0 ? AR_TP_CUT_PATH0 : AR_TP_CUT_PATH1))
+            PUT_LIT(r, " truncated=yes");
         put_late(r, s->late & (i == 0 ? AR_TP_LATE_PATH0 : AR_TP_LATE_PATH1), "name");
         if ((ret = emit_record(r, AUDIT_PATH, s, emit, userdata)) < 0)
             goto out;

@@ -21,7 +21,9 @@
  * `late=FIELD[,FIELD]`, last in the record: SYSCALL `late=exe` and/or the ids
  * (`auid,uid,gid,euid,suid,fsuid,egid,sgid,fsgid,ses`), CWD `late=cwd`, PATH
  * `late=name`, EXECVE `late=argv`, PROCTITLE `late=proctitle`, SOCKADDR
- * `late=saddr`. */
+ * `late=saddr`. Values the engine carried cut short (sample.cut: at its cap, or a
+ * path walk that stopped 48 components deep, which reads like an absolute path)
+ * are marked before that: SYSCALL `truncated=exe`, CWD and PATH `truncated=yes`. */
 #pragma once
 #include <stdint.h>
 #include "parse/header.h"

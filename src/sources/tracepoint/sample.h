@@ -28,6 +28,15 @@ enum ar_tp_late {
     AR_TP_LATE_IDS = 1u << 6,      /* uid family, auid, ses read at consumption */
 };
 
+/* Values an engine carried cut short (at its size cap, or where a path walk
+ * stopped): the renderer marks each such value's record `truncated=yes`. */
+enum ar_tp_cut {
+    AR_TP_CUT_EXE = 1u << 0,
+    AR_TP_CUT_CWD = 1u << 1,
+    AR_TP_CUT_PATH0 = 1u << 2,
+    AR_TP_CUT_PATH1 = 1u << 3,
+};
+
 struct ar_tp_sample {
     enum ar_tp_kind kind;
     uint64_t time_ns;       /* CLOCK_REALTIME nanoseconds at syscall entry */
@@ -51,5 +60,6 @@ struct ar_tp_sample {
     bool argv_truncated;    /* more args, or an arg cut at the engine's size cap */
     struct ar_span sockaddr;/* raw struct sockaddr bytes (connect, bind, accept) */
     uint32_t late;          /* enum ar_tp_late bits */
+    uint32_t cut;           /* enum ar_tp_cut bits */
     int rule;               /* index of the matching rule in the plan (its key) */
 };

@@ -37,7 +37,8 @@ const volatile struct ar_bpf_rule rules[AR_BPF_MAX_RULES] = {};
 #define F_SA_OK (1u << 2)
 #define F_P0_LATE (1u << 3)
 #define F_P1_LATE (1u << 4)
-#define F_TRUNC (1u << 5)
+#define F_P0_TRUNC (1u << 5)
+#define F_P1_TRUNC (1u << 6)
 
 /* One thread's syscall in flight (kept for the thread's life: no allocation per
  * syscall; deleted at sched_process_exit). */
@@ -171,13 +172,13 @@ static __always_inline void copy_path(struct inflight *e, int i, const void *p)
         n = bpf_probe_read_user_str(e->path[0], AR_BPF_PATH_CAP, p);
         if (n > 0) {
             e->plen[0] = n - 1;
-            e->flags |= F_P0_OK | (n == AR_BPF_PATH_CAP ? F_TRUNC : 0);
+            e->flags |= F_P0_OK | (n == AR_BPF_PATH_CAP ? F_P0_TRUNC : 0);
         }
     } else {
         n = bpf_probe_read_user_str(e->path[1], AR_BPF_PATH_CAP, p);
         if (n > 0) {
             e->plen[1] = n - 1;
-            e->flags |= F_P1_OK | (n == AR_BPF_PATH_CAP ? F_TRUNC : 0);
+            e->flags |= F_P1_OK | (n == AR_BPF_PATH_CAP ? F_P1_TRUNC : 0);
         }
     }
 }
@@ -614,7 +615,7 @@ static __always_inline int do_exit(__s64 ret)
             n = bound(x->len, AR_BPF_EXE_CAP - 1);
             bpf_probe_read_kernel(d + off, n, x->s);
             if (x->trunc)
-                flags |= AR_BPF_R_TRUNC;
+                flags |= AR_BPF_CUT_EXE << AR_BPF_CUT_SHIFT;
         }
         c->exe_len = n;
         off += n;
@@ -633,7 +634,7 @@ static __always_inline int do_exit(__s64 ret)
                                   s->w.buf + bound(cwdpos, WALK_END - 1));
         }
         if (trunc)
-            flags |= AR_BPF_R_TRUNC;
+            flags |= AR_BPF_CUT_CWD << AR_BPF_CUT_SHIFT;
         flags = opaque(s, flags);
     }
     h->cwd_len = n;
@@ -670,8 +671,10 @@ static __always_inline int do_exit(__s64 ret)
     }
     h->path_len[1] = n;
     off += n;
-    if (e->flags & F_TRUNC)
-        flags |= AR_BPF_R_TRUNC;
+    if (e->flags & F_P0_TRUNC)
+        flags |= AR_BPF_CUT_PATH0 << AR_BPF_CUT_SHIFT;
+    if (e->flags & F_P1_TRUNC)
+        flags |= AR_BPF_CUT_PATH1 << AR_BPF_CUT_SHIFT;
 
     n = 0;
     __u32 sam = AR_BPF_SI_SA(si);
@@ -734,7 +737,8 @@ static __always_inline int do_exit(__s64 ret)
     }
     h->argv_len = n;
     off += n;
-    h->flags = flags;
+    h->flags = (__u16)flags;
+    h->cut = (__u8)(flags >> AR_BPF_CUT_SHIFT);
 
     /* Header and data are adjacent in the scratch: one output. */
     __u64 total = sizeof(*h) + bound(off, DATA_MASK);
