@@ -90,6 +90,16 @@ static struct ar_memo_entry *memo_entry_of(const struct ar_encoder *e, const str
     return NULL;
 }
 
+/* Notes b[mark, b->len) as the JSON of (f, variant) for the rest of this event (a
+ * record's interpretation writes some values twice); full, it just stops noting. */
+static void note_in_event(struct ar_encoder *e, const struct ar_buf *b, const struct ar_field *f,
+                          uint32_t variant, size_t mark, uint64_t invalid_utf8)
+{
+    if (e->memo_n < AR_ARRAY_SIZE(e->memo))
+        e->memo[e->memo_n++] =
+            (struct ar_jv_memo){f, variant, b, mark, b->len - mark, invalid_utf8};
+}
+
 /* Copies the JSON written for (f, variant) earlier in this event, or for the same
  * record in an earlier one (the record memo), into b; false when there is none. */
 static bool memo_copy(struct ar_encoder *e, struct ar_buf *b, const struct ar_field *f,
@@ -113,10 +123,7 @@ static bool memo_copy(struct ar_encoder *e, struct ar_buf *b, const struct ar_fi
     size_t mark = b->len;
     ar_buf_put(b, en->value.p, en->value.len);
     e->stats.invalid_utf8 += en->value_invalid_utf8;
-    /* The record's own interpretation, later in this event, copies from here. */
-    if (e->memo_n < AR_ARRAY_SIZE(e->memo))
-        e->memo[e->memo_n++] = (struct ar_jv_memo){f, variant, b, mark, b->len - mark,
-                                                   en->value_invalid_utf8};
+    note_in_event(e, b, f, variant, mark, en->value_invalid_utf8);
     return true;
 }
 
@@ -126,8 +133,7 @@ static void memo_keep(struct ar_encoder *e, const struct ar_buf *b, const struct
                       uint32_t variant, size_t mark, uint64_t invalid_before)
 {
     uint64_t invalid = e->stats.invalid_utf8 - invalid_before;
-    if (e->memo_n < AR_ARRAY_SIZE(e->memo))
-        e->memo[e->memo_n++] = (struct ar_jv_memo){f, variant, b, mark, b->len - mark, invalid};
+    note_in_event(e, b, f, variant, mark, invalid);
     uint32_t index;
     struct ar_memo_entry *en = memo_entry_of(e, f, &index);
     if (!en)
