@@ -31,6 +31,14 @@ struct collector {
     struct ar_output_stats outputs_final; /* once the outputs are closed */
     uv_timer_t expire_timer;
     uv_signal_t sigint, sigterm, sigusr1, sighup;
+    /* A replay's stop signals (watch_stop_signals): the watcher thread and the
+     * handle it wakes the loop with, closed under stop_lock. */
+    pthread_t stop_watcher;
+    bool watching;
+    uv_async_t stop_async;
+    pthread_mutex_t stop_lock;
+    bool stop_async_closed;
+    bool run_over;                /* under stop_lock: the watcher ends */
     struct ar_metrics *metrics;   /* NULL when off */
     struct ar_metrics_output metrics_outputs[AR_MAX_OUTPUTS]; /* collect_metrics' */
     struct ar_notify *notify;     /* systemd's READY/WATCHDOG/STOPPING (notify.c) */
@@ -431,6 +439,12 @@ static void stop(struct collector *c)
         uv_close((uv_handle_t *)&c->expire_timer, NULL);
     uv_close((uv_handle_t *)&c->sigint, NULL);
     uv_close((uv_handle_t *)&c->sigterm, NULL);
+    if (!c->ops->live) {
+        pthread_mutex_lock(&c->stop_lock);
+        c->stop_async_closed = true;
+        uv_close((uv_handle_t *)&c->stop_async, NULL);
+        pthread_mutex_unlock(&c->stop_lock);
+    }
     uv_close((uv_handle_t *)&c->sigusr1, NULL);
     uv_close((uv_handle_t *)&c->sighup, NULL);
 }
@@ -440,6 +454,52 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     struct collector *c = s->data;
     c->interrupted = true;
     stop(c);
+}
+
+static void on_stop_async(uv_async_t *a)
+{
+    struct collector *c = a->data;
+    c->interrupted = true;
+    stop(c);
+}
+
+/* A replay's SIGINT and SIGTERM, on a thread of their own. A replay waits on the
+ * loop's thread for an output that has no room (policy block), where the loop's
+ * signal handlers never ran: Ctrl-C did nothing while a peer was not reading. This
+ * thread makes the outputs stop waiting (ar_outputs_interrupt: what finds no room is
+ * dropped and counted), then asks the loop to stop. */
+static void *watch_stop_signals(void *arg)
+{
+    struct collector *c = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        pthread_mutex_lock(&c->stop_lock);
+        bool over = c->run_over;
+        if (!over && !c->stop_async_closed)
+            uv_async_send(&c->stop_async);
+        pthread_mutex_unlock(&c->stop_lock);
+        if (over)
+            return NULL;
+        ar_outputs_interrupt(&c->outputs);
+    }
+}
+
+static void stop_watching(struct collector *c)
+{
+    if (!c->watching)
+        return;
+    pthread_mutex_lock(&c->stop_lock);
+    c->run_over = true;
+    pthread_mutex_unlock(&c->stop_lock);
+    pthread_kill(c->stop_watcher, SIGTERM);
+    pthread_join(c->stop_watcher, NULL);
+    c->watching = false;
 }
 
 /* Everything is open: keep only what the source and outputs still need, and with
@@ -709,11 +769,21 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     uv_signal_init(c.loop, &c.sighup);
     c.sigint.data = c.sigterm.data = c.sigusr1.data = c.sighup.data = &c;
     uv_signal_start(&c.sighup, on_hup, SIGHUP);
-    uv_signal_start(&c.sigint, on_stop_signal, SIGINT);
-    uv_signal_start(&c.sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&c.sigusr1, on_usr1, SIGUSR1);
-    /* A stop signal that came while the source opened is taken now, by the loop. */
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    /* A stop signal that came while the source opened is taken now: by the loop
+     * (live), or by the watcher thread once it runs (replay; blocked here for it). */
+    sigset_t loop_mask = old_mask;
+    if (c.ops->live) {
+        uv_signal_start(&c.sigint, on_stop_signal, SIGINT);
+        uv_signal_start(&c.sigterm, on_stop_signal, SIGTERM);
+    } else {
+        sigaddset(&loop_mask, SIGINT);
+        sigaddset(&loop_mask, SIGTERM);
+        pthread_mutex_init(&c.stop_lock, NULL);
+        uv_async_init(c.loop, &c.stop_async, on_stop_async);
+        c.stop_async.data = &c;
+    }
+    pthread_sigmask(SIG_SETMASK, &loop_mask, NULL);
     if (c.ops->live) {
         uv_timer_init(c.loop, &c.expire_timer);
         c.expire_timer.data = &c;
@@ -741,6 +811,12 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         c.exit_code = 1;
         stop(&c);
     }
+    /* After the capabilities went (the thread keeps none) and once the outputs run. */
+    if (!c.ops->live) {
+        c.watching = pthread_create(&c.stop_watcher, NULL, watch_stop_signals, &c) == 0;
+        if (!c.watching)
+            fprintf(stderr, "auditrelay: cannot watch for SIGINT and SIGTERM\n");
+    }
     if (!c.stopping && install_seccomp(&c) < 0) {
         c.exit_code = 1;
         stop(&c);
@@ -754,6 +830,7 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     }
     /* Runs until stop() closed every handle. */
     uv_run(c.loop, UV_RUN_DEFAULT);
+    stop_watching(&c);
     /* Outputs get a few seconds to send what is queued (a TCP peer that is down
      * keeps its share in the spool for the next run); a replay that reached the end
      * of its input waits for all, one stopped by Ctrl-C or SIGTERM does not. */

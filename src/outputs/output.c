@@ -86,6 +86,7 @@ struct ar_output {
     bool failed;               /* errors_are_final and an error came: drop from now on */
     bool complained;           /* the current outage was reported on stderr */
     bool told_waiting;         /* "reading waits for it" was said */
+    bool interrupted;          /* ar_outputs_interrupt: no producer waits any more */
     bool reading_may_wait;     /* ar_outputs.reading_may_wait, taken at start */
     size_t soft_limit;         /* wait_for_writer's, from SOFT_BYTES */
     /* The last RECENT_MAX bytes sent, for a resend; only the writer thread
@@ -150,8 +151,12 @@ static bool spool_append(struct ar_output *o, const struct ar_lines *b)
     uint64_t head[2] = {b->len, b->meta_len};
     uint64_t size = SPOOL_RECORD_HEAD + b->meta_len + b->len;
     uint64_t at = o->spool_write ? o->spool_write : SPOOL_MAGIC_LEN;
-    /* The version line counts too: a spool never drained stays within max_spool. */
-    if (o->spool_fd < 0 || o->spool_write - o->spool_read + size + SPOOL_MAGIC_LEN > o->cfg.max_spool)
+    /* The file's whole extent counts (the version line too), not what is still to
+     * send: records sent stay at its head until it drains and starts over, so a peer
+     * that took some and then stalled (or one that never quite catches up) let the
+     * file pass max_spool (by 0.5 MB in outputs/stalled-peer, with a 1M memory
+     * queue), and without bound. */
+    if (o->spool_fd < 0 || at + size > o->cfg.max_spool)
         return false;
     if ((o->spool_write == 0 && !pwrite_all(o->spool_fd, SPOOL_MAGIC, SPOOL_MAGIC_LEN, 0)) ||
         !pwrite_all(o->spool_fd, head, sizeof(head), at) ||
@@ -291,7 +296,7 @@ static int queue_lines(struct ar_output *o, const struct ar_lines *b, struct ar_
         /* The live collector drops (the kernel cannot wait). A replay waits: with a
          * spool, only once memory and spool are both full, so a slow peer holds up
          * nothing before that. */
-        if (o->cfg.policy == AR_OUTPUT_DROP)
+        if (o->cfg.policy == AR_OUTPUT_DROP || o->interrupted)
             break;
         if (!o->told_waiting && o->ops->spools) {
             fprintf(stderr, "auditrelay: output %s is not keeping up: reading waits for it%s\n",
@@ -304,6 +309,17 @@ static int queue_lines(struct ar_output *o, const struct ar_lines *b, struct ar_
     o->stats.lines_dropped += count_lines(lines, len);
     pthread_mutex_unlock(&o->lock);
     return 0;
+}
+
+void ar_outputs_interrupt(struct ar_outputs *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        struct ar_output *o = set->v[i];
+        pthread_mutex_lock(&o->lock);
+        o->interrupted = true;
+        pthread_cond_broadcast(&o->room);
+        pthread_mutex_unlock(&o->lock);
+    }
 }
 
 int ar_output_write(struct ar_output *o, const struct ar_lines *b)

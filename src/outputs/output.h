@@ -148,6 +148,7 @@ const char *ar_output_name(const struct ar_output *o);
 /* Asks file outputs to reopen their file (SIGHUP, after logrotate moved it).
  * Async-signal-safe. */
 void ar_outputs_reopen(void);
+
 /* The reopen generation transports compare against (incremented by reopen). */
 unsigned ar_outputs_reopen_generation(void);
 
@@ -165,6 +166,11 @@ struct ar_outputs {
      * ar_outputs_close), and the lines they dropped. */
     struct ar_retiring *retiring;
 };
+
+/* From any thread: producers waiting for room in an output (policy block) stop
+ * waiting, and from now on lines that find no room are dropped and counted instead.
+ * A replay stopped by a signal must not wait for a peer that is not reading. */
+void ar_outputs_interrupt(struct ar_outputs *set);
 
 /* Opens the outputs named by specs (none: stdout); their threads start with
  * ar_outputs_start. Errors are explained on stderr. Returns 0 or a negative errno. */

@@ -1628,9 +1628,11 @@ def case_stalled_peer(ctx):
     spec = "syslog+tcp://127.0.0.1:%d" % server.port
     t0 = time.monotonic()
     # The spool alone holds the log's JSON (its size taken from the baseline, so the
-    # schema can grow), so reading never waits for the stalled peer: the file output
-    # must run at full speed.
-    max_spool_mib = (want >> 20) + 1
+    # schema can grow) with each line's metadata (about 1.5% more here), so reading
+    # never waits for the stalled peer: the file output must run at full speed. (It
+    # had fitted in the JSON's size plus 1 MiB only while the memory queue took 4M of
+    # it and the spool's bound left out what the peer's socket took.)
+    max_spool_mib = (want * 105 // 100 >> 20) + 1
     max_spool = max_spool_mib << 20
     p = replay(ctx, "-o", spec, "-o", "file:" + out, "--spool-dir", spool,
                "--max-spool", "%dM" % max_spool_mib, bench)
@@ -1660,7 +1662,7 @@ def case_stalled_peer(ctx):
     assert peak <= max_spool, "the spool passed its bound: %d > %d" % (peak, max_spool)
     assert t_file <= max(3 * t_base, t_base + 3.0), (
         "the file output took %.2f s beside a stalled peer, %.2f s alone" % (t_file, t_base))
-    # Stop it the hard way (replay has no SIGTERM handler): what the spool holds
+    # Stop it the hard way (SIGKILL: no time to send anything): what the spool holds
     # must go first on the next run with the same spool directory, to the same peer.
     p.kill()
     p.wait()
@@ -1691,6 +1693,57 @@ def case_stalled_peer(ctx):
     assert dir_bytes(spool) == 0, "spool not drained"
     log("     next run with the same spool dir sent the %d spooled lines first, then its %d events" % (
         len(spooled_lines), len(new)))
+
+
+def case_stalled_peer_spool_bound(ctx):
+    """The spool file stays within --max-spool when the peer took some lines and then
+    stalled: before, the bound counted only what was still to send, so the lines sent
+    from the file's head (not yet cut off: the file starts over once drained) let it
+    grow past the bound by what the peer's socket took."""
+    server = StalledServer()
+    ctx.closers.append(server.close)
+    spool = ctx.path("spool")
+    bound = 4 << 20
+    p = replay(ctx, "-o", "syslog+tcp://127.0.0.1:%d" % server.port, "--spool-dir", spool,
+               "--max-spool", "4M", bench_log(), name="bound")
+    peak = 0
+
+    def waiting():
+        nonlocal peak
+        peak = max(peak, dir_bytes(spool))
+        return "reading waits for it (spool full)" in stderr_of(p)
+    wait_for(waiting, 30, step=0.005, what="the spool to fill")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 3:
+        peak = max(peak, dir_bytes(spool))
+        time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    finish(p, 20)
+    log("     spool peak %d bytes (bound %d)" % (peak, bound))
+    assert 0 < peak <= bound, "the spool passed its bound: %d > %d" % (peak, bound)
+
+
+def case_stalled_peer_interrupt(ctx):
+    """Ctrl-C stops a replay that waits for a peer that is not reading: the outputs
+    get their few seconds, what could not go is counted as dropped. Before, the
+    waiting replay never saw the signal (its loop's thread waited inside the output)
+    and had to be killed."""
+    server = StalledServer()
+    ctx.closers.append(server.close)
+    for threads in ("0", "1"):
+        p = replay(ctx, "-o", "syslog+tcp://127.0.0.1:%d" % server.port, "--threads", threads,
+                   bench_log(), name="interrupt%s" % threads)
+        wait_for(lambda: "is not keeping up" in stderr_of(p), 30, what="the replay to wait")
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        rc = finish(p, 20)
+        took = time.monotonic() - t0
+        err = stderr_of(p)
+        d = re.search(r"output syslog\S*: \d+ bytes sent, (\d+) lines dropped", err)
+        log("     --threads %s: stopped %.1f s after SIGINT (exit %d), %s lines dropped" % (
+            threads, took, rc, d.group(1) if d else "?"))
+        assert took < 12, "the stop took %.1f s (bound: 5 s for the outputs)" % took
+        assert d and int(d.group(1)) > 0, "the lines not sent are not counted: " + err[-1500:]
 
 
 AUDIT_STAMP = re.compile(r"msg=audit\((\d+)\.(\d{3}):")
@@ -2036,7 +2089,8 @@ CASES = [case_syslog_rfc5424, case_syslog_variants, case_syslog_ipv6, case_syslo
          case_tcp_end_confirmed, case_unix_dgram, case_unix_stream, case_unix_outage,
          case_relp_delivery, case_relp_outage, case_relp_outage_spool,
          case_file_sighup, case_file_rotation, case_file_rotation_first_batch, case_file_mode,
-         case_stalled_peer, case_peer_pause, case_bad_specs, case_collector_spool_bound,
+         case_stalled_peer, case_peer_pause, case_stalled_peer_interrupt,
+         case_stalled_peer_spool_bound, case_bad_specs, case_collector_spool_bound,
          case_spool_metadata]
 NEEDS_RSYSLOG = {"case_syslog_rfc5424", "case_syslog_variants", "case_syslog_ipv6", "case_tcp_outage_sigterm",
                  "case_tcp_outage_sigkill", "case_relp_delivery", "case_relp_outage",
