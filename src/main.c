@@ -73,10 +73,12 @@ static int cmd_replay(int argc, char **argv)
     run.progress = isatty(STDERR_FILENO);
     struct ar_output_config *ocfg = &run.output;
     ocfg->policy = AR_OUTPUT_BLOCK; /* a replay can wait for a slow or restarting peer */
-    /* Waiting costs nothing in a replay, so a large queue buys nothing but memory:
-     * with 16M, the default threads' peak RSS reached 33-38 MB replaying the bench log
-     * into a pipe (wc -l), 27.7-28.4 MB with 4M, in the same time. */
-    ocfg->max_memory = 4u << 20;
+    /* Waiting costs nothing in a replay, so a large queue buys nothing but memory.
+     * Replaying the bench log into a pipe (wc -l), the default threads' peak RSS was
+     * 33-38 MB with 16M, 27-34 MB with 4M once the reading thread encoded too (both
+     * CPUs busy, the output's thread falls behind), 23.6-24.0 MB with 1M; wall time
+     * the same with 1M, 2M and 4M (40 alternating runs each, default and one thread). */
+    ocfg->max_memory = 1u << 20;
     int first;
     int r = after_args(ar_settings_parse_args(AR_CMD_REPLAY, "auditrelay replay", argc, argv,
                                               &run, &first),

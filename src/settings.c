@@ -157,7 +157,7 @@ static const struct ar_setting table[] = {
      .help = "spill what a down TCP/RELP/unix peer cannot take\nto DIR"},
     {.option = "max-memory", .section = OUTPUT, .key = "max_memory", .type = AR_SETTING_SIZE,
      .commands = BOTH, .arg = "SIZE", .min = 4096, .max = 1ull << 40,
-     FIELD(output.max_memory), .dflt = "64M", .dflt_replay = "4M",
+     FIELD(output.max_memory), .dflt = "64M", .dflt_replay = "1M",
      .help = "bytes queued in memory per output (k, M, G, T);\n"
              "a replay waits for a slow output, the live\n"
              "collector cannot (the kernel does not wait)"},

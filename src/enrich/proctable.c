@@ -305,10 +305,29 @@ static bool valid(const struct ar_proctab *t, uint32_t idx, uint32_t gen)
 }
 
 /* A fresh entry, the least recently used one reused when all are taken. */
+/* calloc, with a write to each page now. A page of calloc's that is read first maps
+ * the shared zero page, and the write after it costs a copy-on-write fault with a
+ * TLB flush on every CPU the pipeline's threads run on (replaying the bench log:
+ * 250 flushes from the pending table alone, whose lookups read a slot before
+ * anything is put there, and serials walk the whole table). A plain memset would
+ * not do: the compiler turns malloc and memset into calloc. */
+static void *calloc_written(size_t n, size_t size)
+{
+    volatile char *p = calloc(n, size);
+    for (size_t off = 0; p && off < n * size; off += 4096)
+        p[off] = 0;
+    return (void *)p;
+}
+
 static uint32_t new_entry(struct ar_proctab *t, uint32_t pid, uint32_t ppid)
 {
     uint32_t idx;
+    uint32_t gen = 1;
     if (t->nused < t->size) {
+        /* Never used: its generation is not read, so that the first touch of the
+         * entry's page is a write. calloc's pages read first map the shared zero
+         * page, and the write after it costs a copy-on-write fault with a TLB
+         * flush on every CPU the pipeline's threads run on. */
         idx = t->nused++;
         t->stats.entries++;
     } else {
@@ -321,9 +340,9 @@ static uint32_t new_entry(struct ar_proctab *t, uint32_t pid, uint32_t ppid)
         }
         unindex(t, idx);
         t->stats.evicted++;
+        gen = t->entries[idx].gen + 1;
     }
     struct entry *e = &t->entries[idx];
-    uint32_t gen = e->gen + 1;
     /* The text arrays are not cleared: their lengths say what is valid. */
     e->pid = pid;
     e->ppid = ppid;
@@ -1575,7 +1594,7 @@ int ar_proctab_new(const struct ar_proctab_config *cfg, struct ar_proctab **ret,
     t->pending_mask = np - 1;
     t->entries = calloc(cfg->size, sizeof(*t->entries));
     t->buckets = malloc(nb * sizeof(*t->buckets));
-    t->pending = calloc(np, sizeof(*t->pending));
+    t->pending = calloc_written(np, sizeof(*t->pending));
     if (!t->entries || !t->buckets || !t->pending) {
         ar_proctab_free(t);
         return -ENOMEM;

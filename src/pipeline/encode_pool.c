@@ -48,6 +48,10 @@ struct ar_encode_pool {
     struct ar_sink sink;
     unsigned nworkers;
     struct worker *workers;
+    /* The reading thread, with the caller's encoder (borrowed): with every batch in
+     * flight it encodes the oldest queued one itself instead of waiting, so on 2 CPUs
+     * the work balances whichever side is slower. */
+    struct worker reader;
     size_t nbatches;
     struct batch *batches;
     struct batch *filling;
@@ -72,6 +76,22 @@ static struct batch *oldest_queued(struct ar_encode_pool *pool)
 
 static void hand_out_ready(struct ar_encode_pool *pool);
 
+/* Encodes a queued batch with w's encoder and hands out what is ready. Called with
+ * the lock held; it is released while encoding. */
+static void encode_batch(struct ar_encode_pool *pool, struct worker *w, struct batch *b)
+{
+    b->state = BATCH_ENCODING;
+    pthread_mutex_unlock(&pool->lock);
+    b->out.lines.len = b->out.meta.len = 0;
+    b->error = 0;
+    for (size_t i = 0; i < b->nevents; i++)
+        if (ar_sink_buf_event(&b->out, w->enc, &b->events[i]) < 0)
+            b->error = -ENOMEM;
+    pthread_mutex_lock(&pool->lock);
+    b->state = BATCH_DONE;
+    hand_out_ready(pool);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -83,16 +103,7 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&pool->work, &pool->lock);
         if (!b)
             break;
-        b->state = BATCH_ENCODING;
-        pthread_mutex_unlock(&pool->lock);
-        b->out.lines.len = b->out.meta.len = 0;
-        b->error = 0;
-        for (size_t i = 0; i < b->nevents; i++)
-            if (ar_sink_buf_event(&b->out, w->enc, &b->events[i]) < 0)
-                b->error = -ENOMEM;
-        pthread_mutex_lock(&pool->lock);
-        b->state = BATCH_DONE;
-        hand_out_ready(pool);
+        encode_batch(pool, w, b);
     }
     pthread_mutex_unlock(&pool->lock);
     return NULL;
@@ -201,7 +212,11 @@ static struct batch *free_batch(struct ar_encode_pool *pool)
             }
         }
         /* All busy: the oldest must come out first. */
-        pthread_cond_wait(&pool->done, &pool->lock);
+        struct batch *queued = oldest_queued(pool);
+        if (queued)
+            encode_batch(pool, &pool->reader, queued);
+        else
+            pthread_cond_wait(&pool->done, &pool->lock);
     }
 }
 
@@ -267,8 +282,13 @@ int ar_encode_pool_flush(struct ar_encode_pool *pool)
         pthread_mutex_unlock(&pool->lock);
     }
     pthread_mutex_lock(&pool->lock);
-    while (pool->next_out < pool->next_seq)
-        pthread_cond_wait(&pool->done, &pool->lock);
+    while (pool->next_out < pool->next_seq) {
+        struct batch *queued = oldest_queued(pool);
+        if (queued)
+            encode_batch(pool, &pool->reader, queued);
+        else
+            pthread_cond_wait(&pool->done, &pool->lock);
+    }
     int r = pool->error;
     pthread_mutex_unlock(&pool->lock);
     return r;
@@ -277,8 +297,9 @@ int ar_encode_pool_flush(struct ar_encode_pool *pool)
 void ar_encode_pool_stats(const struct ar_encode_pool *pool, struct ar_encoder_stats *ret)
 {
     memset(ret, 0, sizeof(*ret));
-    for (unsigned i = 0; i < pool->nworkers; i++) {
-        const struct ar_encoder_stats *s = ar_encoder_stats(pool->workers[i].enc);
+    for (unsigned i = 0; i <= pool->nworkers; i++) {
+        const struct worker *w = i < pool->nworkers ? &pool->workers[i] : &pool->reader;
+        const struct ar_encoder_stats *s = ar_encoder_stats(w->enc);
         ret->field_overflow += s->field_overflow;
         ret->unterminated += s->unterminated;
         ret->invalid_utf8 += s->invalid_utf8;
@@ -291,7 +312,8 @@ unsigned long long ar_encode_pool_bytes_out(const struct ar_encode_pool *pool)
 }
 
 int ar_encode_pool_new(unsigned threads, const struct ar_encoder_config *cfg,
-                       ar_id_lookup_fn lookup, struct ar_sink sink, struct ar_encode_pool **ret)
+                       ar_id_lookup_fn lookup, struct ar_sink sink,
+                       struct ar_encoder *reader_enc, struct ar_encode_pool **ret)
 {
     if (threads == 0)
         return -EINVAL;
@@ -316,6 +338,7 @@ int ar_encode_pool_new(unsigned threads, const struct ar_encoder_config *cfg,
         ar_encode_pool_free(pool);
         return -ENOMEM;
     }
+    pool->reader = (struct worker){.pool = pool, .enc = reader_enc};
     for (unsigned i = 0; i < threads; i++) {
         struct worker *w = &pool->workers[i];
         w->pool = pool;

@@ -21,7 +21,7 @@ struct ar_pipeline {
     struct ar_encode_pool *pool; /* NULL when encoding inline */
     struct ar_proctab *proctab;  /* NULL: no process context */
     struct ar_proc_info proc;    /* the event being handed out's */
-    struct ar_encoder_stats pool_stats; /* the workers' summed, after a flush */
+    struct ar_encoder_stats pool_stats; /* all encoders' summed (ar_encode_pool_stats) */
     int error;                 /* first sink or memory error, sticky */
     uint64_t last_sec;         /* log time of the latest record, for loss events */
     uint64_t drops_reported;   /* sink drops already turned into loss events */
@@ -142,7 +142,8 @@ int ar_pipeline_new(const struct ar_pipeline_config *cfg, struct ar_pipeline **r
         goto fail;
     if (cfg->encode_threads) {
         r = ar_encode_pool_new(cfg->encode_threads, &ecfg,
-                               cfg->resolve_ids ? ar_userdb_lookup : NULL, cfg->sink, &p->pool);
+                               cfg->resolve_ids ? ar_userdb_lookup : NULL, cfg->sink, p->enc,
+                               &p->pool);
         if (r < 0)
             goto fail;
     }
