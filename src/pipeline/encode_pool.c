@@ -198,6 +198,17 @@ static void seal_and_queue(struct ar_encode_pool *pool)
     pthread_mutex_unlock(&pool->lock);
 }
 
+/* On the reading thread, with the lock held: encodes the oldest queued batch, or
+ * waits for a batch to be handed out when none is queued. */
+static void help_or_wait(struct ar_encode_pool *pool)
+{
+    struct batch *queued = oldest_queued(pool);
+    if (queued)
+        encode_batch(pool, &pool->reader, queued);
+    else
+        pthread_cond_wait(&pool->done, &pool->lock);
+}
+
 static struct batch *free_batch(struct ar_encode_pool *pool)
 {
     pthread_mutex_lock(&pool->lock);
@@ -212,11 +223,7 @@ static struct batch *free_batch(struct ar_encode_pool *pool)
             }
         }
         /* All busy: the oldest must come out first. */
-        struct batch *queued = oldest_queued(pool);
-        if (queued)
-            encode_batch(pool, &pool->reader, queued);
-        else
-            pthread_cond_wait(&pool->done, &pool->lock);
+        help_or_wait(pool);
     }
 }
 
@@ -282,13 +289,8 @@ int ar_encode_pool_flush(struct ar_encode_pool *pool)
         pthread_mutex_unlock(&pool->lock);
     }
     pthread_mutex_lock(&pool->lock);
-    while (pool->next_out < pool->next_seq) {
-        struct batch *queued = oldest_queued(pool);
-        if (queued)
-            encode_batch(pool, &pool->reader, queued);
-        else
-            pthread_cond_wait(&pool->done, &pool->lock);
-    }
+    while (pool->next_out < pool->next_seq)
+        help_or_wait(pool);
     int r = pool->error;
     pthread_mutex_unlock(&pool->lock);
     return r;
