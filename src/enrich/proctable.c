@@ -325,9 +325,7 @@ static uint32_t new_entry(struct ar_proctab *t, uint32_t pid, uint32_t ppid)
     uint32_t gen = 1;
     if (t->nused < t->size) {
         /* Never used: its generation is not read, so that the first touch of the
-         * entry's page is a write. calloc's pages read first map the shared zero
-         * page, and the write after it costs a copy-on-write fault with a TLB
-         * flush on every CPU the pipeline's threads run on. */
+         * entry's page is a write (see calloc_written). */
         idx = t->nused++;
         t->stats.entries++;
     } else {
