@@ -24,11 +24,19 @@
 #define SPOOL_CHUNK (1u << 20)
 /* The spool file: this line, then records of [u64 lines length][u64 metadata
  * length][metadata entries (util/line_meta.h)][lines], one per write that spilled.
- * The spools of auditrelay before it were the bare lines, without metadata: one of
- * those is refused with a message, not misread. */
-#define SPOOL_MAGIC "auditrelay spool 2\n"
+ * Once sent, the records at its head are cut out of the disk (a hole punched from
+ * SPOOL_HOLE_FROM on) and the first record's head becomes [SPOOL_SKIP][offset of
+ * the first record not yet sent], so a file that never drains (a peer that only
+ * just keeps up) holds no more than max_spool on disk, and a restart sends from
+ * there. Version 2 files (no skip) are read as they are; the spools of auditrelay
+ * before them were the bare lines, without metadata: one of those is refused with
+ * a message, not misread. */
+#define SPOOL_MAGIC "auditrelay spool 3\n"
+#define SPOOL_MAGIC_V2 "auditrelay spool 2\n"
 #define SPOOL_MAGIC_LEN (sizeof(SPOOL_MAGIC) - 1)
 #define SPOOL_RECORD_HEAD 16
+#define SPOOL_SKIP UINT64_MAX
+#define SPOOL_HOLE_FROM 4096u /* the first block (version line and skip) stays */
 /* What a peer's kernel acknowledged is not what the peer read: a peer that stops
  * (even gracefully) drops what sat unread in its socket. The last RECENT_MAX bytes
  * sent are kept and sent again after an unexpected reconnect: duplicates instead of
@@ -81,6 +89,8 @@ struct ar_output {
     int spool_fd;
     char spool_path[1024];
     uint64_t spool_read, spool_write;
+    uint64_t spool_hole_end;    /* [SPOOL_HOLE_FROM, this) is punched out; 0: no hole */
+    bool spool_cannot_punch;    /* the file system has no holes: the extent counts */
     struct ar_buf spool_chunk;  /* records read back, before they are split */
     bool connected;
     bool failed;               /* errors_are_final and an error came: drop from now on */
@@ -120,6 +130,31 @@ static bool spool_has_data(const struct ar_output *o)
     return o->spool_write > o->spool_read;
 }
 
+/* Cuts the sent records before `first` (a record boundary) out of the disk: the
+ * skip goes in first, so a run that dies between the two still starts at `first`. */
+static void spool_punch(struct ar_output *o, uint64_t first)
+{
+    uint64_t end = first & ~(uint64_t)(SPOOL_HOLE_FROM - 1);
+    if (o->spool_cannot_punch || end <= SPOOL_HOLE_FROM || end <= o->spool_hole_end)
+        return;
+    uint64_t skip[2] = {SPOOL_SKIP, first};
+    if (pwrite(o->spool_fd, skip, sizeof(skip), SPOOL_MAGIC_LEN) != (ssize_t)sizeof(skip))
+        return;
+    if (fallocate(o->spool_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, SPOOL_HOLE_FROM,
+                  (off_t)(end - SPOOL_HOLE_FROM)) < 0) {
+        o->spool_cannot_punch = errno == EOPNOTSUPP;
+        return;
+    }
+    o->spool_hole_end = end;
+}
+
+/* The spool's bytes on disk: its extent less the hole. */
+static uint64_t spool_disk_bytes(const struct ar_output *o, uint64_t extent)
+{
+    return o->spool_hole_end > SPOOL_HOLE_FROM ? extent - (o->spool_hole_end - SPOOL_HOLE_FROM)
+                                               : extent;
+}
+
 /* ar_buf_reserve without its lasting failure: a queue works again once memory is back. */
 static bool reserve(struct ar_buf *b, size_t n)
 {
@@ -151,12 +186,10 @@ static bool spool_append(struct ar_output *o, const struct ar_lines *b)
     uint64_t head[2] = {b->len, b->meta_len};
     uint64_t size = SPOOL_RECORD_HEAD + b->meta_len + b->len;
     uint64_t at = o->spool_write ? o->spool_write : SPOOL_MAGIC_LEN;
-    /* The file's whole extent counts (the version line too), not what is still to
-     * send: records sent stay at its head until it drains and starts over, so a peer
-     * that took some and then stalled (or one that never quite catches up) let the
-     * file pass max_spool (by 0.5 MB in outputs/stalled-peer, with a 1M memory
-     * queue), and without bound. */
-    if (o->spool_fd < 0 || at + size > o->cfg.max_spool)
+    /* What the file holds on disk counts (the version line too), not what is still
+     * to send: sent records not yet punched out are on disk too (all of them where
+     * the file system has no holes, until the file drains and starts over). */
+    if (o->spool_fd < 0 || spool_disk_bytes(o, at + size) > o->cfg.max_spool)
         return false;
     if ((o->spool_write == 0 && !pwrite_all(o->spool_fd, SPOOL_MAGIC, SPOOL_MAGIC_LEN, 0)) ||
         !pwrite_all(o->spool_fd, head, sizeof(head), at) ||
@@ -429,9 +462,11 @@ static void batch_done(struct ar_output *o)
     if (o->writing_from_spool) {
         o->spool_read += o->writing_spool_bytes;
         if (o->spool_read == o->spool_write) {
-            /* Drained: start the file over so it does not grow forever. */
+            /* Drained: start the file over. */
             if (ftruncate(o->spool_fd, 0) == 0)
-                o->spool_read = o->spool_write = 0;
+                o->spool_read = o->spool_write = o->spool_hole_end = 0;
+        } else if (o->spool_read - o->spool_hole_end >= SPOOL_CHUNK) {
+            spool_punch(o, o->spool_read);
         }
         o->stats.spool_now = o->spool_write - o->spool_read;
     }
@@ -675,9 +710,10 @@ static const struct ar_transport_ops *find_transport(const char *spec, const cha
 static int take_old_spool(struct ar_output *o, uint64_t size, char *err, size_t errlen)
 {
     char magic[SPOOL_MAGIC_LEN];
-    if (size < SPOOL_MAGIC_LEN || !pread_all(o->spool_fd, magic, SPOOL_MAGIC_LEN, 0) ||
-        memcmp(magic, SPOOL_MAGIC, SPOOL_MAGIC_LEN) != 0) {
-        bool newer = size >= SPOOL_MAGIC_LEN && memcmp(magic, SPOOL_MAGIC, SPOOL_MAGIC_LEN - 2) == 0;
+    bool readable = size >= SPOOL_MAGIC_LEN && pread_all(o->spool_fd, magic, SPOOL_MAGIC_LEN, 0);
+    bool v2 = readable && memcmp(magic, SPOOL_MAGIC_V2, SPOOL_MAGIC_LEN) == 0;
+    if (!readable || (!v2 && memcmp(magic, SPOOL_MAGIC, SPOOL_MAGIC_LEN) != 0)) {
+        bool newer = readable && memcmp(magic, SPOOL_MAGIC, SPOOL_MAGIC_LEN - 2) == 0;
         snprintf(err, errlen, "spool %s %s: this auditrelay reads the records of \"%.*s\"; "
                  "send its lines with the auditrelay that wrote it, or move it away", o->spool_path,
                  newer ? "is of another version"
@@ -686,7 +722,21 @@ static int take_old_spool(struct ar_output *o, uint64_t size, char *err, size_t 
                  (int)SPOOL_MAGIC_LEN - 1, SPOOL_MAGIC);
         return -EINVAL;
     }
-    uint64_t at = SPOOL_MAGIC_LEN, head[2];
+    /* From here on the file is this version's (a skip may be written into it). */
+    if (v2 && !pwrite_all(o->spool_fd, SPOOL_MAGIC, SPOOL_MAGIC_LEN, 0))
+        return -errno;
+    uint64_t first = SPOOL_MAGIC_LEN, head[2];
+    if (size - first >= SPOOL_RECORD_HEAD && pread_all(o->spool_fd, head, sizeof(head), first) &&
+        head[0] == SPOOL_SKIP) {
+        if (head[1] < first + SPOOL_RECORD_HEAD || head[1] > size) {
+            snprintf(err, errlen, "spool %s: its first unsent record is said to be at %llu, "
+                     "outside the file's %llu bytes; move it away", o->spool_path,
+                     (unsigned long long)head[1], (unsigned long long)size);
+            return -EINVAL;
+        }
+        first = head[1];
+    }
+    uint64_t at = first;
     while (at < size) {
         if (size - at < SPOOL_RECORD_HEAD || !pread_all(o->spool_fd, head, sizeof(head), at) ||
             head[0] > size || head[1] > size || size - at - SPOOL_RECORD_HEAD < head[0] + head[1])
@@ -700,10 +750,12 @@ static int take_old_spool(struct ar_output *o, uint64_t size, char *err, size_t 
         if (ftruncate(o->spool_fd, (off_t)at) < 0)
             return -errno;
     }
-    if (at > SPOOL_MAGIC_LEN) {
-        o->spool_read = SPOOL_MAGIC_LEN;
+    if (at > first) {
+        o->spool_read = first;
         o->spool_write = at;
-        o->stats.spool_now = at - SPOOL_MAGIC_LEN;
+        o->stats.spool_now = at - first;
+        /* Again: the last run may have died between the skip and the punch. */
+        spool_punch(o, first);
     } else if (ftruncate(o->spool_fd, 0) < 0) {
         return -errno;
     }

@@ -1,6 +1,7 @@
 /* The output's spool file (outputs/output.c), without a peer: records with their
  * metadata within max_spool (the version line counted), taken again by the next
- * output on the same directory, a record cut short at the end cut off, and an
+ * output on the same directory, a record cut short at the end cut off, a skip
+ * over sent records followed, a version 2 file read and made version 3, and an
  * old spool of bare lines refused with its path. */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,7 +76,7 @@ int main(void)
     CHECK(file_size() + 146 > MAX_SPOOL); /* full: the next record did not fit */
     CHECK(st.lines_dropped > 0);
     uint64_t spooled = st.spool_now;
-    CHECK(spooled == (uint64_t)file_size() - strlen("auditrelay spool 2\n"));
+    CHECK(spooled == (uint64_t)file_size() - strlen("auditrelay spool 3\n"));
     ar_output_free(o, 0, NULL);
 
     /* The next output on the directory takes what is there. */
@@ -93,6 +94,40 @@ int main(void)
     CHECK(o != NULL && ar_output_stats(o).spool_now == spooled);
     CHECK(file_size() == whole);
     ar_output_free(o, 0, NULL);
+
+    /* Sent records cut out: the first head skips to the first record to send. The
+     * file holds records of 146 bytes from offset 19; skip the first two. */
+    fd = open(path, O_WRONLY);
+    uint64_t skip[2] = {UINT64_MAX, 19 + 2 * 146};
+    CHECK(fd >= 0 && pwrite(fd, skip, sizeof(skip), 19) == sizeof(skip));
+    close(fd);
+    o = open_output(err, sizeof(err));
+    CHECK(o != NULL && ar_output_stats(o).spool_now == spooled - 2 * 146);
+    ar_output_free(o, 0, NULL);
+
+    /* A skip out of the file is refused, not followed. */
+    fd = open(path, O_WRONLY);
+    skip[1] = (uint64_t)whole + 1;
+    CHECK(fd >= 0 && pwrite(fd, skip, sizeof(skip), 19) == sizeof(skip));
+    close(fd);
+    o = open_output(err, sizeof(err));
+    CHECK(o == NULL && strstr(err, "outside the file"));
+    CHECK(file_size() == whole);
+
+    /* A version 2 file (no skip yet) is read whole and becomes version 3. */
+    fd = open(path, O_WRONLY);
+    uint64_t first[2] = {100, 30};
+    CHECK(fd >= 0 && pwrite(fd, first, sizeof(first), 19) == sizeof(first) &&
+          pwrite(fd, "auditrelay spool 2\n", 19, 0) == 19);
+    close(fd);
+    o = open_output(err, sizeof(err));
+    CHECK(o != NULL && ar_output_stats(o).spool_now == spooled);
+    ar_output_free(o, 0, NULL);
+    char magic[19];
+    fd = open(path, O_RDONLY);
+    CHECK(fd >= 0 && pread(fd, magic, sizeof(magic), 0) == 19 &&
+          memcmp(magic, "auditrelay spool 3\n", 19) == 0);
+    close(fd);
 
     /* A spool of bare lines (auditrelay before the metadata) is refused, named, and
      * left as it was. */
