@@ -840,6 +840,15 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         print_stats(&c, "exit");
     if (c.ops->exit_status && !c.exit_code)
         c.exit_code = c.ops->exit_status(c.source);
+    /* A replay stopped before its outputs took what it had read (a peer that was
+     * not reading when Ctrl-C came) lost lines: a script must not take it for done.
+     * Uninterrupted, a replay waits for every line; what it drops then is by the
+     * outputs' own limits (a line over max_message), said in their counters. */
+    if (!c.ops->live && c.interrupted && !c.exit_code && c.outputs_final.lines_dropped) {
+        fprintf(stderr, "auditrelay: stopped with %llu lines not delivered: they were dropped\n",
+                (unsigned long long)c.outputs_final.lines_dropped);
+        c.exit_code = 1;
+    }
     ar_metrics_free(c.metrics);
     c.ops->close(c.source);
     ar_procfeed_free(c.feed);

@@ -91,5 +91,5 @@ int ar_collector_check_filters(const struct ar_collector_config *cfg, const char
 
 /* Runs until SIGINT/SIGTERM, or the end of the input for replay. Returns the
  * process exit status (0 clean stop; 1 on a setup, input or output error, which it
- * explains on stderr). */
+ * explains on stderr: lines an interrupted replay dropped are one). */
 int ar_collector_run(const struct ar_collector_config *cfg);

@@ -1821,7 +1821,8 @@ def case_trickling_peer_spool(ctx):
 
 def case_stalled_peer_interrupt(ctx):
     """Ctrl-C stops a replay that waits for a peer that is not reading: the outputs
-    get their few seconds, what could not go is counted as dropped. Before, the
+    get their few seconds, what could not go is counted as dropped, and the exit
+    status is 1 (lines were lost; it was 0). Before, the
     waiting replay never saw the signal (its loop's thread waited inside the output)
     and had to be killed."""
     server = StalledServer()
@@ -1840,6 +1841,9 @@ def case_stalled_peer_interrupt(ctx):
             threads, took, rc, d.group(1) if d else "?"))
         assert took < 12, "the stop took %.1f s (bound: 5 s for the outputs)" % took
         assert d and int(d.group(1)) > 0, "the lines not sent are not counted: " + err[-1500:]
+        # Lines lost: not a success (it had exited 0).
+        assert rc == 1 and "lines not delivered: they were dropped" in err, (
+            "exit %d after dropping lines: %s" % (rc, err[-500:]))
 
 
 AUDIT_STAMP = re.compile(r"msg=audit\((\d+)\.(\d{3}):")
