@@ -855,6 +855,8 @@ int ar_collector_run(const struct ar_collector_config *cfg)
     ar_pipeline_free(c.pipeline);
     ar_filter_free(c.filter);
     uv_loop_close(c.loop);
+    if (!c.ops->live)
+        pthread_mutex_destroy(&c.stop_lock);
     while (c.reloaded) {
         struct reloaded *done = c.reloaded;
         c.reloaded = done->next;
