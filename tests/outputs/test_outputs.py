@@ -1553,13 +1553,17 @@ def case_file_mode(ctx):
 
 
 class StalledServer:
-    """Accepts TCP connections and never reads from them."""
+    """Accepts TCP connections and never reads from them (serve: what a subclass does
+    with each, on the accepting thread)."""
+
+    # A small receive buffer: the stall shows sooner.
+    rcvbuf = 4096
 
     def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # A small receive buffer: the stall shows sooner.
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        if self.rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
@@ -1578,6 +1582,10 @@ class StalledServer:
                 continue
             except OSError:
                 break
+            self.serve(c)
+
+    def serve(self, c):
+        pass
 
     def close(self):
         self.stop = True
@@ -1733,46 +1741,27 @@ def case_stalled_peer_spool_bound(ctx):
     assert 0 < peak <= bound + DISK_SLACK, "the spool passed its bound: %d > %d" % (peak, bound)
 
 
-class TricklingServer:
-    """Accepts one TCP connection and reads it slowly (64 KiB every 5 ms, about
-    12 MB/s): a peer that keeps taking lines, slower than a replay makes them."""
+class TricklingServer(StalledServer):
+    """Reads each connection slowly (64 KiB every 5 ms, about 12 MB/s): a peer that
+    keeps taking lines, slower than a replay makes them."""
+
+    rcvbuf = None
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
         self.data = bytearray()
-        self.stop = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
+        super().__init__()
 
-    def run(self):
-        self.sock.settimeout(0.1)
+    def serve(self, c):
+        c.settimeout(0.1)
         while not self.stop:
             try:
-                c, _ = self.sock.accept()
+                got = c.recv(65536)
             except socket.timeout:
                 continue
-            except OSError:
-                return
-            c.settimeout(0.1)
-            while not self.stop:
-                try:
-                    got = c.recv(65536)
-                except socket.timeout:
-                    continue
-                if not got:
-                    break
-                self.data += got
-                time.sleep(0.005)
-            c.close()
-
-    def close(self):
-        self.stop = True
-        self.t.join(5)
-        self.sock.close()
+            if not got:
+                break
+            self.data += got
+            time.sleep(0.005)
 
 
 def case_trickling_peer_spool(ctx):
