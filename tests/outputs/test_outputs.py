@@ -1762,6 +1762,8 @@ class TricklingServer(StalledServer):
                 break
             self.data += got
             time.sleep(0.005)
+        # Our side closed after theirs: the replay's end of stream is confirmed.
+        c.close()
 
 
 def case_trickling_peer_spool(ctx):
