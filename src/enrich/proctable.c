@@ -304,7 +304,6 @@ static bool valid(const struct ar_proctab *t, uint32_t idx, uint32_t gen)
     return idx < t->nused && gen != 0 && t->entries[idx].gen == gen;
 }
 
-/* A fresh entry, the least recently used one reused when all are taken. */
 /* calloc, with a write to each page now. A page of calloc's that is read first maps
  * the shared zero page, and the write after it costs a copy-on-write fault with a
  * TLB flush on every CPU the pipeline's threads run on (replaying the bench log:
@@ -319,6 +318,7 @@ static void *calloc_written(size_t n, size_t size)
     return (void *)p;
 }
 
+/* A fresh entry, the least recently used one reused when all are taken. */
 static uint32_t new_entry(struct ar_proctab *t, uint32_t pid, uint32_t ppid)
 {
     uint32_t idx;

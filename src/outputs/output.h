@@ -148,7 +148,6 @@ const char *ar_output_name(const struct ar_output *o);
 /* Asks file outputs to reopen their file (SIGHUP, after logrotate moved it).
  * Async-signal-safe. */
 void ar_outputs_reopen(void);
-
 /* The reopen generation transports compare against (incremented by reopen). */
 unsigned ar_outputs_reopen_generation(void);
 
