@@ -43,11 +43,11 @@ static bool read_decimal(const char **pp, const char *end, uint64_t max, uint64_
     return true;
 }
 
-/* Parses `audit(SEC.MS:SERIAL):` and the body after it. With log_enriched, the
- * body ends at auditd's ENRICHED separator and the rest is its enriched part. */
-static int parse_stamp_and_body(const char *p, const char *end, bool log_enriched,
-                                struct ar_record *rec)
+/* Reads `audit(SEC.MS:SERIAL)`. */
+static int parse_stamp(const char **pp, const char *end, uint64_t *ret_sec, uint32_t *ret_msec,
+                       uint32_t *ret_serial)
 {
+    const char *p = *pp;
     uint64_t sec, ms, serial;
     int ms_digits;
     if (!SKIP(&p, end, "audit("))
@@ -67,13 +67,43 @@ static int parse_stamp_and_body(const char *p, const char *end, bool log_enriche
      * without the colon. */
     if (!SKIP(&p, end, ")"))
         return -EINVAL;
+    *pp = p;
+    *ret_sec = sec;
+    *ret_msec = (uint32_t)ms;
+    *ret_serial = (uint32_t)serial;
+    return 0;
+}
+
+/* Parses `audit(SEC.MS:SERIAL):` and the body after it. With log_enriched, the
+ * body ends at auditd's ENRICHED separator and the rest is its enriched part. A
+ * stamp whose text is memo's (its closing parenthesis included, so a longer serial
+ * never matches a shorter one) takes memo's numbers. */
+static int parse_stamp_and_body(const char *p, const char *end, bool log_enriched,
+                                struct ar_stamp_memo *memo, struct ar_record *rec)
+{
+    if (memo && memo->len && (size_t)(end - p) >= memo->len &&
+        memcmp(p, memo->text, memo->len) == 0) {
+        p += memo->len;
+        rec->sec = memo->sec;
+        rec->msec = memo->msec;
+        rec->serial = memo->serial;
+    } else {
+        const char *stamp = p;
+        int r = parse_stamp(&p, end, &rec->sec, &rec->msec, &rec->serial);
+        if (r < 0)
+            return r;
+        if (memo && (size_t)(p - stamp) <= sizeof(memo->text)) {
+            memo->len = (uint8_t)(p - stamp);
+            memcpy(memo->text, stamp, memo->len);
+            memo->sec = rec->sec;
+            memo->msec = rec->msec;
+            memo->serial = rec->serial;
+        }
+    }
+    rec->has_time = true;
     SKIP(&p, end, ":");
     if (p < end && *p == ' ')
         p++;
-    rec->sec = sec;
-    rec->msec = (uint32_t)ms;
-    rec->serial = (uint32_t)serial;
-    rec->has_time = true;
     const char *sep = log_enriched ? find_char(p, end, AR_ENRICH_SEP) : end;
     rec->body = ar_span_make(p, sep);
     rec->enriched = sep < end ? ar_span_make(sep + 1, end) : (struct ar_span){end, 0};
@@ -115,7 +145,8 @@ number:
     return 0;
 }
 
-int ar_header_parse_line(const char *p, const char *end, struct ar_record *ret)
+int ar_header_parse_line(const char *p, const char *end, struct ar_stamp_memo *memo,
+                         struct ar_record *ret)
 {
     struct ar_record rec = {0};
     /* kern.log / dmesg form: "audit: type=1300 audit(...): ..." */
@@ -149,14 +180,15 @@ int ar_header_parse_line(const char *p, const char *end, struct ar_record *ret)
         return 0;
     }
     SKIP(&p, end, "msg=");
-    r = parse_stamp_and_body(p, end, true, &rec);
+    r = parse_stamp_and_body(p, end, true, memo, &rec);
     if (r < 0)
         return r;
     *ret = rec;
     return 0;
 }
 
-int ar_header_parse_netlink(uint32_t type, const char *p, const char *end, struct ar_record *ret)
+int ar_header_parse_netlink(uint32_t type, const char *p, const char *end,
+                            struct ar_stamp_memo *memo, struct ar_record *ret)
 {
     struct ar_record rec = {0};
     rec.type = type;
@@ -168,7 +200,7 @@ int ar_header_parse_netlink(uint32_t type, const char *p, const char *end, struc
      * text as sent, and a user message may carry the byte itself (the kernel logs
      * AUDIT_USER_* text verbatim): splitting there let its sender supply the
      * "enriched" names of uid and auid. */
-    int r = parse_stamp_and_body(p, end, false, &rec);
+    int r = parse_stamp_and_body(p, end, false, memo, &rec);
     if (r < 0)
         return r;
     *ret = rec;

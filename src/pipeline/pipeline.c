@@ -24,6 +24,7 @@ struct ar_pipeline {
     struct ar_encoder_stats pool_stats; /* all encoders' summed (ar_encode_pool_stats) */
     int error;                 /* first sink or memory error, sticky */
     uint64_t last_sec;         /* log time of the latest record, for loss events */
+    struct ar_stamp_memo stamp; /* the last log line's (ar_pipeline_line) */
     uint64_t drops_reported;   /* sink drops already turned into loss events */
     uint64_t space_reported[2]; /* sink space warnings already turned into events */
 };
@@ -258,7 +259,7 @@ int ar_pipeline_line(struct ar_pipeline *p, const char *line, size_t len)
     if (len && line[0] == '#')
         return 0;
     struct ar_record rec;
-    if (ar_header_parse_line(line, line + len, &rec) < 0)
+    if (ar_header_parse_line(line, line + len, &p->stamp, &rec) < 0)
         return 1;
     return ar_pipeline_record(p, &rec, 0);
 }

@@ -64,7 +64,7 @@ static bool parse_stamp(const char *ts, uint64_t seq, struct ar_record *ret)
     if (n < 0 || (size_t)n >= sizeof(stamp))
         return false;
     struct ar_record rec;
-    if (ar_header_parse_netlink(0, stamp, stamp + n, &rec) < 0 || rec.body.len != 0)
+    if (ar_header_parse_netlink(0, stamp, stamp + n, NULL, &rec) < 0 || rec.body.len != 0)
         return false;
     *ret = rec;
     return true;

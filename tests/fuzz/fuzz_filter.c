@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             nl = memchr(p, '\n', (size_t)(end - p));
             le = nl ? nl : end;
             struct ar_record rec;
-            if (ar_header_parse_line(p, le, &rec) == 0)
+            if (ar_header_parse_line(p, le, NULL, &rec) == 0)
                 ar_reasm_push(r, &rec, 0);
             p = nl ? nl + 1 : end;
         }

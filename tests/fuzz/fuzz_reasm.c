@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         struct ar_record rec;
-        if (ar_header_parse_line(p, le, &rec) == 0)
+        if (ar_header_parse_line(p, le, NULL, &rec) == 0)
             ar_reasm_push(r, &rec, now);
         now += 300;
         if ((now / 300) % 5 == 0)

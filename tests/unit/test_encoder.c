@@ -55,7 +55,7 @@ static void encode_to_text(const char *format, const char *const *lines, size_t 
     last_line[0] = 0;
     for (size_t i = 0; i < n; i++) {
         struct ar_record rec;
-        CHECK(ar_header_parse_line(lines[i], lines[i] + strlen(lines[i]), &rec) == 0);
+        CHECK(ar_header_parse_line(lines[i], lines[i] + strlen(lines[i]), NULL, &rec) == 0);
         CHECK(ar_reasm_push(r, &rec, 0) == 0);
     }
     ar_reasm_flush(r);
@@ -661,7 +661,7 @@ static void encode_pair(struct memo_pair *mp, const char *const *lines, size_t n
     CHECK(ar_reasm_new(&rcfg, &cbs, &r) == 0);
     for (size_t i = 0; i < n; i++) {
         struct ar_record rec;
-        if (ar_header_parse_line(lines[i], lines[i] + strlen(lines[i]), &rec) == 0)
+        if (ar_header_parse_line(lines[i], lines[i] + strlen(lines[i]), NULL, &rec) == 0)
             CHECK(ar_reasm_push(r, &rec, 0) == 0);
     }
     ar_reasm_flush(r);

@@ -177,7 +177,7 @@ static void expect(const char *specs, const char *want)
         for (size_t k = 0; k < 6 && events[i].records[k]; k++) {
             const char *l = events[i].records[k];
             struct ar_record rec;
-            CHECK(ar_header_parse_line(l, l + strlen(l), &rec) == 0);
+            CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &rec) == 0);
             CHECK(ar_reasm_push(r, &rec, 0) == 0);
         }
     ar_reasm_flush(r);
@@ -232,7 +232,7 @@ static bool keeps(const char *spec, const char *const *lines)
     one_kept = false;
     for (size_t i = 0; lines[i]; i++) {
         struct ar_record rec;
-        CHECK(ar_header_parse_line(lines[i], lines[i] + strlen(lines[i]), &rec) == 0);
+        CHECK(ar_header_parse_line(lines[i], lines[i] + strlen(lines[i]), NULL, &rec) == 0);
         CHECK(ar_reasm_push(r, &rec, 0) == 0);
     }
     ar_reasm_flush(r);
@@ -395,7 +395,7 @@ int main(void)
             labelled_proc = &proc;
             CHECK(ar_reasm_new(&rcfg, &cbs, &r) == 0);
             struct ar_record rec;
-            CHECK(ar_header_parse_line(lines[0], lines[0] + strlen(lines[0]), &rec) == 0);
+            CHECK(ar_header_parse_line(lines[0], lines[0] + strlen(lines[0]), NULL, &rec) == 0);
             CHECK(ar_reasm_push(r, &rec, 0) == 0);
             ar_reasm_flush(r);
             ar_reasm_free(r);
@@ -440,7 +440,7 @@ int main(void)
             for (size_t k = 0; k < 6 && events[i].records[k]; k++) {
                 struct ar_record rec;
                 const char *l = events[i].records[k];
-                CHECK(ar_header_parse_line(l, l + strlen(l), &rec) == 0);
+                CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &rec) == 0);
                 CHECK(ar_reasm_push(r, &rec, 0) == 0);
             }
         ar_reasm_flush(r);

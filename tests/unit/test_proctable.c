@@ -80,7 +80,7 @@ static void feed_text(struct ar_reasm *r, const char *text, size_t len)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         struct ar_record rec;
-        if (le > p && *p != '#' && ar_header_parse_line(p, le, &rec) == 0) {
+        if (le > p && *p != '#' && ar_header_parse_line(p, le, NULL, &rec) == 0) {
             ar_proctab_record(tab, &rec);
             CHECK(ar_reasm_push(r, &rec, 0) == 0);
         }
@@ -294,7 +294,7 @@ static const char *line(char *buf, size_t cap, uint32_t serial, const char *body
 static void feed_line(struct ar_reasm *r, const char *l)
 {
     struct ar_record rec;
-    CHECK(ar_header_parse_line(l, l + strlen(l), &rec) == 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &rec) == 0);
     ar_proctab_record(tab, &rec);
     CHECK(ar_reasm_push(r, &rec, 0) == 0);
 }

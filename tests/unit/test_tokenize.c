@@ -146,47 +146,69 @@ static void test_headers(void)
 {
     struct ar_record r;
     const char *l = "type=SYSCALL msg=audit(1615114232.375:15558): arch=c000003e syscall=59";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) == 0);
     CHECK(r.type == 1300);
     CHECK(r.sec == 1615114232 && r.msec == 375 && r.serial == 15558);
     CHECK_SPAN(r.body, "arch=c000003e syscall=59");
     CHECK(r.node.len == 0 && r.enriched.len == 0);
 
     l = "node=work type=PATH msg=audit(1.002:3): item=0 name=\"x\"\x1dOUID=\"root\"";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) == 0);
     CHECK_SPAN(r.node, "work");
     CHECK(r.type == 1302 && r.msec == 2);
     CHECK_SPAN(r.body, "item=0 name=\"x\"");
     CHECK_SPAN(r.enriched, "OUID=\"root\"");
 
     l = "type=UNKNOWN[1334] msg=audit(1626883065.201:216697): prog-id=45 op=UNLOAD";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) == 0);
     CHECK(r.type == 1334 && r.serial == 216697);
 
     l = "type=UNKNOWN[1329] msg=?";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) == 0);
     CHECK(r.type == 1329 && !r.has_time);
 
     l = "type=1300 msg=audit(5.000:4294967295): x=1";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) == 0);
     CHECK(r.serial == 4294967295u);
     l = "type=1300 msg=audit(5.000:4294967296): x=1";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) < 0);
 
     l = "audit: type=1400 audit(1700000000.123:77): apparmor=\"DENIED\"";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) == 0);
     CHECK(r.type == 1400 && r.serial == 77);
 
     l = "type=NOT_A_TYPE msg=audit(1.000:1): x";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) < 0);
     l = "hello world";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) < 0);
     l = "type=SYSCALL msg=audit(1.000:1 x=1";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) < 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) < 0);
     /* audit-rhel7.log: auditd 2.x DAEMON_CONFIG without the colon. */
     l = "type=DAEMON_CONFIG msg=audit(1490239800.477:34) config changed, auid=0";
-    CHECK(ar_header_parse_line(l, l + strlen(l), &r) == 0);
+    CHECK(ar_header_parse_line(l, l + strlen(l), NULL, &r) == 0);
     CHECK_SPAN(r.body, "config changed, auid=0");
+
+    /* A reader's stamp memo: the same text takes the memo's numbers; any other
+     * stamp (a longer serial, another millisecond form) is read again. */
+    struct ar_stamp_memo memo = {0};
+    const char *seq[] = {
+        "type=SYSCALL msg=audit(1700000000.123:12): a=1",
+        "type=PATH msg=audit(1700000000.123:12): b=2",
+        "type=PATH msg=audit(1700000000.123:123): c=3",
+        "type=PATH msg=audit(1700000000.123:12) config changed",
+        "type=PATH msg=audit(1700000000.1:12): d=4",
+        "type=PATH msg=audit(1700000000.123:12",
+        "type=PATH msg=audit(1700000000.123:12): e=5",
+    };
+    for (size_t i = 0; i < AR_ARRAY_SIZE(seq); i++) {
+        struct ar_record plain, memoized;
+        int want = ar_header_parse_line(seq[i], seq[i] + strlen(seq[i]), NULL, &plain);
+        CHECK(ar_header_parse_line(seq[i], seq[i] + strlen(seq[i]), &memo, &memoized) == want);
+        CHECK(want < 0 || (plain.sec == memoized.sec && plain.msec == memoized.msec &&
+                           plain.serial == memoized.serial &&
+                           plain.body.p == memoized.body.p && plain.body.len == memoized.body.len));
+    }
+    CHECK(memo.serial == 12 && memo.msec == 123 && memo.len == strlen("audit(1700000000.123:12)"));
 
     /* The parser's shortcut for common types agrees with the generated table. */
     const char *common[] = {"SYSCALL", "PATH", "CWD", "PROCTITLE", "EXECVE", "SOCKADDR", "EOE",
@@ -196,24 +218,24 @@ static void test_headers(void)
         snprintf(line, sizeof(line), "type=%s msg=audit(1.000:1): x=1", common[i]);
         uint32_t want;
         CHECK(ar_rectype_from_name((struct ar_span){common[i], strlen(common[i])}, &want));
-        CHECK(ar_header_parse_line(line, line + strlen(line), &r) == 0 && r.type == want);
+        CHECK(ar_header_parse_line(line, line + strlen(line), NULL, &r) == 0 && r.type == want);
     }
 
     /* Netlink form: numeric type outside, trailing NULs trimmed. */
     const char nl[] = "audit(1700000000.001:9): op=set\0\0";
-    CHECK(ar_header_parse_netlink(1305, nl, nl + sizeof(nl) - 1, &r) == 0);
+    CHECK(ar_header_parse_netlink(1305, nl, nl + sizeof(nl) - 1, NULL, &r) == 0);
     CHECK(r.type == 1305 && r.serial == 9);
     CHECK_SPAN(r.body, "op=set");
 
     /* A kernel record has no ENRICHED part: the separator byte a user message
      * carries (the kernel logs their text verbatim) stays in the body. */
     const char inj[] = "audit(1700000000.001:10): pid=1 uid=0 msg='hi\x1dUID=\"faked\"'";
-    CHECK(ar_header_parse_netlink(1107, inj, inj + sizeof(inj) - 1, &r) == 0);
+    CHECK(ar_header_parse_netlink(1107, inj, inj + sizeof(inj) - 1, NULL, &r) == 0);
     CHECK(r.body.len == strlen(inj) - strlen("audit(1700000000.001:10): "));
     CHECK(r.enriched.len == 0);
     /* A log line's is auditd's own. */
     const char logline[] = "type=USER_AVC msg=audit(1700000000.001:10): pid=1 uid=0\x1dUID=\"root\"";
-    CHECK(ar_header_parse_line(logline, logline + sizeof(logline) - 1, &r) == 0);
+    CHECK(ar_header_parse_line(logline, logline + sizeof(logline) - 1, NULL, &r) == 0);
     CHECK_SPAN(r.body, "pid=1 uid=0");
     CHECK_SPAN(r.enriched, "UID=\"root\"");
 }
@@ -330,7 +352,7 @@ static void check_all_prefixes(const char *line, size_t len)
     for (size_t n = 0; n <= len; n++) {
         const char *p = guard_place(&guard, line, n);
         struct ar_record r;
-        if (ar_header_parse_line(p, p + n, &r) == 0) {
+        if (ar_header_parse_line(p, p + n, NULL, &r) == 0) {
             struct ar_tokens t = {.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
             ar_tokenize(r.body.p, r.body.p + r.body.len, &t);
             ar_tokenize(r.enriched.p, r.enriched.p + r.enriched.len, &t);
@@ -338,7 +360,7 @@ static void check_all_prefixes(const char *line, size_t len)
         /* The body alone, as a tokenizer-only input. */
         struct ar_tokens t = {.fields = fields, .cap = AR_ARRAY_SIZE(fields)};
         ar_tokenize(p, p + n, &t);
-        if (ar_header_parse_line(p, p + n, &r) == 0)
+        if (ar_header_parse_line(p, p + n, NULL, &r) == 0)
             check_plain_until(r.body.p, r.body.p + r.body.len);
     }
     lines_checked++;

@@ -285,7 +285,7 @@ static int to_reasm(const struct ar_record *rec, void *ud)
                      rec->msec, rec->serial, (int)rec->body.len, rec->body.p);
     CHECK(n > 0 && (size_t)n < sizeof(text));
     struct ar_record parsed;
-    CHECK(ar_header_parse_netlink(rec->type, text, text + n, &parsed) == 0);
+    CHECK(ar_header_parse_netlink(rec->type, text, text + n, NULL, &parsed) == 0);
     CHECK(parsed.serial == rec->serial && parsed.sec == rec->sec && parsed.msec == rec->msec);
     CHECK(parsed.body.len == rec->body.len);
     CHECK(ar_reasm_push(ra, &parsed, 0) == 0);

@@ -23,6 +23,7 @@ struct ar_audit_nl {
     void *userdata;
     uint32_t seq;
     struct ar_audit_nl_stats stats;
+    struct ar_stamp_memo stamp; /* an event's records arrive one after another */
     /* Each buffer starts on a netlink header: RECORD_BUF keeps them aligned. */
     char (*bufs)[RECORD_BUF];
     struct mmsghdr msgs[BATCH];
@@ -137,7 +138,7 @@ static int handle_datagram(struct ar_audit_nl *nl, const char *buf, size_t len,
         return 1; /* replies and control messages */
     const char *payload = buf + NLMSG_HDRLEN;
     struct ar_record rec;
-    if (ar_header_parse_netlink(h->nlmsg_type, payload, buf + len, &rec) < 0) {
+    if (ar_header_parse_netlink(h->nlmsg_type, payload, buf + len, &nl->stamp, &rec) < 0) {
         nl->stats.bad++;
         return 1;
     }
