@@ -2,7 +2,12 @@
  * watchdog. READY=1 and STATUS= once the collector collects, WATCHDOG=1 from a loop
  * timer at half of $WATCHDOG_USEC (so a stuck loop gets the service restarted),
  * STOPPING=1 when it stops. Outside systemd ($NOTIFY_SOCKET unset) and when built
- * without libsystemd (-Dsystemd=disabled) every call does nothing. */
+ * without libsystemd (-Dsystemd=disabled) every call does nothing. libsystemd is
+ * not linked: ar_notify_ready opens it (libsystemd.so.0) when $NOTIFY_SOCKET is set.
+ * If it cannot, that is said on stderr and the collector runs on without
+ * notifications: collecting matters more than telling systemd, a unit that is not
+ * Type=notify (NotifyAccess= alone) loses nothing, and a Type=notify unit's start
+ * times out with that line in its journal. */
 #pragma once
 #include <uv.h>
 

@@ -55,8 +55,9 @@ struct ar_metrics;
 /* Binds the listening socket (before any privilege is given up: a port below 1024
  * works); nothing answers until ar_metrics_start. `run_file`, when not NULL, is
  * where the address is written for `auditrelay status` (removed by ar_metrics_free).
+ * Loads the HTTP side, the module auditrelay-metrics.so (metrics/http.h), first.
  * Errors are explained on stderr. Returns 0, -ENOTSUP (built without
- * libmicrohttpd) or -errno. */
+ * libmicrohttpd), -ENOENT (the module cannot be loaded) or -errno. */
 int ar_metrics_new(const struct ar_metrics_listen *where, const char *run_file,
                    struct ar_metrics **ret);
 

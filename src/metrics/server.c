@@ -1,6 +1,7 @@
 /* The metrics listener: libmicrohttpd on a thread of its own serves the page the
  * loop renders every second (metrics.h says why the HTTP thread never reads a
- * counter itself). */
+ * counter itself). The socket, the run file and the page are here; the HTTP thread
+ * is the module auditrelay-metrics.so (metrics/http.h), loaded by ar_metrics_new. */
 #include "metrics/metrics.h"
 
 #include <errno.h>
@@ -11,12 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#if AR_HAVE_METRICS
-#include <microhttpd.h>
-#endif
+#include "metrics/http.h"
+#include "util/module.h"
 
 #define REFRESH_MS 1000
-#define PAGE_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 const char *ar_metrics_run_file(void)
 {
@@ -24,18 +23,15 @@ const char *ar_metrics_run_file(void)
     return p && *p ? p : AR_METRICS_RUN_FILE;
 }
 
-#if AR_HAVE_METRICS
-
 struct ar_metrics {
-    int fd;                       /* the listening socket until the daemon has it */
+    int fd;                       /* the listening socket until the server has it */
     int family;
-    struct MHD_Daemon *daemon;
+    const struct ar_metrics_http *http; /* the module's */
+    void *server;
     char *run_file;               /* written, to remove at the end; NULL when none */
     uint64_t start_time;
     /* The page: rendered on the loop, copied by the HTTP thread. */
-    pthread_mutex_t lock;
-    char *page;
-    size_t page_len;
+    struct ar_metrics_page page;
     /* The loop side. */
     uv_timer_t timer;
     bool started, stopped;
@@ -43,43 +39,6 @@ struct ar_metrics {
     void *ctx;
     struct ar_buf render;
 };
-
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
-                               const char *body, size_t len)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    enum MHD_Result r = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return r;
-}
-
-/* libmicrohttpd's request handler, on its thread. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
-{
-    struct ar_metrics *m = cls;
-    static const char text[] = "text/plain; charset=utf-8";
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        static const char msg[] = "only GET and HEAD\n";
-        return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, msg, sizeof(msg) - 1);
-    }
-    if (strcmp(url, "/metrics") != 0) {
-        static const char msg[] = "auditrelay: the metrics are at /metrics\n";
-        return respond(conn, MHD_HTTP_NOT_FOUND, text, msg, sizeof(msg) - 1);
-    }
-    pthread_mutex_lock(&m->lock);
-    /* MUST_COPY: the page is copied before the lock is released. */
-    enum MHD_Result r = respond(conn, MHD_HTTP_OK, PAGE_CONTENT_TYPE, m->page ? m->page : "",
-                                m->page ? m->page_len : 0);
-    pthread_mutex_unlock(&m->lock);
-    return r;
-}
 
 static int write_run_file(struct ar_metrics *m, const char *path, const char *addr)
 {
@@ -104,12 +63,27 @@ static int write_run_file(struct ar_metrics *m, const char *path, const char *ad
 int ar_metrics_new(const struct ar_metrics_listen *where, const char *run_file,
                    struct ar_metrics **ret)
 {
+    if (!AR_HAVE_METRICS) {
+        fprintf(stderr, "auditrelay: this build has no metrics listener (built without "
+                        "libmicrohttpd: meson -Dmetrics=enabled)\n");
+        return -ENOTSUP;
+    }
+    /* First: without its module nothing is bound. */
+    char err[1024];
+    const struct ar_metrics_http *http =
+        ar_module_symbol("--metrics", "auditrelay-metrics.so", "ar_metrics_http", err,
+                         sizeof(err));
+    if (!http) {
+        fprintf(stderr, "auditrelay: %s\n", err);
+        return -ENOENT;
+    }
     char addr[INET6_ADDRSTRLEN + 16];
     ar_metrics_listen_format((const struct sockaddr *)&where->addr, addr, sizeof(addr));
     struct ar_metrics *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
-    pthread_mutex_init(&m->lock, NULL);
+    m->http = http;
+    pthread_mutex_init(&m->page.lock, NULL);
     m->start_time = (uint64_t)time(NULL);
     int family = m->family = where->addr.ss_family;
     /* Our own socket: bind errors get a clear message, and the port chosen for 0 is
@@ -164,11 +138,11 @@ static void render(struct ar_metrics *m)
         return;
     memcpy(page, m->render.p, m->render.len);
     page[m->render.len] = 0;
-    pthread_mutex_lock(&m->lock);
-    char *old = m->page;
-    m->page = page;
-    m->page_len = m->render.len;
-    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_lock(&m->page.lock);
+    char *old = m->page.text;
+    m->page.text = page;
+    m->page.len = m->render.len;
+    pthread_mutex_unlock(&m->page.lock);
     free(old);
 }
 
@@ -191,22 +165,14 @@ void ar_metrics_start(struct ar_metrics *m, uv_loop_t *loop, ar_metrics_collect_
     render(m);
     /* Started here, after the driver gave up the capabilities it no longer needs:
      * a thread starts with its creator's (the socket was bound before). */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
-    if (m->family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    /* A few connections at a time, none kept for long: Prometheus scrapes with one. */
-    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m,
-                                 MHD_OPTION_LISTEN_SOCKET, m->fd,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                                 MHD_OPTION_END);
-    if (!m->daemon) {
+    m->server = m->http->start(m->fd, m->family == AF_INET6, &m->page);
+    if (!m->server) {
         fprintf(stderr, "auditrelay: cannot start the metrics listener: metrics are off\n");
         close(m->fd); /* refused, rather than queued for nobody */
         m->fd = -1;
         return;
     }
-    m->fd = -1; /* the daemon's now: MHD_stop_daemon closes it */
+    m->fd = -1; /* the server's now: its stop closes it */
     uv_timer_init(loop, &m->timer);
     m->timer.data = m;
     m->started = true;
@@ -226,8 +192,8 @@ void ar_metrics_free(struct ar_metrics *m)
 {
     if (!m)
         return;
-    if (m->daemon)
-        MHD_stop_daemon(m->daemon);
+    if (m->server)
+        m->http->stop(m->server);
     if (m->fd >= 0)
         close(m->fd);
     if (m->run_file) {
@@ -244,32 +210,7 @@ void ar_metrics_free(struct ar_metrics *m)
         free(m->run_file);
     }
     ar_buf_free(&m->render);
-    free(m->page);
-    pthread_mutex_destroy(&m->lock);
+    free(m->page.text);
+    pthread_mutex_destroy(&m->page.lock);
     free(m);
 }
-
-#else /* !AR_HAVE_METRICS */
-
-int ar_metrics_new(const struct ar_metrics_listen *where, const char *run_file,
-                   struct ar_metrics **ret)
-{
-    fprintf(stderr, "auditrelay: this build has no metrics listener (built without "
-                    "libmicrohttpd: meson -Dmetrics=enabled)\n");
-    return -ENOTSUP;
-}
-
-void ar_metrics_start(struct ar_metrics *m, uv_loop_t *loop, ar_metrics_collect_fn collect,
-                      void *ctx)
-{
-}
-
-void ar_metrics_stop(struct ar_metrics *m)
-{
-}
-
-void ar_metrics_free(struct ar_metrics *m)
-{
-}
-
-#endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "outputs/recent.h"
+#include "util/module.h"
 
 /* Under load, waking the writer for every few lines costs more in context switches
  * than the writes: after a wake-up it lets lines gather this long or this much. */
@@ -782,12 +783,22 @@ static int open_spool(struct ar_output *o, char *err, size_t errlen)
     return st.st_size > 0 ? take_old_spool(o, (uint64_t)st.st_size, err, errlen) : 0;
 }
 
+/* The ops of a registry entry whose transport is a module (entry->module), loaded on
+ * first use and kept; NULL with err set when the module cannot be loaded. */
+static const struct ar_transport_ops *transport_module(const struct ar_transport_ops *entry,
+                                                       char *err, size_t errlen)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "%s://", entry->scheme);
+    return ar_module_symbol(what, entry->module, entry->module_symbol, err, errlen);
+}
+
 int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *err, size_t errlen,
                   struct ar_output **ret)
 {
     const char *target = NULL;
     const struct ar_transport_ops *ops = find_transport(spec, &target);
-    if (ops && ops->module && !(ops = ar_transport_module(ops, err, errlen)))
+    if (ops && ops->module && !(ops = transport_module(ops, err, errlen)))
         return -EINVAL;
     if (!ops) {
         snprintf(err, errlen, "unknown output '%s' (stdout, file:PATH, syslog+udp://HOST:PORT, "

@@ -82,16 +82,11 @@ struct ar_transport_ops {
     /* The destination is an auditd plugin: with --format raw or enriched, the
      * stream carries EOE records, as auditd's dispatcher's does. */
     bool wants_eoe;
-    /* Set in a registry entry whose transport is a module (outputs/module.c): the
+    /* Set in a registry entry whose transport is a module (util/module.h): the
      * file to load and the symbol of its ops; the entry has the scheme only. */
     const char *module;
     const char *module_symbol;
 };
-
-/* The ops of a module's transport (entry->module), loaded on first use and kept;
- * NULL with err set when the module cannot be loaded. */
-const struct ar_transport_ops *ar_transport_module(const struct ar_transport_ops *entry,
-                                                   char *err, size_t errlen);
 
 /* The transports, one line each (outputs/registry.c). NULL-terminated. */
 extern const struct ar_transport_ops ar_transport_exec; /* outputs/exec/ */

@@ -2,9 +2,14 @@
 #include "outputs/output.h"
 
 extern const struct ar_transport_ops ar_transport_stdout, ar_transport_file,
-    ar_transport_syslog_udp, ar_transport_syslog_tcp, ar_transport_syslog_tls, ar_transport_unix;
+    ar_transport_syslog_udp, ar_transport_syslog_tcp, ar_transport_unix;
 
-/* Modules (meson.build says why): the scheme here, the transport in the file. */
+/* Modules (meson.build says why): the scheme here, the transport in the file.
+ * syslog+tls is syslog/syslog.c built a second time, with GnuTLS. */
+static const struct ar_transport_ops syslog_tls_module = {
+    .scheme = "syslog+tls", .module = "auditrelay-tls.so",
+    .module_symbol = "ar_transport_syslog_tls",
+};
 static const struct ar_transport_ops relp_module = {
     .scheme = "relp", .module = "auditrelay-relp.so", .module_symbol = "ar_transport_relp",
 };
@@ -23,7 +28,7 @@ const struct ar_transport_ops *const ar_transports[] = {
     &ar_transport_file,
     &ar_transport_syslog_udp,
     &ar_transport_syslog_tcp,
-    &ar_transport_syslog_tls,
+    &syslog_tls_module,
     &ar_transport_unix,
     &relp_module,
     &relp_tls_module,

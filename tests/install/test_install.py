@@ -187,18 +187,29 @@ def main():
         check(r.returncode == 0 and len(lines) >= 5 and all(l.startswith("{") for l in lines),
               f"the installed binary replays {os.path.basename(FIXTURE)} ({len(lines)} events)")
 
-        # The output modules: in libdir/auditrelay; the installed binary looks beside
-        # itself and in the installed module directory, and says so when neither has one.
+        # The modules (outputs' and --metrics'): each one the build made is installed
+        # in libdir/auditrelay; the installed binary looks beside itself and in the
+        # installed module directory, and says so when neither has one.
         modules = find(dest, r"(^|/)lib/([^/]+/)?auditrelay/auditrelay-[a-z]+\.so$")
-        check("auditrelay-relp.so" in map(os.path.basename, modules),
-              f"the relp module installed in libdir/auditrelay ({modules})")
+        built = sorted(f for f in os.listdir(BUILD) if re.fullmatch(r"auditrelay-[a-z]+\.so", f))
+        check({"auditrelay-relp.so", "auditrelay-tls.so"} <= set(built) and
+              sorted(map(os.path.basename, modules)) == built,
+              f"every module built ({built}) installed in libdir/auditrelay ({modules})")
         module_dir = "/" + os.path.relpath(os.path.dirname(modules[0]), dest) if modules else ""
         if modules and not os.path.exists(module_dir):
-            r = subprocess.run([binary, "replay", "-q", "-o", "relp://127.0.0.1:9", FIXTURE],
-                               capture_output=True, text=True, timeout=30)
-            check(r.returncode != 0 and "relp:// needs the module auditrelay-relp.so" in r.stderr
-                  and module_dir in r.stderr,
-                  f"a relp output without its module is refused naming it ({r.stderr.strip()[-300:]})")
+            refused = [("a relp output", ["-o", "relp://127.0.0.1:9"],
+                        "relp:// needs the module auditrelay-relp.so"),
+                       ("a syslog+tls output", ["-o", "syslog+tls://127.0.0.1:9"],
+                        "syslog+tls:// needs the module auditrelay-tls.so")]
+            if "auditrelay-metrics.so" in built:
+                refused.append(("--metrics", ["--metrics", "127.0.0.1:0"],
+                                "--metrics needs the module auditrelay-metrics.so"))
+            for what, args, said in refused:
+                r = subprocess.run([binary, "replay", "-q", *args, FIXTURE],
+                                   capture_output=True, text=True, timeout=30)
+                check(r.returncode != 0 and said in r.stderr and module_dir in r.stderr,
+                      f"{what} without its module is refused naming it "
+                      f"({r.stderr.strip()[-300:]})")
 
         # The units.
         byname = {os.path.basename(u): u for u in units}

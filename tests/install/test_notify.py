@@ -3,11 +3,17 @@
 systemd's notification socket: READY=1 with a STATUS= line once collecting, WATCHDOG=1
 at half of $WATCHDOG_USEC from the event loop (none without $WATCHDOG_USEC or when
 $WATCHDOG_PID is another process), STOPPING=1 on SIGTERM; nothing for a replay.
+libsystemd is opened only then (src/notify.c): the same under --seccomp (opened
+after the filter is on); and where it cannot be opened (an empty file mounted over
+it in a mount namespace of the collector's own), a line on stderr says so, nothing
+is sent, and the collector runs and stops as usual.
 
 The collector reads the multicast group (read only, no rules: no machine-global state
 changes). Usage: test_notify.py AUDITRELAY FIXTURE  (exit 77 when the build has no
 libsystemd or the multicast group cannot be read here)."""
+import ctypes
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,22 +34,23 @@ def check(cond, what):
         failures.append(what)
 
 
-def collector(tmp):
+def collector(tmp, *args):
     return [BIN, "run", "--config", "/dev/null", "--source", "multicast", "--no-rules",
-            "-o", "file:" + os.path.join(tmp, "events.json")]
+            "-o", "file:" + os.path.join(tmp, "events.json"), *args]
 
 
-def run_case(name, env_extra, watch_s):
+def run_case(name, env_extra, watch_s, args=()):
     """Starts the collector, waits for READY, listens `watch_s` s, stops it. Returns
-    the WATCHDOG=1 times, or None when the multicast group is not available."""
+    the WATCHDOG=1 times, or None when the multicast group (or --seccomp) is not
+    available."""
     with tempfile.TemporaryDirectory() as tmp:
         n = nt.Notify(tmp)
-        proc = nt.start(collector(tmp), n, tmp, env_extra)
+        proc = nt.start(collector(tmp, *args), n, tmp, env_extra)
         try:
             ready = n.wait_for("READY", 15, proc)
             if ready is None:
                 err = nt.stderr_of(proc)
-                if nt.multicast_unavailable(err):
+                if nt.multicast_unavailable(err) or "this build has no libseccomp" in err:
                     print(f"skip {name}: {err.strip()}")
                     return None
                 check(False, f"{name}: READY=1 within 15 s (stderr: {err.strip()})")
@@ -67,6 +74,58 @@ def run_case(name, env_extra, watch_s):
             n.close()
 
 
+def loaded_path(soname):
+    """The file the dynamic loader maps for soname (here, in this process; the
+    soname's link resolved: libsystemd.so.0.35.0)."""
+    ctypes.CDLL(soname)
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if os.path.basename(path).startswith(soname):
+                return path
+    return None
+
+
+def case_no_libsystemd():
+    """$NOTIFY_SOCKET set and libsystemd.so.0 not loadable: an empty file is mounted
+    over it in a mount namespace of the collector's own (unshare -m: private, gone
+    with the process). The collector says so on stderr, sends nothing, and runs and
+    stops as it would without systemd."""
+    try:
+        lib = loaded_path("libsystemd.so.0")
+    except OSError:
+        lib = None
+    if os.geteuid() != 0 or not lib or not shutil.which("unshare"):
+        print("skip no-libsystemd: needs root, unshare and libsystemd.so.0")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = os.path.join(tmp, "empty.so")
+        open(empty, "w").close()
+        n = nt.Notify(tmp)
+        hide = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$1" && shift && exec "$@"',
+                empty, lib]
+        proc = nt.start(collector(tmp), n, tmp, prefix=hide)
+        try:
+            said = nt.wait_stderr(proc, "libsystemd cannot be loaded", 15)
+            err = nt.stderr_of(proc)
+            if not said and nt.multicast_unavailable(err):
+                print(f"skip no-libsystemd: {err.strip()}")
+                return
+            check(said and "$NOTIFY_SOCKET is set" in err and "goes on without them" in err,
+                  f"no-libsystemd: said on stderr ({err.strip()[-300:]})")
+            n.poll(0.5)
+            check(proc.poll() is None, "no-libsystemd: the collector runs on")
+            rc = nt.stop(proc)
+            n.poll(0.3)
+            check(rc == 0, f"no-libsystemd: exit status 0 after SIGTERM (got {rc})")
+            check(n.messages == [], f"no-libsystemd: no notification sent ({n.messages})")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            n.close()
+
+
 def main():
     if len(sys.argv) > 3 and sys.argv[3] == "no-systemd":
         print("skip: built without libsystemd (-Dsystemd=disabled)")
@@ -83,6 +142,10 @@ def main():
     check(dogs == [], "watchdog-pid-other: no WATCHDOG=1 when $WATCHDOG_PID is not ours")
     dogs = run_case("no-watchdog", {}, 0.8)
     check(dogs == [], "no-watchdog: no WATCHDOG=1 without $WATCHDOG_USEC")
+    # libsystemd is opened at READY, after the system call filter went on.
+    dogs = run_case("seccomp", {"WATCHDOG_USEC": "400000"}, 0.8, ["--seccomp"])
+    check(dogs is None or len(dogs) >= 2, f"seccomp: WATCHDOG=1 under --seccomp ({dogs})")
+    case_no_libsystemd()
     # A replay is not a service: no READY, nothing at all.
     with tempfile.TemporaryDirectory() as tmp:
         n = nt.Notify(tmp)

@@ -4,7 +4,12 @@
  *
  * syslog+tls is the TCP output inside TLS (RFC 5425, GnuTLS): the peer's certificate
  * must chain to ca=FILE (default: the system's trust store) and match the host name
- * (or name=); cert=FILE&key=FILE present a client certificate.
+ * (or name=); cert=FILE&key=FILE present a client certificate. This file is built
+ * twice (meson.build): into the collector without TLS (syslog+udp, syslog+tcp, unix),
+ * and with AR_SYSLOG_TLS=1 into the module auditrelay-tls.so (syslog+tls only), so
+ * that GnuTLS and the eight libraries it brings are mapped only where a syslog+tls
+ * output is configured (util/module.c: they were most of the dynamic loader's 3 ms
+ * in every start).
  *
  * unix:PATH speaks /dev/log's dialect by default: format=local (syslog(3)'s header)
  * and, for type=stream, one message per line (syslog-ng's unix-stream()). Unlike UDP,
@@ -16,8 +21,6 @@
  * (that would be invalid JSON) but dropped and counted; use a stream for events that
  * large. */
 #include <errno.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -37,6 +40,14 @@
 #include "outputs/syslog/message.h"
 #include "outputs/util.h"
 
+#ifndef AR_SYSLOG_TLS
+#define AR_SYSLOG_TLS 0
+#endif
+#if AR_SYSLOG_TLS
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#endif
+
 enum kind { K_UDP, K_TCP, K_TLS, K_UNIX };
 
 struct syslog_transport {
@@ -47,10 +58,11 @@ struct syslog_transport {
     struct ar_syslog_message msg;
     size_t max_datagram;
     int fd;
-    /* TLS */
+#if AR_SYSLOG_TLS
     char ca[512], cert[512], key[512], name[256];
     gnutls_certificate_credentials_t creds;
     gnutls_session_t session;
+#endif
     char error[640];            /* the last connect failure, for the user */
     /* Streams frame a batch a piece at a time (FRAME_CHUNK), so framing costs a
      * bounded buffer, not a copy of the batch. */
@@ -107,6 +119,7 @@ static int create(enum kind kind, const char *target, const char *options, char 
         else if (AR_OPTION_IS(&opt, "max_datagram") && ar_parse_size(opt.value, &size) == 0 &&
                  size >= 480 && size <= (kind == K_UNIX ? UNIX_DATAGRAM_MAX : 65507))
             t->max_datagram = (size_t)size;
+#if AR_SYSLOG_TLS
         else if (kind == K_TLS && AR_OPTION_IS(&opt, "ca") && opt.value[0])
             snprintf(t->ca, sizeof(t->ca), "%s", opt.value);
         else if (kind == K_TLS && AR_OPTION_IS(&opt, "cert") && opt.value[0])
@@ -115,6 +128,7 @@ static int create(enum kind kind, const char *target, const char *options, char 
             snprintf(t->key, sizeof(t->key), "%s", opt.value);
         else if (kind == K_TLS && AR_OPTION_IS(&opt, "name") && opt.value[0])
             snprintf(t->name, sizeof(t->name), "%s", opt.value);
+#endif
         else if (AR_OPTION_IS(&opt, "type") && kind == K_UNIX &&
                  (!strcmp(opt.value, "dgram") || !strcmp(opt.value, "stream")))
             t->unix_stream = !strcmp(opt.value, "stream");
@@ -129,6 +143,7 @@ static int create(enum kind kind, const char *target, const char *options, char 
                      : kind == K_TLS ? ", ca=FILE, cert=FILE, key=FILE, name=HOST"
                                      : "");
     }
+#if AR_SYSLOG_TLS
     if (r == 0 && kind == K_TLS) {
         if (!!t->cert[0] != !!t->key[0]) {
             snprintf(err, errlen, "output syslog+tls://%s: cert= and key= go together", target);
@@ -156,9 +171,12 @@ static int create(enum kind kind, const char *target, const char *options, char 
                 snprintf(t->name, sizeof(t->name), "%s", t->host);
         }
     }
+#endif
     if (r < 0) {
+#if AR_SYSLOG_TLS
         if (t->creds)
             gnutls_certificate_free_credentials(t->creds);
+#endif
         free(t);
         return r;
     }
@@ -171,16 +189,20 @@ static int create(enum kind kind, const char *target, const char *options, char 
     {                                                                                            \
         return create(kind, target, options, err, errlen, ret);                                  \
     }
+#if AR_SYSLOG_TLS
+CREATE(tls_create, K_TLS)
+#else
 CREATE(udp_create, K_UDP)
 CREATE(tcp_create, K_TCP)
-CREATE(tls_create, K_TLS)
 CREATE(unix_create, K_UNIX)
+#endif
 
 static bool is_stream(const struct syslog_transport *t)
 {
     return t->kind == K_TCP || t->kind == K_TLS || (t->kind == K_UNIX && t->unix_stream);
 }
 
+#if AR_SYSLOG_TLS
 /* The TLS handshake on a connected socket, verifying the peer. */
 static int tls_start(struct syslog_transport *t)
 {
@@ -214,6 +236,7 @@ static int tls_start(struct syslog_transport *t)
     }
     return 0;
 }
+#endif
 
 /* A peer that stops reading makes send wait: wake up every second (EAGAIN) so the
  * output can give up at shutdown, without losing the position. */
@@ -277,10 +300,12 @@ static int syslog_connect(void *vt)
         int one = 1;
         setsockopt(t->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
     }
+#if AR_SYSLOG_TLS
     if (r == 0 && t->kind == K_TLS && (r = tls_start(t)) < 0) {
         close(t->fd);
         t->fd = -1;
     }
+#endif
     return r;
 }
 
@@ -307,6 +332,7 @@ static int send_stream(struct syslog_transport *t)
     while (t->framed_off < t->framed.len) {
         const char *p = t->framed.p + t->framed_off;
         size_t left = t->framed.len - t->framed_off;
+#if AR_SYSLOG_TLS
         if (t->session) {
             /* After GNUTLS_E_AGAIN the same data is offered again, as GnuTLS asks. */
             ssize_t n = gnutls_record_send(t->session, p, left);
@@ -317,6 +343,7 @@ static int send_stream(struct syslog_transport *t)
             t->framed_off += (size_t)n;
             continue;
         }
+#endif
         ssize_t n = send(t->fd, p, left, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
@@ -453,12 +480,14 @@ static int syslog_finish(void *vt, int timeout_ms)
     clock_gettime(CLOCK_MONOTONIC, &start);
     struct timeval tv = {.tv_sec = 1};
     setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+#if AR_SYSLOG_TLS
     if (t->session) {
         int g;
         do
             g = gnutls_bye(t->session, GNUTLS_SHUT_WR);
         while (g == GNUTLS_E_AGAIN || g == GNUTLS_E_INTERRUPTED);
     }
+#endif
     shutdown(t->fd, SHUT_WR);
     for (;;) {
         struct timespec now;
@@ -469,6 +498,7 @@ static int syslog_finish(void *vt, int timeout_ms)
         if (left <= 0 || poll(&pfd, 1, (int)left) == 0)
             return -ETIMEDOUT;
         char buf[4096];
+#if AR_SYSLOG_TLS
         if (t->session) {
             ssize_t n = gnutls_record_recv(t->session, buf, sizeof(buf));
             if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION)
@@ -485,6 +515,7 @@ static int syslog_finish(void *vt, int timeout_ms)
                          n == GNUTLS_E_PULL_ERROR ? strerror(errno) : gnutls_strerror((int)n));
             return -ECONNRESET;
         }
+#endif
         ssize_t n = recv(t->fd, buf, sizeof(buf), 0);
         if (n == 0)
             return eof_confirms(t);
@@ -500,11 +531,13 @@ static int syslog_finish(void *vt, int timeout_ms)
 static void syslog_disconnect(void *vt)
 {
     struct syslog_transport *t = vt;
+#if AR_SYSLOG_TLS
     if (t->session) {
         gnutls_bye(t->session, GNUTLS_SHUT_WR);
         gnutls_deinit(t->session);
         t->session = NULL;
     }
+#endif
     if (t->fd >= 0)
         close(t->fd);
     t->fd = -1;
@@ -517,8 +550,10 @@ static void syslog_destroy(void *vt)
 {
     struct syslog_transport *t = vt;
     syslog_disconnect(t);
+#if AR_SYSLOG_TLS
     if (t->creds)
         gnutls_certificate_free_credentials(t->creds);
+#endif
     ar_buf_free(&t->framed);
     free(t);
 }
@@ -529,6 +564,15 @@ static const char *syslog_error(void *vt)
     return t->error[0] ? t->error : NULL;
 }
 
+#if AR_SYSLOG_TLS
+/* The module's one symbol (outputs/registry.c names it). */
+const struct ar_transport_ops ar_transport_syslog_tls = {
+    .scheme = "syslog+tls", .create = tls_create, .connect = syslog_connect, .send = syslog_send,
+    .finish = syslog_finish, .disconnect = syslog_disconnect, .destroy = syslog_destroy,
+    .error = syslog_error,
+    .spools = true,
+};
+#else
 const struct ar_transport_ops ar_transport_syslog_udp = {
     .scheme = "syslog+udp", .create = udp_create, .connect = syslog_connect, .send = syslog_send,
     .disconnect = syslog_disconnect, .destroy = syslog_destroy, .spools = false,
@@ -541,16 +585,10 @@ const struct ar_transport_ops ar_transport_syslog_tcp = {
     .spools = true,
 };
 
-const struct ar_transport_ops ar_transport_syslog_tls = {
-    .scheme = "syslog+tls", .create = tls_create, .connect = syslog_connect, .send = syslog_send,
-    .finish = syslog_finish, .disconnect = syslog_disconnect, .destroy = syslog_destroy,
-    .error = syslog_error,
-    .spools = true,
-};
-
 const struct ar_transport_ops ar_transport_unix = {
     .scheme = "unix", .create = unix_create, .connect = syslog_connect, .send = syslog_send,
     .finish = syslog_finish, .disconnect = syslog_disconnect, .destroy = syslog_destroy,
     .error = syslog_error,
     .spools = true,
 };
+#endif
