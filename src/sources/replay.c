@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +16,12 @@
 #include "sources/source.h"
 
 #define READ_CHUNK (1u << 20)
+/* A regular file is read through a mapping of this much at a time, not read(2)
+ * into a buffer: the kernel's copy was 4.6% of a one-thread replay of the bench
+ * log (perf), and a 53 MB file took 8.2 ms mapped in 2 MiB windows against 13.5 ms
+ * read in 2 MiB chunks, both touching every cache line (5 alternating runs). A
+ * line longer than the window doubles it, up to AR_REPLAY_MAX_LINE. */
+#define MAP_WINDOW (4u << 20)
 /* A pipe's events reach the outputs at most this long after they were read, even
  * when the writer goes quiet (tail -f | auditrelay replay): encoded output is
  * otherwise handed over by the buffer or batch full. */
@@ -45,8 +53,12 @@ struct replay {
     bool is_stdin;
     uint64_t lineno;
     bool skipping;              /* inside a line longer than AR_REPLAY_MAX_LINE */
-    char *buf;
+    char *buf;                  /* read(2) inputs: pipes, terminals, empty-looking files */
     size_t cap, len;
+    const char *map;            /* mapped inputs: the window, from file offset map_at */
+    size_t map_len, window;
+    uint64_t map_at, pos;       /* pos: the first byte not yet fed */
+    bool mapped;
     /* the loop */
     uv_loop_t *loop;
     uv_idle_t idle;             /* regular files: a chunk per loop turn */
@@ -113,6 +125,43 @@ static void finish(struct replay *rp, int err)
 static void on_idle(uv_idle_t *h);
 static void on_readable(uv_poll_t *h, int status, int events);
 
+/* The window being fed, for the SIGBUS handler: a file cut shorter (truncate,
+ * logrotate's copytruncate) while mapped faults on its vanished pages. */
+static struct {
+    const char *volatile p;
+    volatile size_t len;
+    volatile sig_atomic_t cut;
+} fed_window;
+
+/* Puts zero pages where the file's vanished and lets the read go on: the zeros
+ * hold no newline, so no line past the cut is fed (feed_mapped). A fault anywhere
+ * else is a crash, as without the handler. */
+static void on_sigbus(int sig, siginfo_t *si, void *uctx)
+{
+    (void)uctx;
+    const char *a = si->si_addr, *p = fed_window.p;
+    if (p && a >= p && a < p + fed_window.len) {
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        char *from = (char *)((uintptr_t)a & ~(page - 1));
+        if (mmap(from, (size_t)(p + fed_window.len - from), PROT_READ,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+            fed_window.cut = 1;
+            return;
+        }
+    }
+    signal(sig, SIG_DFL);
+}
+
+static void unmap(struct replay *rp)
+{
+    if (rp->map)
+        munmap((void *)rp->map, rp->map_len);
+    rp->map = NULL;
+    fed_window.p = NULL;
+}
+
+static void read_mapped(struct replay *rp);
+
 static void close_file(struct replay *rp)
 {
     if (rp->polling) {
@@ -123,6 +172,8 @@ static void close_file(struct replay *rp)
     if (rp->fd >= 0 && !rp->is_stdin)
         close(rp->fd);
     rp->fd = -1;
+    unmap(rp);
+    rp->mapped = false;
 }
 
 /* Opens the next readable input and arranges for it to be read; at the end of
@@ -149,6 +200,10 @@ static void open_next(struct replay *rp)
         rp->lineno = 0;
         rp->len = 0;
         rp->skipping = false;
+        /* procfs and sysfs files say they hold 0 bytes: those are read. */
+        rp->mapped = regular && st.st_size > 0;
+        rp->pos = 0;
+        rp->window = MAP_WINDOW;
         if (!regular && uv_poll_init(rp->loop, &rp->poll, fd) == 0) {
             rp->poll.data = rp;
             rp->polling = true;
@@ -163,14 +218,15 @@ static void open_next(struct replay *rp)
     finish(rp, 0);
 }
 
-/* Feeds the complete lines in the buffer (and the last one at EOF) and keeps the
- * partial rest. Returns 0 or a sink error. */
-static int feed_lines(struct replay *rp, size_t scan_from, bool eof)
+/* Feeds the complete lines in [start, end) whose newline is at or after scan_from
+ * (and the last one at EOF); returns where the partial rest starts, or NULL on a
+ * sink error (*err). */
+static const char *feed_lines(struct replay *rp, const char *start, const char *end,
+                              const char *scan_from, bool eof, int *err)
 {
-    char *start = rp->buf, *end = rp->buf + rp->len;
-    char *nl = memchr(rp->buf + scan_from, '\n', rp->len - scan_from);
+    const char *nl = memchr(scan_from, '\n', (size_t)(end - scan_from));
     while (nl || (eof && start < end)) {
-        char *line_end = nl ? nl : end;
+        const char *line_end = nl ? nl : end;
         rp->lineno++;
         rp->lines++;
         if (rp->skipping) {
@@ -181,20 +237,24 @@ static int feed_lines(struct replay *rp, size_t scan_from, bool eof)
             int r = rp->decode(rp, start, (size_t)(line_end - start));
             if (r == 1)
                 note_malformed(rp);
-            else if (r < 0)
-                return r;
+            else if (r < 0) {
+                *err = r;
+                return NULL;
+            }
         }
         start = nl ? nl + 1 : end;
         nl = start < end ? memchr(start, '\n', (size_t)(end - start)) : NULL;
     }
-    rp->len = (size_t)(end - start);
-    memmove(rp->buf, start, rp->len);
-    return 0;
+    return start;
 }
 
 /* One read of the current input. */
 static void read_some(struct replay *rp)
 {
+    if (rp->mapped) {
+        read_mapped(rp);
+        return;
+    }
     if (rp->cap - rp->len < READ_CHUNK) {
         /* Only reached while one line spans the buffer: grow up to the line cap. */
         if (rp->cap >= AR_REPLAY_MAX_LINE + READ_CHUNK) {
@@ -226,7 +286,12 @@ static void read_some(struct replay *rp)
     rp->pg.done += (uint64_t)n;
     size_t scan_from = rp->len;
     rp->len += (size_t)n;
-    int r = feed_lines(rp, scan_from, n == 0);
+    int r = 0;
+    const char *rest = feed_lines(rp, rp->buf, rp->buf + rp->len, rp->buf + scan_from, n == 0, &r);
+    if (rest) {
+        rp->len = (size_t)(rp->buf + rp->len - rest);
+        memmove(rp->buf, rest, rp->len);
+    }
     if (r < 0) {
         close_file(rp);
         uv_idle_stop(&rp->idle);
@@ -235,6 +300,87 @@ static void read_some(struct replay *rp)
     }
     progress_draw(&rp->pg, false);
     if (n == 0) {
+        close_file(rp);
+        open_next(rp);
+    }
+}
+
+/* One window of a mapped input: from the page holding the first byte not yet fed,
+ * up to the file's size now (a file still being written is read to its end at
+ * each turn, as read(2) would). */
+static void read_mapped(struct replay *rp)
+{
+    struct stat st;
+    if (fstat(rp->fd, &st) < 0) {
+        fprintf(stderr, "auditrelay: error reading %s: %s\n", rp->name, strerror(errno));
+        rp->input_errors++;
+        close_file(rp);
+        open_next(rp);
+        return;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    if (size < rp->pos || fed_window.cut) {
+        fprintf(stderr, "auditrelay: %s was cut to %llu bytes while it was read: "
+                        "what followed byte %llu was not read\n",
+                rp->name, (unsigned long long)size, (unsigned long long)rp->pos);
+        fed_window.cut = 0;
+        rp->input_errors++;
+        close_file(rp);
+        open_next(rp);
+        return;
+    }
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t at = rp->pos & ~(page - 1);
+    size_t len = size - at < rp->window ? (size_t)(size - at) : rp->window;
+    bool eof = at + len == size;
+    if (rp->pos == size) {
+        close_file(rp);
+        open_next(rp);
+        return;
+    }
+    unmap(rp);
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, rp->fd, (off_t)at);
+    if (m == MAP_FAILED) {
+        /* A file system that cannot map: read it instead, from here. */
+        if (lseek(rp->fd, (off_t)rp->pos, SEEK_SET) < 0) {
+            fprintf(stderr, "auditrelay: error reading %s: %s\n", rp->name, strerror(errno));
+            rp->input_errors++;
+            close_file(rp);
+            open_next(rp);
+            return;
+        }
+        rp->mapped = false;
+        return;
+    }
+    rp->map = m;
+    rp->map_len = len;
+    rp->map_at = at;
+    fed_window.p = m;
+    fed_window.len = len;
+    const char *from = rp->map + (rp->pos - at), *end = rp->map + len;
+    int r = 0;
+    const char *rest = feed_lines(rp, from, end, from, eof && !fed_window.cut, &r);
+    if (!rest) {
+        close_file(rp);
+        uv_idle_stop(&rp->idle);
+        finish(rp, r);
+        return;
+    }
+    if (rest == from && !eof) {
+        /* One line fills the window: map more of it next time, or skip it. */
+        if (!rp->skipping && rp->window < AR_REPLAY_MAX_LINE + page)
+            rp->window *= 2;
+        else
+            rp->skipping = true, rest = end;
+    } else {
+        rp->window = MAP_WINDOW;
+    }
+    /* The partial line at the window's end is mapped again, and counted then. */
+    rp->bytes += (uint64_t)(rest - from);
+    rp->pg.done += (uint64_t)(rest - from);
+    rp->pos = at + (uint64_t)(rest - rp->map);
+    progress_draw(&rp->pg, false);
+    if (eof && !fed_window.cut) {
         close_file(rp);
         open_next(rp);
     }
@@ -265,6 +411,7 @@ static void replay_close(void *p)
     struct replay *rp = p;
     if (!rp)
         return;
+    unmap(rp);
     free(rp->buf);
     free(rp);
 }
@@ -309,6 +456,9 @@ static int replay_start(void *p, uv_loop_t *loop)
     uv_timer_init(loop, &rp->hand_out_timer);
     rp->hand_out_timer.data = rp;
     rp->started = true;
+    struct sigaction sa = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
     open_next(rp);
     return 0;
 }
