@@ -52,6 +52,9 @@ size_t ar_tokenize(const char *p, const char *end, struct ar_tokens *t);
 bool ar_tokenize_plain_until(const char *p, const char *end, struct ar_span stop,
                              struct ar_tokens *t, const char **ret_stop);
 
+/* The fields of a SYSCALL record's head, arch= to pid=. */
+#define AR_SYSCALL_HEAD_FIELDS 11
+
 /* ar_tokenize_plain_until(p, end, "auid", ...) for a SYSCALL record's head as the
  * kernel writes it (audit_log_exit): arch= syscall= success= exit= a0= a1= a2= a3=
  * items= ppid= pid=, one space apart, then auid=. The keys known, only the values
