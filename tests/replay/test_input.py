@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How replay reads its files. A regular file is mapped a window (4 MiB) at a time;
+"""How replay reads its files. A regular file is mapped a window (2 MiB) at a time;
 a pipe is read(2) into a buffer. The two must give the same events and counts:
 
 - a 10 MiB log, whose lines cross window boundaries, read as a file and from a pipe;
