@@ -139,7 +139,8 @@ static struct serial_window *window_for(struct ar_reasm *r, struct ar_span node)
     size_t len = node.len < NODE_NAME_MAX ? node.len : NODE_NAME_MAX;
     for (size_t i = 0; i < r->nwindows; i++) {
         struct serial_window *w = r->windows[i];
-        if (w->node_len == len && memcmp(w->node, node.p, len) == 0)
+        /* Most streams have no node= names: no memcmp call for those. */
+        if (w->node_len == len && (len == 0 || memcmp(w->node, node.p, len) == 0))
             return w;
     }
     if (r->nwindows == MAX_NODES)
@@ -279,7 +280,7 @@ static bool same_event(const struct pending *ev, const struct ar_record *rec)
 {
     return ev->ev.serial == rec->serial && ev->ev.sec == rec->sec && ev->ev.msec == rec->msec &&
            ev->ev.has_time == rec->has_time && ev->ev.node_len == rec->node.len &&
-           memcmp(ev->ev.buf, rec->node.p, rec->node.len) == 0;
+           (rec->node.len == 0 || memcmp(ev->ev.buf, rec->node.p, rec->node.len) == 0);
 }
 
 static void unlink_event(struct ar_reasm *r, struct pending *ev)
