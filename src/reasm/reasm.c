@@ -358,7 +358,8 @@ static int append_record(struct ar_reasm *r, struct pending *ev, const struct ar
     /* An empty record on an event without text has no buffer yet: no memcpy. */
     if (need) {
         memcpy(ev->ev.buf + ev->ev.buf_len, rec->body.p, rec->body.len);
-        memcpy(ev->ev.buf + er->enriched_off, rec->enriched.p, rec->enriched.len);
+        if (rec->enriched.len) /* only auditd's ENRICHED logs have one */
+            memcpy(ev->ev.buf + er->enriched_off, rec->enriched.p, rec->enriched.len);
         ev->ev.buf_len += need;
     }
     return 0;
