@@ -14,15 +14,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import check, failures  # noqa: E402
+
 BIN, MAN, CONF = (os.path.abspath(a) for a in sys.argv[1:4])
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL " + what)
-        failures.append(what)
-    return cond
 
 
 def binary_keys():

@@ -24,17 +24,13 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import notify as nt  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import checks  # noqa: E402
+from checks import check, failures  # noqa: E402
+checks.say_ok = True
 
 BUILD, SRC, FIXTURE, WITH_SYSTEMD = sys.argv[1:5]
 WITH_SYSTEMD = WITH_SYSTEMD == "systemd"
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def find(root, pattern):

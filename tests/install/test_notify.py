@@ -21,17 +21,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import notify as nt  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import checks  # noqa: E402
+from checks import check, failures  # noqa: E402
+checks.say_ok = True
 
 BIN = os.path.abspath(sys.argv[1])
 FIXTURE = sys.argv[2]
 SKIP = 77
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def collector(tmp, *args):

@@ -25,6 +25,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import check, failures  # noqa: E402
+
 BIN, FIX = sys.argv[1], sys.argv[2]
 C = os.path.join(FIX, "corpora")
 FILES = sorted(glob.glob(C + "/laurel/src/testdata/*.txt")) + \
@@ -32,14 +35,6 @@ FILES = sorted(glob.glob(C + "/laurel/src/testdata/*.txt")) + \
     sorted(glob.glob(C + "/audit-userspace/auparse/test/test*.log")) + \
     sorted(glob.glob(C + "/go-libaudit/auparse/testdata/*.log")) + \
     sorted(glob.glob(C + "/linux-audit-parser-rs/src/testdata/*.txt"))
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL " + what)
-        failures.append(what)
-    return cond
 
 
 # A label rule for laurel's traces: the test-script key's process and its children.

@@ -20,15 +20,10 @@ import tempfile
 import termios
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import check, failures  # noqa: E402
+
 BIN = sys.argv[1]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL " + what)
-        failures.append(what)
-    return cond
 
 
 def event_lines(serial, path_len=40):
