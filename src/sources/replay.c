@@ -56,9 +56,9 @@ struct replay {
     bool skipping;              /* inside a line longer than AR_REPLAY_MAX_LINE */
     char *buf;                  /* read(2) inputs: pipes, terminals, empty-looking files */
     size_t cap, len;
-    const char *map;            /* mapped inputs: the window, from file offset map_at */
+    const char *map;            /* mapped inputs: the window being fed */
     size_t map_len, window;
-    uint64_t map_at, pos;       /* pos: the first byte not yet fed */
+    uint64_t pos;               /* the file offset of the first byte not yet fed */
     bool mapped;
     /* the loop */
     uv_loop_t *loop;
@@ -135,7 +135,7 @@ static struct {
 } fed_window;
 
 /* Puts zero pages where the file's vanished and lets the read go on: the zeros
- * hold no newline, so no line past the cut is fed (feed_mapped). A fault anywhere
+ * hold no newline, so no line past the cut is fed (read_mapped). A fault anywhere
  * else is a crash, as without the handler. */
 static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 {
@@ -355,7 +355,6 @@ static void read_mapped(struct replay *rp)
     }
     rp->map = m;
     rp->map_len = len;
-    rp->map_at = at;
     fed_window.p = m;
     fed_window.len = len;
     const char *from = rp->map + (rp->pos - at), *end = rp->map + len;
@@ -369,10 +368,12 @@ static void read_mapped(struct replay *rp)
     }
     if (rest == from && !eof) {
         /* One line fills the window: map more of it next time, or skip it. */
-        if (!rp->skipping && rp->window < AR_REPLAY_MAX_LINE + page)
+        if (!rp->skipping && rp->window < AR_REPLAY_MAX_LINE + page) {
             rp->window *= 2;
-        else
-            rp->skipping = true, rest = end;
+        } else {
+            rp->skipping = true;
+            rest = end;
+        }
     } else {
         rp->window = MAP_WINDOW;
     }
