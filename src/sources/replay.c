@@ -219,6 +219,15 @@ static void open_next(struct replay *rp)
     finish(rp, 0);
 }
 
+/* A read of the current input failed (errno): said, counted, on to the next. */
+static void read_failed(struct replay *rp)
+{
+    fprintf(stderr, "auditrelay: error reading %s: %s\n", rp->name, strerror(errno));
+    rp->input_errors++;
+    close_file(rp);
+    open_next(rp);
+}
+
 /* Feeds the complete lines in [start, end) whose newline is at or after scan_from
  * (and the last one at EOF); returns where the partial rest starts, or NULL on a
  * sink error (*err). */
@@ -277,10 +286,7 @@ static void read_some(struct replay *rp)
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n < 0) {
-        fprintf(stderr, "auditrelay: error reading %s: %s\n", rp->name, strerror(errno));
-        rp->input_errors++;
-        close_file(rp);
-        open_next(rp);
+        read_failed(rp);
         return;
     }
     rp->bytes += (uint64_t)n;
@@ -313,10 +319,7 @@ static void read_mapped(struct replay *rp)
 {
     struct stat st;
     if (fstat(rp->fd, &st) < 0) {
-        fprintf(stderr, "auditrelay: error reading %s: %s\n", rp->name, strerror(errno));
-        rp->input_errors++;
-        close_file(rp);
-        open_next(rp);
+        read_failed(rp);
         return;
     }
     uint64_t size = (uint64_t)st.st_size;
@@ -344,10 +347,7 @@ static void read_mapped(struct replay *rp)
     if (m == MAP_FAILED) {
         /* A file system that cannot map: read it instead, from here. */
         if (lseek(rp->fd, (off_t)rp->pos, SEEK_SET) < 0) {
-            fprintf(stderr, "auditrelay: error reading %s: %s\n", rp->name, strerror(errno));
-            rp->input_errors++;
-            close_file(rp);
-            open_next(rp);
+            read_failed(rp);
             return;
         }
         rp->mapped = false;
