@@ -312,8 +312,12 @@ format = string
     marker(mark)
     workload(tmp)
     time.sleep(0.3)
-    # Kill our laurel in the middle of the run: the output restarts it.
-    ours_laurel = children(p.pid)
+    # Kill our laurel in the middle of the run: the output restarts it. The output
+    # starts laurel with its first batch, which a loaded (ASan) run may take seconds to
+    # hand over.
+    deadline = time.monotonic() + 10
+    while not (ours_laurel := children(p.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert ours_laurel, "no laurel child of auditrelay"
     for c in ours_laurel if kill else []:
         os.kill(c, signal.SIGKILL)
@@ -322,7 +326,10 @@ format = string
     workload(tmp)
     marker(mark)
     time.sleep(1.5)
-    restarted = children(p.pid)
+    deadline = time.monotonic() + 10
+    while (not (restarted := children(p.pid)) or (kill and restarted == ours_laurel)) \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
     stop_proc(auditd)
     p.send_signal(signal.SIGTERM)
     rc = p.wait(timeout=15)
