@@ -501,6 +501,17 @@ static int send_lines(struct fd_transport *t, const char *lines, size_t len,
     return r;
 }
 
+/* A regular file or a character device that is not a terminal (/dev/null): a
+ * write waits for this machine's disk at most. A pipe, socket or terminal has a
+ * reader that may stall. */
+static bool fd_never_waits_on_reader(void *vt)
+{
+    struct fd_transport *t = vt;
+    struct stat st;
+    return t->fd >= 0 && fstat(t->fd, &st) == 0 &&
+           (S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && !isatty(t->fd)));
+}
+
 static void fd_disconnect(void *vt)
 {
     struct fd_transport *t = vt;
@@ -519,7 +530,7 @@ static void fd_destroy(void *vt)
 const struct ar_transport_ops ar_transport_stdout = {
     .scheme = "stdout", .create = stdout_create, .connect = fd_connect, .send = fd_send,
     .disconnect = fd_disconnect, .destroy = fd_destroy, .spools = false,
-    .errors_are_final = true,
+    .errors_are_final = true, .never_waits_on_reader = fd_never_waits_on_reader,
 };
 
 /* A file given to another owner is reopened (SIGHUP, rotation) through its mode
@@ -541,4 +552,5 @@ const struct ar_transport_ops ar_transport_file = {
     .scheme = "file", .create = file_create, .connect = fd_connect, .send = fd_send,
     .disconnect = fd_disconnect, .destroy = fd_destroy, .capabilities = file_capabilities,
     .spools = false, .space_warnings = file_warnings,
+    .never_waits_on_reader = fd_never_waits_on_reader,
 };
