@@ -851,6 +851,16 @@ int ar_collector_run(const struct ar_collector_config *cfg)
                 (unsigned long long)c.outputs_final.lines_dropped);
         c.exit_code = 1;
     }
+    /* An output that failed for good (stdout's disk full) at the end, after the
+     * last lines were handed to it: the pipeline never heard of it. EPIPE, as
+     * there: the reader of stdout left (`| head`), not our error. */
+    if (!c.ops->live && !c.exit_code && c.outputs_final.failed &&
+        c.outputs_final.last_error != -EPIPE) {
+        fprintf(stderr, "auditrelay: an output failed (%s): %llu lines not delivered\n",
+                strerror(-c.outputs_final.last_error),
+                (unsigned long long)c.outputs_final.lines_dropped);
+        c.exit_code = 1;
+    }
     ar_metrics_free(c.metrics);
     c.ops->close(c.source);
     ar_procfeed_free(c.feed);

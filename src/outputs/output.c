@@ -1012,6 +1012,7 @@ struct ar_output_stats ar_output_stats(struct ar_output *o)
     pthread_mutex_lock(&o->lock);
     struct ar_output_stats s = o->stats;
     s.memory_now = memory_used(o);
+    s.failed = o->failed;
     pthread_mutex_unlock(&o->lock);
     if (o->ops->counts) {
         s.has_counts = true;
@@ -1232,6 +1233,10 @@ void ar_outputs_close(struct ar_outputs *set, int deadline_ms, bool report,
             ret_total->reconnects += st.reconnects;
             ret_total->spool_now += st.spool_now;
             ret_total->resent_bytes += st.resent_bytes;
+            if (st.failed) {
+                ret_total->failed = true;
+                ret_total->last_error = st.last_error;
+            }
         }
         if (report && (st.lines_dropped || st.reconnects || st.spool_now || st.has_counts ||
                        st.space_warnings[0] || st.space_warnings[1]))

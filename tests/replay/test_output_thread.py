@@ -9,7 +9,10 @@ Ctrl-C is never stuck behind a reader. Checked:
 - the threads: with its input a FIFO held open, the replay runs one thread fewer with
   stdout a file than with stdout a pipe;
 - a write that fails hands over to the writer thread: -o file: on a full tmpfs
-  (root) is retried, and once room is made every line is in the file once, in order.
+  (root) is retried, and once room is made every line is in the file once, in order;
+- stdout that fails for good (/dev/full) exits 1 with its lines counted as not
+  delivered, also when the failure comes after the last lines were handed over (a
+  small log: the replay exited 0 before).
 
 Usage: test_output_thread.py AUDITRELAY"""
 import os
@@ -151,11 +154,27 @@ def full_disk_hands_over(tmp):
         subprocess.run(["umount", mnt])
 
 
+def failed_stdout_exits_1(tmp):
+    log = os.path.join(tmp, "small.log")
+    with open(log, "w") as f:
+        f.write("".join(event_lines(s) for s in range(1, 8)))
+    for threads in ("0", "1"):
+        with open("/dev/full", "wb") as full:
+            r = run(["--threads", threads, log], full)
+        said = r.stderr.decode()
+        check(r.returncode == 1 and "an output failed (No space left on device): 7 lines "
+              "not delivered" in said,
+              f"--threads {threads}, stdout /dev/full: exit {r.returncode}, "
+              f"{said.strip().splitlines()[-1:]}")
+    print("stdout /dev/full: exit 1, the 7 lines counted as not delivered")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         same_bytes_every_way(tmp)
         one_thread_fewer(tmp)
         full_disk_hands_over(tmp)
+        failed_stdout_exits_1(tmp)
     if failures:
         print(f"{len(failures)} checks failed")
         return 1
