@@ -38,6 +38,22 @@ static const char *find_space_or_equals(const char *p, const char *end)
     return p;
 }
 
+/* The first ' ' in [p, end), or end: a SYSCALL head's values, 1 to 16 bytes. */
+static inline const char *find_space(const char *p, const char *end)
+{
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t m = byte_eq(w, ' ');
+        if (m)
+            return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+    while (p < end && *p != ' ')
+        p++;
+    return p;
+}
+
 /* The first '=' in the word at p, or NULL when the word has none; then *ret_end is
  * the word's end (callers need it only for words without '='). */
 static const char *word_equals(const char *p, const char *end, const char **ret_end)
@@ -243,11 +259,10 @@ static inline __attribute__((always_inline)) bool head_field(const char **pp, co
     const char *p = *pp;
     if ((size_t)(end - p) < len + 1 || memcmp(p, key, len) != 0 || p[len] != '=')
         return false;
-    const char *v = p + len + 1, *ve = v;
+    const char *v = p + len + 1;
     if (v < end && (*v == '"' || *v == '\'' || *v == '{'))
         return false;
-    while (ve < end && *ve != ' ')
-        ve++;
+    const char *ve = find_space(v, end);
     if (ve == end)
         return false;
     struct ar_field *f = &t->fields[t->n++];
