@@ -1012,7 +1012,7 @@ struct ar_output_stats ar_output_stats(struct ar_output *o)
     pthread_mutex_lock(&o->lock);
     struct ar_output_stats s = o->stats;
     s.memory_now = memory_used(o);
-    s.failed = o->failed;
+    s.failed = o->failed && o->stats.last_error != -ESHUTDOWN;
     pthread_mutex_unlock(&o->lock);
     if (o->ops->counts) {
         s.has_counts = true;

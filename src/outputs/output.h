@@ -117,8 +117,10 @@ struct ar_output_stats {
     uint64_t memory_now;     /* queued in memory right now */
     uint64_t resent_bytes;   /* recent lines sent again after a broken connection */
     int last_error;          /* last connect/send error (-errno), 0 when healthy */
-    bool failed;             /* an error that does not heal (errors_are_final) ended it:
-                              * what came after was dropped; in a total, any output's */
+    bool failed;             /* an error that does not heal (errors_are_final) ended it,
+                              * not a stop its configuration asked for (-ESHUTDOWN:
+                              * admin_space_left_action=stop): what came after was
+                              * dropped; in a total, any output's */
     bool has_counts;         /* the transport counts acknowledgements: */
     struct ar_transport_counts delivery;
     uint64_t space_warnings[2]; /* space_left, admin_space_left reached (file) */
