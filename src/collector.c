@@ -807,8 +807,9 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         }
     }
     c.outputs.reading_may_wait = c.ops->reading_may_wait;
-    /* A one-thread replay stays one thread where its outputs allow it. */
-    c.outputs.producer_writes = !c.ops->live && cfg->pipeline.encode_threads == 0;
+    /* A replay writes a file or /dev/null on the thread that hands the lines out
+     * (the reading thread, or the encoding thread whose turn it is). */
+    c.outputs.producer_writes = !c.ops->live;
     if (ar_outputs_start(&c.outputs) < 0 && !c.stopping) {
         c.exit_code = 1;
         stop(&c);

@@ -99,8 +99,11 @@ struct ar_output {
     bool told_waiting;         /* "reading waits for it" was said */
     bool interrupted;          /* ar_outputs_interrupt: no producer waits any more */
     bool reading_may_wait;     /* ar_outputs.reading_may_wait, taken at start */
-    bool producer_sends;       /* ar_outputs.producer_writes applies: no writer thread
-                                * until a send does not go through */
+    /* ar_outputs.producer_writes applies: no writer thread until a send does not go
+     * through. Read and cleared under send_lock, which makes producers' sends take
+     * turns whatever their caller does. */
+    bool producer_sends;
+    pthread_mutex_t send_lock;
     size_t soft_limit;         /* wait_for_writer's, from SOFT_BYTES */
     /* The last RECENT_MAX bytes sent, for a resend; only the writer thread
      * touches it. */
@@ -267,16 +270,17 @@ static void wait_for_writer(struct ar_output *o)
         }
 }
 
-static int output_start(struct ar_output *o, bool reading_may_wait, bool producer_writes);
+static int start_writer(struct ar_output *o);
 
-/* A one-thread replay into a file or /dev/null sends each batch itself, from the
- * producer's buffer: handing it to the writer thread cost a wake-up (a futex and an
- * IPI on this VM) per 512 KiB and the second thread's share of the CPU, 126.2 ->
- * 116.3 ms median for the bench log (30 alternating runs, 2026-12-03). A send that
- * does not go through (a full disk, stdout's reader gone) hands this batch (the
- * transport keeps its place in it) and everything after it to the writer thread,
- * started now, which retries or fails as it always does. */
-static void send_on_producer(struct ar_output *o, const struct ar_lines *b)
+/* A replay into a file or /dev/null sends each batch itself, from the producer's
+ * buffer: handing it to the writer thread cost a wake-up (a futex and an IPI on this
+ * VM) per 512 KiB and that thread's share of the CPU: the bench log with --threads
+ * 0 in 116.3 ms median instead of 126.2, with the default threads 98.5 instead of
+ * 108.2 (30 alternating runs each, 2026-12-03). A send that does not go through (a
+ * full disk, stdout's reader gone) hands this batch (the transport keeps its place
+ * in it) and everything after it to the writer thread, started now, which retries
+ * or fails as it always does. */
+static void send_on_producer(struct ar_output *o, const struct ar_lines *b) /* send_lock held */
 {
     uint64_t dropped = 0;
     int r = o->ops->send(o->t, b, &dropped);
@@ -298,9 +302,8 @@ static void send_on_producer(struct ar_output *o, const struct ar_lines *b)
     } else {
         o->stats.lines_dropped += count_lines(b->p, b->len);
     }
-    bool reading_may_wait = o->reading_may_wait;
     pthread_mutex_unlock(&o->lock);
-    int started = output_start(o, reading_may_wait, false);
+    int started = start_writer(o);
     if (started < 0) {
         fprintf(stderr, "auditrelay: output %s: cannot start its thread: %s\n", o->name,
                 strerror(-started));
@@ -321,10 +324,13 @@ static int queue_lines(struct ar_output *o, const struct ar_lines *b, struct ar_
     size_t len = b->len;
     if (len == 0)
         return 0;
-    if (o->producer_sends) {
+    pthread_mutex_lock(&o->send_lock);
+    bool sent = o->producer_sends;
+    if (sent)
         send_on_producer(o, b);
+    pthread_mutex_unlock(&o->send_lock);
+    if (sent)
         return 0;
-    }
     pthread_mutex_lock(&o->lock);
     o->stats.bytes_queued += len;
     if (o->reading_may_wait && o->cfg.policy == AR_OUTPUT_DROP)
@@ -907,9 +913,19 @@ int ar_output_new(const char *spec, const struct ar_output_config *cfg, char *er
         o->connected = true;
     }
     pthread_mutex_init(&o->lock, NULL);
+    pthread_mutex_init(&o->send_lock, NULL);
     pthread_cond_init(&o->wake, NULL);
     pthread_cond_init(&o->room, NULL);
     *ret = o;
+    return 0;
+}
+
+static int start_writer(struct ar_output *o)
+{
+    int r = pthread_create(&o->thread, NULL, writer_main, o);
+    if (r)
+        return -r;
+    o->started = true;
     return 0;
 }
 
@@ -922,17 +938,13 @@ static int output_start(struct ar_output *o, bool reading_may_wait, bool produce
         return 0;
     bool producer_sends = producer_writes && !o->ops->spools && o->ops->never_waits_on_reader &&
                           o->ops->never_waits_on_reader(o->t);
+    pthread_mutex_lock(&o->send_lock);
     pthread_mutex_lock(&o->lock); /* the encoding pool's threads write too */
     o->reading_may_wait = reading_may_wait;
     o->producer_sends = producer_sends;
     pthread_mutex_unlock(&o->lock);
-    if (producer_sends)
-        return 0;
-    int r = pthread_create(&o->thread, NULL, writer_main, o);
-    if (r)
-        return -r;
-    o->started = true;
-    return 0;
+    pthread_mutex_unlock(&o->send_lock);
+    return producer_sends ? 0 : start_writer(o);
 }
 
 int ar_outputs_start(struct ar_outputs *set)
@@ -996,6 +1008,7 @@ void ar_output_free(struct ar_output *o, int deadline_ms, struct ar_output_stats
     if (o->spool_fd >= 0)
         close(o->spool_fd);
     pthread_mutex_destroy(&o->lock);
+    pthread_mutex_destroy(&o->send_lock);
     pthread_cond_destroy(&o->wake);
     pthread_cond_destroy(&o->room);
     free(o->filling);

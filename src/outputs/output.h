@@ -81,7 +81,8 @@ struct ar_transport_ops {
     void (*space_warnings)(void *t, uint64_t ret[2]);
     /* Optional: true when a send can wait only on this machine (a regular file,
      * /dev/null), never on a reader that may stall (a pipe, a socket, a terminal):
-     * a one-thread replay then writes on its own thread (ar_outputs.producer_writes). */
+     * a replay then writes it on the thread that hands the lines out
+     * (ar_outputs.producer_writes). */
     bool (*never_waits_on_reader)(void *t);
     /* The destination is an auditd plugin: with --format raw or enriched, the
      * stream carries EOE records, as auditd's dispatcher's does. */
@@ -164,9 +165,10 @@ struct ar_outputs {
      * moment for a writer that is behind, instead of queueing its lines (output.c,
      * wait_for_writer). */
     bool reading_may_wait;
-    /* Set before ar_outputs_start by a one-thread replay: a local output whose writes
-     * never wait on a reader (never_waits_on_reader) is written by the producer
-     * itself, with no writer thread to wake (output.c, send_on_producer). */
+    /* Set before ar_outputs_start by a replay: a local output whose writes never
+     * wait on a reader (never_waits_on_reader) is written by the producer itself,
+     * with no writer thread to wake (output.c, send_on_producer). Its producers
+     * must take turns: the replay's one hand-out at a time (encode_pool.c). */
     bool producer_writes;
     /* Outputs a reload took out, closing on threads of their own (joined by
      * ar_outputs_close), and the lines they dropped. */

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Who writes a one-thread replay's output. With --threads 0, an output whose writes
-never wait on a reader (a regular file, /dev/null) is written by the replay's own
-thread; one that may (a pipe, a socket, a terminal) keeps its writer thread, so that
-Ctrl-C is never stuck behind a reader. Checked:
+"""Who writes a replay's output. An output whose writes never wait on a reader (a
+regular file, /dev/null) is written by the thread that hands the lines out (the
+reading thread with --threads 0, else the encoding threads, one at a time); one that
+may (a pipe, a socket, a terminal) keeps its writer thread, so that Ctrl-C is never
+stuck behind a reader. Checked:
 
 - the same bytes every way: stdout a pipe, stdout a file, -o file:, and with the
   default threads;
 - the threads: with its input a FIFO held open, the replay runs one thread fewer with
-  stdout a file than with stdout a pipe;
+  stdout a file than with stdout a pipe, with --threads 0 and 1;
 - a write that fails hands over to the writer thread: -o file: on a full tmpfs
-  (root) is retried, and once room is made every line is in the file once, in order;
+  (root) is retried, and once room is made every line is in the file once, in order,
+  with --threads 0 and 2;
 - stdout that fails for good (/dev/full) exits 1 with its lines counted as not
   delivered, also when the failure comes after the last lines were handed over (a
   small log: the replay exited 0 before).
@@ -64,14 +66,14 @@ def same_bytes_every_way(tmp):
           f"default threads")
 
 
-def threads_while_reading(tmp, stdout_is_file):
+def threads_while_reading(tmp, stdout_is_file, threads):
     """The replay's thread count while it waits for more of its input (a FIFO)."""
     fifo = os.path.join(tmp, "in.fifo")
     if os.path.exists(fifo):
         os.unlink(fifo)
     os.mkfifo(fifo)
     out = open(os.path.join(tmp, "fifo.json"), "wb") if stdout_is_file else subprocess.PIPE
-    p = subprocess.Popen(REPLAY + ["--threads", "0", fifo], stdin=subprocess.DEVNULL,
+    p = subprocess.Popen(REPLAY + ["--threads", threads, fifo], stdin=subprocess.DEVNULL,
                          stdout=out, stderr=subprocess.DEVNULL)
     try:
         with open(fifo, "w") as w:
@@ -94,22 +96,24 @@ def threads_while_reading(tmp, stdout_is_file):
 
 
 def one_thread_fewer(tmp):
-    to_file = threads_while_reading(tmp, True)
-    to_pipe = threads_while_reading(tmp, False)
-    check(to_file == to_pipe - 1,
-          f"threads while reading: {to_file} with stdout a file, {to_pipe} with a pipe "
-          f"(one fewer with a file)")
-    print(f"threads while reading: {to_file} writing a file, {to_pipe} writing a pipe")
+    for threads in ("0", "1"):
+        to_file = threads_while_reading(tmp, True, threads)
+        to_pipe = threads_while_reading(tmp, False, threads)
+        check(to_file == to_pipe - 1,
+              f"--threads {threads}, threads while reading: {to_file} with stdout a file, "
+              f"{to_pipe} with a pipe (one fewer with a file)")
+        print(f"--threads {threads}, threads while reading: {to_file} writing a file, "
+              f"{to_pipe} writing a pipe")
 
 
-def full_disk_hands_over(tmp):
+def full_disk_hands_over(tmp, threads):
     if os.geteuid() != 0:
         print("SKIP full file system: needs root (mount tmpfs)")
         return
     log = os.path.join(tmp, "disk.log")
     n = write_log(log, 3 << 20)
     want = run(["--threads", "0", log], subprocess.PIPE).stdout
-    mnt = os.path.join(tmp, "small")
+    mnt = os.path.join(tmp, "small" + threads)
     os.mkdir(mnt)
     # Room for all of the output and a filler that leaves room for half of it.
     size_kib = (len(want) + (1 << 20)) // 1024
@@ -126,7 +130,7 @@ def full_disk_hands_over(tmp):
         out = os.path.join(mnt, "out.json")
         err_path = os.path.join(tmp, "disk.err")
         with open(err_path, "wb") as err:
-            p = subprocess.Popen(REPLAY + ["--threads", "0", "-o", "file:" + out, log],
+            p = subprocess.Popen(REPLAY + ["--threads", threads, "-o", "file:" + out, log],
                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=err)
         deadline = time.monotonic() + 30
@@ -145,8 +149,8 @@ def full_disk_hands_over(tmp):
         lines = got.count(b"\n")
         check(got == want, f"room made: {lines} of {n} lines, the same bytes as without the "
                            f"full disk: {got == want}")
-        print(f"a full tmpfs: the write failed, the writer thread retried, then all {n} lines "
-              f"arrived once, in order")
+        print(f"--threads {threads}, a full tmpfs: the write failed, the writer thread "
+              f"retried, then all {n} lines arrived once, in order")
     finally:
         if p and p.poll() is None:
             p.kill()
@@ -174,7 +178,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         same_bytes_every_way(tmp)
         one_thread_fewer(tmp)
-        full_disk_hands_over(tmp)
+        full_disk_hands_over(tmp, "0")
+        full_disk_hands_over(tmp, "2")
         failed_stdout_exits_1(tmp)
     if failures:
         print(f"{len(failures)} checks failed")
