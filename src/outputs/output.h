@@ -167,8 +167,8 @@ struct ar_outputs {
     bool reading_may_wait;
     /* Set before ar_outputs_start by a replay: a local output whose writes never
      * wait on a reader (never_waits_on_reader) is written by the producer itself,
-     * with no writer thread to wake (output.c, send_on_producer). Its producers
-     * must take turns: the replay's one hand-out at a time (encode_pool.c). */
+     * with no writer thread to wake (output.c, send_on_producer; its send_lock
+     * makes the producers take turns). */
     bool producer_writes;
     /* Outputs a reload took out, closing on threads of their own (joined by
      * ar_outputs_close), and the lines they dropped. */

@@ -21,37 +21,29 @@ static inline uint64_t byte_eq(uint64_t w, unsigned char c)
     return (x - ONES) & ~x & HIGHS;
 }
 
-/* The first ' ' or '=' in [p, end), or end. Keys and values are mostly shorter than
- * 16 bytes: a word-wise scan beats a call to memchr there. */
-static const char *find_space_or_equals(const char *p, const char *end)
+/* The first a or b in [p, end), or end (a == b: one byte looked for). Keys and
+ * values are mostly shorter than 16 bytes: a word-wise scan beats a call to memchr
+ * there. */
+static inline __attribute__((always_inline)) const char *find_either(const char *p,
+                                                                     const char *end,
+                                                                     char a, char b)
 {
     while (end - p >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        uint64_t m = byte_eq(w, ' ') | byte_eq(w, '=');
+        uint64_t m = byte_eq(w, (unsigned char)a) | byte_eq(w, (unsigned char)b);
         if (m)
             return p + (__builtin_ctzll(m) >> 3);
         p += 8;
     }
-    while (p < end && *p != ' ' && *p != '=')
+    while (p < end && *p != a && *p != b)
         p++;
     return p;
 }
 
-/* The first ' ' in [p, end), or end: a SYSCALL head's values, 1 to 16 bytes. */
-static inline const char *find_space(const char *p, const char *end)
+static const char *find_space_or_equals(const char *p, const char *end)
 {
-    while (end - p >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        uint64_t m = byte_eq(w, ' ');
-        if (m)
-            return p + (__builtin_ctzll(m) >> 3);
-        p += 8;
-    }
-    while (p < end && *p != ' ')
-        p++;
-    return p;
+    return find_either(p, end, ' ', '=');
 }
 
 /* The first '=' in the word at p, or NULL when the word has none; then *ret_end is
@@ -262,7 +254,7 @@ static inline __attribute__((always_inline)) bool head_field(const char **pp, co
     const char *v = p + len + 1;
     if (v < end && (*v == '"' || *v == '\'' || *v == '{'))
         return false;
-    const char *ve = find_space(v, end);
+    const char *ve = find_either(v, end, ' ', ' ');
     if (ve == end)
         return false;
     struct ar_field *f = &t->fields[t->n++];
