@@ -186,14 +186,20 @@ static void sink_batch_end(void *ctx)
         ar_pipeline_hand_out(c->pipeline);
 }
 
-static void sink_done(void *ctx, int err)
+/* Every output failed for good (err < 0): exit 1. EPIPE: the reader of stdout left
+ * (`| head`): not our error. */
+static void output_failed(struct collector *c, int err)
 {
-    struct collector *c = ctx;
     if (err < 0 && err != -EPIPE && !c->exit_code) {
-        /* EPIPE: the reader of stdout left (`| head`): not our error. */
         fprintf(stderr, "auditrelay: output failed: %s\n", strerror(-err));
         c->exit_code = 1;
     }
+}
+
+static void sink_done(void *ctx, int err)
+{
+    struct collector *c = ctx;
+    output_failed(c, err);
     stop(c);
 }
 
@@ -429,11 +435,7 @@ static void stop(struct collector *c)
     c->notify = NULL;
     c->ops->stop(c->source);
     ar_procfeed_stop(c->feed);
-    int r = ar_pipeline_flush(c->pipeline);
-    if (r < 0 && r != -EPIPE && !c->exit_code) {
-        fprintf(stderr, "auditrelay: output failed: %s\n", strerror(-r));
-        c->exit_code = 1;
-    }
+    output_failed(c, ar_pipeline_flush(c->pipeline));
     ar_metrics_stop(c->metrics);
     if (c->ops->live)
         uv_close((uv_handle_t *)&c->expire_timer, NULL);
@@ -853,15 +855,10 @@ int ar_collector_run(const struct ar_collector_config *cfg)
         c.exit_code = 1;
     }
     /* An output that failed for good (stdout's disk full) at the end, after the
-     * last lines were handed to it: the pipeline never heard of it. EPIPE, as
-     * there: the reader of stdout left (`| head`), not our error. */
-    if (!c.ops->live && !c.exit_code && c.outputs_final.failed &&
-        c.outputs_final.last_error != -EPIPE) {
-        fprintf(stderr, "auditrelay: an output failed (%s): %llu lines not delivered\n",
-                strerror(-c.outputs_final.last_error),
-                (unsigned long long)c.outputs_final.lines_dropped);
-        c.exit_code = 1;
-    }
+     * last lines were handed to it: the pipeline never heard of it. Its line above
+     * says how many lines it dropped. */
+    if (!c.ops->live && c.outputs_final.failed)
+        output_failed(&c, c.outputs_final.last_error);
     ar_metrics_free(c.metrics);
     c.ops->close(c.source);
     ar_procfeed_free(c.feed);

@@ -167,9 +167,8 @@ def failed_stdout_exits_1(tmp):
         with open("/dev/full", "wb") as full:
             r = run(["--threads", threads, log], full)
         said = r.stderr.decode()
-        # Said by the pipeline when the failure came while it still handed lines over
-        # ("output failed: ..."; its line about the drops is dropped too), else at the
-        # end ("an output failed (...)").
+        # "output failed: ...", said when the pipeline hands lines to a failed output,
+        # else at the end; in the first case its line about the drops is dropped too.
         m = re.search(r"output stdout: 0 bytes sent, (\d+) lines dropped", said)
         check(r.returncode == 1 and "output failed" in said and m and int(m.group(1)) >= 7 and
               "No space left on device" in said,
